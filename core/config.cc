@@ -1,0 +1,404 @@
+// The config schema: which keys exist, their types and their checks. The
+// mechanics of walking YAML with positions live in ConfigReader.
+#include "core/config.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <string_view>
+#include <vector>
+
+#include "core/config_reader.h"
+
+namespace qd {
+namespace {
+
+using Item = ConfigReader::Item;
+
+constexpr int kMaxThreads = 1024;
+constexpr int kMaxInt = std::numeric_limits<int>::max();
+
+const std::vector<std::string> kLogLevels = {
+    "trace", "debug", "info", "warn", "error", "critical", "off"};
+const std::vector<std::string> kSiteModes = {"listen", "poll"};
+
+// True when `text` is non-empty and made of letters, digits and `extra`.
+bool IsName(std::string_view text, std::string_view extra) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) &&
+        extra.find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// Site and queue names end up inside Redis keys ("qd:{SITE}:q:QUEUE"), so
+// braces, which delimit the cluster hash tag, are out.
+constexpr char kNameExtra[] = "_.:-";
+
+void CheckName(ConfigReader& r, const Item& item, const char* what) {
+  std::string name = item.key.Scalar();
+  if (!IsName(name, kNameExtra)) {
+    r.FailAtKey(item, std::string("a ") + what +
+                          " name may only hold letters, digits and _ . : -");
+  }
+}
+
+// A string of letters, digits and `extra` (daemon.id, a site's prefix).
+void ReadToken(ConfigReader& r, const Item& item, std::string_view extra,
+               std::string* out) {
+  std::string text;
+  if (!r.ReadString(item, &text)) return;
+  if (!IsName(text, extra)) {
+    std::string allowed;
+    for (char c : extra) allowed += std::string(" ") + c;
+    r.Fail(item, "expected letters, digits and" + allowed + " only, got " +
+                     ConfigReader::Describe(item.value));
+    return;
+  }
+  *out = text;
+}
+
+bool IsRedisUrl(const std::string& url) {
+  auto has_rest = [&](std::string_view scheme) {
+    return url.size() > scheme.size() &&
+           url.compare(0, scheme.size(), scheme) == 0;
+  };
+  return url == "embedded" || has_rest("redis://") || has_rest("unix://");
+}
+
+void ReadRedisUrl(ConfigReader& r, const Item& item, std::string* out) {
+  std::string url;
+  if (!r.ReadString(item, &url)) return;
+  if (!IsRedisUrl(url)) {
+    r.Fail(item,
+           "expected 'embedded', redis://host:port/db or unix:///path.sock, "
+           "got " +
+               ConfigReader::Describe(item.value));
+    return;
+  }
+  *out = url;
+}
+
+bool IsPort(std::string_view port) {
+  if (port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string_view::npos) {
+    return false;
+  }
+  int number = std::stoi(std::string(port));
+  return number >= 1 && number <= 65535;
+}
+
+// "host:port" with a non-empty host ("[::1]" for IPv6) and port 1..65535.
+bool IsHostPort(std::string_view text) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos) return false;
+  std::string_view host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+    return IsName(host.substr(1, host.size() - 2), ":.") &&
+           IsPort(text.substr(colon + 1));
+  }
+  return IsName(host, "_.-") && IsPort(text.substr(colon + 1));
+}
+
+void ReadHostPort(ConfigReader& r, const Item& item, std::string* out) {
+  std::string text;
+  if (!r.ReadString(item, &text)) return;
+  if (!IsHostPort(text)) {
+    r.Fail(item,
+           "expected host:port such as 127.0.0.1:9187 or [::1]:9187, got " +
+               ConfigReader::Describe(item.value));
+    return;
+  }
+  *out = text;
+}
+
+void ReadLog(ConfigReader& r, const Item& item, LogConfig* log) {
+  r.ReadMap(
+      item,
+      {
+          {"level",
+           [&](const Item& i) { r.ReadChoice(i, kLogLevels, &log->level); }},
+          {"file", [&](const Item& i) { r.ReadString(i, &log->file); }},
+      });
+}
+
+// Below this, workers would be killed or recycled at birth.
+constexpr uint64_t kMinMemoryLimit = 16ull << 20;
+
+// Resolves daemon.soft_limit against the final memory_limit; errors point
+// at `item` (soft_limit when given, else memory_limit).
+void ResolveSoftLimit(ConfigReader& r, const Item& item, DaemonConfig* d) {
+  if (!r.ok()) return;
+  Status s =
+      ParseSoftLimit(d->soft_limit_text, d->memory_limit, &d->soft_limit);
+  if (!s.ok()) {
+    r.Fail(item, s.message());
+  } else if (d->soft_limit > d->memory_limit) {
+    r.Fail(item, "soft limit " + FormatSize(d->soft_limit) +
+                     " is above memory_limit " + FormatSize(d->memory_limit));
+  }
+}
+
+// The soft limit is resolved once the whole map is read, because it depends
+// on memory_limit, which may come after it.
+void ReadDaemon(ConfigReader& r, const Item& item, DaemonConfig* d) {
+  Item soft_limit, memory_limit;
+  r.ReadMap(
+      item,
+      {
+          {"id", [&](const Item& i) { ReadToken(r, i, "_.-", &d->id); }},
+          {"threads",
+           [&](const Item& i) { r.ReadInt(i, 0, kMaxThreads, &d->threads); }},
+          {"memory_limit",
+           [&](const Item& i) {
+             memory_limit = i;
+             if (r.ReadSize(i, &d->memory_limit) &&
+                 d->memory_limit < kMinMemoryLimit) {
+               r.Fail(i, "expected at least " + FormatSize(kMinMemoryLimit) +
+                             " (an idle worker alone needs a few MiB), got " +
+                             FormatSize(d->memory_limit));
+             }
+           }},
+          {"soft_limit",
+           [&](const Item& i) {
+             soft_limit = i;
+             r.ReadScalar(i, "a percent or a size such as 90% or 200MiB",
+                          &d->soft_limit_text);
+           }},
+          {"shutdown_timeout",
+           [&](const Item& i) { r.ReadDuration(i, &d->shutdown_timeout); }},
+          {"kill_grace",
+           [&](const Item& i) { r.ReadDuration(i, &d->kill_grace); }},
+          {"run_dir", [&](const Item& i) { r.ReadString(i, &d->run_dir); }},
+          {"pidfile", [&](const Item& i) { r.ReadString(i, &d->pidfile); }},
+          {"log", [&](const Item& i) { ReadLog(r, i, &d->log); }},
+      });
+  ResolveSoftLimit(r, soft_limit.path.empty() ? memory_limit : soft_limit, d);
+}
+
+void ReadRedis(ConfigReader& r, const Item& item, RedisConfig* redis) {
+  if (item.value.IsScalar()) {
+    ReadRedisUrl(r, item, &redis->url);
+    return;
+  }
+  if (item.value.IsSequence()) {
+    r.Fail(item, "expected a url or a map with 'url', got a list");
+    return;
+  }
+  r.ReadMap(
+      item,
+      {
+          {"url", [&](const Item& i) { ReadRedisUrl(r, i, &redis->url); }},
+          {"server_binary",
+           [&](const Item& i) { r.ReadString(i, &redis->server_binary); }},
+      });
+}
+
+void ReadPlugins(ConfigReader& r, const Item& item, PluginsConfig* plugins) {
+  r.ReadMap(
+      item,
+      {
+          {"dir", [&](const Item& i) { r.ReadString(i, &plugins->dir); }},
+          {"load", [&](const Item& i) { r.ReadStringList(i, &plugins->load); }},
+      });
+}
+
+void ReadMonitor(ConfigReader& r, const Item& item, MonitorConfig* monitor) {
+  r.ReadMap(
+      item,
+      {
+          {"udp", [&](const Item& i) { ReadHostPort(r, i, &monitor->udp); }},
+          {"http", [&](const Item& i) { ReadHostPort(r, i, &monitor->http); }},
+      });
+}
+
+void ReadPositiveDuration(ConfigReader& r, const Item& item, Duration* out) {
+  Duration d;
+  if (!r.ReadDuration(item, &d)) return;
+  if (d.count() == 0) {
+    r.Fail(item, "expected a duration > 0, got " +
+                     ConfigReader::Describe(item.value));
+    return;
+  }
+  *out = d;
+}
+
+void ReadQueue(ConfigReader& r, const Item& item, QueueConfig* q) {
+  q->name = item.key.Scalar();
+  q->line = item.key.Mark().line + 1;
+  q->handler_options = YAML::Node(YAML::NodeType::Map);
+  if (item.value.IsScalar()) {  // "noop: noop" is a natural first guess
+    r.Fail(item, "expected a map such as { handler: " + item.value.Scalar() +
+                     " }, got " + ConfigReader::Describe(item.value));
+    return;
+  }
+  r.ReadMap(
+      item,
+      {
+          {"handler", [&](const Item& i) { r.ReadString(i, &q->handler); }},
+          {"max_attempts",
+           [&](const Item& i) { r.ReadInt(i, 1, kMaxInt, &q->max_attempts); }},
+          {"timeout", [&](const Item& i) { r.ReadDuration(i, &q->timeout); }},
+          {"visibility_timeout",
+           [&](const Item& i) {
+             ReadPositiveDuration(r, i, &q->visibility_timeout);
+           }},
+          {"retry_base",
+           [&](const Item& i) { r.ReadDuration(i, &q->retry_base); }},
+          {"retry_max",
+           [&](const Item& i) { r.ReadDuration(i, &q->retry_max); }},
+          {"weight",
+           [&](const Item& i) { r.ReadInt(i, 1, kMaxInt, &q->weight); }},
+      },
+      [&](const Item& i) { q->handler_options[i.key.Scalar()] = i.value; });
+  if (!r.ok()) return;
+  if (q->handler.empty()) {
+    r.FailAtKey(item, "missing required key 'handler'");
+  } else if (q->retry_max < q->retry_base) {
+    r.FailAtKey(item, "retry_max " + FormatDuration(q->retry_max) +
+                          " is below retry_base " +
+                          FormatDuration(q->retry_base));
+  }
+}
+
+void ReadSite(ConfigReader& r, const Item& item, SiteConfig* site) {
+  site->name = item.key.Scalar();
+  r.ReadMap(
+      item,
+      {
+          {"redis", [&](const Item& i) { ReadRedisUrl(r, i, &site->redis); }},
+          {"prefix",
+           [&](const Item& i) { ReadToken(r, i, kNameExtra, &site->prefix); }},
+          {"mode",
+           [&](const Item& i) { r.ReadChoice(i, kSiteModes, &site->mode); }},
+          {"poll_interval",
+           [&](const Item& i) {
+             ReadPositiveDuration(r, i, &site->poll_interval);
+           }},
+          {"queues",
+           [&](const Item& i) {
+             r.ReadEntries(i, [&](const Item& queue) {
+               CheckName(r, queue, "queue");
+               ReadQueue(r, queue, &site->queues[queue.key.Scalar()]);
+             });
+           }},
+      });
+}
+
+// listeners and xmpp: a map of named maps, validated later by their owners.
+void ReadMapOfMaps(ConfigReader& r, const Item& item, YAML::Node* out) {
+  bool ok = r.ReadEntries(item, [&](const Item& entry) {
+    if (!entry.value.IsMap()) {
+      r.Fail(entry,
+             "expected a map, got " + ConfigReader::Describe(entry.value));
+    }
+  });
+  if (ok && item.value.IsMap()) *out = item.value;
+}
+
+void ReadDocument(ConfigReader& r, const YAML::Node& root, Config* c) {
+  Item document{YAML::Node(), root, ""};
+  if (root.IsNull()) {
+    r.FailAt(YAML::Mark(), "",
+             "empty config: expected a map of sections "
+             "(daemon, redis, plugins, monitor, sites, ...)");
+    return;
+  }
+  if (!root.IsMap()) {
+    r.Fail(document, "expected a map of sections at the top level, got " +
+                         ConfigReader::Describe(root));
+    return;
+  }
+  r.ReadMap(
+      document,
+      {
+          {"daemon", [&](const Item& i) { ReadDaemon(r, i, &c->daemon); }},
+          {"redis", [&](const Item& i) { ReadRedis(r, i, &c->redis); }},
+          {"plugins", [&](const Item& i) { ReadPlugins(r, i, &c->plugins); }},
+          {"monitor", [&](const Item& i) { ReadMonitor(r, i, &c->monitor); }},
+          {"sites",
+           [&](const Item& i) {
+             r.ReadEntries(i, [&](const Item& site) {
+               CheckName(r, site, "site");
+               ReadSite(r, site, &c->sites[site.key.Scalar()]);
+             });
+           }},
+          {"listeners",
+           [&](const Item& i) { ReadMapOfMaps(r, i, &c->listeners); }},
+          {"xmpp", [&](const Item& i) { ReadMapOfMaps(r, i, &c->xmpp); }},
+      });
+}
+
+// A Config before any file is read: no sites, defaults everywhere else.
+Config Empty() {
+  Config c;
+  Status s = ParseSoftLimit(c.daemon.soft_limit_text, c.daemon.memory_limit,
+                            &c.daemon.soft_limit);
+  (void)s;  // the built-in values always parse
+  c.listeners = YAML::Node(YAML::NodeType::Map);
+  c.xmpp = YAML::Node(YAML::NodeType::Map);
+  return c;
+}
+
+}  // namespace
+
+Status Config::LoadFile(const std::string& path, Config* out) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return Status::Error(path + ": cannot read: " + std::strerror(errno));
+  }
+  std::string text;
+  char buf[8192];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0) text.append(buf, n);
+  int error = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (error != 0) {
+    return Status::Error(path + ": cannot read: " + std::strerror(error));
+  }
+  return LoadString(text, path, out);
+}
+
+Status Config::LoadString(const std::string& text, const std::string& name,
+                          Config* out) {
+  ConfigReader r(name);
+  Config c = Empty();
+  c.file = name;
+  try {
+    ReadDocument(r, YAML::Load(text), &c);
+  } catch (const YAML::ParserException& e) {
+    r.FailAt(e.mark, "", "YAML syntax: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    r.FailAt(e.mark, "", e.msg);
+  } catch (const std::exception& e) {
+    r.FailAt(YAML::Mark::null_mark(), "",
+             std::string("cannot load: ") + e.what());
+  }
+  if (!r.ok()) return r.status();
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+Config Config::Defaults() {
+  Config c = Empty();
+  SiteConfig& site = c.sites["default"];
+  site.name = "default";
+  QueueConfig& noop = site.queues["noop"];
+  noop.name = "noop";
+  noop.handler = "noop";
+  noop.handler_options = YAML::Node(YAML::NodeType::Map);
+  return c;
+}
+
+std::string Config::PidFile() const {
+  if (!daemon.pidfile.empty()) return daemon.pidfile;
+  return daemon.run_dir + "/queuedaemon." + daemon.id + ".pid";
+}
+
+}  // namespace qd

@@ -1,0 +1,111 @@
+// Config: the daemon's whole configuration as plain values, and its loader.
+//
+// The key names are the public contract of DESIGN.md ("Config shape"); the
+// sample etc/queuedaemon.yaml comments every key and its default. Loading
+// validates everything up front: an error names file:line:column and the key
+// ("etc/qd.yaml:12:5: daemon.threads: expected a whole number >= 0, got
+// 'many'"); unknown keys are errors with a did-you-mean when one is close.
+// A Config is an immutable value once loaded: the master loads one before the
+// fork and workers inherit it; SIGHUP loads a new one and only swaps it in
+// when it is valid.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/units.h"
+#include "queuedaemon/status.h"
+
+namespace qd {
+
+struct LogConfig {
+  std::string level = "info";   // trace|debug|info|warn|error|critical|off
+  std::string file = "stderr";  // "stderr", "syslog" or a path
+};
+
+struct DaemonConfig {
+  std::string id = "generic";
+  int threads = 0;                       // 0 = CPU count from the affinity mask
+  uint64_t memory_limit = 256ull << 20;  // hard limit per worker, bytes
+  std::string soft_limit_text = "90%";   // as written, for messages
+  uint64_t soft_limit = memory_limit * 9 / 10;  // resolved by the loader
+  Duration shutdown_timeout{25000};
+  Duration kill_grace{5000};    // TERM -> KILL for a worker over a hard limit
+  std::string run_dir = "run";  // pid file, embedded Redis socket and data
+  std::string pidfile;          // default: <run_dir>/queuedaemon.<id>.pid
+  LogConfig log;
+};
+
+struct RedisConfig {
+  // "embedded" (the master runs a private redis-server on a unix socket in
+  // run_dir, AOF on), "redis://host:port/db" or "unix:///path.sock".
+  std::string url = "embedded";
+  std::string server_binary = "redis-server";  // for "embedded"
+};
+
+struct PluginsConfig {
+  std::string dir = "plugins";
+  std::vector<std::string> load;
+};
+
+struct MonitorConfig {
+  std::string udp;   // "host:port" or empty = off
+  std::string http;  // "host:port" or empty = off
+};
+
+// One queue of a site. Keys the framework knows are parsed here; any other
+// key belongs to the handler (e.g. exec's `command`) and is kept in
+// `handler_options` for the handler to validate.
+struct QueueConfig {
+  std::string name;
+  std::string handler;
+  int max_attempts = 10;
+  Duration timeout{0};  // 0 = none
+  Duration visibility_timeout{300000};
+  Duration retry_base{1000};
+  Duration retry_max{3600000};
+  int weight = 1;
+  YAML::Node handler_options;  // a map, possibly empty
+  int line = 0;  // 1-based position in the file, for later messages
+};
+
+struct SiteConfig {
+  std::string name;
+  std::string redis;  // empty = the daemon's redis
+  std::string prefix = "qd";
+  std::string mode = "listen";  // listen | poll
+  Duration poll_interval{1000};
+  std::map<std::string, QueueConfig> queues;
+};
+
+// Sections owned by later subsystems (listeners, xmpp) are checked to be
+// maps of maps here and kept as YAML for their owners to validate.
+struct Config {
+  std::string file;  // the path it was loaded from ("" = embedded defaults)
+  DaemonConfig daemon;
+  RedisConfig redis;
+  PluginsConfig plugins;
+  MonitorConfig monitor;
+  std::map<std::string, SiteConfig> sites;
+  YAML::Node listeners;
+  YAML::Node xmpp;
+
+  // Loads and validates `path`. On error `*out` is untouched.
+  static Status LoadFile(const std::string& path, Config* out);
+  // Same, from text; `name` is used in messages in place of a file name.
+  static Status LoadString(const std::string& text, const std::string& name,
+                           Config* out);
+  // The built-in defaults (what `queuedaemon` runs with when no file exists):
+  // embedded Redis, one site "default" with a "noop" queue.
+  static Config Defaults();
+
+  // The pid file path with defaults applied.
+  std::string PidFile() const;
+};
+
+}  // namespace qd

@@ -1,0 +1,43 @@
+#include "core/master_link.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/exit_codes.h"
+#include "core/log.h"
+#include "core/worker.h"
+
+namespace qd {
+
+MasterLink::MasterLink(Worker* worker)
+    : IoManager("master-link"), worker_(worker) {}
+
+void MasterLink::Start() {
+  if (worker_->channel().valid()) WatchReadable(worker_->channel().fd());
+}
+
+void MasterLink::OnReadable(int fd) {
+  nlohmann::json msg;
+  for (;;) {
+    switch (worker_->channel().Read(&msg)) {
+      case Channel::ReadResult::kAgain:
+        return;
+      case Channel::ReadResult::kEof:
+        Unwatch(fd);
+        worker_->BeginStop(kExitOk, "the master is gone");
+        return;
+      case Channel::ReadResult::kMessage:
+        break;
+    }
+    std::string type = msg.value("t", "");
+    if (type == "drain") {
+      worker_->BeginStop(kExitOk, "the master asked to drain");
+    } else if (type == "reopen") {
+      Status s = Log::Reopen();
+      if (!s.ok()) spdlog::error("{}", s.message());
+    } else {
+      spdlog::warn("unknown message from the master: {}", msg.dump());
+    }
+  }
+}
+
+}  // namespace qd

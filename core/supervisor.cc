@@ -1,0 +1,207 @@
+#include "core/supervisor.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "core/log.h"
+#include "core/process.h"
+#include "core/worker.h"
+
+namespace qd {
+namespace {
+constexpr int kSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD};
+
+timeval ToTimeval(std::chrono::milliseconds d) {
+  return {static_cast<time_t>(d.count() / 1000),
+          static_cast<suseconds_t>((d.count() % 1000) * 1000)};
+}
+}  // namespace
+
+void CommandLine::Apply(Config* config) const {
+  if (!id.empty()) config->daemon.id = id;
+  if (!pidfile.empty()) config->daemon.pidfile = pidfile;
+}
+
+int CommandLine::Threads(const Config& config) const {
+  int n = threads >= 0 ? threads : config.daemon.threads;
+  return n > 0 ? n : Process::CpuCount();
+}
+
+Supervisor::Supervisor(CommandLine cmdline, Config config)
+    : cmdline_(std::move(cmdline)),
+      config_(std::make_unique<Config>(std::move(config))),
+      base_(event_base_new()) {
+  if (base_ == nullptr) throw std::runtime_error("event_base_new failed");
+}
+
+Supervisor::~Supervisor() {
+  pool_.reset();
+  redis_.reset();
+  for (event* ev : signals_) {
+    if (ev != nullptr) event_free(ev);
+  }
+  if (shutdown_timer_ != nullptr) event_free(shutdown_timer_);
+  event_base_free(base_);
+}
+
+int Supervisor::Run(int ready_fd) {
+  started_ = std::chrono::steady_clock::now();
+  Status s = pidfile_.Acquire(config_->PidFile());
+  if (!s.ok()) {
+    spdlog::critical("{}", s.message());
+    return 1;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  for (size_t i = 0; i < std::size(kSignals); ++i) {
+    signals_[i] = evsignal_new(base_, kSignals[i], &Supervisor::OnSignal, this);
+    event_add(signals_[i], nullptr);
+  }
+  if (config_->redis.url == "embedded") {
+    redis_ = std::make_unique<EmbeddedRedis>(
+        base_, config_->redis.server_binary,
+        Process::Absolute(config_->daemon.run_dir) + "/redis");
+    s = redis_->Start();
+    if (!s.ok()) {
+      spdlog::critical("{}", s.message());
+      return 1;
+    }
+  }
+  config_->redis.url = WorkerRedisUrl();
+
+  pool_ = std::make_unique<WorkerPool>(
+      base_, [this](int slot, int incarnation, Channel channel) {
+        Worker worker(*config_, slot, incarnation, std::move(channel));
+        return worker.Run();
+      });
+  pool_->SetConfig(config_.get());
+  int n = cmdline_.Threads(*config_);
+  pool_->OnAllReady([this, n] {
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - started_);
+    spdlog::info("all {} workers ready in {}", n, FormatDuration(ms));
+  });
+  spdlog::info("queuedaemon {} pid {} starting {} workers (config {})",
+               config_->daemon.id, getpid(), n,
+               config_->file.empty() ? "built-in defaults" : config_->file);
+  pool_->Resize(n);
+  if (ready_fd >= 0) {
+    (void)!write(ready_fd, "1", 1);
+    close(ready_fd);
+  }
+  event_base_dispatch(base_);
+  if (redis_) redis_->Stop();
+  spdlog::info("exiting with code {}", exit_code_);
+  return exit_code_;
+}
+
+std::string Supervisor::WorkerRedisUrl() const {
+  return redis_ ? redis_->url() : config_->redis.url;
+}
+
+void Supervisor::OnSignal(int sig, short, void* arg) {
+  auto* self = static_cast<Supervisor*>(arg);
+  switch (sig) {
+    case SIGCHLD:
+      self->Reap();
+      break;
+    case SIGHUP:
+      self->Reload();
+      break;
+    case SIGUSR1:
+      spdlog::info("SIGUSR1: reopening log files");
+      (void)Log::Reopen();
+      spdlog::info("log file reopened");
+      if (self->pool_) self->pool_->Broadcast({{"t", "reopen"}});
+      break;
+    case SIGINT:
+      if (self->shutting_down_) {
+        spdlog::warn("second interrupt: killing the workers");
+        self->exit_code_ = 1;
+        self->pool_->KillAll();
+        break;
+      }
+      self->BeginShutdown("SIGINT");
+      break;
+    default:
+      self->BeginShutdown("SIGTERM");
+  }
+}
+
+void Supervisor::Reap() {
+  int status;
+  pid_t pid;
+  while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+    if (redis_ && redis_->OnExit(pid, status)) continue;
+    if (pool_) pool_->OnExit(pid, status);
+  }
+  MaybeFinish();
+}
+
+void Supervisor::Reload() {
+  if (shutting_down_) return;
+  if (config_->file.empty()) {
+    spdlog::warn("SIGHUP: running on built-in defaults, no file to re-read");
+    return;
+  }
+  auto next = std::make_unique<Config>();
+  Status s = Config::LoadFile(config_->file, next.get());
+  if (!s.ok()) {
+    spdlog::error("SIGHUP: keeping the current config: {}", s.message());
+    return;
+  }
+  cmdline_.Apply(next.get());
+  const DaemonConfig& was = config_->daemon;
+  if (next->daemon.id != was.id || next->PidFile() != config_->PidFile() ||
+      next->daemon.run_dir != was.run_dir ||
+      (next->redis.url == "embedded") != static_cast<bool>(redis_)) {
+    spdlog::warn(
+        "SIGHUP: daemon.id, pid file, run_dir and embedded redis change only "
+        "on restart; keeping the current ones");
+    next->daemon.id = was.id;
+    next->daemon.pidfile = config_->PidFile();
+    next->daemon.run_dir = was.run_dir;
+    next->redis = config_->redis;
+  }
+  if (next->redis.url == "embedded") next->redis.url = WorkerRedisUrl();
+  next->daemon.log.file = config_->daemon.log.file;  // decided at start
+  (void)Log::Setup(next->daemon.log, "master", cmdline_.log_level);
+  config_ = std::move(next);
+  pool_->SetConfig(config_.get());
+  int n = cmdline_.Threads(*config_);
+  spdlog::info("SIGHUP: config {} reloaded: {} workers, rolling over",
+               config_->file, n);
+  pool_->Resize(n);
+  pool_->RollOver();
+}
+
+void Supervisor::BeginShutdown(const std::string& why) {
+  if (shutting_down_) return;
+  shutting_down_ = true;
+  auto timeout = config_->daemon.shutdown_timeout;
+  spdlog::info("{}: draining {} workers (up to {})", why, pool_->live(),
+               FormatDuration(timeout));
+  pool_->DrainAll();
+  shutdown_timer_ = evtimer_new(base_, &Supervisor::OnShutdownTimeout, this);
+  timeval tv = ToTimeval(timeout);
+  evtimer_add(shutdown_timer_, &tv);
+  MaybeFinish();
+}
+
+void Supervisor::OnShutdownTimeout(int, short, void* arg) {
+  auto* self = static_cast<Supervisor*>(arg);
+  spdlog::error("{} workers still running after shutdown_timeout: KILL",
+                self->pool_->live());
+  self->exit_code_ = 1;
+  self->pool_->KillAll();
+}
+
+void Supervisor::MaybeFinish() {
+  if (shutting_down_ && pool_->live() == 0) event_base_loopbreak(base_);
+}
+
+}  // namespace qd

@@ -1,0 +1,80 @@
+// Supervisor: the master process.
+//
+// Owns the master's event_base, the config in force, the pid file, the
+// embedded Redis (when configured) and the WorkerPool. Signals are libevent
+// events whose callbacks are ordinary functions:
+//   TERM/INT  drain: workers stop taking work and exit within
+//             daemon.shutdown_timeout; then the embedded Redis stops and Run()
+//             returns 0 (past the timeout: KILL, return 1). A second INT
+//             kills at once.
+//   HUP       re-read the config file; if valid, resize the pool and roll the
+//             workers over one at a time; if not, log why (file:line:col) and
+//             keep the old config.
+//   USR1      reopen the log file, here and in every worker.
+//   CHLD      reap: workers go to the pool, the Redis server to EmbeddedRedis.
+// Single-threaded; every callback runs on the master's loop.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "core/config.h"
+#include "core/embedded_redis.h"
+#include "core/pid_file.h"
+#include "core/worker_pool.h"
+
+struct event;
+struct event_base;
+
+namespace qd {
+
+// What the command line says; it beats the config file, on reload too.
+struct CommandLine {
+  std::string config_path;  // "" = embedded defaults
+  int threads = -1;         // -1 = from the config
+  std::string id;           // "" = from the config
+  std::string pidfile;      // "" = from the config
+  std::string log_level;    // "" = from the config (-v debug, -q warn)
+  bool foreground = false;
+  bool no_fork = false;
+
+  // Applies the overrides to a freshly loaded config.
+  void Apply(Config* config) const;
+  // The worker count: --threads, else daemon.threads, 0 meaning CPU count.
+  int Threads(const Config& config) const;
+};
+
+class Supervisor {
+ public:
+  Supervisor(CommandLine cmdline, Config config);
+  ~Supervisor();
+
+  // Takes the pid file, starts Redis and the workers, runs until shut down.
+  // `ready_fd` (>= 0 when daemonized) gets one byte once the workers are
+  // started, so the launching process can exit 0. Returns the exit code.
+  int Run(int ready_fd = -1);
+
+ private:
+  static void OnSignal(int sig, short what, void* arg);
+  static void OnShutdownTimeout(int fd, short what, void* arg);
+  void Reap();
+  void Reload();
+  void BeginShutdown(const std::string& why);
+  void MaybeFinish();
+  std::string WorkerRedisUrl() const;
+
+  CommandLine cmdline_;
+  std::unique_ptr<Config> config_;
+  event_base* base_;
+  PidFile pidfile_;
+  std::unique_ptr<EmbeddedRedis> redis_;
+  std::unique_ptr<WorkerPool> pool_;
+  event* signals_[5] = {};
+  event* shutdown_timer_ = nullptr;
+  bool shutting_down_ = false;
+  int exit_code_ = 0;
+  std::chrono::steady_clock::time_point started_;
+};
+
+}  // namespace qd

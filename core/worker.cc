@@ -1,0 +1,125 @@
+#include "core/worker.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "core/exit_codes.h"
+#include "core/master_link.h"
+#include "core/memory_guard.h"
+
+namespace qd {
+
+Worker::Worker(const Config& config, int slot, int incarnation, Channel channel)
+    : config_(config),
+      slot_(slot),
+      incarnation_(incarnation),
+      channel_(std::move(channel)) {}
+
+Worker::~Worker() {
+  if (signal_event_ != nullptr) event_free(signal_event_);
+  if (signal_fd_ >= 0) close(signal_fd_);
+}
+
+int Worker::Run() {
+  TestAlloc hook = ReadTestHook();
+  if (hook.when == "start") AllocateForTest(hook.mib);
+
+  MemoryUsage m = MemoryUsage::TrimAndReadSelf();
+  if (m.rss > config_.daemon.soft_limit) {
+    spdlog::error(
+        "RSS {} is over the soft limit {} before taking any work: not "
+        "starting (raise daemon.memory_limit or daemon.soft_limit)",
+        FormatSize(m.rss), FormatSize(config_.daemon.soft_limit));
+    return kExitShutdown;
+  }
+
+  // SIGTERM drains. SIGINT (a terminal's Ctrl-C reaches the whole process
+  // group) is the master's to act on, so a worker with a master ignores it.
+  bool has_master = channel_.valid();
+  signal(SIGINT, has_master ? SIG_IGN : SIG_DFL);
+  signal(SIGHUP, SIG_IGN);
+  signal(SIGUSR1, SIG_IGN);
+  signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  if (!has_master) sigaddset(&set, SIGINT);
+  sigprocmask(SIG_BLOCK, &set, nullptr);
+  signal_fd_ = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  signal_event_ = event_new(io_.base(), signal_fd_, EV_READ | EV_PERSIST,
+                            &Worker::OnSignal, this);
+  event_add(signal_event_, nullptr);
+
+  io_.Add(std::make_unique<MasterLink>(this));
+  io_.Add(std::make_unique<MemoryGuard>(this));
+
+  channel_.Send({{"t", "ready"}, {"rss", m.rss}});
+  spdlog::debug("ready (RSS {})", FormatSize(m.rss));
+  if (hook.when == "later" || hook.when == "block") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    AllocateForTest(hook.mib);
+    while (hook.when == "block") pause();
+  }
+
+  if (io_.Run() != 0) {
+    spdlog::error("event loop failed");
+    return kExitFatal;
+  }
+  spdlog::info("exiting ({})", exit_code_ == kExitRecycle ? "recycle" : "done");
+  return exit_code_;
+}
+
+void Worker::BeginStop(int code, const std::string& why) {
+  if (stopping_) return;
+  stopping_ = true;
+  exit_code_ = code;
+  spdlog::info("stopping: {}", why);
+  Report(code == kExitRecycle ? "recycle" : "draining",
+         MemoryUsage::TrimAndReadSelf());
+  io_.Drain([this] { io_.Stop(); });
+}
+
+void Worker::Report(const std::string& state, const MemoryUsage& memory) {
+  channel_.Send({{"t", "status"}, {"state", state}, {"rss", memory.rss}});
+}
+
+void Worker::OnSignal(int fd, short, void* arg) {
+  signalfd_siginfo info = {};
+  while (read(fd, &info, sizeof(info)) == sizeof(info)) {
+  }
+  static_cast<Worker*>(arg)->BeginStop(kExitOk, strsignal(info.ssi_signo));
+}
+
+Worker::TestAlloc Worker::ReadTestHook() const {
+  TestAlloc hook;
+  const char* env = std::getenv("QD_TEST_ALLOC");
+  if (env == nullptr || incarnation_ != 1) return hook;
+  int slot = -1;
+  unsigned long mib = 0;
+  char when[16] = {0};
+  if (std::sscanf(env, "%d:%lu:%15s", &slot, &mib, when) == 3 &&
+      slot == slot_) {
+    hook.mib = mib;
+    hook.when = when;
+  }
+  return hook;
+}
+
+void Worker::AllocateForTest(size_t mib) {
+  static std::vector<std::unique_ptr<char[]>> kept;
+  for (size_t i = 0; i < mib; ++i) {
+    kept.emplace_back(new char[1 << 20]);
+    std::memset(kept.back().get(), 1, 1 << 20);
+  }
+  spdlog::warn("test hook: allocated {} MiB", mib);
+}
+
+}  // namespace qd

@@ -1,0 +1,70 @@
+// Worker: the body of one worker process, from just after the fork to exit.
+//
+// Owns the process's IoMaster and the framework's own IoManagers: the link
+// to the master (MasterLink) and the soft memory limit (MemoryGuard); later
+// subsystems add theirs (queues, polls, XMPP, stats). Run() returns the exit
+// code that tells the master what to do with the slot (core/exit_codes.h).
+//
+// Stop rules: a drain from the master, SIGTERM, or EOF from the master (it
+// died) make the worker stop taking work, finish what it holds and exit 0;
+// passing the soft limit does the same with kExitRecycle; being over the soft
+// limit before taking any work exits kExitShutdown at once.
+//
+// Test hook (only read on a slot's first start, so a replacement is clean):
+// QD_TEST_ALLOC="SLOT:MIB:WHEN" makes worker SLOT allocate and touch MIB MiB,
+// WHEN = "start" (before the first memory check: born over the limit),
+// "later" (200 ms after ready: recycled) or "block" (then block the loop, so
+// only the master's hard limit can stop it).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/channel.h"
+#include "core/config.h"
+#include "core/io_master.h"
+#include "core/memory_usage.h"
+
+namespace qd {
+
+class Worker {
+ public:
+  // `slot` numbers the worker 0..N-1; `incarnation` counts starts of this
+  // slot (1 = first). `channel` may be invalid (--no-fork: no master).
+  Worker(const Config& config, int slot, int incarnation, Channel channel);
+  ~Worker();
+
+  // REQUIRES: called once, in the worker process, after the fork.
+  int Run();
+
+  // Stop taking work; exit with `code` once idle. The first reason wins.
+  void BeginStop(int code, const std::string& why);
+  // Tells the master this worker's state and memory.
+  void Report(const std::string& state, const MemoryUsage& memory);
+
+  IoMaster& io() { return io_; }
+  const Config& config() const { return config_; }
+  int slot() const { return slot_; }
+  Channel& channel() { return channel_; }
+
+ private:
+  struct TestAlloc {
+    size_t mib = 0;
+    std::string when;
+  };
+  TestAlloc ReadTestHook() const;
+  void AllocateForTest(size_t mib);
+  static void OnSignal(int fd, short what, void* arg);
+
+  const Config& config_;
+  const int slot_;
+  const int incarnation_;
+  Channel channel_;
+  IoMaster io_;
+  int signal_fd_ = -1;
+  struct event* signal_event_ = nullptr;
+  bool stopping_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace qd

@@ -1,0 +1,164 @@
+#include "core/worker_pool.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/log.h"
+#include "core/memory_usage.h"
+#include "core/process.h"
+#include "core/worker_slot.h"
+
+namespace qd {
+namespace {
+constexpr timeval kMemoryCheckEvery = {1, 0};
+}  // namespace
+
+WorkerPool::WorkerPool(event_base* base, ChildMain child_main)
+    : base_(base), child_main_(std::move(child_main)) {
+  memory_timer_ =
+      event_new(base_, -1, EV_PERSIST, &WorkerPool::MemoryTick, this);
+  event_add(memory_timer_, &kMemoryCheckEvery);
+}
+
+WorkerPool::~WorkerPool() { event_free(memory_timer_); }
+
+void WorkerPool::Resize(int n) {
+  target_ = n;
+  while (static_cast<int>(slots_.size()) < n) {
+    slots_.push_back(
+        std::make_unique<WorkerSlot>(this, static_cast<int>(slots_.size())));
+  }
+  for (auto& slot : slots_) {
+    if (slot->index() >= n) {
+      slot->Drain();
+    } else if (slot->state() == WorkerSlot::State::kEmpty && !draining_) {
+      Spawn(slot->index());
+    }
+  }
+}
+
+void WorkerPool::RollOver() {
+  ++generation_;
+  RollNext();
+}
+
+void WorkerPool::RollNext() {
+  if (draining_ || rolling_slot_ >= 0) return;
+  for (auto& slot : slots_) {
+    if (slot->index() < target_ && slot->alive() &&
+        slot->generation() < generation_) {
+      rolling_slot_ = slot->index();
+      spdlog::info("rolling over worker slot {} pid {}", slot->index(),
+                   slot->pid());
+      slot->Drain();
+      return;
+    }
+  }
+}
+
+void WorkerPool::DrainAll() {
+  draining_ = true;
+  for (auto& slot : slots_) slot->Drain();
+}
+
+void WorkerPool::KillAll() {
+  for (auto& slot : slots_) {
+    if (slot->alive()) kill(slot->pid(), SIGKILL);
+  }
+}
+
+void WorkerPool::Broadcast(const nlohmann::json& message) {
+  for (auto& slot : slots_) {
+    if (slot->alive()) slot->Send(message);
+  }
+}
+
+bool WorkerPool::OnExit(pid_t pid, int wait_status) {
+  for (auto& slot : slots_) {
+    if (slot->pid() != pid) continue;
+    slot->Exited(wait_status, !draining_ && slot->index() < target_);
+    return true;
+  }
+  return false;
+}
+
+int WorkerPool::live() const {
+  int n = 0;
+  for (const auto& slot : slots_) n += slot->alive() ? 1 : 0;
+  return n;
+}
+
+int WorkerPool::ready() const {
+  int n = 0;
+  for (const auto& slot : slots_) {
+    if (slot->index() < target_ && slot->state() == WorkerSlot::State::kReady) {
+      ++n;
+    }
+  }
+  return n;
+}
+
+void WorkerPool::Spawn(int index) {
+  WorkerSlot& slot = *slots_[index];
+  Channel master_end, worker_end;
+  Status s = Channel::Pair(&master_end, &worker_end);
+  pid_t pid = s.ok() ? fork() : -1;
+  if (pid == 0) {
+    Log::Release();
+    int keep = worker_end.fd();
+    Process::CloseInheritedFds({keep});
+    master_end.Release();  // closed above
+    Process::ResetSignals();
+    Process::SetName("qd-worker-" + std::to_string(index));
+    (void)Log::SetRole("worker " + std::to_string(index));
+    int code =
+        child_main_(index, slot.incarnation() + 1, std::move(worker_end));
+    _exit(code);
+  }
+  if (pid < 0) {
+    std::string why = s.ok() ? std::strerror(errno) : s.message();
+    auto delay = slot.backoff().OnCrash(std::chrono::milliseconds(0));
+    spdlog::error("cannot start worker slot {}: {}; retrying in {}", index, why,
+                  FormatDuration(delay));
+    slot.ScheduleRespawn(delay);
+    return;
+  }
+  slot.Started(pid, std::move(master_end), generation_);
+  spdlog::debug("started worker slot {} pid {}", index, pid);
+}
+
+void WorkerPool::SlotReady(int index) {
+  spdlog::info("worker slot {} pid {} ready", index, slots_[index]->pid());
+  if (index == rolling_slot_) {
+    rolling_slot_ = -1;
+    RollNext();
+  }
+  if (on_all_ready_ && ready() == target_) {
+    auto cb = std::move(on_all_ready_);
+    on_all_ready_ = nullptr;
+    cb();
+  }
+}
+
+void WorkerPool::MemoryTick(int, short, void* arg) {
+  static_cast<WorkerPool*>(arg)->CheckMemory();
+}
+
+void WorkerPool::CheckMemory() {
+  const DaemonConfig& d = config_->daemon;
+  for (auto& slot : slots_) {
+    MemoryUsage m;
+    if (!slot->alive() || !MemoryUsage::Read(slot->pid(), &m)) continue;
+    if (m.rss > d.memory_limit) {
+      slot->Kill(d.kill_grace,
+                 fmt::format("RSS {} is over daemon.memory_limit {}",
+                             FormatSize(m.rss), FormatSize(d.memory_limit)));
+    }
+  }
+}
+
+}  // namespace qd

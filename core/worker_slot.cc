@@ -1,0 +1,170 @@
+#include "core/worker_slot.h"
+
+#include <event2/event.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "core/exit_codes.h"
+#include "core/units.h"
+#include "core/worker_pool.h"
+
+namespace qd {
+namespace {
+timeval ToTimeval(std::chrono::milliseconds d) {
+  return {static_cast<time_t>(d.count() / 1000),
+          static_cast<suseconds_t>((d.count() % 1000) * 1000)};
+}
+}  // namespace
+
+WorkerSlot::WorkerSlot(WorkerPool* pool, int index)
+    : pool_(pool), index_(index) {
+  respawn_timer_ = evtimer_new(pool->base_, &WorkerSlot::OnRespawn, this);
+  kill_timer_ = evtimer_new(pool->base_, &WorkerSlot::OnKillGrace, this);
+}
+
+WorkerSlot::~WorkerSlot() {
+  if (channel_event_ != nullptr) event_free(channel_event_);
+  event_free(respawn_timer_);
+  event_free(kill_timer_);
+}
+
+void WorkerSlot::Started(pid_t pid, Channel channel, int generation) {
+  pid_ = pid;
+  channel_ = std::move(channel);
+  generation_ = generation;
+  ++incarnation_;
+  state_ = State::kStarting;
+  started_at_ = Clock::now();
+  rss_ = 0;
+  channel_event_ = event_new(pool_->base_, channel_.fd(), EV_READ | EV_PERSIST,
+                             &WorkerSlot::OnChannel, this);
+  event_add(channel_event_, nullptr);
+}
+
+void WorkerSlot::Drain() {
+  switch (state_) {
+    case State::kStarting:
+    case State::kReady:
+      state_ = State::kStopping;
+      // A full channel must not leave the worker running: TERM drains too.
+      if (!channel_.Send({{"t", "drain"}})) kill(pid_, SIGTERM);
+      break;
+    case State::kBackoff:
+    case State::kParked:
+      CancelRespawn();
+      state_ = State::kEmpty;
+      break;
+    case State::kEmpty:
+    case State::kStopping:
+      break;
+  }
+}
+
+void WorkerSlot::Kill(std::chrono::milliseconds grace, const std::string& why) {
+  if (!alive() || evtimer_pending(kill_timer_, nullptr)) return;
+  spdlog::warn("killing worker slot {} pid {}: {}", index_, pid_, why);
+  state_ = State::kStopping;
+  kill(pid_, SIGTERM);
+  timeval tv = ToTimeval(grace);
+  evtimer_add(kill_timer_, &tv);
+}
+
+void WorkerSlot::Exited(int wait_status, bool may_respawn) {
+  auto lived = std::chrono::duration_cast<std::chrono::milliseconds>(
+      Clock::now() - started_at_);
+  State was = state_;
+  pid_t pid = pid_;
+  pid_ = 0;
+  if (channel_event_ != nullptr) event_free(channel_event_);
+  channel_event_ = nullptr;
+  channel_.Close();
+  evtimer_del(kill_timer_);
+
+  bool exited = WIFEXITED(wait_status);
+  int code = exited ? WEXITSTATUS(wait_status) : -1;
+  std::string how = Describe(wait_status);
+  if (!may_respawn) {
+    state_ = State::kEmpty;
+    spdlog::info("worker slot {} pid {} {} after {}", index_, pid, how,
+                 FormatDuration(lived));
+  } else if (exited && code == kExitRecycle) {
+    spdlog::info("worker slot {} pid {} recycled after {}: replacing it",
+                 index_, pid, FormatDuration(lived));
+    ScheduleRespawn(std::chrono::milliseconds(0));
+  } else if (exited && code == kExitShutdown) {
+    state_ = State::kParked;
+    auto retry = std::chrono::milliseconds(30000);
+    spdlog::critical(
+        "worker slot {} pid {} was over the soft memory limit at start-up: "
+        "not respawning it in a loop; raise daemon.memory_limit or "
+        "daemon.soft_limit (next try in {})",
+        index_, pid, FormatDuration(retry));
+    ScheduleRespawn(retry);
+  } else if (exited && code == kExitOk && was == State::kStopping) {
+    spdlog::info("worker slot {} pid {} drained: replacing it", index_, pid);
+    ScheduleRespawn(std::chrono::milliseconds(0));
+  } else {
+    auto delay = backoff_.OnCrash(lived);
+    spdlog::warn("worker slot {} pid {} {} after {}: respawning in {}", index_,
+                 pid, how, FormatDuration(lived), FormatDuration(delay));
+    ScheduleRespawn(delay);
+    state_ = State::kBackoff;
+  }
+}
+
+void WorkerSlot::ScheduleRespawn(std::chrono::milliseconds delay) {
+  if (state_ != State::kParked) state_ = State::kBackoff;
+  timeval tv = ToTimeval(delay);
+  evtimer_add(respawn_timer_, &tv);
+}
+
+void WorkerSlot::CancelRespawn() { evtimer_del(respawn_timer_); }
+
+void WorkerSlot::OnChannel(int, short, void* arg) {
+  static_cast<WorkerSlot*>(arg)->ReadChannel();
+}
+
+void WorkerSlot::OnRespawn(int, short, void* arg) {
+  auto* self = static_cast<WorkerSlot*>(arg);
+  self->state_ = State::kEmpty;
+  self->pool_->Spawn(self->index_);
+}
+
+void WorkerSlot::OnKillGrace(int, short, void* arg) {
+  auto* self = static_cast<WorkerSlot*>(arg);
+  if (!self->alive()) return;
+  spdlog::warn("worker slot {} pid {} still alive after TERM: KILL",
+               self->index_, self->pid_);
+  kill(self->pid_, SIGKILL);
+}
+
+void WorkerSlot::ReadChannel() {
+  nlohmann::json msg;
+  for (;;) {
+    Channel::ReadResult r = channel_.Read(&msg);
+    if (r == Channel::ReadResult::kAgain) return;
+    if (r == Channel::ReadResult::kEof) {
+      // The worker is exiting; SIGCHLD will tell how.
+      event_del(channel_event_);
+      return;
+    }
+    std::string type = msg.value("t", "");
+    rss_ = msg.value("rss", rss_);
+    if (type == "ready" && state_ == State::kStarting) {
+      state_ = State::kReady;
+      pool_->SlotReady(index_);
+    }
+  }
+}
+
+std::string WorkerSlot::Describe(int wait_status) const {
+  if (WIFSIGNALED(wait_status)) {
+    int sig = WTERMSIG(wait_status);
+    return fmt::format("was killed by signal {} ({})", sig, strsignal(sig));
+  }
+  return fmt::format("exited with code {}", WEXITSTATUS(wait_status));
+}
+
+}  // namespace qd

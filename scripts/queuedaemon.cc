@@ -1,0 +1,141 @@
+// queuedaemon: the entry point. Parses the command line, loads the config,
+// daemonizes unless --foreground, and hands over to the Supervisor (or, with
+// --no-fork, runs one worker in this process for debugging handlers).
+#include <event2/event.h>
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "core/config.h"
+#include "core/embedded_redis.h"
+#include "core/log.h"
+#include "core/process.h"
+#include "core/supervisor.h"
+#include "core/worker.h"
+
+namespace {
+
+constexpr const char* kVersion = "queuedaemon 0.1.0";
+
+// Forks; the parent waits for the child to report that its workers started
+// and exits 0 (or 1 if the child failed first). Returns, in the child, the
+// descriptor to report on.
+int Daemonize() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) {
+    std::perror("queuedaemon: pipe");
+    std::exit(1);
+  }
+  pid_t pid = fork();
+  if (pid < 0) {
+    std::perror("queuedaemon: fork");
+    std::exit(1);
+  }
+  if (pid > 0) {
+    close(fds[1]);
+    char c;
+    if (read(fds[0], &c, 1) == 1) std::exit(0);
+    std::fprintf(stderr, "queuedaemon: start-up failed; see the log\n");
+    std::exit(1);
+  }
+  close(fds[0]);
+  setsid();
+  int null = open("/dev/null", O_RDWR);
+  dup2(null, 0);
+  dup2(null, 1);
+  dup2(null, 2);
+  if (null > 2) close(null);
+  return fds[1];
+}
+
+int RunNoFork(const qd::Config& config) {
+  qd::Config cfg = config;
+  event_base* spare = event_base_new();  // EmbeddedRedis' restart timer
+  int rc;
+  {
+    std::unique_ptr<qd::EmbeddedRedis> redis;
+    if (cfg.redis.url == "embedded") {
+      redis = std::make_unique<qd::EmbeddedRedis>(
+          spare, cfg.redis.server_binary,
+          qd::Process::Absolute(cfg.daemon.run_dir) + "/redis");
+      qd::Status s = redis->Start();
+      if (!s.ok()) {
+        spdlog::critical("{}", s.message());
+        return 1;
+      }
+      cfg.redis.url = redis->url();
+    }
+    (void)qd::Log::SetRole("worker 0");
+    qd::Worker worker(cfg, 0, 1, qd::Channel());
+    rc = worker.Run();
+    if (redis) redis->Stop();
+  }
+  event_base_free(spare);
+  return rc;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"queuedaemon: a multi-site queue daemon"};
+  qd::CommandLine cmd;
+  bool verbose = false, quiet = false, check_config = false;
+  app.add_option("-c,--config", cmd.config_path,
+                 "config file (default: the built-in defaults)");
+  app.add_option("-t,--threads", cmd.threads,
+                 "worker processes (0 = CPU count)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("-i,--id", cmd.id, "daemon id: pid file and consumer names");
+  app.add_option("--pidfile", cmd.pidfile, "pid file path");
+  app.add_flag("-f,--foreground", cmd.foreground,
+               "stay attached to the terminal, log to stderr");
+  app.add_flag("-v,--verbose", verbose, "log at debug level");
+  app.add_flag("-q,--quiet", quiet, "log warnings and errors only");
+  app.add_flag("--check-config", check_config,
+               "validate the config and exit 0 (valid) or 1");
+  app.add_flag("--no-fork", cmd.no_fork,
+               "one process, no master (for debugging handlers)");
+  app.set_version_flag("--version", kVersion);
+  CLI11_PARSE(app, argc, argv);
+  if (verbose) cmd.log_level = "debug";
+  if (quiet) cmd.log_level = "warn";
+
+  qd::Config config = qd::Config::Defaults();
+  if (!cmd.config_path.empty()) {
+    qd::Status s = qd::Config::LoadFile(cmd.config_path, &config);
+    if (!s.ok()) {
+      std::fprintf(stderr, "queuedaemon: %s\n", s.message().c_str());
+      return 1;
+    }
+  }
+  cmd.Apply(&config);
+  if (check_config) {
+    std::printf("%s: ok\n", cmd.config_path.empty() ? "built-in defaults"
+                                                    : cmd.config_path.c_str());
+    return 0;
+  }
+
+  int ready_fd = -1;
+  qd::LogConfig log = config.daemon.log;
+  if (cmd.foreground || cmd.no_fork) {
+    log.file = log.file == "syslog" ? log.file : "stderr";
+  } else {
+    if (log.file == "stderr") log.file = "syslog";
+    config.daemon.log.file = log.file;
+    ready_fd = Daemonize();
+  }
+  qd::Status s = qd::Log::Setup(log, "master", cmd.log_level);
+  if (!s.ok()) {
+    std::fprintf(stderr, "queuedaemon: %s\n", s.message().c_str());
+    return 1;
+  }
+  config.daemon.log = log;
+  if (cmd.no_fork) return RunNoFork(config);
+  qd::Process::SetName("queuedaemon");
+  qd::Supervisor supervisor(cmd, std::move(config));
+  return supervisor.Run(ready_fd);
+}

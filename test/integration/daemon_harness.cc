@@ -1,0 +1,267 @@
+#include "daemon_harness.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace qd::test {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Fields of /proc/PID/stat after the command name: state is [0].
+std::vector<std::string> StatFields(pid_t pid, std::string* comm) {
+  std::string line = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  auto open = line.find('('), close = line.rfind(')');
+  std::vector<std::string> out;
+  if (open == std::string::npos || close == std::string::npos) return out;
+  if (comm != nullptr) *comm = line.substr(open + 1, close - open - 1);
+  std::istringstream rest(line.substr(close + 1));
+  std::string f;
+  while (rest >> f) out.push_back(f);
+  return out;
+}
+
+pid_t Spawn(const std::vector<std::string>& args,
+            const std::vector<std::string>& env, const std::string& log) {
+  pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    for (const auto& e : env) putenv(strdup(e.c_str()));
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(strdup(a.c_str()));
+    argv.push_back(nullptr);
+    execvp(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+void StopPid(pid_t pid) {
+  if (pid <= 0) return;
+  kill(pid, SIGTERM);
+  if (!WaitFor([&] { return waitpid(pid, nullptr, WNOHANG) != 0; },
+               milliseconds(10000))) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+}
+
+}  // namespace
+
+bool WaitFor(const std::function<bool()>& cond, milliseconds deadline) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() > end) return cond();
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  return true;
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/qdtest.XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::string cmd = "rm -rf '" + path_ + "'";
+  (void)!std::system(cmd.c_str());
+}
+
+void TempDir::Write(const std::string& name, const std::string& text) const {
+  std::string tmp = File(name + ".tmp");
+  std::ofstream(tmp) << text;
+  std::rename(tmp.c_str(), File(name).c_str());
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::map<int, pid_t> ChildrenByPrefix(pid_t parent, const std::string& prefix) {
+  std::map<int, pid_t> out;
+  DIR* dir = opendir("/proc");
+  while (dirent* e = readdir(dir)) {
+    pid_t pid = std::atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::string comm;
+    auto f = StatFields(pid, &comm);
+    if (f.size() < 2 || f[0] == "Z" || std::atoi(f[1].c_str()) != parent) {
+      continue;
+    }
+    if (comm.rfind(prefix, 0) == 0) {
+      out[std::atoi(comm.c_str() + prefix.size())] = pid;
+    }
+  }
+  closedir(dir);
+  return out;
+}
+
+milliseconds CpuTime(pid_t pid) {
+  auto f = StatFields(pid, nullptr);
+  if (f.size() < 13) return milliseconds(0);
+  long ticks = std::atol(f[11].c_str()) + std::atol(f[12].c_str());
+  return milliseconds(ticks * 1000 / sysconf(_SC_CLK_TCK));
+}
+
+bool Alive(pid_t pid) {
+  auto f = StatFields(pid, nullptr);
+  return !f.empty() && f[0] != "Z";
+}
+
+std::string RedisCommand(const std::string& host_or_socket, int port,
+                         const std::string& command) {
+  timeval tv = {1, 0};
+  redisContext* c =
+      port == 0 ? redisConnectUnixWithTimeout(host_or_socket.c_str(), tv)
+                : redisConnectWithTimeout(host_or_socket.c_str(), port, tv);
+  std::string out;
+  if (c != nullptr && c->err == 0) {
+    auto* r = static_cast<redisReply*>(redisCommand(c, command.c_str()));
+    if (r != nullptr &&
+        (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING)) {
+      out.assign(r->str, r->len);
+    } else if (r != nullptr && r->type == REDIS_REPLY_INTEGER) {
+      out = std::to_string(r->integer);
+    }
+    if (r != nullptr) freeReplyObject(r);
+  }
+  if (c != nullptr) redisFree(c);
+  return out;
+}
+
+RedisServer::RedisServer() {
+  for (int attempt = 0; attempt < 5 && pid_ == 0; ++attempt) {
+    port_ = FreePort();
+    pid_t pid = Spawn(
+        {"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "no", "--dir", dir_.path()},
+        {}, dir_.File("redis.log"));
+    if (WaitFor(
+            [&] { return RedisCommand("127.0.0.1", port_, "PING") == "PONG"; },
+            milliseconds(5000))) {
+      pid_ = pid;
+    } else {
+      StopPid(pid);
+    }
+  }
+  if (pid_ == 0) throw std::runtime_error("redis-server did not start");
+}
+
+RedisServer::~RedisServer() { StopPid(pid_); }
+
+std::string RedisServer::url() const {
+  return "redis://127.0.0.1:" + std::to_string(port_);
+}
+
+Daemon::Daemon(const std::string& config_yaml,
+               std::vector<std::string> extra_args,
+               std::vector<std::string> env) {
+  std::string text = config_yaml;
+  for (size_t at; (at = text.find("RUN_DIR")) != std::string::npos;) {
+    text.replace(at, 7, dir_.path());
+  }
+  dir_.Write("qd.yaml", text);
+  std::vector<std::string> args = {std::string(QD_BINARY_DIR) + "/queuedaemon",
+                                   "-f", "-c", config_path()};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  pid_ = Spawn(args, env, dir_.File("daemon.log"));
+}
+
+Daemon::~Daemon() {
+  if (exit_code_ >= 0) return;
+  auto workers = Workers();
+  StopPid(pid_);
+  for (const auto& [slot, pid] : workers) kill(pid, SIGKILL);
+}
+
+std::map<int, pid_t> Daemon::Workers() const {
+  return ChildrenByPrefix(pid_, "qd-worker-");
+}
+
+bool Daemon::WaitForWorkers(size_t n, milliseconds deadline) {
+  return WaitFor(
+      [&] {
+        auto w = Workers();
+        return w.size() == n && (n == 0 || w.rbegin()->first == int(n) - 1);
+      },
+      deadline);
+}
+
+std::string Daemon::Log() const { return ReadFile(dir_.File("daemon.log")); }
+
+size_t Daemon::LogCount(const std::string& needle) const {
+  std::string log = Log();
+  size_t n = 0;
+  for (size_t at = 0; (at = log.find(needle, at)) != std::string::npos; ++at) {
+    ++n;
+  }
+  return n;
+}
+
+bool Daemon::WaitForLog(const std::string& needle, size_t count,
+                        milliseconds deadline) {
+  return WaitFor([&] { return LogCount(needle) >= count; }, deadline);
+}
+
+void Daemon::Signal(int sig) const { kill(pid_, sig); }
+
+int Daemon::WaitExit(milliseconds deadline) {
+  if (exit_code_ >= 0) return exit_code_;
+  int status = 0;
+  if (!WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; },
+               deadline)) {
+    return -1;
+  }
+  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return exit_code_;
+}
+
+std::string TestConfig(int threads, const std::string& redis_url,
+                       const std::string& daemon_extra,
+                       const std::string& top_extra) {
+  return "daemon:\n"
+         "  threads: " +
+         std::to_string(threads) +
+         "\n"
+         "  run_dir: RUN_DIR/run\n"
+         "  shutdown_timeout: 5s\n" +
+         daemon_extra + "redis: " + redis_url +
+         "\n"
+         "sites:\n"
+         "  default:\n"
+         "    queues:\n"
+         "      noop: { handler: noop }\n" +
+         top_extra;
+}
+
+}  // namespace qd::test

@@ -1,0 +1,97 @@
+// Helpers for integration tests that run the real binaries: a temporary
+// directory, a private redis-server on a free loopback port, and a
+// queuedaemon started with a given config. Everything started is stopped by
+// pid in the destructors. Waiting is always on a condition with a deadline.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace qd::test {
+
+using std::chrono::milliseconds;
+
+// Polls `cond` every 5 ms until it is true or `deadline` passed.
+bool WaitFor(const std::function<bool()>& cond, milliseconds deadline);
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string File(const std::string& name) const { return path_ + "/" + name; }
+  void Write(const std::string& name, const std::string& text) const;
+
+ private:
+  std::string path_;
+};
+
+// A port on 127.0.0.1 that was free a moment ago.
+int FreePort();
+// Children of `parent` by name prefix, e.g. "qd-worker-" -> slot -> pid.
+std::map<int, pid_t> ChildrenByPrefix(pid_t parent, const std::string& prefix);
+// utime + stime of a process.
+milliseconds CpuTime(pid_t pid);
+bool Alive(pid_t pid);  // exists and is not a zombie
+// Sends a command to a Redis server over TCP or a unix socket; "" on error.
+std::string RedisCommand(const std::string& host_or_socket, int port,
+                         const std::string& command);
+
+// A real redis-server on 127.0.0.1:<free port>, no persistence.
+class RedisServer {
+ public:
+  RedisServer();
+  ~RedisServer();
+  int port() const { return port_; }
+  std::string url() const;
+  pid_t pid() const { return pid_; }
+
+ private:
+  TempDir dir_;
+  int port_ = 0;
+  pid_t pid_ = 0;
+};
+
+// A queuedaemon process in the foreground, stderr to a log file.
+class Daemon {
+ public:
+  // `config_yaml` is written to the daemon's own temp dir as qd.yaml; a
+  // "RUN_DIR" in it is replaced by that directory.
+  Daemon(const std::string& config_yaml,
+         std::vector<std::string> extra_args = {},
+         std::vector<std::string> env = {});
+  ~Daemon();
+
+  pid_t pid() const { return pid_; }
+  const TempDir& dir() const { return dir_; }
+  std::string config_path() const { return dir_.File("qd.yaml"); }
+  std::map<int, pid_t> Workers() const;
+  // Waits until exactly `n` workers (slots 0..n-1) are alive.
+  bool WaitForWorkers(size_t n, milliseconds deadline = milliseconds(5000));
+  std::string Log() const;
+  size_t LogCount(const std::string& needle) const;
+  bool WaitForLog(const std::string& needle, size_t count = 1,
+                  milliseconds deadline = milliseconds(5000));
+  void Signal(int sig) const;
+  // Waits for the master to exit; returns its exit code, -1 on timeout,
+  // 128+N for signal N.
+  int WaitExit(milliseconds deadline = milliseconds(10000));
+
+ private:
+  TempDir dir_;
+  pid_t pid_ = 0;
+  int exit_code_ = -1;
+};
+
+// A config for tests: `threads` workers, the given Redis, extra YAML for
+// the daemon section (indented by the caller) and extra top-level YAML.
+std::string TestConfig(int threads, const std::string& redis_url,
+                       const std::string& daemon_extra = "",
+                       const std::string& top_extra = "");
+
+}  // namespace qd::test
