@@ -1,11 +1,14 @@
 #include "core/log.h"
 
 #include <event2/event.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
+
+#include <map>
 
 namespace qd {
 namespace {
@@ -14,12 +17,25 @@ struct State {
   LogConfig config;
   std::string role = "main";
   std::string level;
+  std::string pattern;  // of the default logger, without the message
+  std::map<std::string, std::shared_ptr<spdlog::logger>> queue_loggers;
+  std::string current_jid;
 };
 
 State& state() {
   static State s;
   return s;
 }
+
+// %* in a queue logger's pattern: the job being run.
+class JidFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override;
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JidFlag>();
+  }
+};
 
 void LibeventLog(int severity, const char* msg) {
   if (severity >= EVENT_LOG_WARN) {
@@ -52,6 +68,8 @@ Status Build() {
                         std::to_string(getpid()) + "] %v";
   if (s.config.file == "syslog") pattern = "[" + s.role + "] %v";
   logger->set_pattern(pattern);
+  state().pattern = pattern.substr(0, pattern.size() - 2);  // drop "%v"
+  state().queue_loggers.clear();
   logger->set_level(spdlog::level::from_str(s.level));
   logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(logger);
@@ -59,7 +77,35 @@ Status Build() {
   return Status::Ok();
 }
 
+void JidFlag::format(const spdlog::details::log_msg&, const std::tm&,
+                     spdlog::memory_buf_t& dest) {
+  const std::string& jid = state().current_jid;
+  if (jid.empty()) return;
+  dest.append(std::string_view(" jid="));
+  dest.append(std::string_view(jid));
+}
+
 }  // namespace
+
+spdlog::logger& Log::ForQueue(const std::string& site,
+                              const std::string& queue) {
+  State& s = state();
+  std::string name = site + "/" + queue;
+  auto& logger = s.queue_loggers[name];
+  if (!logger) {
+    auto base = spdlog::default_logger();
+    logger = std::make_shared<spdlog::logger>(name, base->sinks().begin(),
+                                              base->sinks().end());
+    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    formatter->add_flag<JidFlag>('*').set_pattern(s.pattern + "%n%*: %v");
+    logger->set_formatter(std::move(formatter));
+    logger->set_level(base->level());
+    logger->flush_on(spdlog::level::trace);
+  }
+  return *logger;
+}
+
+void Log::SetCurrentJob(std::string_view jid) { state().current_jid = jid; }
 
 Status Log::Setup(const LogConfig& config, const std::string& role,
                   const std::string& level_override) {

@@ -8,7 +8,10 @@
 // Setup/SetRole/Reopen from the main thread only.
 #pragma once
 
+#include <spdlog/logger.h>
+
 #include <string>
+#include <string_view>
 
 #include "core/config.h"
 #include "queuedaemon/status.h"
@@ -27,6 +30,12 @@ class Log {
   // Drops the logger and its file without writing (in a forked child, before
   // it closes the descriptors it inherited).
   static void Release();
+
+  // The logger handed to a queue's handlers: same destination, and every
+  // line carries "SITE/QUEUE jid=JID" (the job set by SetCurrentJob).
+  static spdlog::logger& ForQueue(const std::string& site,
+                                  const std::string& queue);
+  static void SetCurrentJob(std::string_view jid);
 };
 
 }  // namespace qd

@@ -32,9 +32,11 @@ int CommandLine::Threads(const Config& config) const {
   return n > 0 ? n : Process::CpuCount();
 }
 
-Supervisor::Supervisor(CommandLine cmdline, Config config)
+Supervisor::Supervisor(CommandLine cmdline, Config config,
+                       HandlerRegistry& registry)
     : cmdline_(std::move(cmdline)),
       config_(std::make_unique<Config>(std::move(config))),
+      registry_(registry),
       base_(event_base_new()) {
   if (base_ == nullptr) throw std::runtime_error("event_base_new failed");
 }
@@ -51,7 +53,8 @@ Supervisor::~Supervisor() {
 
 int Supervisor::Run(int ready_fd) {
   started_ = std::chrono::steady_clock::now();
-  Status s = pidfile_.Acquire(config_->PidFile());
+  Status s = Prepare(*config_, &handlers_);
+  if (s.ok()) s = pidfile_.Acquire(config_->PidFile());
   if (!s.ok()) {
     spdlog::critical("{}", s.message());
     return 1;
@@ -73,11 +76,14 @@ int Supervisor::Run(int ready_fd) {
   }
   config_->redis.url = WorkerRedisUrl();
 
-  pool_ = std::make_unique<WorkerPool>(
-      base_, [this](int slot, int incarnation, Channel channel) {
-        Worker worker(*config_, slot, incarnation, std::move(channel));
-        return worker.Run();
-      });
+  pool_ = std::make_unique<WorkerPool>(base_, [this](int slot, int incarnation,
+                                                     Channel channel) {
+    Worker worker(*config_, *handlers_, slot, incarnation, std::move(channel));
+    for (auto& m : registry_.MakeIoManagers()) {
+      worker.AddManager(std::move(m));
+    }
+    return worker.Run();
+  });
   pool_->SetConfig(config_.get());
   int n = cmdline_.Threads(*config_);
   pool_->OnAllReady([this, n] {
@@ -101,6 +107,17 @@ int Supervisor::Run(int ready_fd) {
 
 std::string Supervisor::WorkerRedisUrl() const {
   return redis_ ? redis_->url() : config_->redis.url;
+}
+
+Status Supervisor::Prepare(const Config& config,
+                           std::unique_ptr<HandlerSet>* out) {
+  Status s = plugins_.Load(config.plugins.dir, config.plugins.load, registry_);
+  if (!s.ok()) return s;
+  auto handlers = std::make_unique<HandlerSet>();
+  s = registry_.Build(config, handlers.get());
+  if (!s.ok()) return s;
+  *out = std::move(handlers);
+  return Status::Ok();
 }
 
 void Supervisor::OnSignal(int sig, short, void* arg) {
@@ -149,7 +166,9 @@ void Supervisor::Reload() {
     return;
   }
   auto next = std::make_unique<Config>();
+  std::unique_ptr<HandlerSet> handlers;
   Status s = Config::LoadFile(config_->file, next.get());
+  if (s.ok()) s = Prepare(*next, &handlers);
   if (!s.ok()) {
     spdlog::error("SIGHUP: keeping the current config: {}", s.message());
     return;
@@ -170,7 +189,10 @@ void Supervisor::Reload() {
   if (next->redis.url == "embedded") next->redis.url = WorkerRedisUrl();
   next->daemon.log.file = config_->daemon.log.file;  // decided at start
   (void)Log::Setup(next->daemon.log, "master", cmdline_.log_level);
+  // Workers still running hold their own copies (fork): the old config and
+  // handlers are not needed here any more.
   config_ = std::move(next);
+  handlers_ = std::move(handlers);
   pool_->SetConfig(config_.get());
   int n = cmdline_.Threads(*config_);
   spdlog::info("SIGHUP: config {} reloaded: {} workers, rolling over",

@@ -21,7 +21,10 @@
 
 #include "core/config.h"
 #include "core/embedded_redis.h"
+#include "core/handler_registry.h"
+#include "core/handler_set.h"
 #include "core/pid_file.h"
+#include "core/plugin_loader.h"
 #include "core/worker_pool.h"
 
 struct event;
@@ -47,7 +50,9 @@ struct CommandLine {
 
 class Supervisor {
  public:
-  Supervisor(CommandLine cmdline, Config config);
+  // `registry` holds the built-in handlers; the config's plugins are loaded
+  // into it by Run() (and by reloads that name new ones).
+  Supervisor(CommandLine cmdline, Config config, HandlerRegistry& registry);
   ~Supervisor();
 
   // Takes the pid file, starts Redis and the workers, runs until shut down.
@@ -63,9 +68,14 @@ class Supervisor {
   void BeginShutdown(const std::string& why);
   void MaybeFinish();
   std::string WorkerRedisUrl() const;
+  // Loads the plugins `config` names and builds its handlers.
+  Status Prepare(const Config& config, std::unique_ptr<HandlerSet>* out);
 
   CommandLine cmdline_;
   std::unique_ptr<Config> config_;
+  HandlerRegistry& registry_;
+  PluginLoader plugins_;
+  std::unique_ptr<HandlerSet> handlers_;
   event_base* base_;
   PidFile pidfile_;
   std::unique_ptr<EmbeddedRedis> redis_;

@@ -14,11 +14,14 @@
 #include "core/exit_codes.h"
 #include "core/master_link.h"
 #include "core/memory_guard.h"
+#include "core/queue_manager.h"
 
 namespace qd {
 
-Worker::Worker(const Config& config, int slot, int incarnation, Channel channel)
+Worker::Worker(const Config& config, const HandlerSet& handlers, int slot,
+               int incarnation, Channel channel)
     : config_(config),
+      handlers_(handlers),
       slot_(slot),
       incarnation_(incarnation),
       channel_(std::move(channel)) {}
@@ -59,7 +62,21 @@ int Worker::Run() {
   event_add(signal_event_, nullptr);
 
   io_.Add(std::make_unique<MasterLink>(this));
-  io_.Add(std::make_unique<MemoryGuard>(this));
+  auto guard = std::make_unique<MemoryGuard>(this);
+  memory_guard_ = guard.get();
+  io_.Add(std::move(guard));
+  QueueManager::Hooks hooks;
+  hooks.job_started = [this](const Job& job, std::chrono::milliseconds t) {
+    channel_.Send({{"t", "job"},
+                   {"site", job.site()},
+                   {"queue", job.queue()},
+                   {"jid", job.jid()},
+                   {"timeout_ms", t.count()}});
+  };
+  hooks.job_finished = [this] { channel_.Send({{"t", "job_done"}}); };
+  hooks.after_chunk = [this] { memory_guard_->Check(); };
+  io_.Add(std::make_unique<QueueManager>(config_, handlers_, ConsumerName(),
+                                         std::move(hooks)));
 
   channel_.Send({{"t", "ready"}, {"rss", m.rss}});
   spdlog::debug("ready (RSS {})", FormatSize(m.rss));
@@ -75,6 +92,17 @@ int Worker::Run() {
   }
   spdlog::info("exiting ({})", exit_code_ == kExitRecycle ? "recycle" : "done");
   return exit_code_;
+}
+
+void Worker::AddManager(std::unique_ptr<IoManager> manager) {
+  io_.Add(std::move(manager));
+}
+
+std::string Worker::ConsumerName() const {
+  char host[256] = {0};
+  gethostname(host, sizeof(host) - 1);
+  return std::string(host) + ":" + config_.daemon.id + ":" +
+         std::to_string(slot_);
 }
 
 void Worker::BeginStop(int code, const std::string& why) {

@@ -11,6 +11,9 @@
 // limit before taking any work exits kExitShutdown at once.
 //
 // Test hook (only read on a slot's first start, so a replacement is clean):
+// The worker's consumer name in every site's group is HOST:ID:SLOT, so the
+// worker that replaces it in its slot replays what it held.
+//
 // QD_TEST_ALLOC="SLOT:MIB:WHEN" makes worker SLOT allocate and touch MIB MiB,
 // WHEN = "start" (before the first memory check: born over the limit),
 // "later" (200 ms after ready: recycled) or "block" (then block the loop, so
@@ -27,11 +30,19 @@
 
 namespace qd {
 
+class HandlerSet;
+class MemoryGuard;
+
 class Worker {
  public:
   // `slot` numbers the worker 0..N-1; `incarnation` counts starts of this
   // slot (1 = first). `channel` may be invalid (--no-fork: no master).
-  Worker(const Config& config, int slot, int incarnation, Channel channel);
+  // `handlers` (built by the master before the fork) must outlive Run().
+  Worker(const Config& config, const HandlerSet& handlers, int slot,
+         int incarnation, Channel channel);
+
+  // Adds a plugin's IoManager. REQUIRES: before Run().
+  void AddManager(std::unique_ptr<IoManager> manager);
   ~Worker();
 
   // REQUIRES: called once, in the worker process, after the fork.
@@ -56,7 +67,11 @@ class Worker {
   void AllocateForTest(size_t mib);
   static void OnSignal(int fd, short what, void* arg);
 
+  std::string ConsumerName() const;
+
   const Config& config_;
+  const HandlerSet& handlers_;
+  MemoryGuard* memory_guard_ = nullptr;
   const int slot_;
   const int incarnation_;
   Channel channel_;

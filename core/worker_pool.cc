@@ -14,7 +14,9 @@
 
 namespace qd {
 namespace {
-constexpr timeval kMemoryCheckEvery = {1, 0};
+// Memory and job deadlines are checked at this pace: a job timeout is
+// enforced within this much of its deadline.
+constexpr timeval kMemoryCheckEvery = {0, 250 * 1000};
 }  // namespace
 
 WorkerPool::WorkerPool(event_base* base, ChildMain child_main)
@@ -150,7 +152,12 @@ void WorkerPool::MemoryTick(int, short, void* arg) {
 
 void WorkerPool::CheckMemory() {
   const DaemonConfig& d = config_->daemon;
+  auto now = WorkerSlot::Clock::now();
   for (auto& slot : slots_) {
+    if (slot->alive() && slot->JobOverdue(now)) {
+      slot->Kill(d.kill_grace, "job " + slot->job() + " ran past its timeout");
+      continue;
+    }
     MemoryUsage m;
     if (!slot->alive() || !MemoryUsage::Read(slot->pid(), &m)) continue;
     if (m.rss > d.memory_limit) {

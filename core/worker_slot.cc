@@ -38,6 +38,8 @@ void WorkerSlot::Started(pid_t pid, Channel channel, int generation) {
   state_ = State::kStarting;
   started_at_ = Clock::now();
   rss_ = 0;
+  job_deadline_ = Clock::time_point();
+  job_.clear();
   channel_event_ = event_new(pool_->base_, channel_.fd(), EV_READ | EV_PERSIST,
                              &WorkerSlot::OnChannel, this);
   event_add(channel_event_, nullptr);
@@ -152,6 +154,16 @@ void WorkerSlot::ReadChannel() {
     }
     std::string type = msg.value("t", "");
     rss_ = msg.value("rss", rss_);
+    if (type == "job") {
+      auto timeout = std::chrono::milliseconds(msg.value("timeout_ms", 0));
+      job_deadline_ = Clock::now() + timeout;
+      job_ = msg.value("site", "") + "/" + msg.value("queue", "") + " " +
+             msg.value("jid", "") + " (timeout " + FormatDuration(timeout) +
+             ")";
+    } else if (type == "job_done") {
+      job_deadline_ = Clock::time_point();
+      job_.clear();
+    }
     if (type == "ready" && state_ == State::kStarting) {
       state_ = State::kReady;
       pool_->SlotReady(index_);

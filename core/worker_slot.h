@@ -56,6 +56,11 @@ class WorkerSlot {
   int generation() const { return generation_; }
   int incarnation() const { return incarnation_; }
   uint64_t rss() const { return rss_; }
+  // The job the worker reported running, if its queue has a timeout.
+  bool JobOverdue(Clock::time_point now) const {
+    return job_deadline_ != Clock::time_point() && now > job_deadline_;
+  }
+  const std::string& job() const { return job_; }
   RespawnBackoff& backoff() { return backoff_; }
 
  private:
@@ -74,6 +79,8 @@ class WorkerSlot {
   int incarnation_ = 0;
   Clock::time_point started_at_;
   uint64_t rss_ = 0;
+  std::string job_;  // "SITE/QUEUE JID (timeout 5s)"
+  Clock::time_point job_deadline_;
   RespawnBackoff backoff_;
   event* channel_event_ = nullptr;
   event* respawn_timer_ = nullptr;

@@ -12,10 +12,14 @@
 
 #include "core/config.h"
 #include "core/embedded_redis.h"
+#include "core/handler_registry.h"
+#include "core/handler_set.h"
 #include "core/log.h"
+#include "core/plugin_loader.h"
 #include "core/process.h"
 #include "core/supervisor.h"
 #include "core/worker.h"
+#include "handlers/builtin_handlers.h"
 
 namespace {
 
@@ -52,8 +56,16 @@ int Daemonize() {
   return fds[1];
 }
 
-int RunNoFork(const qd::Config& config) {
+int RunNoFork(const qd::Config& config, qd::HandlerRegistry& registry) {
   qd::Config cfg = config;
+  qd::PluginLoader plugins;
+  qd::HandlerSet handlers;
+  qd::Status built = plugins.Load(cfg.plugins.dir, cfg.plugins.load, registry);
+  if (built.ok()) built = registry.Build(cfg, &handlers);
+  if (!built.ok()) {
+    spdlog::critical("{}", built.message());
+    return 1;
+  }
   event_base* spare = event_base_new();  // EmbeddedRedis' restart timer
   int rc;
   {
@@ -70,7 +82,8 @@ int RunNoFork(const qd::Config& config) {
       cfg.redis.url = redis->url();
     }
     (void)qd::Log::SetRole("worker 0");
-    qd::Worker worker(cfg, 0, 1, qd::Channel());
+    qd::Worker worker(cfg, handlers, 0, 1, qd::Channel());
+    for (auto& m : registry.MakeIoManagers()) worker.AddManager(std::move(m));
     rc = worker.Run();
     if (redis) redis->Stop();
   }
@@ -113,7 +126,18 @@ int main(int argc, char** argv) {
     }
   }
   cmd.Apply(&config);
+  qd::HandlerRegistry registry;
+  RegisterBuiltinHandlers(registry);
   if (check_config) {
+    qd::PluginLoader plugins;
+    qd::HandlerSet handlers;
+    qd::Status s =
+        plugins.Load(config.plugins.dir, config.plugins.load, registry);
+    if (s.ok()) s = registry.Build(config, &handlers);
+    if (!s.ok()) {
+      std::fprintf(stderr, "queuedaemon: %s\n", s.message().c_str());
+      return 1;
+    }
     std::printf("%s: ok\n", cmd.config_path.empty() ? "built-in defaults"
                                                     : cmd.config_path.c_str());
     return 0;
@@ -134,8 +158,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   config.daemon.log = log;
-  if (cmd.no_fork) return RunNoFork(config);
+  if (cmd.no_fork) return RunNoFork(config, registry);
   qd::Process::SetName("queuedaemon");
-  qd::Supervisor supervisor(cmd, std::move(config));
+  qd::Supervisor supervisor(cmd, std::move(config), registry);
   return supervisor.Run(ready_fd);
 }

@@ -159,25 +159,106 @@ std::string RedisCommand(const std::string& host_or_socket, int port,
   return out;
 }
 
-RedisServer::RedisServer() {
+RedisServer::RedisServer(bool aof) : aof_(aof) {
   for (int attempt = 0; attempt < 5 && pid_ == 0; ++attempt) {
     port_ = FreePort();
-    pid_t pid = Spawn(
-        {"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
-         "--save", "", "--appendonly", "no", "--dir", dir_.path()},
-        {}, dir_.File("redis.log"));
-    if (WaitFor(
-            [&] { return RedisCommand("127.0.0.1", port_, "PING") == "PONG"; },
-            milliseconds(5000))) {
-      pid_ = pid;
-    } else {
-      StopPid(pid);
-    }
+    Start();
   }
   if (pid_ == 0) throw std::runtime_error("redis-server did not start");
 }
 
+bool RedisServer::Start() {
+  std::vector<std::string> args = {"redis-server",
+                                   "--port",
+                                   std::to_string(port_),
+                                   "--bind",
+                                   "127.0.0.1",
+                                   "--save",
+                                   "",
+                                   "--dir",
+                                   dir_.path()};
+  if (aof_) {
+    args.insert(args.end(), {"--appendonly", "yes", "--appendfsync", "always"});
+  } else {
+    args.insert(args.end(), {"--appendonly", "no"});
+  }
+  pid_t pid = Spawn(args, {}, dir_.File("redis.log"));
+  if (WaitFor(
+          [&] { return RedisCommand("127.0.0.1", port_, "PING") == "PONG"; },
+          milliseconds(5000))) {
+    pid_ = pid;
+    return true;
+  }
+  StopPid(pid);
+  pid_ = 0;
+  return false;
+}
+
+void RedisServer::Kill() {
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = 0;
+}
+
 RedisServer::~RedisServer() { StopPid(pid_); }
+
+size_t RedisPipeline(int port,
+                     const std::vector<std::vector<std::string>>& cmds) {
+  timeval tv = {5, 0};
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
+  size_t ok = 0;
+  if (c == nullptr || c->err != 0) {
+    if (c != nullptr) redisFree(c);
+    return 0;
+  }
+  for (const auto& cmd : cmds) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : cmd) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(),
+                           lens.data());
+  }
+  for (size_t i = 0; i < cmds.size(); ++i) {
+    void* reply = nullptr;
+    if (redisGetReply(c, &reply) != REDIS_OK) break;
+    auto* r = static_cast<redisReply*>(reply);
+    if (r->type != REDIS_REPLY_ERROR) ++ok;
+    freeReplyObject(r);
+  }
+  redisFree(c);
+  return ok;
+}
+
+long long RedisInt(int port, const std::vector<std::string>& cmd) {
+  timeval tv = {2, 0};
+  redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
+  long long out = -1;
+  if (c != nullptr && c->err == 0) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : cmd) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    auto* r = static_cast<redisReply*>(redisCommandArgv(
+        c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+    if (r != nullptr && r->type == REDIS_REPLY_INTEGER) out = r->integer;
+    if (r != nullptr) freeReplyObject(r);
+  }
+  if (c != nullptr) redisFree(c);
+  return out;
+}
+
+std::map<std::string, int> ReadRecord(const std::string& path) {
+  std::map<std::string, int> out;
+  std::ifstream in(path);
+  std::string payload, rest;
+  while (in >> payload && std::getline(in, rest)) ++out[payload];
+  return out;
+}
 
 std::string RedisServer::url() const {
   return "redis://127.0.0.1:" + std::to_string(port_);

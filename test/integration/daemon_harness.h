@@ -42,20 +42,35 @@ bool Alive(pid_t pid);  // exists and is not a zombie
 std::string RedisCommand(const std::string& host_or_socket, int port,
                          const std::string& command);
 
-// A real redis-server on 127.0.0.1:<free port>, no persistence.
+// Sends many commands in one pipeline over TCP; returns how many replies
+// were not errors.
+size_t RedisPipeline(int port,
+                     const std::vector<std::vector<std::string>>& cmds);
+// An integer reply (XLEN, ZCARD ...), -1 on error.
+long long RedisInt(int port, const std::vector<std::string>& cmd);
+
+// A real redis-server on 127.0.0.1:<free port>. By default no persistence;
+// `aof` turns on the append-only file with fsync on every write.
 class RedisServer {
  public:
-  RedisServer();
+  explicit RedisServer(bool aof = false);
   ~RedisServer();
   int port() const { return port_; }
   std::string url() const;
   pid_t pid() const { return pid_; }
+  // kill -9, then start again on the same port and data directory.
+  void Kill();
+  bool Start();
 
  private:
   TempDir dir_;
+  bool aof_;
   int port_ = 0;
   pid_t pid_ = 0;
 };
+
+// The testkit plugin's record file: payload -> number of runs.
+std::map<std::string, int> ReadRecord(const std::string& path);
 
 // A queuedaemon process in the foreground, stderr to a log file.
 class Daemon {

@@ -1,0 +1,107 @@
+#include "core/delayed_job.h"
+
+#include <nlohmann/json.hpp>
+
+namespace qd {
+namespace {
+constexpr char kAlphabet[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+}  // namespace
+
+std::string DelayedJob::Encode(std::string_view queue, const Fields& fields) {
+  nlohmann::ordered_json j;
+  j["queue"] = std::string(queue);
+  for (const auto& [name, value] : fields) {
+    if (name == "payload" && !IsValidUtf8(value)) {
+      j["payload_b64"] = Base64Encode(value);
+    } else {
+      j[name] = value;
+    }
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Status DelayedJob::Decode(std::string_view member, DelayedJob* out) {
+  auto j = nlohmann::ordered_json::parse(member, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status::Error("delayed job is not a JSON object");
+  }
+  auto q = j.find("queue");
+  if (q == j.end() || !q->is_string()) {
+    return Status::Error("delayed job has no \"queue\" string");
+  }
+  DelayedJob d;
+  d.queue = q->get<std::string>();
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() == "queue") continue;
+    std::string value = it->is_string() ? it->get<std::string>() : it->dump();
+    if (it.key() == "payload_b64") {
+      std::string raw;
+      if (!Base64Decode(value, &raw)) {
+        return Status::Error("delayed job has a bad payload_b64");
+      }
+      d.fields.emplace_back("payload", std::move(raw));
+    } else {
+      d.fields.emplace_back(it.key(), std::move(value));
+    }
+  }
+  *out = std::move(d);
+  return Status::Ok();
+}
+
+std::string Base64Encode(std::string_view bytes) {
+  std::string out;
+  out.reserve((bytes.size() + 2) / 3 * 4);
+  size_t i = 0;
+  for (; i + 2 < bytes.size(); i += 3) {
+    uint32_t n = (uint8_t(bytes[i]) << 16) | (uint8_t(bytes[i + 1]) << 8) |
+                 uint8_t(bytes[i + 2]);
+    for (int s = 18; s >= 0; s -= 6) out += kAlphabet[(n >> s) & 63];
+  }
+  if (i < bytes.size()) {
+    uint32_t n = uint8_t(bytes[i]) << 16;
+    if (i + 1 < bytes.size()) n |= uint8_t(bytes[i + 1]) << 8;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += i + 1 < bytes.size() ? kAlphabet[(n >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+bool Base64Decode(std::string_view text, std::string* out) {
+  out->clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    if (c == '=') break;
+    const char* p = std::char_traits<char>::find(kAlphabet, 64, c);
+    if (p == nullptr) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(p - kAlphabet);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xFF));
+    }
+  }
+  return true;
+}
+
+bool IsValidUtf8(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    uint8_t c = s[i];
+    int n = c < 0x80             ? 0
+            : (c & 0xE0) == 0xC0 ? 1
+            : (c & 0xF0) == 0xE0 ? 2
+            : (c & 0xF8) == 0xF0 ? 3
+                                 : -1;
+    if (n < 0) return false;
+    for (int k = 1; k <= n; ++k) {
+      if (i + k >= s.size() || (uint8_t(s[i + k]) & 0xC0) != 0x80) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+}  // namespace qd

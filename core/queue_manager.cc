@@ -1,0 +1,137 @@
+#include "core/queue_manager.h"
+
+#include <event2/event.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "core/handler_set.h"
+#include "core/job_context_impl.h"
+#include "core/log.h"
+
+namespace qd {
+namespace {
+constexpr int kChunkJobs = 64;
+constexpr std::chrono::milliseconds kChunkTime(5);
+}  // namespace
+
+QueueManager::QueueManager(const Config& config, const HandlerSet& handlers,
+                           std::string consumer, Hooks hooks)
+    : IoManager("queues"),
+      config_(config),
+      handlers_(handlers),
+      consumer_(std::move(consumer)),
+      hooks_(std::move(hooks)) {}
+
+QueueManager::~QueueManager() {
+  sites_.clear();
+  if (run_event_ != nullptr) event_free(run_event_);
+}
+
+void QueueManager::Start() {
+  run_event_ = event_new(base(), -1, 0, &QueueManager::OnRun, this);
+  for (const auto& [name, site] : config_.sites) {
+    if (site.queues.empty()) continue;
+    RedisUrl url;
+    Status s = RedisUrl::Parse(
+        site.redis.empty() ? config_.redis.url : site.redis, &url);
+    if (!s.ok()) {
+      spdlog::error("site {}: {}", name, s.message());
+      continue;
+    }
+    sites_.push_back(std::make_unique<SiteConsumer>(
+        base(), site, url, consumer_, handlers_, [this] { Wake(); }));
+  }
+  for (auto& site : sites_) site->Start();
+}
+
+void QueueManager::Drain() {
+  draining_ = true;
+  for (auto& site : sites_) site->Drain();
+}
+
+bool QueueManager::Busy() const {
+  if (running_) return true;
+  for (const auto& site : sites_) {
+    if (site->Busy()) return true;
+  }
+  return false;
+}
+
+void QueueManager::Wake() {
+  if (!running_ && !draining_) event_active(run_event_, EV_TIMEOUT, 0);
+}
+
+void QueueManager::OnRun(int, short, void* arg) {
+  static_cast<QueueManager*>(arg)->RunChunk();
+}
+
+void QueueManager::RunChunk() {
+  running_ = true;
+  auto deadline = std::chrono::steady_clock::now() + kChunkTime;
+  HeldJob job;
+  for (int n = 0; n < kChunkJobs && !draining_; ++n) {
+    // Round robin over sites with jobs ready: one job per site per turn.
+    SiteConsumer* site = nullptr;
+    for (size_t i = 0; i < sites_.size() && site == nullptr; ++i) {
+      SiteConsumer* s = sites_[(next_site_ + i) % sites_.size()].get();
+      if (s->HasReady()) {
+        site = s;
+        next_site_ = (next_site_ + i + 1) % sites_.size();
+      }
+    }
+    if (site == nullptr || !site->TakeNext(&job)) break;
+    RunOne(*site, job);
+    if (std::chrono::steady_clock::now() > deadline) break;
+  }
+  running_ = false;
+  for (auto& site : sites_) site->AfterChunk();
+  if (hooks_.after_chunk) hooks_.after_chunk();
+  for (auto& site : sites_) {
+    if (site->HasReady()) {
+      Wake();
+      break;
+    }
+  }
+}
+
+void QueueManager::RunOne(SiteConsumer& site, HeldJob& held) {
+  SiteConsumer::Queue& q = site.queues()[held.queue];
+  std::vector<Job::Field> fields;
+  fields.reserve(held.fields.size());
+  for (const auto& [k, v] : held.fields) fields.emplace_back(k, v);
+  Job job(site.name(), q.name, held.id, std::move(fields));
+  auto timeout = q.config->timeout;
+  JobContextImpl ctx(site, q.name, timeout, counters_);
+  Log::SetCurrentJob(job.jid());
+  if (timeout.count() > 0 && hooks_.job_started)
+    hooks_.job_started(job, timeout);
+  JobResult result = JobResult::Fail("no handler for this queue");
+  if (q.handler != nullptr) {
+    try {
+      result = q.handler->handle(job, ctx);
+    } catch (const std::exception& e) {
+      result = JobResult::Retry(e.what());
+    } catch (...) {
+      result = JobResult::Retry("handler threw a non-standard exception");
+    }
+  }
+  if (timeout.count() > 0 && hooks_.job_finished) hooks_.job_finished();
+  Log::SetCurrentJob({});
+  switch (result.kind()) {
+    case JobResult::Kind::kOk:
+      ctx.Commit();
+      site.Ack(held);
+      ++counters_["jobs.handled"];
+      break;
+    case JobResult::Kind::kRetry:
+      site.Retry(held, result.reason(), result.delay());
+      ++counters_["jobs.retried"];
+      break;
+    case JobResult::Kind::kFail:
+      site.Dead(held, result.reason());
+      ++counters_["jobs.failed"];
+      break;
+  }
+}
+
+}  // namespace qd

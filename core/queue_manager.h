@@ -1,0 +1,73 @@
+// QueueManager: the IoManager that consumes every configured site's queues
+// in a worker and runs their jobs.
+//
+// Owns one SiteConsumer per site (the Redis side) and the run loop: jobs are
+// taken one at a time, round robin across the sites that have jobs ready
+// (and by weight across a site's queues), and run in chunks of at most
+// kChunkJobs jobs or kChunkTime, after which the loop gets control back for
+// socket input. So a site with a million-job backlog delays another site's
+// fresh job by at most the chunk in progress. A handler runs synchronously;
+// its result decides ack, retry or dead (QueueHandler contract). After each
+// chunk the acks are flushed and `after_chunk` runs (the worker's memory
+// check: once per chunk instead of once per job, which keeps the hot path
+// free of syscalls).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/site_consumer.h"
+#include "queuedaemon/io_manager.h"
+
+struct event;
+
+namespace qd {
+
+class HandlerSet;
+
+class QueueManager : public IoManager {
+ public:
+  struct Hooks {
+    // Around a job whose queue has a timeout (the master enforces it).
+    std::function<void(const Job& job, std::chrono::milliseconds timeout)>
+        job_started;
+    std::function<void()> job_finished;
+    std::function<void()> after_chunk;
+  };
+
+  // `consumer` is HOST:ID:SLOT. `config` and `handlers` must outlive this.
+  QueueManager(const Config& config, const HandlerSet& handlers,
+               std::string consumer, Hooks hooks);
+  ~QueueManager() override;
+
+  void Start() override;
+  void Drain() override;
+  bool Busy() const override;
+
+  // Counters of this worker since it started ("jobs.handled", ...).
+  const std::map<std::string, int64_t>& counters() const { return counters_; }
+
+ private:
+  static void OnRun(int fd, short what, void* arg);
+  void Wake();
+  void RunChunk();
+  void RunOne(SiteConsumer& site, HeldJob& job);
+
+  const Config& config_;
+  const HandlerSet& handlers_;
+  std::string consumer_;
+  Hooks hooks_;
+  std::vector<std::unique_ptr<SiteConsumer>> sites_;
+  size_t next_site_ = 0;
+  event* run_event_ = nullptr;
+  bool running_ = false;
+  bool draining_ = false;
+  std::map<std::string, int64_t> counters_;
+};
+
+}  // namespace qd

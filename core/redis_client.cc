@@ -1,0 +1,149 @@
+#include "core/redis_client.h"
+
+#include <event2/event.h>
+#include <hiredis/adapters/libevent.h>
+#include <hiredis/async.h>
+#include <spdlog/spdlog.h>
+
+#include "core/units.h"
+
+namespace qd {
+namespace {
+using std::chrono::milliseconds;
+}  // namespace
+
+RedisClient::RedisClient(event_base* base, RedisUrl url, std::string name)
+    : base_(base),
+      url_(std::move(url)),
+      name_(std::move(name)),
+      backoff_(milliseconds(100), milliseconds(5000), milliseconds(10000)) {
+  retry_timer_ = evtimer_new(base_, &RedisClient::OnRetry, this);
+}
+
+RedisClient::~RedisClient() {
+  Stop();
+  event_free(retry_timer_);
+}
+
+void RedisClient::Start() {
+  stopped_ = false;
+  if (ac_ == nullptr) Connect();
+}
+
+void RedisClient::Stop() {
+  stopped_ = true;
+  evtimer_del(retry_timer_);
+  if (ac_ != nullptr) {
+    redisAsyncContext* ac = ac_;
+    ac_ = nullptr;
+    connected_ = false;
+    ac->data = nullptr;
+    redisAsyncFree(ac);
+  }
+}
+
+void RedisClient::Connect() {
+  ac_ = url_.is_unix ? redisAsyncConnectUnix(url_.host.c_str())
+                     : redisAsyncConnect(url_.host.c_str(), url_.port);
+  if (ac_ == nullptr || ac_->err != 0) {
+    std::string why = ac_ != nullptr ? ac_->errstr : "out of memory";
+    if (ac_ != nullptr) redisAsyncFree(ac_);
+    ac_ = nullptr;
+    Lost(why);
+    return;
+  }
+  ac_->data = this;
+  redisLibeventAttach(ac_, base_);
+  redisAsyncSetConnectCallback(ac_, &RedisClient::OnConnect);
+  redisAsyncSetDisconnectCallback(ac_, &RedisClient::OnDisconnect);
+  if (url_.db != 0) {
+    std::string db = std::to_string(url_.db);
+    const char* argv[] = {"SELECT", db.c_str()};
+    size_t lens[] = {6, db.size()};
+    redisAsyncCommandArgv(ac_, nullptr, nullptr, 2, argv, lens);
+  }
+}
+
+void RedisClient::OnConnect(const redisAsyncContext* ac, int status) {
+  auto* self = static_cast<RedisClient*>(ac->data);
+  if (self == nullptr) return;
+  if (status != REDIS_OK) {
+    // hiredis frees the context after this callback.
+    self->ac_ = nullptr;
+    self->Lost(ac->errstr);
+    return;
+  }
+  if (!self->url_.is_unix) redisEnableKeepAlive(&self->ac_->c);
+  self->connected_ = true;
+  self->backoff_.Reset();
+  if (self->outage_logged_) {
+    auto down = std::chrono::duration_cast<milliseconds>(
+        std::chrono::steady_clock::now() - self->down_since_);
+    spdlog::info("{}: reconnected to redis {} after {}", self->name_,
+                 self->url_.Describe(), FormatDuration(down));
+    self->outage_logged_ = false;
+  }
+  if (self->on_connect_) self->on_connect_();
+}
+
+void RedisClient::OnDisconnect(const redisAsyncContext* ac, int status) {
+  auto* self = static_cast<RedisClient*>(ac->data);
+  if (self == nullptr) return;
+  self->ac_ = nullptr;
+  self->connected_ = false;
+  self->Lost(status == REDIS_OK ? "connection closed" : ac->errstr);
+}
+
+void RedisClient::Lost(const std::string& why) {
+  connected_ = false;
+  if (stopped_) return;
+  if (!outage_logged_) {
+    outage_logged_ = true;
+    down_since_ = std::chrono::steady_clock::now();
+    spdlog::warn("{}: redis {} unavailable ({}); retrying with backoff", name_,
+                 url_.Describe(), why);
+  }
+  auto delay = backoff_.OnCrash(milliseconds(0));
+  timeval tv = {static_cast<time_t>(delay.count() / 1000),
+                static_cast<suseconds_t>((delay.count() % 1000) * 1000)};
+  evtimer_add(retry_timer_, &tv);
+}
+
+void RedisClient::OnRetry(int, short, void* arg) {
+  auto* self = static_cast<RedisClient*>(arg);
+  if (!self->stopped_ && self->ac_ == nullptr) self->Connect();
+}
+
+bool RedisClient::Command(const std::vector<std::string_view>& args,
+                          Callback cb) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  argv.reserve(args.size());
+  lens.reserve(args.size());
+  for (auto a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  return CommandArgv(static_cast<int>(args.size()), argv.data(), lens.data(),
+                     std::move(cb));
+}
+
+bool RedisClient::CommandArgv(int argc, const char** argv, const size_t* lens,
+                              Callback cb) {
+  if (!connected_ || ac_ == nullptr) return false;
+  auto* heap = new Callback(std::move(cb));
+  if (redisAsyncCommandArgv(ac_, &RedisClient::OnReply, heap, argc, argv,
+                            lens) != REDIS_OK) {
+    delete heap;
+    return false;
+  }
+  return true;
+}
+
+void RedisClient::OnReply(redisAsyncContext*, void* reply, void* privdata) {
+  auto* cb = static_cast<Callback*>(privdata);
+  if (*cb) (*cb)(static_cast<redisReply*>(reply));
+  delete cb;
+}
+
+}  // namespace qd

@@ -1,0 +1,85 @@
+// RedisClient: one asynchronous connection to one Redis server, on a
+// worker's event loop (hiredis async + its libevent adapter).
+//
+// Never blocks the loop. Commands are pipelined: Command() writes at once
+// and the reply comes to its callback on a later loop turn, in order. When
+// the connection drops, every pending callback gets a null reply, the client
+// logs the outage once, reconnects with backoff (100 ms doubling to 5 s) and
+// calls the on-connect hook again, where the owner re-sends whatever it
+// needs. hiredis 0.14 has no async timeouts: a dead server is found by the
+// kernel (TCP keepalive, set here) or by the owner's own deadline.
+// Single-threaded: used only from its loop.
+#pragma once
+
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/redis_url.h"
+#include "core/respawn_backoff.h"
+
+struct event;
+struct event_base;
+struct redisAsyncContext;
+
+namespace qd {
+
+class RedisClient {
+ public:
+  // `reply` is null when the connection was lost before the reply came.
+  using Callback = std::function<void(redisReply* reply)>;
+
+  // `name` appears in log lines ("site default reader").
+  RedisClient(event_base* base, RedisUrl url, std::string name);
+  ~RedisClient();
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
+
+  void set_on_connect(std::function<void()> cb) { on_connect_ = std::move(cb); }
+  // Connects now and again after every loss, until Stop().
+  void Start();
+  // Drops the connection at once (pending callbacks get null replies).
+  void Stop();
+  bool connected() const { return connected_; }
+  const RedisUrl& url() const { return url_; }
+
+  // Returns false (and does not call `cb`) when not connected.
+  bool Command(const std::vector<std::string_view>& args, Callback cb);
+  bool CommandArgv(int argc, const char** argv, const size_t* lens,
+                   Callback cb);
+
+ private:
+  static void OnConnect(const redisAsyncContext* ac, int status);
+  static void OnDisconnect(const redisAsyncContext* ac, int status);
+  static void OnReply(redisAsyncContext* ac, void* reply, void* privdata);
+  static void OnRetry(int fd, short what, void* arg);
+  void Connect();
+  void Lost(const std::string& why);
+
+  event_base* base_;
+  RedisUrl url_;
+  std::string name_;
+  redisAsyncContext* ac_ = nullptr;
+  bool connected_ = false;
+  bool stopped_ = true;
+  bool outage_logged_ = false;
+  std::chrono::steady_clock::time_point down_since_;
+  RespawnBackoff backoff_;
+  event* retry_timer_ = nullptr;
+  std::function<void()> on_connect_;
+};
+
+// Reply helpers: hiredis replies as string views.
+inline std::string_view ReplyString(const redisReply* r) {
+  return r != nullptr && r->str != nullptr ? std::string_view(r->str, r->len)
+                                           : std::string_view();
+}
+inline bool ReplyIsError(const redisReply* r) {
+  return r == nullptr || r->type == REDIS_REPLY_ERROR;
+}
+
+}  // namespace qd

@@ -1,0 +1,82 @@
+#include "core/redis_url.h"
+
+#include <charconv>
+
+namespace qd {
+namespace {
+
+bool ToInt(std::string_view s, int min, int max, int* out) {
+  int v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < min || v > max) {
+    return false;
+  }
+  *out = v;
+  return true;
+}
+
+Status Bad(std::string_view url, const std::string& why) {
+  return Status::Error("redis url '" + std::string(url) + "': " + why);
+}
+
+}  // namespace
+
+Status RedisUrl::Parse(std::string_view url, RedisUrl* out) {
+  RedisUrl r;
+  if (url.substr(0, 7) == "unix://") {
+    std::string_view rest = url.substr(7);
+    auto q = rest.find("?db=");
+    if (q != std::string_view::npos) {
+      if (!ToInt(rest.substr(q + 4), 0, 1 << 20, &r.db)) {
+        return Bad(url, "db must be a number");
+      }
+      rest = rest.substr(0, q);
+    }
+    if (rest.empty() || rest[0] != '/') {
+      return Bad(url, "expected unix:///absolute/path.sock");
+    }
+    r.is_unix = true;
+    r.host = std::string(rest);
+  } else if (url.substr(0, 8) == "redis://") {
+    std::string_view rest = url.substr(8);
+    auto slash = rest.find('/');
+    if (slash != std::string_view::npos) {
+      std::string_view db = rest.substr(slash + 1);
+      if (!db.empty() && !ToInt(db, 0, 1 << 20, &r.db)) {
+        return Bad(url, "db must be a number");
+      }
+      rest = rest.substr(0, slash);
+    }
+    if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+      return Bad(url, "passwords in the url are not supported yet");
+    }
+    std::string_view host = rest, port;
+    if (!rest.empty() && rest[0] == '[') {
+      auto close = rest.find(']');
+      if (close == std::string_view::npos) return Bad(url, "unclosed '['");
+      host = rest.substr(1, close - 1);
+      if (close + 1 < rest.size() && rest[close + 1] == ':') {
+        port = rest.substr(close + 2);
+      }
+    } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+      host = rest.substr(0, colon);
+      port = rest.substr(colon + 1);
+    }
+    if (host.empty()) return Bad(url, "no host");
+    if (!port.empty() && !ToInt(port, 1, 65535, &r.port)) {
+      return Bad(url, "port must be 1..65535");
+    }
+    r.host = std::string(host);
+  } else {
+    return Bad(url, "expected redis://host:port/db or unix:///path.sock");
+  }
+  *out = std::move(r);
+  return Status::Ok();
+}
+
+std::string RedisUrl::Describe() const {
+  if (is_unix) return host;
+  return host + ":" + std::to_string(port) + "/" + std::to_string(db);
+}
+
+}  // namespace qd

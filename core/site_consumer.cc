@@ -1,0 +1,577 @@
+#include "core/site_consumer.h"
+
+#include <event2/event.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "core/delayed_job.h"
+#include "core/handler_set.h"
+#include "core/promoter_script.h"
+#include "core/queue_keys.h"
+
+namespace qd {
+namespace {
+using std::chrono::milliseconds;
+
+constexpr int kFetchBatch = 128;  // per stream and read
+constexpr size_t kLowWater = kFetchBatch / 2;
+constexpr const char* kBlockMs = "1000";
+constexpr milliseconds kPromoteEvery(500);
+constexpr const char* kPromoteLimit = "256";
+constexpr const char* kClaimBatch = "64";
+
+timeval ToTimeval(milliseconds d) {
+  return {static_cast<time_t>(d.count() / 1000),
+          static_cast<suseconds_t>((d.count() % 1000) * 1000)};
+}
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string_view FieldOf(const HeldJob::Fields& fields, std::string_view name) {
+  for (const auto& f : fields) {
+    if (f.first == name) return f.second;
+  }
+  return {};
+}
+
+void SetField(HeldJob::Fields* fields, const std::string& name,
+              std::string value) {
+  for (auto& f : *fields) {
+    if (f.first == name) {
+      f.second = std::move(value);
+      return;
+    }
+  }
+  fields->emplace_back(name, std::move(value));
+}
+
+// MULTI + commands + EXEC as one pipelined burst; `done` gets EXEC's reply.
+void Transaction(RedisClient& c,
+                 const std::vector<std::vector<std::string_view>>& commands,
+                 RedisClient::Callback done) {
+  c.Command({"MULTI"}, nullptr);
+  for (const auto& cmd : commands) c.Command(cmd, nullptr);
+  c.Command({"EXEC"}, std::move(done));
+}
+
+}  // namespace
+
+SiteConsumer::SiteConsumer(event_base* base, const SiteConfig& site,
+                           const RedisUrl& url, std::string consumer,
+                           const HandlerSet& handlers,
+                           std::function<void()> wake)
+    : base_(base),
+      site_(site),
+      consumer_(std::move(consumer)),
+      tag_(QueueKeys::SiteTag(site.prefix, site.name)),
+      delayed_key_(QueueKeys::Delayed(site.prefix, site.name)),
+      wake_(std::move(wake)),
+      reader_(base, url, "site " + site.name + " reader"),
+      writer_(base, url, "site " + site.name + " writer"),
+      poll_backoff_(site.poll_interval,
+                    std::min(site.poll_interval, milliseconds(1000))) {
+  milliseconds min_visibility(300000);
+  for (const auto& [name, q] : site.queues) {
+    Queue queue;
+    queue.name = name;
+    queue.key = QueueKeys::Stream(site.prefix, site.name, name);
+    queue.dead_key = QueueKeys::Dead(site.prefix, site.name, name);
+    queue.config = &q;
+    queue.handler = handlers.Find(site.name, name);
+    queue_by_key_[queue.key] = static_cast<int>(queues_.size());
+    queues_.push_back(std::move(queue));
+    min_visibility = std::min(min_visibility, q.visibility_timeout);
+  }
+  claim_every_ =
+      std::clamp(min_visibility / 4, milliseconds(100), milliseconds(5000));
+  auto make = [&](void (*cb)(int, short, void*)) {
+    return evtimer_new(base_, cb, this);
+  };
+  fetch_timer_ = make(+[](int, short, void* self) {
+    static_cast<SiteConsumer*>(self)->Fetch();
+  });
+  claim_timer_ = make(+[](int, short, void* self) {
+    static_cast<SiteConsumer*>(self)->ClaimTick();
+  });
+  promote_timer_ = make(+[](int, short, void* self) {
+    static_cast<SiteConsumer*>(self)->PromoteTick();
+  });
+  writer_.set_on_connect([this] { OnWriterConnected(); });
+  reader_.set_on_connect([this] { OnReaderConnected(); });
+}
+
+SiteConsumer::~SiteConsumer() {
+  draining_ = true;
+  reader_.Stop();
+  writer_.Stop();
+  event_free(fetch_timer_);
+  event_free(claim_timer_);
+  event_free(promote_timer_);
+}
+
+void SiteConsumer::Start() {
+  writer_.Start();
+  reader_.Start();
+}
+
+// --- start-up: groups and replay -------------------------------------------
+
+void SiteConsumer::OnWriterConnected() {
+  CreateGroups();
+  FlushAcks();
+  if (phase_ == Phase::kConnecting) phase_ = Phase::kReplay;
+  if (phase_ == Phase::kReplay && !replay_in_flight_) ReplayNext();
+  if (phase_ == Phase::kFetch && !draining_) {
+    timeval now = {0, 0};
+    evtimer_add(promote_timer_, &now);
+  }
+  if (draining_) Requeue();
+}
+
+void SiteConsumer::OnReaderConnected() { MaybeFetch(); }
+
+void SiteConsumer::CreateGroups() {
+  for (const auto& q : queues_) {
+    writer_.Command(
+        {"XGROUP", "CREATE", q.key, QueueKeys::kGroup, "0", "MKSTREAM"},
+        [key = q.key](redisReply* r) {
+          if (ReplyIsError(r) && r != nullptr &&
+              ReplyString(r).rfind("BUSYGROUP", 0) != 0) {
+            spdlog::error("XGROUP CREATE {}: {}", key, ReplyString(r));
+          }
+        });
+  }
+}
+
+void SiteConsumer::ReplayNext() {
+  if (draining_ || !writer_.connected()) return;
+  FlushAcks();  // the next "id 0" read must not see what we just finished
+  replay_in_flight_ = true;
+  replay_batch_.clear();
+  replay_counts_.clear();
+  replay_pending_replies_ = 1 + static_cast<int>(queues_.size());
+  std::vector<std::string_view> read = {
+      "XREADGROUP", "GROUP", QueueKeys::kGroup, consumer_,
+      "COUNT",      "1",     "STREAMS"};
+  for (const auto& q : queues_) read.push_back(q.key);
+  for (size_t i = 0; i < queues_.size(); ++i) read.push_back("0");
+  auto lost = std::make_shared<bool>(false);
+  auto step = [this, lost] {
+    if (--replay_pending_replies_ > 0) return;
+    if (*lost) {
+      replay_in_flight_ = false;  // read again once reconnected
+    } else {
+      FinishReplayRead();
+    }
+  };
+  writer_.Command(read, [this, lost, step](redisReply* r) {
+    if (r == nullptr) *lost = true;
+    if (r != nullptr && r->type == REDIS_REPLY_ARRAY) {
+      for (size_t i = 0; i < r->elements; ++i) {
+        const redisReply* stream = r->element[i];
+        auto it =
+            queue_by_key_.find(std::string(ReplyString(stream->element[0])));
+        if (it != queue_by_key_.end()) {
+          ParseEntries(it->second, stream->element[1], &replay_batch_);
+        }
+      }
+    }
+    step();
+  });
+  for (const auto& q : queues_) {
+    writer_.Command(
+        {"XPENDING", q.key, QueueKeys::kGroup, "-", "+", "1", consumer_},
+        [this, lost, step](redisReply* r) {
+          if (r == nullptr) *lost = true;
+          if (r != nullptr && r->type == REDIS_REPLY_ARRAY &&
+              r->elements == 1) {
+            const redisReply* e = r->element[0];
+            replay_counts_[std::string(ReplyString(e->element[0]))] =
+                static_cast<int>(e->element[3]->integer);
+          }
+          step();
+        });
+  }
+}
+
+void SiteConsumer::FinishReplayRead() {
+  replay_in_flight_ = false;
+  bool deleted_only = false;
+  size_t jobs = 0;
+  for (auto& job : replay_batch_) {
+    if (job.fields.empty()) {  // deleted while pending: just forget it
+      queues_[job.queue].acks.push_back(job.id);
+      deleted_only = true;
+      continue;
+    }
+    auto it = replay_counts_.find(job.id);
+    if (it != replay_counts_.end()) job.deliveries = it->second;
+    spdlog::info("site {}: replaying {} {} (delivery {})", site_.name,
+                 queues_[job.queue].name, job.id, job.deliveries);
+    Hold(std::move(job));
+    ++jobs;
+  }
+  if (jobs > 0) {
+    wake_();
+  } else if (deleted_only) {
+    ReplayNext();
+  } else {
+    phase_ = Phase::kFetch;
+    timeval now = {0, 0};
+    evtimer_add(promote_timer_, &now);
+    timeval claim = ToTimeval(claim_every_);
+    evtimer_add(claim_timer_, &claim);
+    MaybeFetch();
+  }
+}
+
+// --- fetching ----------------------------------------------------------------
+
+void SiteConsumer::MaybeFetch() {
+  if (draining_ || phase_ != Phase::kFetch || read_in_flight_ ||
+      !reader_.connected() || ready_count_ >= kLowWater ||
+      evtimer_pending(fetch_timer_, nullptr)) {
+    return;
+  }
+  Fetch();
+}
+
+void SiteConsumer::Fetch() {
+  if (draining_ || read_in_flight_ || !reader_.connected()) return;
+  bool listen = site_.mode != "poll";
+  std::string count = std::to_string(kFetchBatch);
+  std::vector<std::string_view> args = {
+      "XREADGROUP", "GROUP", QueueKeys::kGroup, consumer_, "COUNT", count};
+  if (listen) {
+    args.push_back("BLOCK");
+    args.push_back(kBlockMs);
+  }
+  args.push_back("STREAMS");
+  for (const auto& q : queues_) args.push_back(q.key);
+  for (size_t i = 0; i < queues_.size(); ++i) args.push_back(">");
+  read_in_flight_ =
+      reader_.Command(args, [this](redisReply* r) { OnFetched(r); });
+}
+
+void SiteConsumer::OnFetched(redisReply* r) {
+  read_in_flight_ = false;
+  if (r == nullptr) {
+    if (draining_) Requeue();
+    return;  // the reader reconnects and fetches again
+  }
+  if (r->type == REDIS_REPLY_ERROR) {
+    spdlog::warn("site {}: XREADGROUP: {}", site_.name, ReplyString(r));
+    if (ReplyString(r).rfind("NOGROUP", 0) == 0) CreateGroups();
+    timeval later = ToTimeval(milliseconds(500));
+    evtimer_add(fetch_timer_, &later);
+    return;
+  }
+  std::vector<HeldJob> got;
+  if (r->type == REDIS_REPLY_ARRAY) {
+    for (size_t i = 0; i < r->elements; ++i) {
+      const redisReply* stream = r->element[i];
+      auto it =
+          queue_by_key_.find(std::string(ReplyString(stream->element[0])));
+      if (it != queue_by_key_.end()) {
+        ParseEntries(it->second, stream->element[1], &got);
+      }
+    }
+  }
+  for (auto& job : got) Hold(std::move(job));
+  if (draining_) {
+    Requeue();
+    return;
+  }
+  if (!got.empty()) wake_();
+  if (site_.mode == "poll") {
+    timeval next = ToTimeval(poll_backoff_.Next(!got.empty()));
+    evtimer_add(fetch_timer_, &next);
+  } else {
+    MaybeFetch();
+  }
+}
+
+void SiteConsumer::ParseEntries(int queue, const redisReply* entries,
+                                std::vector<HeldJob>* out) {
+  if (entries == nullptr || entries->type != REDIS_REPLY_ARRAY) return;
+  for (size_t i = 0; i < entries->elements; ++i) {
+    const redisReply* e = entries->element[i];
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) continue;
+    HeldJob job;
+    job.queue = queue;
+    job.id = std::string(ReplyString(e->element[0]));
+    const redisReply* kv = e->element[1];
+    if (kv->type == REDIS_REPLY_ARRAY) {
+      job.fields.reserve(kv->elements / 2);
+      for (size_t k = 0; k + 1 < kv->elements; k += 2) {
+        job.fields.emplace_back(ReplyString(kv->element[k]),
+                                ReplyString(kv->element[k + 1]));
+      }
+    }
+    out->push_back(std::move(job));
+  }
+}
+
+void SiteConsumer::Hold(HeldJob job) {
+  if (!held_ids_.insert(job.id).second) return;  // already ours
+  const Queue& q = queues_[job.queue];
+  int deaths = job.deliveries - 1;
+  if (deaths >= q.config->max_attempts) {
+    Dead(job, "worker died " + std::to_string(deaths) + " times running it");
+    return;
+  }
+  queues_[job.queue].ready.push_back(std::move(job));
+  ++ready_count_;
+}
+
+bool SiteConsumer::TakeNext(HeldJob* out) {
+  if (!HasReady()) return false;
+  Queue* best = nullptr;
+  int total = 0;
+  for (auto& q : queues_) {
+    if (q.ready.empty()) continue;
+    q.current_weight += q.config->weight;
+    total += q.config->weight;
+    if (best == nullptr || q.current_weight > best->current_weight) best = &q;
+  }
+  best->current_weight -= total;
+  *out = std::move(best->ready.front());
+  best->ready.pop_front();
+  --ready_count_;
+  return true;
+}
+
+// --- outcomes ----------------------------------------------------------------
+
+void SiteConsumer::Ack(const HeldJob& job) {
+  queues_[job.queue].acks.push_back(job.id);
+  held_ids_.erase(job.id);
+}
+
+void SiteConsumer::Retry(const HeldJob& job, const std::string& reason,
+                         milliseconds delay) {
+  const Queue& q = queues_[job.queue];
+  int attempt = std::atoi(std::string(FieldOf(job.fields, "attempt")).c_str());
+  if (attempt + 1 >= q.config->max_attempts) {
+    Dead(job, reason);
+    return;
+  }
+  HeldJob::Fields fields = job.fields;
+  SetField(&fields, "attempt", std::to_string(attempt + 1));
+  if (FieldOf(fields, "jid").empty()) SetField(&fields, "jid", job.id);
+  SetField(&fields, "error", reason);
+  if (delay < milliseconds(0)) delay = RetryDelay(*q.config, attempt);
+  std::string member = DelayedJob::Encode(q.name, fields);
+  std::string due = std::to_string(NowMs() + delay.count());
+  held_ids_.erase(job.id);
+  if (!writer_.connected()) return;  // stays pending: claimed or replayed
+  Transaction(writer_,
+              {{"ZADD", delayed_key_, due, member},
+               {"XACK", q.key, QueueKeys::kGroup, job.id},
+               {"XDEL", q.key, job.id}},
+              nullptr);
+}
+
+void SiteConsumer::Dead(const HeldJob& job, const std::string& reason) {
+  const Queue& q = queues_[job.queue];
+  int attempt = std::atoi(std::string(FieldOf(job.fields, "attempt")).c_str());
+  spdlog::warn("site {} queue {}: job {} dead: {}", site_.name, q.name, job.id,
+               reason);
+  HeldJob::Fields fields = job.fields;
+  SetField(&fields, "error", reason);
+  SetField(&fields, "failed_at", std::to_string(NowMs()));
+  SetField(&fields, "attempts",
+           std::to_string(std::max(attempt + 1, job.deliveries - 1)));
+  SetField(&fields, "origin_queue", q.name);
+  SetField(&fields, "origin_id", job.id);
+  std::vector<std::string_view> xadd = {"XADD", q.dead_key, "*"};
+  for (const auto& [k, v] : fields) {
+    xadd.push_back(k);
+    xadd.push_back(v);
+  }
+  held_ids_.erase(job.id);
+  if (!writer_.connected()) return;  // stays pending: claimed or replayed
+  Transaction(writer_,
+              {xadd,
+               {"XACK", q.key, QueueKeys::kGroup, job.id},
+               {"XDEL", q.key, job.id}},
+              nullptr);
+}
+
+void SiteConsumer::Send(const std::vector<std::string>& args) {
+  std::vector<std::string_view> views(args.begin(), args.end());
+  if (!writer_.Command(views, nullptr)) {
+    spdlog::error("site {}: redis unavailable, dropped {} {}", site_.name,
+                  args[0], args.size() > 1 ? args[1] : "");
+  }
+}
+
+milliseconds SiteConsumer::RetryDelay(const QueueConfig& q, int attempt) const {
+  static thread_local std::mt19937 rng(std::random_device{}());
+  double base = static_cast<double>(q.retry_base.count());
+  double cap = static_cast<double>(q.retry_max.count());
+  double exp = std::min(cap, base * std::pow(2.0, std::min(attempt, 40)));
+  // Jitter: between half and all of the exponential step.
+  std::uniform_real_distribution<double> jitter(0.5, 1.0);
+  return milliseconds(static_cast<int64_t>(exp * jitter(rng)));
+}
+
+void SiteConsumer::AfterChunk() {
+  FlushAcks();
+  if (phase_ == Phase::kReplay && ready_count_ == 0 && !replay_in_flight_) {
+    ReplayNext();
+  }
+  MaybeFetch();
+}
+
+void SiteConsumer::FlushAcks() {
+  if (!writer_.connected()) return;
+  for (auto& q : queues_) {
+    if (q.acks.empty()) continue;
+    auto ids = std::make_shared<std::vector<std::string>>(std::move(q.acks));
+    q.acks.clear();
+    std::vector<std::string_view> xack = {"XACK", q.key, QueueKeys::kGroup};
+    std::vector<std::string_view> xdel = {"XDEL", q.key};
+    for (const auto& id : *ids) {
+      xack.push_back(id);
+      xdel.push_back(id);
+    }
+    ++acks_in_flight_;
+    int index = static_cast<int>(&q - queues_.data());
+    Transaction(writer_, {xack, xdel}, [this, ids, index](redisReply* r) {
+      --acks_in_flight_;
+      if (r == nullptr) {  // lost before EXEC answered: send again later
+        auto& acks = queues_[index].acks;
+        acks.insert(acks.end(), ids->begin(), ids->end());
+      }
+    });
+  }
+}
+
+// --- periodic: claim and promote ---------------------------------------------
+
+void SiteConsumer::ClaimTick() {
+  if (draining_) return;
+  timeval next = ToTimeval(claim_every_);
+  evtimer_add(claim_timer_, &next);
+  if (!writer_.connected()) return;
+  for (size_t i = 0; i < queues_.size(); ++i) {
+    const Queue& q = queues_[i];
+    std::string idle = std::to_string(q.config->visibility_timeout.count());
+    writer_.Command(
+        {"XAUTOCLAIM", q.key, QueueKeys::kGroup, consumer_, idle, "0-0",
+         "COUNT", kClaimBatch},
+        [this, i](redisReply* r) {
+          if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
+            return;
+          }
+          auto claimed = std::make_shared<std::vector<HeldJob>>();
+          ParseEntries(static_cast<int>(i), r->element[1], claimed.get());
+          for (size_t k = 0; k < claimed->size(); ++k) {
+            const std::string& id = (*claimed)[k].id;
+            bool last = k + 1 == claimed->size();
+            writer_.Command(
+                {"XPENDING", queues_[i].key, QueueKeys::kGroup, id, id, "1"},
+                [this, claimed, k, last](redisReply* p) {
+                  if (p != nullptr && p->type == REDIS_REPLY_ARRAY &&
+                      p->elements == 1) {
+                    (*claimed)[k].deliveries =
+                        static_cast<int>(p->element[0]->element[3]->integer);
+                  }
+                  if (!last) return;
+                  for (auto& job : *claimed) {
+                    spdlog::info("site {}: claimed idle job {} (delivery {})",
+                                 site_.name, job.id, job.deliveries);
+                    Hold(std::move(job));
+                  }
+                  wake_();
+                });
+          }
+        });
+  }
+}
+
+void SiteConsumer::PromoteTick() {
+  if (draining_) return;
+  timeval next = ToTimeval(kPromoteEvery);
+  evtimer_add(promote_timer_, &next);
+  if (!writer_.connected()) return;
+  std::string now = std::to_string(NowMs());
+  writer_.Command(
+      {"EVAL", kPromoterScript, "1", delayed_key_, now, kPromoteLimit, tag_},
+      [this](redisReply* r) {
+        if (r != nullptr && r->type == REDIS_REPLY_ERROR) {
+          spdlog::error("site {}: promoter: {}", site_.name, ReplyString(r));
+        }
+      });
+}
+
+// --- drain -------------------------------------------------------------------
+
+void SiteConsumer::Drain() {
+  if (draining_) return;
+  draining_ = true;
+  evtimer_del(fetch_timer_);
+  evtimer_del(claim_timer_);
+  evtimer_del(promote_timer_);
+  if (!read_in_flight_) Requeue();
+}
+
+void SiteConsumer::Requeue() {
+  FlushAcks();
+  if (ready_count_ == 0) return;
+  if (!writer_.connected()) {
+    spdlog::warn(
+        "site {}: redis unavailable: {} fetched jobs stay pending "
+        "for this slot's replay",
+        site_.name, ready_count_);
+    for (auto& q : queues_) q.ready.clear();
+    ready_count_ = 0;
+    return;
+  }
+  for (auto& q : queues_) {
+    if (q.ready.empty()) continue;
+    std::vector<std::vector<std::string_view>> cmds;
+    std::vector<std::string_view> xack = {"XACK", q.key, QueueKeys::kGroup};
+    std::vector<std::string_view> xdel = {"XDEL", q.key};
+    for (const auto& job : q.ready) {
+      std::vector<std::string_view> xadd = {"XADD", q.key, "*"};
+      for (const auto& [k, v] : job.fields) {
+        xadd.push_back(k);
+        xadd.push_back(v);
+      }
+      cmds.push_back(std::move(xadd));
+      xack.push_back(job.id);
+      xdel.push_back(job.id);
+    }
+    cmds.push_back(xack);
+    cmds.push_back(xdel);
+    ++requeues_in_flight_;
+    Transaction(writer_, cmds, [this](redisReply*) { --requeues_in_flight_; });
+    spdlog::info("site {} queue {}: gave back {} fetched jobs", site_.name,
+                 q.name, q.ready.size());
+    for (const auto& job : q.ready) held_ids_.erase(job.id);
+    q.ready.clear();
+  }
+  ready_count_ = 0;
+}
+
+bool SiteConsumer::Busy() const {
+  if (read_in_flight_ || requeues_in_flight_ > 0 || acks_in_flight_ > 0) {
+    return true;
+  }
+  if (!writer_.connected()) return false;
+  for (const auto& q : queues_) {
+    if (!q.acks.empty()) return true;
+  }
+  return false;
+}
+
+}  // namespace qd

@@ -1,0 +1,156 @@
+// SiteConsumer: everything one worker does in Redis for one site.
+//
+// Owns two RedisClients to the site's server: the reader, which spends its
+// time in XREADGROUP ... BLOCK (a blocking read holds its connection), and
+// the writer for everything else (group creation, replay, acks, retries,
+// dead-lettering, XAUTOCLAIM, the delayed-job promoter). It fetches jobs
+// into per-queue buffers; the QueueManager takes them (TakeNext), runs them
+// and reports each outcome (Ack, Retry, Dead).
+//
+// Start-up: create the consumer group of every queue (id 0, MKSTREAM), then
+// replay this consumer's pending entries (a worker in the same slot died
+// holding them) one at a time: XREADGROUP id 0 COUNT 1 plus XPENDING for its
+// delivery count, run it, ack it, read the next. Reading one at a time means
+// only the entry actually being run counts a delivery, so the job that kills
+// its worker is the only one that reaches max_attempts and goes to the dead
+// stream ("worker died N times"); its neighbours in the batch do not.
+// Then fetch new entries in batches. Entries idle past a queue's
+// visibility_timeout (a dead worker on any host) are taken over with
+// XAUTOCLAIM.
+//
+// Drain: stop fetching and claiming, wait for the read in flight, then give
+// back what was fetched but not started by re-queueing it atomically
+// (MULTI: XADD a copy, XACK + XDEL the original), so other workers take it
+// at once instead of after the visibility timeout; a job is never lost
+// (the three commands apply together or not at all) nor doubled. If Redis is
+// down at that moment the entries stay pending for this slot's replay.
+//
+// Acks are batched: ids collect per queue and go out after each run chunk as
+// MULTI/XACK/XDEL/EXEC, pipelined; a lost connection puts them back for the
+// next flush. Single-threaded: used only from the worker's loop.
+#pragma once
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "core/config.h"
+#include "core/poll_backoff.h"
+#include "core/redis_client.h"
+#include "queuedaemon/queue_handler.h"
+
+struct event;
+struct event_base;
+
+namespace qd {
+
+class HandlerSet;
+
+// A fetched entry, owned until it is acked, retried or dead-lettered.
+struct HeldJob {
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+  int queue = 0;  // index into SiteConsumer::queues()
+  std::string id;
+  Fields fields;
+  int deliveries = 1;
+};
+
+class SiteConsumer {
+ public:
+  struct Queue {
+    std::string name;
+    std::string key;       // PREFIX:{SITE}:q:NAME
+    std::string dead_key;  // PREFIX:{SITE}:dead:NAME
+    const QueueConfig* config = nullptr;
+    QueueHandler* handler = nullptr;
+    std::deque<HeldJob> ready;
+    std::vector<std::string> acks;  // to XACK + XDEL at the next flush
+    int current_weight = 0;         // smooth weighted round robin
+  };
+
+  // `wake` is called when jobs become ready. `consumer` = HOST:ID:SLOT.
+  SiteConsumer(event_base* base, const SiteConfig& site, const RedisUrl& url,
+               std::string consumer, const HandlerSet& handlers,
+               std::function<void()> wake);
+  ~SiteConsumer();
+
+  void Start();
+  void Drain();
+  // Work in flight: a read, a requeue, unconfirmed or unsent acks.
+  bool Busy() const;
+  const std::string& name() const { return site_.name; }
+  const SiteConfig& config() const { return site_; }
+  std::vector<Queue>& queues() { return queues_; }
+
+  bool HasReady() const { return ready_count_ > 0 && !draining_; }
+  // Moves the next job (weighted round robin over queues) into *out.
+  bool TakeNext(HeldJob* out);
+
+  void Ack(const HeldJob& job);
+  // Back to the delayed set with attempt+1, due after `delay`; dead instead
+  // when attempts are used up.
+  void Retry(const HeldJob& job, const std::string& reason,
+             std::chrono::milliseconds delay);
+  void Dead(const HeldJob& job, const std::string& reason);
+  // Sends one extra command on the writer (a handler's Enqueue).
+  void Send(const std::vector<std::string>& args);
+  // After a run chunk: flush acks, fetch more if the buffers run low.
+  void AfterChunk();
+
+ private:
+  void OnWriterConnected();
+  void OnReaderConnected();
+  void CreateGroups();
+  void ReplayNext();
+  void FinishReplayRead();
+  void MaybeFetch();
+  void Fetch();
+  void OnFetched(redisReply* reply);
+  void ClaimTick();
+  void PromoteTick();
+  void Requeue();
+  void FlushAcks();
+  // Parses an XREADGROUP/XAUTOCLAIM entry list into held jobs.
+  void ParseEntries(int queue, const redisReply* entries,
+                    std::vector<HeldJob>* out);
+  void Hold(HeldJob job);
+  std::chrono::milliseconds RetryDelay(const QueueConfig& q, int attempt) const;
+  static void OnTimer(int fd, short what, void* arg);
+
+  event_base* base_;
+  const SiteConfig& site_;
+  std::string consumer_;
+  std::string tag_;  // PREFIX:{SITE}:
+  std::string delayed_key_;
+  std::function<void()> wake_;
+  RedisClient reader_;
+  RedisClient writer_;
+  std::vector<Queue> queues_;
+  std::unordered_map<std::string, int> queue_by_key_;
+  std::unordered_set<std::string> held_ids_;
+  size_t ready_count_ = 0;
+
+  enum class Phase { kConnecting, kReplay, kFetch };
+  Phase phase_ = Phase::kConnecting;
+  bool draining_ = false;
+  bool read_in_flight_ = false;
+  bool replay_in_flight_ = false;
+  int acks_in_flight_ = 0;
+  int requeues_in_flight_ = 0;
+  std::vector<HeldJob> replay_batch_;
+  std::unordered_map<std::string, int> replay_counts_;
+  int replay_pending_replies_ = 0;
+  PollBackoff poll_backoff_;
+
+  event* fetch_timer_ = nullptr;  // poll mode, and retry after errors
+  event* claim_timer_ = nullptr;
+  event* promote_timer_ = nullptr;
+  std::chrono::milliseconds claim_every_{5000};
+};
+
+}  // namespace qd

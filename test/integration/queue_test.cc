@@ -1,0 +1,301 @@
+// Reliable queues end to end: the real daemon, a real redis-server, jobs
+// enqueued with plain Redis commands, and the testkit plugin recording every
+// run in a file.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "daemon_harness.h"
+
+namespace qd::test {
+namespace {
+
+std::string PluginDir() {
+  return std::string(QD_BINARY_DIR) + "/../test-plugins";
+}
+
+// Sites `a` (and `b` when two_sites) with one queue `jobs` each, run by
+// testkit, recording into RUN_DIR/record.txt.
+std::string QueueConfig(const std::string& redis_url, int threads,
+                        const std::string& queue_extra = "",
+                        bool two_sites = false) {
+  std::string queue =
+      "      jobs: { handler: testkit, record: RUN_DIR/record.txt, "
+      "max_attempts: 3, retry_base: 50ms, retry_max: 200ms" +
+      queue_extra + " }\n";
+  std::string text = "daemon:\n  threads: " + std::to_string(threads) +
+                     "\n  run_dir: RUN_DIR/run\n  shutdown_timeout: 5s\n"
+                     "  kill_grace: 500ms\n"
+                     "redis: " +
+                     redis_url +
+                     "\n"
+                     "plugins: { dir: " +
+                     PluginDir() +
+                     ", load: [testkit] }\n"
+                     "sites:\n  a:\n    queues:\n" +
+                     queue;
+  if (two_sites) text += "  b:\n    queues:\n" + queue;
+  return text;
+}
+
+void Enqueue(int port, const std::string& site,
+             const std::vector<std::string>& payloads) {
+  std::vector<std::vector<std::string>> cmds;
+  for (const auto& p : payloads) {
+    cmds.push_back({"XADD", "qd:{" + site + "}:q:jobs", "*", "payload", p});
+  }
+  ASSERT_EQ(RedisPipeline(port, cmds), cmds.size());
+}
+
+std::vector<std::string> Numbered(const std::string& prefix, int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back(prefix + std::to_string(i));
+  return out;
+}
+
+class QueueTest : public ::testing::Test {
+ protected:
+  std::string Record(const Daemon& d) { return d.dir().File("record.txt"); }
+  // Waits until every payload ran at least once; returns the record.
+  std::map<std::string, int> WaitForAll(const Daemon& d,
+                                        const std::vector<std::string>& want,
+                                        milliseconds deadline) {
+    std::map<std::string, int> rec;
+    WaitFor(
+        [&] {
+          rec = ReadRecord(Record(d));
+          for (const auto& p : want) {
+            if (rec.count(p) == 0) return false;
+          }
+          return true;
+        },
+        deadline);
+    return rec;
+  }
+};
+
+TEST_F(QueueTest, JobsEnqueuedWithPlainRedisRunOnceAndAreAcked) {
+  RedisServer redis;
+  Daemon d(QueueConfig(redis.url(), 2));
+  ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
+  auto payloads = Numbered("job", 1000);
+  Enqueue(redis.port(), "a", payloads);
+  auto rec = WaitForAll(d, payloads, milliseconds(20000));
+  size_t missing = 0, doubled = 0;
+  for (const auto& p : payloads) {
+    missing += rec.count(p) == 0;
+    doubled += rec.count(p) && rec[p] > 1;
+  }
+  EXPECT_EQ(missing, 0u) << d.Log();
+  EXPECT_EQ(doubled, 0u);
+  // Acked and deleted: nothing left in the stream, nothing pending.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return RedisInt(redis.port(), {"XLEN", "qd:{a}:q:jobs"}) == 0;
+      },
+      milliseconds(5000)));
+}
+
+TEST_F(QueueTest, KillingWorkersDuringABurstLosesNoJob) {
+  RedisServer redis;
+  Daemon d(QueueConfig(redis.url(), 2));
+  ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 3000; ++i)
+    payloads.push_back("sleep:1#" + std::to_string(i));
+  Enqueue(redis.port(), "a", payloads);
+  // Kill a worker three times while the burst runs.
+  for (int k = 0; k < 3; ++k) {
+    size_t before = ReadRecord(Record(d)).size();
+    WaitFor([&] { return ReadRecord(Record(d)).size() > before + 200; },
+            milliseconds(10000));
+    kill(d.Workers()[k % 2], SIGKILL);
+  }
+  auto rec = WaitForAll(d, payloads, milliseconds(60000));
+  size_t lost = 0, duplicates = 0;
+  for (const auto& p : payloads) {
+    lost += rec.count(p) == 0;
+    if (rec.count(p)) duplicates += rec[p] - 1;
+  }
+  RecordProperty("duplicates", std::to_string(duplicates));
+  EXPECT_EQ(lost, 0u) << d.Log();
+  std::printf("kill -9 x3 during 3000 jobs: lost %zu, duplicates %zu\n", lost,
+              duplicates);
+}
+
+TEST_F(QueueTest, FailingTwiceThenSucceedingIsRetriedFromTheDelayedSet) {
+  RedisServer redis;
+  Daemon d(QueueConfig(redis.url(), 1));
+  ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
+  Enqueue(redis.port(), "a", {"retry:2"});
+  ASSERT_TRUE(WaitFor([&] { return ReadRecord(Record(d))["retry:2"] == 3; },
+                      milliseconds(10000)))
+      << d.Log();
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return RedisInt(redis.port(), {"XLEN", "qd:{a}:q:jobs"}) == 0;
+      },
+      milliseconds(5000)));
+  EXPECT_EQ(RedisInt(redis.port(), {"ZCARD", "qd:{a}:delayed"}), 0);
+  EXPECT_EQ(RedisInt(redis.port(), {"XLEN", "qd:{a}:dead:jobs"}), 0);
+}
+
+TEST_F(QueueTest, AlwaysFailingEndsInTheDeadStreamWithItsError) {
+  RedisServer redis;
+  Daemon d(QueueConfig(redis.url(), 1));
+  ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
+  Enqueue(redis.port(), "a", {"throw", "fail"});
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return RedisInt(redis.port(), {"XLEN", "qd:{a}:dead:jobs"}) == 2;
+      },
+      milliseconds(10000)))
+      << d.Log();
+  auto rec = ReadRecord(Record(d));
+  EXPECT_EQ(rec["throw"], 3) << "max_attempts 3";
+  EXPECT_EQ(rec["fail"], 1) << "Fail dead-letters at once";
+  EXPECT_NE(d.Log().find("asked to throw"), std::string::npos) << d.Log();
+}
+
+TEST_F(QueueTest, AJobThatKillsItsWorkerIsQuarantined) {
+  RedisServer redis;
+  Daemon d(QueueConfig(redis.url(), 1));
+  ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
+  auto after = Numbered("after", 20);
+  Enqueue(redis.port(), "a", {"crash"});
+  Enqueue(redis.port(), "a", after);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return RedisInt(redis.port(), {"XLEN", "qd:{a}:dead:jobs"}) == 1;
+      },
+      milliseconds(20000)))
+      << d.Log();
+  EXPECT_TRUE(d.WaitForLog("worker died 3 times")) << d.Log();
+  auto rec = WaitForAll(d, after, milliseconds(10000));
+  for (const auto& p : after) EXPECT_EQ(rec[p], 1) << p;
+  EXPECT_TRUE(d.WaitForWorkers(1)) << "the pool keeps serving";
+}
+
+TEST_F(QueueTest, DelayedJobsRunAfterTheirTimeNotBefore) {
+  RedisServer redis;
+  Daemon d(QueueConfig(redis.url(), 1));
+  ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
+  auto now = std::chrono::duration_cast<milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  long long due = now + 1500;
+  ASSERT_EQ(RedisPipeline(redis.port(),
+                          {{"ZADD", "qd:{a}:delayed", std::to_string(due),
+                            R"({"queue":"jobs","payload":"later"})"}}),
+            1u);
+  Enqueue(redis.port(), "a", {"now"});
+  ASSERT_TRUE(WaitFor([&] { return ReadRecord(Record(d)).count("later") == 1; },
+                      milliseconds(10000)))
+      << d.Log();
+  std::ifstream in(Record(d));
+  std::string payload, line;
+  long long ran_at = 0;
+  int attempt;
+  while (in >> payload >> attempt >> ran_at && std::getline(in, line)) {
+    if (payload == "later") break;
+  }
+  EXPECT_GE(ran_at, due);
+  EXPECT_LE(ran_at, due + 2000);
+}
+
+TEST_F(QueueTest, RedisKilledAndRestartedMidRunLosesNothing) {
+  RedisServer redis(/*aof=*/true);
+  Daemon d(QueueConfig(redis.url(), 2));
+  ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 1000; ++i)
+    payloads.push_back("sleep:2#" + std::to_string(i));
+  Enqueue(redis.port(), "a", payloads);
+  WaitFor([&] { return ReadRecord(Record(d)).size() > 100; },
+          milliseconds(10000));
+  redis.Kill();
+  ASSERT_TRUE(d.WaitForLog("unavailable")) << d.Log();
+  ASSERT_TRUE(redis.Start());
+  auto rec = WaitForAll(d, payloads, milliseconds(60000));
+  size_t lost = 0;
+  for (const auto& p : payloads) lost += rec.count(p) == 0;
+  EXPECT_EQ(lost, 0u) << d.Log();
+  EXPECT_TRUE(d.WaitForLog("reconnected to redis")) << d.Log();
+  EXPECT_EQ(d.Workers().size(), 2u) << "workers stay alive through the outage";
+}
+
+TEST_F(QueueTest, AFloodedSiteDoesNotStarveAnother) {
+  RedisServer redis;
+  Daemon d(QueueConfig(redis.url(), 1, "", /*two_sites=*/true));
+  ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
+  Enqueue(redis.port(), "a", Numbered("flood", 20000));
+  ASSERT_TRUE(WaitFor([&] { return ReadRecord(Record(d)).size() > 500; },
+                      milliseconds(10000)));
+  auto sent = std::chrono::steady_clock::now();
+  Enqueue(redis.port(), "b", {"trickle"});
+  ASSERT_TRUE(
+      WaitFor([&] { return ReadRecord(Record(d)).count("trickle") == 1; },
+              milliseconds(5000)))
+      << d.Log();
+  auto latency = std::chrono::duration_cast<milliseconds>(
+      std::chrono::steady_clock::now() - sent);
+  // Thousands of flood jobs are still queued; the trickle job went ahead.
+  EXPECT_GT(RedisInt(redis.port(), {"XLEN", "qd:{a}:q:jobs"}), 5000);
+  std::printf("trickle latency behind a 20000-job flood: %lld ms\n",
+              static_cast<long long>(latency.count()));
+}
+
+TEST_F(QueueTest, AJobPastItsTimeoutIsKilledAndReplayed) {
+  RedisServer redis;
+  Daemon d(QueueConfig(redis.url(), 1, ", timeout: 300ms"));
+  ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
+  Enqueue(redis.port(), "a", {"sleep:60000"});
+  ASSERT_TRUE(d.WaitForLog("ran past its timeout", 1, milliseconds(10000)))
+      << d.Log();
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return RedisInt(redis.port(), {"XLEN", "qd:{a}:dead:jobs"}) == 1;
+      },
+      milliseconds(30000)))
+      << d.Log();
+  EXPECT_EQ(ReadRecord(Record(d))["sleep:60000"], 3);
+}
+
+TEST(QueueStartupTest, AnUnknownHandlerIsRefusedNamingSiteQueueAndHandler) {
+  TempDir dir;
+  dir.Write("qd.yaml",
+            "sites:\n  s1:\n    queues:\n      q1: { handler: nope }\n");
+  std::string out = dir.File("out.txt");
+  int rc = std::system((std::string(QD_BINARY_DIR) +
+                        "/queuedaemon --check-config -c " +
+                        dir.File("qd.yaml") + " > " + out + " 2>&1")
+                           .c_str());
+  EXPECT_EQ(WEXITSTATUS(rc), 1);
+  std::ifstream in(out);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("sites.s1.queues.q1.handler: unknown handler 'nope'"),
+            std::string::npos)
+      << text;
+}
+
+TEST(QueueStartupTest, APluginBuiltForAnotherAbiIsRefused) {
+  TempDir dir;
+  dir.Write("qd.yaml", "plugins: { dir: " + PluginDir() +
+                           ", load: [bad_abi] }\nsites:\n  s1:\n    queues:\n"
+                           "      q1: { handler: noop }\n");
+  std::string out = dir.File("out.txt");
+  int rc = std::system((std::string(QD_BINARY_DIR) +
+                        "/queuedaemon --check-config -c " +
+                        dir.File("qd.yaml") + " > " + out + " 2>&1")
+                           .c_str());
+  EXPECT_EQ(WEXITSTATUS(rc), 1);
+  std::ifstream in(out);
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(text.find("bad_abi.so"), std::string::npos) << text;
+  EXPECT_NE(text.find("ABI"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace qd::test

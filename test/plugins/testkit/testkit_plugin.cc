@@ -1,0 +1,81 @@
+// testkit: a plugin for the integration tests. Handler "testkit" records
+// every job it runs as one line "PAYLOAD ATTEMPT NOW_MS PID" appended to the
+// file named by its `record` option (one write(2) with O_APPEND: lines from
+// several workers never interleave), then acts on the payload:
+//   crash        abort() the worker
+//   sleep:MS     sleep MS milliseconds, then succeed
+//   fail         JobResult::Fail
+//   retry:N      retry until the attempt is N, then succeed
+//   throw        throw std::runtime_error
+//   anything else: succeed
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "queuedaemon/plugin.h"
+
+namespace {
+
+class TestkitHandler : public qd::QueueHandler {
+ public:
+  explicit TestkitHandler(std::string record) : record_(std::move(record)) {}
+
+  qd::JobResult handle(const qd::Job& job, qd::JobContext&) override {
+    Record(job);
+    std::string p(job.payload());
+    if (p == "crash") std::abort();
+    if (p == "fail") return qd::JobResult::Fail("asked to fail");
+    if (p == "throw") throw std::runtime_error("asked to throw");
+    if (p.rfind("sleep:", 0) == 0) {
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(std::atoi(p.c_str() + 6)));
+    }
+    if (p.rfind("retry:", 0) == 0 && job.attempt() < std::atoi(p.c_str() + 6)) {
+      return qd::JobResult::Retry("not yet", std::chrono::milliseconds(50));
+    }
+    return qd::JobResult::Ok();
+  }
+
+ private:
+  void Record(const qd::Job& job) {
+    if (record_.empty()) return;
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    std::string line =
+        std::string(job.payload()) + " " + std::to_string(job.attempt()) + " " +
+        std::to_string(now) + " " + std::to_string(getpid()) + "\n";
+    int fd = open(record_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0) return;
+    (void)!write(fd, line.data(), line.size());
+    close(fd);
+  }
+  std::string record_;
+};
+
+void Register(qd::Registry& registry) {
+  registry.AddQueueHandler(
+      "testkit",
+      [](const qd::HandlerConfig& config,
+         std::string* error) -> std::unique_ptr<qd::QueueHandler> {
+        std::string record;
+        for (const auto& kv : config.options) {
+          std::string key = kv.first.as<std::string>();
+          if (key != "record") {
+            *error = "unknown option '" + key + "'";
+            return nullptr;
+          }
+          record = kv.second.as<std::string>();
+        }
+        return std::make_unique<TestkitHandler>(record);
+      });
+}
+
+}  // namespace
+
+QD_PLUGIN("testkit", Register)
