@@ -23,6 +23,7 @@ QueueManager::QueueManager(const Config& config, const HandlerSet& handlers,
       hooks_(std::move(hooks)) {}
 
 QueueManager::~QueueManager() {
+  leases_.reset();  // its thread reads the sites
   sites_.clear();
   if (run_event_ != nullptr) event_free(run_event_);
 }
@@ -41,6 +42,7 @@ void QueueManager::Start() {
     sites_.push_back(std::make_unique<SiteConsumer>(
         base(), site, url, consumer_, handlers_, [this] { Wake(); }));
   }
+  if (!sites_.empty()) leases_ = std::make_unique<LeaseKeeper>();
   for (auto& site : sites_) site->Start();
 }
 
@@ -106,6 +108,7 @@ void QueueManager::RunOne(SiteConsumer& site, HeldJob& held) {
   if (timeout.count() > 0 && hooks_.job_started)
     hooks_.job_started(job, timeout);
   JobResult result = JobResult::Fail("no handler for this queue");
+  leases_->Begin(&site, held.queue, held.id);
   if (q.handler != nullptr) {
     try {
       result = q.handler->handle(job, ctx);
@@ -115,6 +118,7 @@ void QueueManager::RunOne(SiteConsumer& site, HeldJob& held) {
       result = JobResult::Retry("handler threw a non-standard exception");
     }
   }
+  leases_->End();
   if (timeout.count() > 0 && hooks_.job_finished) hooks_.job_finished();
   Log::SetCurrentJob({});
   switch (result.kind()) {

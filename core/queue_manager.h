@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/lease_keeper.h"
 #include "core/site_consumer.h"
 #include "queuedaemon/io_manager.h"
 
@@ -68,6 +69,7 @@ class QueueManager : public IoManager {
   bool running_ = false;
   bool draining_ = false;
   std::map<std::string, int64_t> counters_;
+  std::unique_ptr<LeaseKeeper> leases_;  // started with the first site
 };
 
 }  // namespace qd

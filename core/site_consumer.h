@@ -85,6 +85,8 @@ class SiteConsumer {
   bool Busy() const;
   const std::string& name() const { return site_.name; }
   const SiteConfig& config() const { return site_; }
+  const RedisUrl& url() const { return writer_.url(); }
+  const std::string& consumer() const { return consumer_; }
   std::vector<Queue>& queues() { return queues_; }
 
   bool HasReady() const { return ready_count_ > 0 && !draining_; }

@@ -263,6 +263,50 @@ TEST_F(QueueTest, AJobPastItsTimeoutIsKilledAndReplayed) {
   EXPECT_EQ(ReadRecord(Record(d))["sleep:60000"], 3);
 }
 
+TEST_F(QueueTest, HupAddsAndRemovesSitesWithoutDroppingAJob) {
+  RedisServer redis;
+  Daemon d(QueueConfig(redis.url(), 2));
+  ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
+  std::vector<std::string> a_jobs;
+  for (int i = 0; i < 2000; ++i)
+    a_jobs.push_back("sleep:1#a" + std::to_string(i));
+  Enqueue(redis.port(), "a", a_jobs);
+  Enqueue(redis.port(), "b", {"b-before"});
+  WaitFor([&] { return ReadRecord(Record(d)).size() > 100; },
+          milliseconds(10000));
+  // Add site b: its waiting job runs; site a's jobs all complete meanwhile.
+  std::string text = QueueConfig(redis.url(), 2, "", /*two_sites=*/true);
+  for (size_t at; (at = text.find("RUN_DIR")) != std::string::npos;) {
+    text.replace(at, 7, d.dir().path());
+  }
+  d.dir().Write("qd.yaml", text);
+  d.Signal(SIGHUP);
+  auto rec = WaitForAll(d, {"b-before"}, milliseconds(10000));
+  EXPECT_EQ(rec["b-before"], 1) << d.Log();
+  rec = WaitForAll(d, a_jobs, milliseconds(30000));
+  size_t lost = 0;
+  for (const auto& p : a_jobs) lost += rec.count(p) == 0;
+  EXPECT_EQ(lost, 0u) << d.Log();
+  EXPECT_TRUE(d.WaitForLog("gave back")) << "roll-over re-queued fetched jobs";
+}
+
+TEST_F(QueueTest, ALongJobKeepsItsLeaseAndIsNotStolen) {
+  RedisServer redis;
+  Daemon d(QueueConfig(redis.url(), 2, ", visibility_timeout: 1s"));
+  ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
+  Enqueue(redis.port(), "a", {"sleep:2500", "sleep:2501"});
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return RedisInt(redis.port(), {"XLEN", "qd:{a}:q:jobs"}) == 0;
+      },
+      milliseconds(15000)))
+      << d.Log();
+  auto rec = ReadRecord(Record(d));
+  EXPECT_EQ(rec["sleep:2500"], 1) << d.Log();
+  EXPECT_EQ(rec["sleep:2501"], 1) << d.Log();
+  EXPECT_EQ(d.LogCount("claimed idle job"), 0u) << d.Log();
+}
+
 TEST(QueueStartupTest, AnUnknownHandlerIsRefusedNamingSiteQueueAndHandler) {
   TempDir dir;
   dir.Write("qd.yaml",

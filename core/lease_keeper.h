@@ -1,0 +1,60 @@
+// LeaseKeeper: keeps a worker's jobs from being claimed by others while a
+// long handler runs.
+//
+// A running handler blocks the worker's loop, so the loop cannot renew
+// anything. This keeper is one thread per worker with its own synchronous
+// Redis connections. The loop brackets each handler call with Begin/End
+// (a mutex each, no syscall, no allocation for ids up to 15 bytes). Every
+// kTick the thread looks: once a job has run for a third of its queue's
+// visibility_timeout, it sends XCLAIM ... 0 IDS JUSTID for the running job
+// and every job the site has fetched but not started, which resets their
+// idle time without counting a delivery; then again every third.
+// Thread safety: between Begin and End the loop does not touch the site's
+// buffers (it is inside the handler), and End takes the mutex, so the
+// thread reads them only while they are stable.
+#pragma once
+
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace qd {
+
+class SiteConsumer;
+
+class LeaseKeeper {
+ public:
+  LeaseKeeper();
+  ~LeaseKeeper();
+  LeaseKeeper(const LeaseKeeper&) = delete;
+  LeaseKeeper& operator=(const LeaseKeeper&) = delete;
+
+  // Around one handler call. REQUIRES: `site` outlives the call.
+  void Begin(SiteConsumer* site, int queue, const std::string& id);
+  void End();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  void Loop();
+  void Renew(SiteConsumer* site, const std::string& running_key,
+             const std::string& running_id);
+  redisContext* Connection(SiteConsumer* site);
+
+  std::mutex mu_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+  SiteConsumer* site_ = nullptr;  // null: no handler running
+  int queue_ = 0;
+  std::string id_;
+  uint64_t job_seq_ = 0;
+  Clock::time_point started_;
+  std::map<std::string, redisContext*> connections_;  // thread-owned
+  std::thread thread_;
+};
+
+}  // namespace qd
