@@ -45,22 +45,25 @@ void LibeventLog(int severity, const char* msg) {
   }
 }
 
+// A new sink for the configured destination. Each logger gets its own:
+// spdlog keeps the line format in the sink, so sharing one would share it.
+spdlog::sink_ptr MakeSink(const LogConfig& config) {
+  if (config.file == "stderr" || config.file.empty()) {
+    return std::make_shared<spdlog::sinks::stderr_sink_mt>();
+  }
+  if (config.file == "syslog") {
+    return std::make_shared<spdlog::sinks::syslog_sink_mt>(
+        "queuedaemon", LOG_PID, LOG_DAEMON, false);
+  }
+  return std::make_shared<spdlog::sinks::basic_file_sink_mt>(config.file,
+                                                             false);
+}
+
 Status Build() {
   const State& s = state();
   std::shared_ptr<spdlog::logger> logger;
   try {
-    if (s.config.file == "stderr" || s.config.file.empty()) {
-      logger = std::make_shared<spdlog::logger>(
-          "qd", std::make_shared<spdlog::sinks::stderr_sink_mt>());
-    } else if (s.config.file == "syslog") {
-      logger = std::make_shared<spdlog::logger>(
-          "qd", std::make_shared<spdlog::sinks::syslog_sink_mt>(
-                    "queuedaemon", LOG_PID, LOG_DAEMON, false));
-    } else {
-      logger = std::make_shared<spdlog::logger>(
-          "qd", std::make_shared<spdlog::sinks::basic_file_sink_mt>(
-                    s.config.file, false));
-    }
+    logger = std::make_shared<spdlog::logger>("qd", MakeSink(s.config));
   } catch (const spdlog::spdlog_ex& e) {
     return Status::Error("log file " + s.config.file + ": " + e.what());
   }
@@ -94,8 +97,13 @@ spdlog::logger& Log::ForQueue(const std::string& site,
   auto& logger = s.queue_loggers[name];
   if (!logger) {
     auto base = spdlog::default_logger();
-    logger = std::make_shared<spdlog::logger>(name, base->sinks().begin(),
-                                              base->sinks().end());
+    spdlog::sink_ptr sink;
+    try {
+      sink = MakeSink(s.config);
+    } catch (const spdlog::spdlog_ex&) {
+      return *base;  // the file vanished: keep logging where we can
+    }
+    logger = std::make_shared<spdlog::logger>(name, sink);
     auto formatter = std::make_unique<spdlog::pattern_formatter>();
     formatter->add_flag<JidFlag>('*').set_pattern(s.pattern + "%n%*: %v");
     logger->set_formatter(std::move(formatter));
