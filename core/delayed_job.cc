@@ -87,17 +87,31 @@ bool Base64Decode(std::string_view text, std::string* out) {
   return true;
 }
 
+// RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF.
 bool IsValidUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
     uint8_t c = s[i];
-    int n = c < 0x80             ? 0
-            : (c & 0xE0) == 0xC0 ? 1
-            : (c & 0xF0) == 0xE0 ? 2
-            : (c & 0xF8) == 0xF0 ? 3
-                                 : -1;
-    if (n < 0) return false;
+    int n;
+    uint8_t lo = 0x80, hi = 0xBF;  // the second byte's range
+    if (c < 0x80) {
+      n = 0;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
     for (int k = 1; k <= n; ++k) {
-      if (i + k >= s.size() || (uint8_t(s[i + k]) & 0xC0) != 0x80) return false;
+      if (i + k >= s.size()) return false;
+      uint8_t b = s[i + k];
+      if (k == 1 ? (b < lo || b > hi) : (b & 0xC0) != 0x80) return false;
     }
     i += n + 1;
   }

@@ -9,7 +9,7 @@
 
 namespace qd {
 namespace {
-constexpr std::chrono::milliseconds kTick(250);
+constexpr std::chrono::milliseconds kTick(100);
 }  // namespace
 
 LeaseKeeper::LeaseKeeper() : thread_([this] { Loop(); }) {}
@@ -45,15 +45,15 @@ void LeaseKeeper::Loop() {
   while (!stop_) {
     stop_cv_.wait_for(lock, kTick);
     if (stop_ || site_ == nullptr) continue;
-    auto third = site_->queues()[queue_].config->visibility_timeout / 3;
+    auto quarter = site_->queues()[queue_].config->visibility_timeout / 4;
     if (job_seq_ != renewed_seq) {
       renewed_seq = job_seq_;
-      next_renewal = started_ + third;
+      next_renewal = started_ + quarter;
     }
     if (Clock::now() < next_renewal) continue;
     // Held under the lock: the loop is inside the handler until End().
     Renew(site_, site_->queues()[queue_].key, id_);
-    next_renewal = Clock::now() + third;
+    next_renewal = Clock::now() + quarter;
   }
 }
 

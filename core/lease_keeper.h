@@ -5,10 +5,11 @@
 // anything. This keeper is one thread per worker with its own synchronous
 // Redis connections. The loop brackets each handler call with Begin/End
 // (a mutex each, no syscall, no allocation for ids up to 15 bytes). Every
-// kTick the thread looks: once a job has run for a third of its queue's
-// visibility_timeout, it sends XCLAIM ... 0 IDS JUSTID for the running job
+// kTick the thread looks: once a job has run for a quarter of its queue's
+// visibility_timeout (a quarter, so that a late tick on a loaded machine
+// still comes in time), it sends XCLAIM ... 0 IDS JUSTID for the running job
 // and every job the site has fetched but not started, which resets their
-// idle time without counting a delivery; then again every third.
+// idle time without counting a delivery; then again every quarter.
 // Thread safety: between Begin and End the loop does not touch the site's
 // buffers (it is inside the handler), and End takes the mutex, so the
 // thread reads them only while they are stable.

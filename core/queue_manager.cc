@@ -33,8 +33,10 @@ void QueueManager::Start() {
   for (const auto& [name, site] : config_.sites) {
     if (site.queues.empty()) continue;
     RedisUrl url;
-    Status s = RedisUrl::Parse(
-        site.redis.empty() ? config_.redis.url : site.redis, &url);
+    // A site without its own server (or naming "embedded") uses the
+    // daemon's, which the master resolved to a unix url.
+    bool own = !site.redis.empty() && site.redis != "embedded";
+    Status s = RedisUrl::Parse(own ? site.redis : config_.redis.url, &url);
     if (!s.ok()) {
       spdlog::error("site {}: {}", name, s.message());
       continue;

@@ -292,18 +292,18 @@ TEST_F(QueueTest, HupAddsAndRemovesSitesWithoutDroppingAJob) {
 
 TEST_F(QueueTest, ALongJobKeepsItsLeaseAndIsNotStolen) {
   RedisServer redis;
-  Daemon d(QueueConfig(redis.url(), 2, ", visibility_timeout: 1s"));
+  Daemon d(QueueConfig(redis.url(), 2, ", visibility_timeout: 3s"));
   ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
-  Enqueue(redis.port(), "a", {"sleep:2500", "sleep:2501"});
+  Enqueue(redis.port(), "a", {"sleep:4500", "sleep:4501"});
   ASSERT_TRUE(WaitFor(
       [&] {
         return RedisInt(redis.port(), {"XLEN", "qd:{a}:q:jobs"}) == 0;
       },
-      milliseconds(15000)))
+      milliseconds(30000)))
       << d.Log();
   auto rec = ReadRecord(Record(d));
-  EXPECT_EQ(rec["sleep:2500"], 1) << d.Log();
-  EXPECT_EQ(rec["sleep:2501"], 1) << d.Log();
+  EXPECT_EQ(rec["sleep:4500"], 1) << d.Log();
+  EXPECT_EQ(rec["sleep:4501"], 1) << d.Log();
   EXPECT_EQ(d.LogCount("claimed idle job"), 0u) << d.Log();
 }
 

@@ -1,0 +1,83 @@
+#include "scripts/queuectl/ctl_context.h"
+
+#include "core/process.h"
+
+namespace qd::ctl {
+namespace {
+
+template <typename Map>
+std::string Names(const Map& map) {
+  std::string out;
+  for (const auto& entry : map) {
+    if (!out.empty()) out += ", ";
+    out += entry.first;
+  }
+  return out.empty() ? "none" : out;
+}
+
+}  // namespace
+
+Status CtlContext::Load(const Options& options) {
+  config_ = Config::Defaults();
+  if (!options.config_path.empty()) {
+    Status s = Config::LoadFile(options.config_path, &config_);
+    if (!s.ok()) return s;
+  }
+  if (!options.id.empty()) config_.daemon.id = options.id;
+  if (!options.redis_url.empty()) config_.redis.url = options.redis_url;
+  for (const auto& [name, site] : config_.sites) {
+    const std::string& url =
+        site.redis.empty() ? config_.redis.url : site.redis;
+    Status s = Resolve(url, &servers_[name]);
+    if (!s.ok()) return Status::Error("site " + name + ": " + s.message());
+  }
+  return Status::Ok();
+}
+
+Status CtlContext::Site(std::string_view name, const SiteConfig** out) const {
+  auto it = config_.sites.find(std::string(name));
+  if (it == config_.sites.end()) {
+    return Status::Error("unknown site '" + std::string(name) + "' in " +
+                         Describe() + " (sites: " + Names(config_.sites) + ")");
+  }
+  *out = &it->second;
+  return Status::Ok();
+}
+
+Status CtlContext::Queue(const SiteConfig& site, std::string_view queue) const {
+  if (site.queues.count(std::string(queue)) != 0) return Status::Ok();
+  return Status::Error("unknown queue '" + std::string(queue) + "' of site " +
+                       site.name + " in " + Describe() +
+                       " (queues: " + Names(site.queues) + ")");
+}
+
+const RedisUrl& CtlContext::ServerOf(const SiteConfig& site) const {
+  return servers_.at(site.name);
+}
+
+Status CtlContext::Connect(const SiteConfig& site, RedisConn** out) {
+  const RedisUrl& url = ServerOf(site);
+  std::unique_ptr<RedisConn>& conn = conns_[url.Describe()];
+  if (conn == nullptr) {
+    Status s = RedisConn::Open(url, &conn);
+    if (!s.ok()) return s;
+  }
+  *out = conn.get();
+  return Status::Ok();
+}
+
+std::string CtlContext::Describe() const {
+  return config_.file.empty() ? "the built-in config" : config_.file;
+}
+
+Status CtlContext::Resolve(const std::string& url, RedisUrl* out) const {
+  if (url == "embedded") {
+    return RedisUrl::Parse("unix://" +
+                               Process::Absolute(config_.daemon.run_dir) +
+                               "/redis/redis.sock",
+                           out);
+  }
+  return RedisUrl::Parse(url, out);
+}
+
+}  // namespace qd::ctl

@@ -1,0 +1,108 @@
+#include "scripts/queuectl/enqueue_command.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "scripts/queuectl/bulk_enqueuer.h"
+#include "scripts/queuectl/exit_code.h"
+
+namespace qd::ctl {
+
+EnqueueCommand::EnqueueCommand(CLI::App* parent) {
+  app_ = parent->add_subcommand("enqueue", "add a job (or many) to a queue");
+  app_->add_option("site", site_, "the site")->required();
+  app_->add_option("queue", queue_, "the queue")->required();
+  app_->add_option("payload", payload_,
+                   "the payload; '-' or none: read stdin (use -- before a "
+                   "payload that starts with '-')");
+  app_->add_option("--delay", delay_, "run after this long (e.g. 30s, 5m)");
+  app_->add_option("--jid", jid_, "the job id (one job only)");
+  app_->add_flag("--bulk", bulk_, "one job per stdin line, pipelined");
+  app_->add_flag("--any-queue", any_queue_,
+                 "allow a queue that the config does not list");
+  app_->add_flag("--stats", stats_, "with --bulk: print the rate on stderr");
+}
+
+int EnqueueCommand::Run(CtlContext* ctx) {
+  const SiteConfig* site = nullptr;
+  Duration delay{0};
+  Status s = Check(ctx, &site, &delay);
+  if (!s.ok()) return Fail(kExitUsage, s);
+  RedisConn* conn = nullptr;
+  s = ctx->Connect(*site, &conn);
+  if (!s.ok()) return Fail(kExitRuntime, s);
+  JobWriter writer(site->prefix, site->name, queue_, delay);
+  return bulk_ ? RunBulk(conn, &writer) : RunOne(conn, &writer);
+}
+
+Status EnqueueCommand::Check(CtlContext* ctx, const SiteConfig** site,
+                             Duration* delay) const {
+  Status s = ctx->Site(site_, site);
+  if (!s.ok()) return s;
+  if (queue_.empty() || queue_.find_first_of("{}") != std::string::npos) {
+    return Status::Error("bad queue name '" + queue_ +
+                         "': must be non-empty, without braces");
+  }
+  if (!any_queue_) {
+    s = ctx->Queue(**site, queue_);
+    if (!s.ok()) return Status::Error(s.message() + "; --any-queue allows it");
+  }
+  if (!delay_.empty()) {
+    s = ParseDuration(delay_, delay);
+    if (!s.ok()) return Status::Error("--delay: " + s.message());
+  }
+  if (bulk_ && payload_ != "-") {
+    return Status::Error("--bulk reads payloads from stdin, not an argument");
+  }
+  if (bulk_ && !jid_.empty()) {
+    return Status::Error("--jid names one job; it cannot go with --bulk");
+  }
+  return Status::Ok();
+}
+
+int EnqueueCommand::RunOne(RedisConn* conn, JobWriter* writer) {
+  std::string payload = payload_;
+  if (payload == "-" && !ReadAll(stdin, &payload)) {
+    return Fail(kExitRuntime, Status::Error("reading stdin failed"));
+  }
+  RespBuffer command;
+  std::string jid = writer->Add(payload, jid_, JobWriter::NowMs(), &command);
+  conn->AppendRaw(command);
+  ReplyPtr r;
+  Status s = conn->Read(&r);
+  if (s.ok() && r->type == REDIS_REPLY_ERROR) {
+    s = conn->Error(std::string(r->str, r->len));
+  }
+  if (!s.ok()) return Fail(kExitRuntime, s);
+  if (writer->delayed()) {
+    std::printf("%s\n", jid.c_str());
+  } else {
+    std::printf("%.*s\n", static_cast<int>(r->len), r->str);
+  }
+  return kExitOk;
+}
+
+int EnqueueCommand::RunBulk(RedisConn* conn, JobWriter* writer) {
+  auto start = std::chrono::steady_clock::now();
+  BulkEnqueuer bulk(conn, writer);
+  Status s = bulk.Run(stdin);
+  std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
+  std::printf("%llu\n", static_cast<unsigned long long>(bulk.enqueued()));
+  if (stats_) {
+    std::fprintf(stderr, "queuectl: %llu jobs in %.3f s: %.0f jobs/s\n",
+                 static_cast<unsigned long long>(bulk.enqueued()), took.count(),
+                 bulk.enqueued() / took.count());
+  }
+  return s.ok() ? kExitOk : Fail(kExitRuntime, s);
+}
+
+bool EnqueueCommand::ReadAll(FILE* in, std::string* out) {
+  out->clear();
+  char buf[65536];
+  for (size_t n; (n = std::fread(buf, 1, sizeof(buf), in)) > 0;) {
+    out->append(buf, n);
+  }
+  return !std::ferror(in);
+}
+
+}  // namespace qd::ctl

@@ -1,0 +1,41 @@
+// EnqueueCommand: `queuectl enqueue SITE QUEUE [PAYLOAD|-]`.
+//
+// One job: the payload is the argument, or all of stdin (byte for byte,
+// trailing newline included) when it is "-" or missing; prints the stream
+// entry id, or the jid for a delayed job. `--bulk`: one job per stdin line
+// (see BulkEnqueuer), prints how many were enqueued; `--stats` adds the
+// rate on stderr. `--delay D` puts the job(s) in the site's delayed set,
+// due D from now. The queue must be configured for the site unless
+// `--any-queue` is given.
+#pragma once
+
+#include <string>
+
+#include "scripts/queuectl/command.h"
+#include "scripts/queuectl/job_writer.h"
+
+namespace qd::ctl {
+
+class EnqueueCommand : public Command {
+ public:
+  explicit EnqueueCommand(CLI::App* parent);
+  int Run(CtlContext* ctx) override;
+
+ private:
+  // Checks the arguments against the config; usage errors only.
+  Status Check(CtlContext* ctx, const SiteConfig** site, Duration* delay) const;
+  int RunOne(RedisConn* conn, JobWriter* writer);
+  int RunBulk(RedisConn* conn, JobWriter* writer);
+  static bool ReadAll(FILE* in, std::string* out);
+
+  std::string site_;
+  std::string queue_;
+  std::string payload_ = "-";
+  std::string delay_;
+  std::string jid_;
+  bool bulk_ = false;
+  bool any_queue_ = false;
+  bool stats_ = false;
+};
+
+}  // namespace qd::ctl

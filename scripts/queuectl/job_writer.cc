@@ -1,0 +1,55 @@
+#include "scripts/queuectl/job_writer.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "core/delayed_job.h"
+#include "core/queue_keys.h"
+
+namespace qd::ctl {
+
+JobWriter::JobWriter(std::string_view prefix, std::string_view site,
+                     std::string_view queue, Duration delay)
+    : queue_(queue),
+      stream_key_(QueueKeys::Stream(prefix, site, queue)),
+      delayed_key_(QueueKeys::Delayed(prefix, site)),
+      delay_(delay),
+      rng_(std::random_device{}()) {}
+
+std::string JobWriter::Add(std::string_view payload, std::string_view jid,
+                           int64_t now_ms, RespBuffer* out) {
+  std::string now = std::to_string(now_ms);
+  if (!delayed()) {
+    if (jid.empty()) {
+      out->Add(
+          {"XADD", stream_key_, "*", "payload", payload, "enqueued_at", now});
+    } else {
+      out->Add({"XADD", stream_key_, "*", "payload", payload, "jid", jid,
+                "enqueued_at", now});
+    }
+    return std::string(jid);
+  }
+  std::string id = jid.empty() ? NewJid() : std::string(jid);
+  std::string member = DelayedJob::Encode(
+      queue_,
+      {{"payload", std::string(payload)}, {"jid", id}, {"enqueued_at", now}});
+  out->Add(
+      {"ZADD", delayed_key_, std::to_string(now_ms + delay_.count()), member});
+  return id;
+}
+
+int64_t JobWriter::NowMs() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string JobWriter::NewJid() {
+  char hex[33];
+  std::snprintf(hex, sizeof(hex), "%016llx%016llx",
+                static_cast<unsigned long long>(rng_()),
+                static_cast<unsigned long long>(rng_()));
+  return hex;
+}
+
+}  // namespace qd::ctl

@@ -1,0 +1,45 @@
+// JobWriter: turns one payload into the Redis command that enqueues it, per
+// DESIGN.md's wire contract, for one site and queue.
+//
+//   now:    XADD PREFIX:{SITE}:q:QUEUE * payload P [jid J] enqueued_at MS
+//   later:  ZADD PREFIX:{SITE}:delayed NOW+DELAY <DelayedJob member>
+// A delayed member always carries a jid (generated when none is given):
+// without one, two identical jobs would be one sorted-set member and the
+// second ZADD would only move the first. Not thread-safe (owns a PRNG).
+#pragma once
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "core/units.h"
+#include "scripts/queuectl/resp_buffer.h"
+
+namespace qd::ctl {
+
+class JobWriter {
+ public:
+  // `delay` <= 0 enqueues to the stream at once.
+  JobWriter(std::string_view prefix, std::string_view site,
+            std::string_view queue, Duration delay);
+
+  bool delayed() const { return delay_.count() > 0; }
+  // Appends the command for one job to `out`; returns its jid ("" for a
+  // plain enqueue given none: the daemon then uses the stream entry id).
+  std::string Add(std::string_view payload, std::string_view jid,
+                  int64_t now_ms, RespBuffer* out);
+
+  static int64_t NowMs();
+
+ private:
+  std::string NewJid();
+
+  std::string queue_;
+  std::string stream_key_;
+  std::string delayed_key_;
+  Duration delay_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace qd::ctl

@@ -1,0 +1,65 @@
+// RedisConn: one synchronous hiredis connection, for a command-line tool
+// that may block (never use it inside an event loop).
+//
+// Opened from a RedisUrl: TCP (then SELECT db when db != 0) or a unix
+// socket. Every error it returns names the server ("redis 127.0.0.1:6379/0:
+// Connection refused"), so a caller can print it as is. Pipelining is
+// explicit: Append()/AppendRaw() queue commands locally, Read() flushes the
+// queue and returns the next reply in order. After an I/O error the
+// connection is unusable (hiredis sets its error for good). Not thread-safe.
+#pragma once
+
+#include <hiredis/hiredis.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/redis_url.h"
+#include "queuedaemon/status.h"
+#include "scripts/queuectl/resp_buffer.h"
+
+namespace qd::ctl {
+
+struct ReplyDeleter {
+  void operator()(redisReply* r) const { freeReplyObject(r); }
+};
+using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
+
+class RedisConn {
+ public:
+  ~RedisConn();
+  RedisConn(const RedisConn&) = delete;
+  RedisConn& operator=(const RedisConn&) = delete;
+
+  // Connects (2 s timeout; 30 s per reply afterwards) and selects the db.
+  static Status Open(const RedisUrl& url, std::unique_ptr<RedisConn>* out);
+
+  // "redis 127.0.0.1:6379/0" or "redis /run/redis.sock".
+  const std::string& name() const { return name_; }
+
+  // Sends one command and waits for its reply. An error reply ("ERR ...",
+  // "WRONGTYPE ...") is returned as an error Status too. `reply` may be null.
+  Status Call(const std::vector<std::string_view>& args,
+              ReplyPtr* reply = nullptr);
+
+  // Queues commands without sending them.
+  void Append(const std::vector<std::string_view>& args);
+  void AppendRaw(const RespBuffer& commands);
+  // Sends what is queued, then waits for the next reply. Error replies are
+  // returned as replies (type REDIS_REPLY_ERROR), not as a Status.
+  Status Read(ReplyPtr* reply);
+
+  // An error naming this server: "<name>: <what>".
+  Status Error(const std::string& what) const;
+
+ private:
+  RedisConn(redisContext* c, std::string name)
+      : c_(c), name_(std::move(name)) {}
+
+  redisContext* c_;
+  std::string name_;
+};
+
+}  // namespace qd::ctl

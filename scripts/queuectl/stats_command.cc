@@ -1,0 +1,120 @@
+#include "scripts/queuectl/stats_command.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "scripts/queuectl/exit_code.h"
+
+namespace qd::ctl {
+
+StatsCommand::StatsCommand(CLI::App* parent) {
+  app_ = parent->add_subcommand(
+      "stats", "ready, pending, delayed and dead jobs per site and queue");
+  app_->add_option("site", site_, "only this site");
+  app_->add_flag("--json", json_, "print JSON");
+}
+
+int StatsCommand::Run(CtlContext* ctx) {
+  std::vector<const SiteConfig*> sites;
+  Status s = Sites(*ctx, &sites);
+  if (!s.ok()) return Fail(kExitUsage, s);
+  std::vector<Result> results;
+  int code = kExitOk;
+  for (const SiteConfig* site : sites) {
+    results.push_back(ReadSite(ctx, *site));
+    if (!results.back().status.ok()) {
+      Fail(kExitRuntime, results.back().status);
+      code = kExitRuntime;
+    }
+  }
+  if (json_) {
+    PrintJson(results);
+  } else {
+    PrintTable(results);
+  }
+  return code;
+}
+
+Status StatsCommand::Sites(const CtlContext& ctx,
+                           std::vector<const SiteConfig*>* out) const {
+  if (!site_.empty()) {
+    const SiteConfig* site = nullptr;
+    Status s = ctx.Site(site_, &site);
+    if (s.ok()) out->push_back(site);
+    return s;
+  }
+  for (const auto& [name, site] : ctx.config().sites) out->push_back(&site);
+  return Status::Ok();
+}
+
+StatsCommand::Result StatsCommand::ReadSite(CtlContext* ctx,
+                                            const SiteConfig& site) {
+  Result result;
+  result.stats.site = site.name;
+  RedisConn* conn = nullptr;
+  result.status = ctx->Connect(site, &conn);
+  if (result.status.ok()) {
+    result.status = StatsReader::Read(site, conn, &result.stats);
+  }
+  if (!result.status.ok()) {
+    result.status =
+        Status::Error("site " + site.name + ": " + result.status.message());
+  }
+  return result;
+}
+
+void StatsCommand::PrintTable(const std::vector<Result>& results) {
+  int site_width = 4, queue_width = 5;  // "SITE", "QUEUE"
+  for (const Result& r : results) {
+    site_width = std::max(site_width, static_cast<int>(r.stats.site.size()));
+    for (const auto& [name, q] : r.stats.queues) {
+      queue_width = std::max(queue_width, static_cast<int>(name.size()));
+    }
+  }
+  const char* row = "%-*s  %-*s  %10s  %10s  %10s  %10s\n";
+  std::printf(row, site_width, "SITE", queue_width, "QUEUE", "READY", "PENDING",
+              "DELAYED", "DEAD");
+  for (const Result& r : results) {
+    if (!r.status.ok()) continue;
+    QueueStats total;
+    for (const auto& [name, q] : r.stats.queues) {
+      std::printf(row, site_width, r.stats.site.c_str(), queue_width,
+                  name.c_str(), std::to_string(q.ready).c_str(),
+                  std::to_string(q.pending).c_str(), "-",
+                  std::to_string(q.dead).c_str());
+      total.ready += q.ready;
+      total.pending += q.pending;
+      total.dead += q.dead;
+    }
+    std::printf(row, site_width, r.stats.site.c_str(), queue_width, "(all)",
+                std::to_string(total.ready).c_str(),
+                std::to_string(total.pending).c_str(),
+                std::to_string(r.stats.delayed).c_str(),
+                std::to_string(total.dead).c_str());
+  }
+}
+
+void StatsCommand::PrintJson(const std::vector<Result>& results) {
+  nlohmann::ordered_json sites = nlohmann::ordered_json::object();
+  for (const Result& r : results) {
+    nlohmann::ordered_json& site = sites[r.stats.site];
+    if (!r.status.ok()) {
+      site["error"] = r.status.message();
+      continue;
+    }
+    site["redis"] = r.stats.server;
+    site["delayed"] = r.stats.delayed;
+    site["queues"] = nlohmann::ordered_json::object();
+    for (const auto& [name, q] : r.stats.queues) {
+      site["queues"][name] = {
+          {"ready", q.ready}, {"pending", q.pending}, {"dead", q.dead}};
+    }
+  }
+  nlohmann::ordered_json out = {{"sites", sites}};
+  std::printf("%s\n",
+              out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                  .c_str());
+}
+
+}  // namespace qd::ctl

@@ -1,0 +1,39 @@
+// StatsCommand: `queuectl stats [SITE] [--json]`: ready, pending and dead
+// jobs of every configured queue, and the delayed jobs of each site (see
+// StatsReader for what each number counts).
+//
+// A site whose Redis fails is reported (stderr; "error" in JSON) and the
+// others are still shown; the exit code is then 1.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "scripts/queuectl/command.h"
+#include "scripts/queuectl/stats_reader.h"
+
+namespace qd::ctl {
+
+class StatsCommand : public Command {
+ public:
+  explicit StatsCommand(CLI::App* parent);
+  int Run(CtlContext* ctx) override;
+
+ private:
+  // One site's result: its numbers, or why there are none.
+  struct Result {
+    SiteStats stats;
+    Status status;
+  };
+
+  Status Sites(const CtlContext& ctx,
+               std::vector<const SiteConfig*>* out) const;
+  static Result ReadSite(CtlContext* ctx, const SiteConfig& site);
+  static void PrintTable(const std::vector<Result>& results);
+  static void PrintJson(const std::vector<Result>& results);
+
+  std::string site_;
+  bool json_ = false;
+};
+
+}  // namespace qd::ctl
