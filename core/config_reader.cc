@@ -5,54 +5,17 @@
 #include <charconv>
 #include <map>
 
+#include "queuedaemon/suggest.h"
+
 namespace qd {
 namespace {
 
 constexpr size_t kMaxDescribed = 64;
-constexpr size_t kMaxSuggestDistance = 2;
-
-std::string Lower(std::string_view text) {
-  std::string out;
-  for (char c : text) out += std::tolower(static_cast<unsigned char>(c));
-  return out;
-}
-
-// Edit distance counting a swap of two neighbours as one edit ("optimal
-// string alignment"), so "thraeds" is as close to "threads" as "treads".
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1,
-                                     std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] =
-          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
-
-// The known key closest to `key` (ignoring case), or "" when none is close:
-// within kMaxSuggestDistance edits, and fewer edits than the known key has
-// letters (so "xx" does not suggest "id").
 std::string Suggest(std::string_view key,
                     const std::vector<ConfigReader::Key>& keys) {
-  std::string best;
-  size_t best_distance = kMaxSuggestDistance + 1;
-  for (const auto& known : keys) {
-    std::string_view name = known.name;
-    size_t distance = EditDistance(Lower(key), Lower(name));
-    if (distance < best_distance && distance < name.size()) {
-      best = known.name;
-      best_distance = distance;
-    }
-  }
-  return best;
+  std::vector<std::string> names;
+  for (const auto& known : keys) names.emplace_back(known.name);
+  return qd::Suggest(key, names);
 }
 
 std::string UnknownKey(std::string_view key,

@@ -4,36 +4,10 @@
 #include <cctype>
 #include <exception>
 
+#include "queuedaemon/suggest.h"
+
 namespace qd {
 namespace {
-
-constexpr size_t kMaxSuggestDistance = 2;
-
-std::string Lower(std::string_view text) {
-  std::string out;
-  for (char c : text) out += std::tolower(static_cast<unsigned char>(c));
-  return out;
-}
-
-// Levenshtein distance with adjacent swaps counted as one edit, as the
-// config loader counts it for keys.
-size_t EditDistance(std::string_view a, std::string_view b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1,
-                                     std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] =
-          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
 
 std::string Join(const std::vector<std::string>& names) {
   std::string out;
@@ -140,15 +114,7 @@ std::string HandlerRegistry::UnknownHandler(const std::string& name) const {
   if (known.empty()) {
     return "unknown handler '" + name + "' (no handlers are registered)";
   }
-  std::string best;
-  size_t best_distance = kMaxSuggestDistance + 1;
-  for (const auto& candidate : known) {
-    size_t distance = EditDistance(Lower(name), Lower(candidate));
-    if (distance < best_distance && distance < candidate.size()) {
-      best = candidate;
-      best_distance = distance;
-    }
-  }
+  std::string best = Suggest(name, known);
   std::string message = "unknown handler '" + name + "' (known: " + Join(known);
   if (!best.empty()) message += "; did you mean '" + best + "'?";
   return message + ")";

@@ -3,35 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "queuedaemon/suggest.h"
+
 namespace qd {
 namespace {
-
-constexpr size_t kMaxSuggestDistance = 2;
-
-std::string Lower(const std::string& text) {
-  std::string out;
-  for (char c : text) out += std::tolower(static_cast<unsigned char>(c));
-  return out;
-}
-
-// Levenshtein distance, an adjacent swap counting as one edit.
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<std::vector<size_t>> d(a.size() + 1,
-                                     std::vector<size_t>(b.size() + 1));
-  for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
-  for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] =
-          std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[a.size()][b.size()];
-}
 
 std::string Join(const std::vector<std::string>& names) {
   std::string out;
@@ -88,16 +63,7 @@ Status HandlerOptions::GetString(const std::string& name,
 
 std::string HandlerOptions::Suggest(const std::string& key,
                                     const std::vector<std::string>& known) {
-  std::string best;
-  size_t best_distance = kMaxSuggestDistance + 1;
-  for (const auto& name : known) {
-    size_t distance = EditDistance(Lower(key), Lower(name));
-    if (distance < best_distance && distance < name.size()) {
-      best = name;
-      best_distance = distance;
-    }
-  }
-  return best;
+  return qd::Suggest(key, known);
 }
 
 }  // namespace qd

@@ -55,6 +55,16 @@ std::vector<std::string> Numbered(const std::string& prefix, int n) {
   return out;
 }
 
+// Waits until stream `key` holds exactly `n` entries.
+bool WaitForLen(const RedisServer& redis, const std::string& key, long long n,
+                milliseconds deadline) {
+  return WaitFor(
+      [&] {
+        return RedisInt(redis.port(), {"XLEN", key}) == n;
+      },
+      deadline);
+}
+
 class QueueTest : public ::testing::Test {
  protected:
   std::string Record(const Daemon& d) { return d.dir().File("record.txt"); }
@@ -91,11 +101,7 @@ TEST_F(QueueTest, JobsEnqueuedWithPlainRedisRunOnceAndAreAcked) {
   EXPECT_EQ(missing, 0u) << d.Log();
   EXPECT_EQ(doubled, 0u);
   // Acked and deleted: nothing left in the stream, nothing pending.
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        return RedisInt(redis.port(), {"XLEN", "qd:{a}:q:jobs"}) == 0;
-      },
-      milliseconds(5000)));
+  EXPECT_TRUE(WaitForLen(redis, "qd:{a}:q:jobs", 0, milliseconds(5000)));
 }
 
 TEST_F(QueueTest, KillingWorkersDuringABurstLosesNoJob) {
@@ -133,11 +139,7 @@ TEST_F(QueueTest, FailingTwiceThenSucceedingIsRetriedFromTheDelayedSet) {
   ASSERT_TRUE(WaitFor([&] { return ReadRecord(Record(d))["retry:2"] == 3; },
                       milliseconds(10000)))
       << d.Log();
-  EXPECT_TRUE(WaitFor(
-      [&] {
-        return RedisInt(redis.port(), {"XLEN", "qd:{a}:q:jobs"}) == 0;
-      },
-      milliseconds(5000)));
+  EXPECT_TRUE(WaitForLen(redis, "qd:{a}:q:jobs", 0, milliseconds(5000)));
   EXPECT_EQ(RedisInt(redis.port(), {"ZCARD", "qd:{a}:delayed"}), 0);
   EXPECT_EQ(RedisInt(redis.port(), {"XLEN", "qd:{a}:dead:jobs"}), 0);
 }
@@ -147,11 +149,7 @@ TEST_F(QueueTest, AlwaysFailingEndsInTheDeadStreamWithItsError) {
   Daemon d(QueueConfig(redis.url(), 1));
   ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
   Enqueue(redis.port(), "a", {"throw", "fail"});
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return RedisInt(redis.port(), {"XLEN", "qd:{a}:dead:jobs"}) == 2;
-      },
-      milliseconds(10000)))
+  ASSERT_TRUE(WaitForLen(redis, "qd:{a}:dead:jobs", 2, milliseconds(10000)))
       << d.Log();
   auto rec = ReadRecord(Record(d));
   EXPECT_EQ(rec["throw"], 3) << "max_attempts 3";
@@ -166,11 +164,7 @@ TEST_F(QueueTest, AJobThatKillsItsWorkerIsQuarantined) {
   auto after = Numbered("after", 20);
   Enqueue(redis.port(), "a", {"crash"});
   Enqueue(redis.port(), "a", after);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return RedisInt(redis.port(), {"XLEN", "qd:{a}:dead:jobs"}) == 1;
-      },
-      milliseconds(20000)))
+  ASSERT_TRUE(WaitForLen(redis, "qd:{a}:dead:jobs", 1, milliseconds(20000)))
       << d.Log();
   EXPECT_TRUE(d.WaitForLog("worker died 3 times")) << d.Log();
   auto rec = WaitForAll(d, after, milliseconds(10000));
@@ -254,11 +248,7 @@ TEST_F(QueueTest, AJobPastItsTimeoutIsKilledAndReplayed) {
   Enqueue(redis.port(), "a", {"sleep:60000"});
   ASSERT_TRUE(d.WaitForLog("ran past its timeout", 1, milliseconds(10000)))
       << d.Log();
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return RedisInt(redis.port(), {"XLEN", "qd:{a}:dead:jobs"}) == 1;
-      },
-      milliseconds(30000)))
+  ASSERT_TRUE(WaitForLen(redis, "qd:{a}:dead:jobs", 1, milliseconds(30000)))
       << d.Log();
   EXPECT_EQ(ReadRecord(Record(d))["sleep:60000"], 3);
 }
@@ -295,11 +285,7 @@ TEST_F(QueueTest, ALongJobKeepsItsLeaseAndIsNotStolen) {
   Daemon d(QueueConfig(redis.url(), 2, ", visibility_timeout: 3s"));
   ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
   Enqueue(redis.port(), "a", {"sleep:4500", "sleep:4501"});
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        return RedisInt(redis.port(), {"XLEN", "qd:{a}:q:jobs"}) == 0;
-      },
-      milliseconds(30000)))
+  ASSERT_TRUE(WaitForLen(redis, "qd:{a}:q:jobs", 0, milliseconds(30000)))
       << d.Log();
   auto rec = ReadRecord(Record(d));
   EXPECT_EQ(rec["sleep:4500"], 1) << d.Log();
