@@ -6,6 +6,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include <algorithm>
+
 #include "core/exit_codes.h"
 #include "core/units.h"
 #include "core/worker_pool.h"
@@ -156,7 +158,11 @@ void WorkerSlot::ReadChannel() {
     rss_ = msg.value("rss", rss_);
     if (type == "job") {
       auto timeout = std::chrono::milliseconds(msg.value("timeout_ms", 0));
-      job_deadline_ = Clock::now() + timeout;
+      // A handler may enforce the timeout itself (exec kills its command
+      // and returns a retry with the reason); the master steps in only
+      // after a grace, for handlers stuck where they cannot.
+      auto grace = std::min(timeout, std::chrono::milliseconds(2000));
+      job_deadline_ = Clock::now() + timeout + grace;
       job_ = msg.value("site", "") + "/" + msg.value("queue", "") + " " +
              msg.value("jid", "") + " (timeout " + FormatDuration(timeout) +
              ")";
