@@ -1,7 +1,9 @@
 // testkit: a plugin for the integration tests. Handler "testkit" records
-// every job it runs as one line "PAYLOAD ATTEMPT NOW_MS PID" appended to the
-// file named by its `record` option (one write(2) with O_APPEND: lines from
-// several workers never interleave), then acts on the payload:
+// every job it runs as one line "PAYLOAD ATTEMPT NOW_MS PID NOW_US" appended
+// to the file named by its `record` option (one write(2) with O_APPEND: lines
+// from several workers never interleave; NOW_MS and NOW_US are the same
+// realtime clock reading, in ms and in us since the epoch), then acts on the
+// payload:
 //   crash        abort() the worker
 //   sleep:MS     sleep MS milliseconds, then succeed
 //   fail         JobResult::Fail
@@ -44,12 +46,13 @@ class TestkitHandler : public qd::QueueHandler {
  private:
   void Record(const qd::Job& job) {
     if (record_.empty()) return;
-    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
+    auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
     std::string line =
         std::string(job.payload()) + " " + std::to_string(job.attempt()) + " " +
-        std::to_string(now) + " " + std::to_string(getpid()) + "\n";
+        std::to_string(now_us / 1000) + " " + std::to_string(getpid()) + " " +
+        std::to_string(now_us) + "\n";
     int fd = open(record_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd < 0) return;
     (void)!write(fd, line.data(), line.size());

@@ -1,0 +1,583 @@
+// queue_bench: the queue figures of queuedaemon on this machine, in one run.
+//
+//   build/bin/queue_bench [N]        (default N = 200000)
+//
+// Against one private redis-server:
+//  1. Redis ceiling: N entries in stream `ceil`, then one hiredis connection
+//     reading them with XREADGROUP COUNT 256 and acking each batch with XACK
+//     in the same round trip as the next read (peers/streambench.c
+//     "readack"): entries/s. Also the same with an XDEL of each batch in
+//     that round trip (the daemon XDELs every job it acks).
+//  2. No-op drain: N entries in qd:{default}:q:noop, then queuedaemon
+//     --threads=2 with the built-in noop handler. t_first = first 1 ms poll
+//     that sees XLEN < N, t_done = XLEN 0 and nothing pending (every job is
+//     XACKed and XDELed). Rate = N / (t_done - t_first), and its ratio to
+//     both ceilings.
+//  3. Bulk enqueue: `queuectl enqueue default noop - --bulk` with N lines on
+//     stdin and the daemon stopped (n/a when queuectl has no --bulk).
+//  4. Latency: the daemon (2 workers) with a testkit queue; 10,000 jobs/s
+//     for 2 s (10 pipelined XADDs per 1 ms tick) whose payload is the
+//     enqueue time in us; testkit records its own time in us (5th column).
+//  5. VmRSS of the master and the largest worker, idle after the drain.
+// Prints a table and one JSON line ("BENCH {...}"). Every wait gives up after
+// kPhaseLimit; everything started is stopped by pid (harness destructors).
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "daemon_harness.h"
+
+namespace {
+using qd::test::milliseconds;
+using Clock = std::chrono::steady_clock;
+using Args = std::vector<std::string>;
+
+constexpr auto kPhaseLimit = std::chrono::seconds(120);
+constexpr int kFillBatch = 1000;
+constexpr int kCeilingBatch = 256;
+constexpr int kThreads = 2;
+constexpr int kLatencyRate = 10000;  // jobs/s
+constexpr int kLatencyTicks = 2000;  // 1 ms each
+constexpr int kLatencyPerTick = kLatencyRate / 1000;
+constexpr int kWarmJobs = 100;
+constexpr double kDrainGoalRatio = 0.5;
+constexpr double kBulkGoal = 300000;
+constexpr double kP99GoalMs = 2.0;
+
+const std::string kNoopKey = "qd:{default}:q:noop";
+const std::string kLatKey = "qd:{default}:q:lat";
+const std::string kGroup = "workers";
+
+double Seconds(Clock::duration d) {
+  return std::chrono::duration<double>(d).count();
+}
+
+int64_t RealtimeUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// VmRSS from /proc/PID/status, in KiB.
+long RssKiB(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  long value = 0;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      in >> value;
+      return value;
+    }
+    in.ignore(1 << 16, '\n');
+  }
+  return 0;
+}
+
+// One hiredis connection; every failure is fatal for the phase (Ok() false).
+class Conn {
+ public:
+  explicit Conn(int port) {
+    timeval tv = {5, 0};
+    c_ = redisConnectWithTimeout("127.0.0.1", port, tv);
+    if (c_ != nullptr && c_->err == 0) redisSetTimeout(c_, tv);
+  }
+  ~Conn() {
+    if (c_ != nullptr) redisFree(c_);
+  }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  bool Ok() const { return c_ != nullptr && c_->err == 0 && !failed_; }
+
+  void Append(const Args& args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (const auto& a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    if (Ok()) {
+      redisAppendCommandArgv(c_, static_cast<int>(argv.size()), argv.data(),
+                             lens.data());
+    }
+  }
+  // The next reply, nullptr (and !Ok()) on a connection error; an error
+  // reply is returned (and logged unless `quiet`). The caller frees it.
+  redisReply* Get(bool quiet = false) {
+    void* r = nullptr;
+    if (!Ok() || redisGetReply(c_, &r) != REDIS_OK || r == nullptr) {
+      failed_ = true;
+      std::fprintf(stderr, "redis: %s\n",
+                   c_ != nullptr && c_->errstr[0] ? c_->errstr : "no reply");
+      return nullptr;
+    }
+    auto* reply = static_cast<redisReply*>(r);
+    if (reply->type == REDIS_REPLY_ERROR && !quiet) {
+      std::fprintf(stderr, "redis error: %.*s\n", static_cast<int>(reply->len),
+                   reply->str);
+    }
+    return reply;
+  }
+  // Reads `n` replies; false if any was missing or an error.
+  bool Drop(size_t n) {
+    bool ok = true;
+    for (size_t i = 0; i < n; ++i) {
+      redisReply* r = Get();
+      if (r == nullptr) return false;
+      ok = ok && r->type != REDIS_REPLY_ERROR;
+      freeReplyObject(r);
+    }
+    return ok;
+  }
+  // An integer reply, -1 on error.
+  long long Int(const Args& args) {
+    Append(args);
+    redisReply* r = Get();
+    long long out =
+        r != nullptr && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (r != nullptr) freeReplyObject(r);
+    return out;
+  }
+  // XPENDING summary count, -1 on error.
+  long long Pending(const std::string& key, const std::string& group) {
+    Append({"XPENDING", key, group});
+    redisReply* r = Get();
+    long long out = -1;
+    if (r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER) {
+      out = r->element[0]->integer;
+    }
+    if (r != nullptr) freeReplyObject(r);
+    return out;
+  }
+
+ private:
+  redisContext* c_ = nullptr;
+  bool failed_ = false;
+};
+
+// N x XADD KEY * payload x, kFillBatch per round trip.
+bool Fill(Conn& c, const std::string& key, long n) {
+  Args xadd = {"XADD", key, "*", "payload", "x"};
+  auto deadline = Clock::now() + kPhaseLimit;
+  for (long done = 0; done < n;) {
+    long k = std::min<long>(kFillBatch, n - done);
+    for (long i = 0; i < k; ++i) c.Append(xadd);
+    if (!c.Drop(k) || Clock::now() > deadline) return false;
+    done += k;
+  }
+  return true;
+}
+
+// Polls `cond` every `every` until true or kPhaseLimit passed.
+bool Poll(const std::function<bool()>& cond, milliseconds every) {
+  auto deadline = Clock::now() + kPhaseLimit;
+  while (!cond()) {
+    if (Clock::now() > deadline) return cond();
+    std::this_thread::sleep_for(every);
+  }
+  return true;
+}
+
+// ---- 1. Redis ceiling -------------------------------------------------------
+
+// `with_del`: XDEL the batch too (in the same round trip), as the daemon
+// does after XACK: what Redis gives for the daemon's own contract.
+std::optional<double> Ceiling(int port, long n, bool with_del) {
+  Conn c(port);
+  if (!Fill(c, "ceil", n)) return std::nullopt;
+  c.Append({"XGROUP", "CREATE", "ceil", "g", "0"});
+  if (!c.Drop(1)) return std::nullopt;
+  Args read = {"XREADGROUP", "GROUP", "g",
+               "c",          "COUNT", std::to_string(kCeilingBatch),
+               "STREAMS",    "ceil",  ">"};
+  long got_total = 0;
+  auto t0 = Clock::now();
+  auto deadline = t0 + kPhaseLimit;
+  c.Append(read);
+  for (;;) {
+    redisReply* r = c.Get();
+    if (r == nullptr) return std::nullopt;
+    Args ack = {"XACK", "ceil", "g"};
+    if (r->type == REDIS_REPLY_ARRAY && r->elements > 0) {
+      const redisReply* entries = r->element[0]->element[1];
+      for (size_t i = 0; i < entries->elements; ++i) {
+        const redisReply* id = entries->element[i]->element[0];
+        ack.emplace_back(id->str, id->len);
+      }
+    }
+    freeReplyObject(r);
+    long got = static_cast<long>(ack.size()) - 3;
+    got_total += got;
+    bool more = got > 0 && got_total < n && Clock::now() < deadline;
+    // One round trip: the ack of this batch and the read of the next.
+    if (got > 0) c.Append(ack);
+    if (got > 0 && with_del) {
+      ack[0] = "XDEL";
+      ack.erase(ack.begin() + 2);  // XDEL KEY ID...
+      c.Append(ack);
+    }
+    if (more) c.Append(read);
+    if (got > 0 && !c.Drop(with_del ? 2 : 1)) return std::nullopt;
+    if (!more) break;
+  }
+  double s = Seconds(Clock::now() - t0);
+  if (got_total < n) {
+    std::fprintf(stderr, "ceiling: read %ld of %ld\n", got_total, n);
+    return std::nullopt;
+  }
+  c.Append({"DEL", "ceil"});
+  c.Drop(1);
+  return n / s;
+}
+
+// ---- 2. no-op drain, 5. RSS -------------------------------------------------
+
+struct DrainResult {
+  std::optional<double> rate;
+  double seconds = 0;
+  double boot_s = 0;  // daemon start to t_first
+  long master_kib = 0;
+  long worker_kib = 0;
+};
+
+DrainResult Drain(const qd::test::RedisServer& redis, long n) {
+  DrainResult out;
+  Conn c(redis.port());
+  if (!Fill(c, kNoopKey, n) || c.Int({"XLEN", kNoopKey}) != n) {
+    std::fprintf(stderr, "drain: could not fill %s\n", kNoopKey.c_str());
+    return out;
+  }
+  auto started = Clock::now();
+  qd::test::Daemon d(qd::test::TestConfig(kThreads, redis.url()),
+                     {"--threads=" + std::to_string(kThreads)});
+  Clock::time_point t_first, t_done;
+  bool first = Poll(
+      [&] {
+        long long len = c.Int({"XLEN", kNoopKey});
+        if (len >= 0 && len < n) t_first = Clock::now();
+        return len >= 0 && len < n;
+      },
+      milliseconds(1));
+  bool done = first && Poll(
+                           [&] {
+                             if (c.Int({"XLEN", kNoopKey}) != 0) return false;
+                             t_done = Clock::now();
+                             return c.Pending(kNoopKey, kGroup) == 0;
+                           },
+                           milliseconds(1));
+  if (!done) {
+    std::fprintf(stderr, "drain: gave up (XLEN %lld, pending %lld)\n%s\n",
+                 c.Int({"XLEN", kNoopKey}), c.Pending(kNoopKey, kGroup),
+                 d.Log().c_str());
+  } else {
+    out.seconds = Seconds(t_done - t_first);
+    out.boot_s = Seconds(t_first - started);
+    out.rate = n / out.seconds;
+  }
+  // Idle now: let the workers settle, then read their RSS.
+  std::this_thread::sleep_for(milliseconds(1500));
+  out.master_kib = RssKiB(d.pid());
+  for (const auto& [slot, pid] : d.Workers()) {
+    out.worker_kib = std::max(out.worker_kib, RssKiB(pid));
+  }
+  return out;
+}
+
+// ---- 3. bulk enqueue --------------------------------------------------------
+
+std::string RunCapture(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  for (size_t k; (k = std::fread(buf, 1, sizeof buf, p)) > 0;) {
+    out.append(buf, k);
+  }
+  pclose(p);
+  return out;
+}
+
+// nullopt: queuectl has no --bulk (or it failed: *error says so).
+std::optional<double> Bulk(const qd::test::RedisServer& redis, long n,
+                           std::string* error) {
+  std::string ctl = std::string(QD_BINARY_DIR) + "/queuectl";
+  std::string help = RunCapture(ctl + " enqueue --help 2>&1");
+  if (help.find("--bulk") == std::string::npos) {
+    *error = "queuectl enqueue has no --bulk";
+    return std::nullopt;
+  }
+  qd::test::TempDir dir;
+  dir.Write("qd.yaml", qd::test::TestConfig(kThreads, redis.url()));
+  {
+    std::ofstream lines(dir.File("lines.txt"));
+    for (long i = 0; i < n; ++i) lines << "x\n";
+  }
+  Args args = {ctl,         "-c",      dir.File("qd.yaml"), "--redis",
+               redis.url(), "enqueue", "default",           "noop",
+               "-",         "--bulk"};
+  Conn c(redis.port());
+  c.Int({"DEL", kNoopKey});
+  auto t0 = Clock::now();
+  pid_t pid = fork();
+  if (pid == 0) {
+    int in = open(dir.File("lines.txt").c_str(), O_RDONLY);
+    int out = open(dir.File("out.txt").c_str(), O_WRONLY | O_CREAT, 0644);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(out, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  bool exited =
+      pid > 0 && Poll([&] { return waitpid(pid, &status, WNOHANG) == pid; },
+                      milliseconds(1));
+  double s = Seconds(Clock::now() - t0);
+  if (pid > 0 && !exited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+  std::ifstream out_file(dir.File("out.txt"));
+  std::stringstream out;
+  out << out_file.rdbuf();
+  long long len = c.Int({"XLEN", kNoopKey});
+  c.Int({"DEL", kNoopKey});
+  if (!exited || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || len != n) {
+    *error =
+        "queuectl --bulk failed (exit " +
+        std::to_string(exited && WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
+        ", XLEN " + std::to_string(len) + "): " + out.str();
+    return std::nullopt;
+  }
+  return n / s;
+}
+
+// ---- 4. latency -------------------------------------------------------------
+
+struct LatencyResult {
+  bool ok = false;
+  size_t jobs = 0;
+  double offered_s = 0;
+  double p50_ms = 0, p99_ms = 0, max_ms = 0;
+};
+
+// Lines of the record file whose payload is a number: enqueue us -> run us.
+std::vector<double> LatenciesMs(const std::string& path, size_t* lines) {
+  std::vector<double> out;
+  std::ifstream in(path);
+  std::string line;
+  *lines = 0;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string payload, attempt, now_ms, pid, now_us;
+    if (!(f >> payload >> attempt >> now_ms >> pid)) continue;
+    if (payload.empty() ||
+        payload.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    ++*lines;
+    if (!(f >> now_us)) continue;  // a testkit without NOW_US
+    out.push_back((std::atoll(now_us.c_str()) - std::atoll(payload.c_str())) /
+                  1000.0);
+  }
+  return out;
+}
+
+LatencyResult Latency(const qd::test::RedisServer& redis) {
+  LatencyResult out;
+  std::string config =
+      "daemon:\n  threads: " + std::to_string(kThreads) +
+      "\n  run_dir: RUN_DIR/run\n  shutdown_timeout: 5s\n"
+      "redis: " +
+      redis.url() +
+      "\n"
+      "plugins: { dir: " +
+      std::string(QD_BINARY_DIR) +
+      "/../test-plugins, load: [testkit] }\n"
+      "sites:\n  default:\n    queues:\n"
+      "      lat: { handler: testkit, record: RUN_DIR/lat.txt }\n";
+  qd::test::Daemon d(config, {"--threads=" + std::to_string(kThreads)});
+  std::string record = d.dir().File("lat.txt");
+  Conn c(redis.port());
+  if (!d.WaitForWorkers(kThreads, milliseconds(10000))) {
+    std::fprintf(stderr, "latency: workers did not start:\n%s\n",
+                 d.Log().c_str());
+    return out;
+  }
+  // Both workers are in their blocking read, and the path is warm.
+  auto consumers = [&] {
+    c.Append({"XINFO", "CONSUMERS", kLatKey, kGroup});
+    redisReply* r = c.Get(/*quiet=*/true);  // no such key: not created yet
+    size_t k = r != nullptr && r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+    if (r != nullptr) freeReplyObject(r);
+    return k;
+  };
+  Poll([&] { return consumers() >= size_t(kThreads) || !c.Ok(); },
+       milliseconds(5));
+  for (int i = 0; i < kWarmJobs; ++i) {
+    c.Append({"XADD", kLatKey, "*", "payload", "warm"});
+  }
+  c.Drop(kWarmJobs);
+  bool warm =
+      Poll([&] { return qd::test::ReadRecord(record)["warm"] >= kWarmJobs; },
+           milliseconds(5));
+  if (!warm || !c.Ok()) {
+    std::fprintf(stderr, "latency: warm-up jobs did not run:\n%s\n",
+                 d.Log().c_str());
+    return out;
+  }
+  std::this_thread::sleep_for(milliseconds(200));
+
+  auto t0 = Clock::now();
+  for (int tick = 0; tick < kLatencyTicks && c.Ok(); ++tick) {
+    std::this_thread::sleep_until(t0 + std::chrono::milliseconds(tick));
+    for (int i = 0; i < kLatencyPerTick; ++i) {
+      c.Append({"XADD", kLatKey, "*", "payload", std::to_string(RealtimeUs())});
+    }
+    c.Drop(kLatencyPerTick);
+  }
+  out.offered_s = Seconds(Clock::now() - t0);
+  size_t want = size_t(kLatencyTicks) * kLatencyPerTick, lines = 0;
+  std::vector<double> ms;
+  bool all = c.Ok() && Poll(
+                           [&] {
+                             ms = LatenciesMs(record, &lines);
+                             return lines >= want;
+                           },
+                           milliseconds(20));
+  if (!all || ms.size() < want) {
+    std::fprintf(stderr,
+                 "latency: %zu of %zu jobs recorded, %zu with NOW_US "
+                 "(testkit's 5th column)\n",
+                 lines, want, ms.size());
+    if (ms.empty()) return out;
+  }
+  std::sort(ms.begin(), ms.end());
+  auto at = [&](double q) {
+    size_t i = static_cast<size_t>(std::ceil(q * ms.size()));
+    return ms[std::min(ms.size() - 1, i == 0 ? 0 : i - 1)];
+  };
+  out.ok = all && ms.size() >= want;
+  out.jobs = ms.size();
+  out.p50_ms = at(0.50);
+  out.p99_ms = at(0.99);
+  out.max_ms = ms.back();
+  return out;
+}
+
+std::string Num(const std::optional<double>& v, int decimals = 1) {
+  if (!v) return "null";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, *v);
+  return buf;
+}
+
+void Row(const char* figure, const std::string& value, const std::string& goal,
+         const std::string& ratio) {
+  std::printf("%-40s %16s %16s %8s\n", figure, value.c_str(), goal.c_str(),
+              ratio.c_str());
+}
+
+std::string Fmt(const char* fmt, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, fmt, v);
+  return buf;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  long n = argc > 1 ? std::atol(argv[1]) : 200000;
+  if (n <= 0) {
+    std::fprintf(stderr, "usage: %s [N]\n", argv[0]);
+    return 2;
+  }
+  qd::test::RedisServer redis;
+
+  std::fprintf(stderr, "queue_bench: 1/4 redis ceiling (N=%ld)\n", n);
+  std::optional<double> ceiling = Ceiling(redis.port(), n, false);
+  std::optional<double> ceiling_del = Ceiling(redis.port(), n, true);
+  std::fprintf(stderr, "queue_bench: 2/4 no-op drain\n");
+  DrainResult drain = Drain(redis, n);
+  std::fprintf(stderr, "queue_bench: 3/4 bulk enqueue\n");
+  std::string bulk_error;
+  std::optional<double> bulk = Bulk(redis, n, &bulk_error);
+  if (!bulk) std::fprintf(stderr, "bulk enqueue: %s\n", bulk_error.c_str());
+  std::fprintf(stderr, "queue_bench: 4/4 latency\n");
+  LatencyResult lat = Latency(redis);
+
+  std::optional<double> drain_ratio, drain_ratio_del;
+  if (drain.rate && ceiling) drain_ratio = *drain.rate / *ceiling;
+  if (drain.rate && ceiling_del) drain_ratio_del = *drain.rate / *ceiling_del;
+
+  std::printf("queuedaemon queues (N=%ld, threads=%d)\n", n, kThreads);
+  Row("figure", "value", "goal", "ratio");
+  Row("redis ceiling: readack B=256, 1 conn",
+      ceiling ? Fmt("%.0f /s", *ceiling) : "failed", "", "");
+  Row("  the same + XDEL of each batch",
+      ceiling_del ? Fmt("%.0f /s", *ceiling_del) : "failed", "", "");
+  Row("no-op drain, 2 workers",
+      drain.rate ? Fmt("%.0f /s", *drain.rate) : "failed",
+      Fmt(">= %.1fx ceiling", kDrainGoalRatio),
+      drain_ratio ? Fmt("%.2fx", *drain_ratio) : "");
+  Row("  drain vs ceiling with XDEL", "", "",
+      drain_ratio_del ? Fmt("%.2fx", *drain_ratio_del) : "");
+  Row("  drain time (t_first..t_done)", Fmt("%.3f s", drain.seconds), "", "");
+  Row("  daemon start to first ack", Fmt("%.3f s", drain.boot_s), "", "");
+  Row("bulk enqueue (queuectl --bulk)", bulk ? Fmt("%.0f /s", *bulk) : "n/a",
+      Fmt(">= %.0f /s", kBulkGoal),
+      bulk ? Fmt("%.2fx", *bulk / kBulkGoal) : "");
+  std::string lat_jobs = std::to_string(lat.jobs) + " jobs";
+  Row("latency @10k jobs/s: offered",
+      Fmt("%.3f s", lat.offered_s) + ", " + lat_jobs, "", "");
+  Row("latency p50", lat.jobs ? Fmt("%.2f ms", lat.p50_ms) : "failed", "", "");
+  Row("latency p99", lat.jobs ? Fmt("%.2f ms", lat.p99_ms) : "failed",
+      Fmt("<= %.0f ms", kP99GoalMs),
+      lat.jobs ? Fmt("%.2fx", lat.p99_ms / kP99GoalMs) : "");
+  Row("latency max", lat.jobs ? Fmt("%.2f ms", lat.max_ms) : "failed", "", "");
+  Row("worker RSS after drain (largest)",
+      Fmt("%.1f MiB", drain.worker_kib / 1024.0), "", "");
+  Row("master RSS after drain", Fmt("%.1f MiB", drain.master_kib / 1024.0), "",
+      "");
+
+  std::printf(
+      "ratio: drain / ceiling; otherwise value / goal (a \"<=\" goal is met "
+      "at <= 1)\n");
+  std::optional<double> p50, p99, pmax;
+  if (lat.jobs) p50 = lat.p50_ms, p99 = lat.p99_ms, pmax = lat.max_ms;
+  std::printf(
+      "BENCH {\"bench\":\"queue\",\"n\":%ld,\"threads\":%d,"
+      "\"ceiling_rate\":%s,\"ceiling_del_rate\":%s,\"drain_rate\":%s,"
+      "\"drain_ratio\":%s,\"drain_ratio_del\":%s,"
+      "\"drain_s\":%.3f,\"drain_boot_s\":%.3f,\"bulk_rate\":%s,"
+      "\"latency_jobs\":%zu,\"latency_offered_s\":%.3f,"
+      "\"latency_p50_ms\":%s,\"latency_p99_ms\":%s,\"latency_max_ms\":%s,"
+      "\"worker_rss_kib\":%ld,\"master_rss_kib\":%ld}\n",
+      n, kThreads, Num(ceiling).c_str(), Num(ceiling_del).c_str(),
+      Num(drain.rate).c_str(), Num(drain_ratio, 3).c_str(),
+      Num(drain_ratio_del, 3).c_str(), drain.seconds, drain.boot_s,
+      Num(bulk).c_str(), lat.jobs, lat.offered_s, Num(p50, 3).c_str(),
+      Num(p99, 3).c_str(), Num(pmax, 3).c_str(), drain.worker_kib,
+      drain.master_kib);
+  bool ok = ceiling && drain.rate && lat.ok;
+  return ok ? 0 : 1;
+}
