@@ -29,7 +29,6 @@ void LeaseKeeper::Begin(SiteConsumer* site, int queue, const std::string& id) {
   site_ = site;
   queue_ = queue;
   id_ = id;
-  ++job_seq_;
   started_ = Clock::now();
 }
 
@@ -39,21 +38,18 @@ void LeaseKeeper::End() {
 }
 
 void LeaseKeeper::Loop() {
-  uint64_t renewed_seq = 0;
-  Clock::time_point next_renewal;
   std::unique_lock<std::mutex> lock(mu_);
   while (!stop_) {
     stop_cv_.wait_for(lock, kTick);
     if (stop_ || site_ == nullptr) continue;
     auto quarter = site_->queues()[queue_].config->visibility_timeout / 4;
-    if (job_seq_ != renewed_seq) {
-      renewed_seq = job_seq_;
-      next_renewal = started_ + quarter;
-    }
-    if (Clock::now() < next_renewal) continue;
+    // Timed per site, not per job: jobs fetched together age together, so a
+    // run of many short jobs renews the ones still waiting too.
+    auto last = renewed_at_.emplace(site_, started_).first;
+    if (Clock::now() - last->second < quarter) continue;
     // Held under the lock: the loop is inside the handler until End().
     Renew(site_, site_->queues()[queue_].key, id_);
-    next_renewal = Clock::now() + quarter;
+    last->second = Clock::now();
   }
 }
 

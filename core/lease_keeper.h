@@ -5,9 +5,10 @@
 // anything. This keeper is one thread per worker with its own synchronous
 // Redis connections. The loop brackets each handler call with Begin/End
 // (a mutex each, no syscall, no allocation for ids up to 15 bytes). Every
-// kTick the thread looks: once a job has run for a quarter of its queue's
-// visibility_timeout (a quarter, so that a late tick on a loaded machine
-// still comes in time), it sends XCLAIM ... 0 IDS JUSTID for the running job
+// kTick the thread looks: when a handler is running and the site's jobs
+// were last renewed a quarter of the queue's visibility_timeout ago (a
+// quarter, so that a late tick on a loaded machine still comes in time), it
+// sends XCLAIM ... 0 IDS JUSTID for the running job
 // and every job the site has fetched but not started, which resets their
 // idle time without counting a delivery; then again every quarter.
 // Thread safety: between Begin and End the loop does not touch the site's
@@ -52,9 +53,11 @@ class LeaseKeeper {
   SiteConsumer* site_ = nullptr;  // null: no handler running
   int queue_ = 0;
   std::string id_;
-  uint64_t job_seq_ = 0;
   Clock::time_point started_;
   std::map<std::string, redisContext*> connections_;  // thread-owned
+  // When each site's held jobs were last renewed (first seen: its first
+  // job's start).
+  std::map<SiteConsumer*, Clock::time_point> renewed_at_;  // thread-owned
   std::thread thread_;
 };
 

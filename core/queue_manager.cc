@@ -29,7 +29,7 @@ QueueManager::~QueueManager() {
 }
 
 void QueueManager::Start() {
-  run_event_ = event_new(base(), -1, 0, &QueueManager::OnRun, this);
+  run_event_ = evtimer_new(base(), &QueueManager::OnRun, this);
   for (const auto& [name, site] : config_.sites) {
     if (site.queues.empty()) continue;
     RedisUrl url;
@@ -61,8 +61,14 @@ bool QueueManager::Busy() const {
   return false;
 }
 
+// A zero-delay timer, not event_active(): an event activated from a
+// callback runs in the same dispatch pass, so chunk after chunk would run
+// without the loop ever polling its sockets (acks unsent, replies unread).
+// A timer is due only after the next poll.
 void QueueManager::Wake() {
-  if (!running_ && !draining_) event_active(run_event_, EV_TIMEOUT, 0);
+  if (running_ || draining_ || evtimer_pending(run_event_, nullptr)) return;
+  timeval now = {0, 0};
+  evtimer_add(run_event_, &now);
 }
 
 void QueueManager::OnRun(int, short, void* arg) {

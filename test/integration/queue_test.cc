@@ -293,6 +293,25 @@ TEST_F(QueueTest, ALongJobKeepsItsLeaseAndIsNotStolen) {
   EXPECT_EQ(d.LogCount("claimed idle job"), 0u) << d.Log();
 }
 
+TEST_F(QueueTest, ManyShortJobsOutlastingTheVisibilityTimeoutAreNotStolen) {
+  RedisServer redis;
+  Daemon d(QueueConfig(redis.url(), 2, ", visibility_timeout: 2s"));
+  ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
+  std::vector<std::string> payloads;
+  for (int i = 0; i < 40; ++i)
+    payloads.push_back("sleep:200#" + std::to_string(i));
+  Enqueue(redis.port(), "a", payloads);
+  ASSERT_TRUE(WaitForLen(redis, "qd:{a}:q:jobs", 0, milliseconds(30000)))
+      << d.Log();
+  auto rec = ReadRecord(Record(d));
+  for (const auto& p : payloads) EXPECT_EQ(rec[p], 1) << p;
+  EXPECT_EQ(d.LogCount("claimed idle job"), 0u) << d.Log();
+  if (HasFailure()) {
+    std::ifstream in(Record(d));
+    std::cout << in.rdbuf();
+  }
+}
+
 TEST(QueueStartupTest, AnUnknownHandlerIsRefusedNamingSiteQueueAndHandler) {
   TempDir dir;
   dir.Write("qd.yaml",
