@@ -29,21 +29,6 @@ double Ms(Clock::duration d) {
   return std::chrono::duration<double, std::milli>(d).count();
 }
 
-// VmRSS from /proc/PID/status, in KiB.
-long RssKiB(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  long value = 0;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      in >> value;
-      return value;
-    }
-    in.ignore(1 << 16, '\n');
-  }
-  return 0;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,10 +48,10 @@ int main(int argc, char** argv) {
 
   // Let start-up allocations settle (the first memory check trims the heap).
   std::this_thread::sleep_for(milliseconds(1500));
-  long master_kib = RssKiB(d.pid());
+  long master_kib = qd::test::RssKiB(d.pid());
   long worker_kib = 0;
   for (const auto& [slot, pid] : d.Workers()) {
-    worker_kib = std::max(worker_kib, RssKiB(pid));
+    worker_kib = std::max(worker_kib, qd::test::RssKiB(pid));
   }
 
   std::vector<double> respawn;

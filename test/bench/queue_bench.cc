@@ -73,21 +73,6 @@ int64_t RealtimeUs() {
       .count();
 }
 
-// VmRSS from /proc/PID/status, in KiB.
-long RssKiB(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  long value = 0;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      in >> value;
-      return value;
-    }
-    in.ignore(1 << 16, '\n');
-  }
-  return 0;
-}
-
 // One hiredis connection; every failure is fatal for the phase (Ok() false).
 class Conn {
  public:
@@ -292,9 +277,9 @@ DrainResult Drain(const qd::test::RedisServer& redis, long n) {
   }
   // Idle now: let the workers settle, then read their RSS.
   std::this_thread::sleep_for(milliseconds(1500));
-  out.master_kib = RssKiB(d.pid());
+  out.master_kib = qd::test::RssKiB(d.pid());
   for (const auto& [slot, pid] : d.Workers()) {
-    out.worker_kib = std::max(out.worker_kib, RssKiB(pid));
+    out.worker_kib = std::max(out.worker_kib, qd::test::RssKiB(pid));
   }
   return out;
 }

@@ -133,6 +133,20 @@ milliseconds CpuTime(pid_t pid) {
   return milliseconds(ticks * 1000 / sysconf(_SC_CLK_TCK));
 }
 
+long RssKiB(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string key;
+  long value = 0;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      in >> value;
+      return value;
+    }
+    in.ignore(1 << 16, '\n');
+  }
+  return 0;
+}
+
 bool Alive(pid_t pid) {
   auto f = StatFields(pid, nullptr);
   return !f.empty() && f[0] != "Z";

@@ -37,7 +37,8 @@ int FreePort();
 std::map<int, pid_t> ChildrenByPrefix(pid_t parent, const std::string& prefix);
 // utime + stime of a process.
 milliseconds CpuTime(pid_t pid);
-bool Alive(pid_t pid);  // exists and is not a zombie
+bool Alive(pid_t pid);   // exists and is not a zombie
+long RssKiB(pid_t pid);  // VmRSS, 0 if the process is gone
 // Sends a command to a Redis server over TCP or a unix socket; "" on error.
 std::string RedisCommand(const std::string& host_or_socket, int port,
                          const std::string& command);
