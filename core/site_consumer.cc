@@ -34,33 +34,6 @@ int64_t NowMs() {
       .count();
 }
 
-std::string_view FieldOf(const HeldJob::Fields& fields, std::string_view name) {
-  for (const auto& f : fields) {
-    if (f.first == name) return f.second;
-  }
-  return {};
-}
-
-void SetField(HeldJob::Fields* fields, const std::string& name,
-              std::string value) {
-  for (auto& f : *fields) {
-    if (f.first == name) {
-      f.second = std::move(value);
-      return;
-    }
-  }
-  fields->emplace_back(name, std::move(value));
-}
-
-// MULTI + commands + EXEC as one pipelined burst; `done` gets EXEC's reply.
-void Transaction(RedisClient& c,
-                 const std::vector<std::vector<std::string_view>>& commands,
-                 RedisClient::Callback done) {
-  c.Command({"MULTI"}, nullptr);
-  for (const auto& cmd : commands) c.Command(cmd, nullptr);
-  c.Command({"EXEC"}, std::move(done));
-}
-
 }  // namespace
 
 SiteConsumer::SiteConsumer(event_base* base, const SiteConfig& site,
@@ -75,6 +48,7 @@ SiteConsumer::SiteConsumer(event_base* base, const SiteConfig& site,
       wake_(std::move(wake)),
       reader_(base, url, "site " + site.name + " reader"),
       writer_(base, url, "site " + site.name + " writer"),
+      outcomes_(writer_, site, queues_),
       poll_backoff_(site.poll_interval,
                     std::min(site.poll_interval, milliseconds(1000))) {
   milliseconds min_visibility(300000);
@@ -125,7 +99,7 @@ void SiteConsumer::Start() {
 
 void SiteConsumer::OnWriterConnected() {
   CreateGroups();
-  FlushAcks();
+  outcomes_.FlushAcks();
   if (phase_ == Phase::kConnecting) phase_ = Phase::kReplay;
   if (phase_ == Phase::kReplay && !replay_in_flight_) ReplayNext();
   if (phase_ == Phase::kFetch && !draining_) {
@@ -152,7 +126,8 @@ void SiteConsumer::CreateGroups() {
 
 void SiteConsumer::ReplayNext() {
   if (draining_ || !writer_.connected()) return;
-  FlushAcks();  // the next "id 0" read must not see what we just finished
+  outcomes_
+      .FlushAcks();  // the next "id 0" read must not see what we just finished
   replay_in_flight_ = true;
   replay_batch_.clear();
   replay_counts_.clear();
@@ -357,52 +332,13 @@ void SiteConsumer::Ack(const HeldJob& job) {
 
 void SiteConsumer::Retry(const HeldJob& job, const std::string& reason,
                          milliseconds delay) {
-  const Queue& q = queues_[job.queue];
-  int attempt = std::atoi(std::string(FieldOf(job.fields, "attempt")).c_str());
-  if (attempt + 1 >= q.config->max_attempts) {
-    Dead(job, reason);
-    return;
-  }
-  HeldJob::Fields fields = job.fields;
-  SetField(&fields, "attempt", std::to_string(attempt + 1));
-  if (FieldOf(fields, "jid").empty()) SetField(&fields, "jid", job.id);
-  SetField(&fields, "error", reason);
-  if (delay < milliseconds(0)) delay = RetryDelay(*q.config, attempt);
-  std::string member = DelayedJob::Encode(q.name, fields);
-  std::string due = std::to_string(NowMs() + delay.count());
   held_ids_.erase(job.id);
-  if (!writer_.connected()) return;  // stays pending: claimed or replayed
-  Transaction(writer_,
-              {{"ZADD", delayed_key_, due, member},
-               {"XACK", q.key, QueueKeys::kGroup, job.id},
-               {"XDEL", q.key, job.id}},
-              nullptr);
+  outcomes_.Retry(job, reason, delay);
 }
 
 void SiteConsumer::Dead(const HeldJob& job, const std::string& reason) {
-  const Queue& q = queues_[job.queue];
-  int attempt = std::atoi(std::string(FieldOf(job.fields, "attempt")).c_str());
-  spdlog::warn("site {} queue {}: job {} dead: {}", site_.name, q.name, job.id,
-               reason);
-  HeldJob::Fields fields = job.fields;
-  SetField(&fields, "error", reason);
-  SetField(&fields, "failed_at", std::to_string(NowMs()));
-  SetField(&fields, "attempts",
-           std::to_string(std::max(attempt + 1, job.deliveries - 1)));
-  SetField(&fields, "origin_queue", q.name);
-  SetField(&fields, "origin_id", job.id);
-  std::vector<std::string_view> xadd = {"XADD", q.dead_key, "*"};
-  for (const auto& [k, v] : fields) {
-    xadd.push_back(k);
-    xadd.push_back(v);
-  }
   held_ids_.erase(job.id);
-  if (!writer_.connected()) return;  // stays pending: claimed or replayed
-  Transaction(writer_,
-              {xadd,
-               {"XACK", q.key, QueueKeys::kGroup, job.id},
-               {"XDEL", q.key, job.id}},
-              nullptr);
+  outcomes_.Dead(job, reason);
 }
 
 void SiteConsumer::Send(const std::vector<std::string>& args) {
@@ -413,46 +349,12 @@ void SiteConsumer::Send(const std::vector<std::string>& args) {
   }
 }
 
-milliseconds SiteConsumer::RetryDelay(const QueueConfig& q, int attempt) const {
-  static thread_local std::mt19937 rng(std::random_device{}());
-  double base = static_cast<double>(q.retry_base.count());
-  double cap = static_cast<double>(q.retry_max.count());
-  double exp = std::min(cap, base * std::pow(2.0, std::min(attempt, 40)));
-  // Jitter: between half and all of the exponential step.
-  std::uniform_real_distribution<double> jitter(0.5, 1.0);
-  return milliseconds(static_cast<int64_t>(exp * jitter(rng)));
-}
-
 void SiteConsumer::AfterChunk() {
-  FlushAcks();
+  outcomes_.FlushAcks();
   if (phase_ == Phase::kReplay && ready_count_ == 0 && !replay_in_flight_) {
     ReplayNext();
   }
   MaybeFetch();
-}
-
-void SiteConsumer::FlushAcks() {
-  if (!writer_.connected()) return;
-  for (auto& q : queues_) {
-    if (q.acks.empty()) continue;
-    auto ids = std::make_shared<std::vector<std::string>>(std::move(q.acks));
-    q.acks.clear();
-    std::vector<std::string_view> xack = {"XACK", q.key, QueueKeys::kGroup};
-    std::vector<std::string_view> xdel = {"XDEL", q.key};
-    for (const auto& id : *ids) {
-      xack.push_back(id);
-      xdel.push_back(id);
-    }
-    ++acks_in_flight_;
-    int index = static_cast<int>(&q - queues_.data());
-    Transaction(writer_, {xack, xdel}, [this, ids, index](redisReply* r) {
-      --acks_in_flight_;
-      if (r == nullptr) {  // lost before EXEC answered: send again later
-        auto& acks = queues_[index].acks;
-        acks.insert(acks.end(), ids->begin(), ids->end());
-      }
-    });
-  }
 }
 
 // --- periodic: claim and promote ---------------------------------------------
@@ -525,53 +427,15 @@ void SiteConsumer::Drain() {
 }
 
 void SiteConsumer::Requeue() {
-  FlushAcks();
+  outcomes_.FlushAcks();
   if (ready_count_ == 0) return;
-  if (!writer_.connected()) {
-    spdlog::warn(
-        "site {}: redis unavailable: {} fetched jobs stay pending "
-        "for this slot's replay",
-        site_.name, ready_count_);
-    for (auto& q : queues_) q.ready.clear();
-    ready_count_ = 0;
-    return;
-  }
-  for (auto& q : queues_) {
-    if (q.ready.empty()) continue;
-    std::vector<std::vector<std::string_view>> cmds;
-    std::vector<std::string_view> xack = {"XACK", q.key, QueueKeys::kGroup};
-    std::vector<std::string_view> xdel = {"XDEL", q.key};
-    for (const auto& job : q.ready) {
-      std::vector<std::string_view> xadd = {"XADD", q.key, "*"};
-      for (const auto& [k, v] : job.fields) {
-        xadd.push_back(k);
-        xadd.push_back(v);
-      }
-      cmds.push_back(std::move(xadd));
-      xack.push_back(job.id);
-      xdel.push_back(job.id);
-    }
-    cmds.push_back(xack);
-    cmds.push_back(xdel);
-    ++requeues_in_flight_;
-    Transaction(writer_, cmds, [this](redisReply*) { --requeues_in_flight_; });
-    spdlog::info("site {} queue {}: gave back {} fetched jobs", site_.name,
-                 q.name, q.ready.size());
+  for (const auto& q : queues_) {
     for (const auto& job : q.ready) held_ids_.erase(job.id);
-    q.ready.clear();
   }
+  outcomes_.Requeue();
   ready_count_ = 0;
 }
 
-bool SiteConsumer::Busy() const {
-  if (read_in_flight_ || requeues_in_flight_ > 0 || acks_in_flight_ > 0) {
-    return true;
-  }
-  if (!writer_.connected()) return false;
-  for (const auto& q : queues_) {
-    if (!q.acks.empty()) return true;
-  }
-  return false;
-}
+bool SiteConsumer::Busy() const { return read_in_flight_ || outcomes_.Busy(); }
 
 }  // namespace qd

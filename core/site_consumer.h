@@ -25,9 +25,9 @@
 // (the three commands apply together or not at all) nor doubled. If Redis is
 // down at that moment the entries stay pending for this slot's replay.
 //
-// Acks are batched: ids collect per queue and go out after each run chunk as
-// MULTI/XACK/XDEL/EXEC, pipelined; a lost connection puts them back for the
-// next flush. Single-threaded: used only from the worker's loop.
+// What becomes of each job (acks, retries, dead letters, the drain's
+// re-queue) is written by its JobOutcomes. Single-threaded: used only from
+// the worker's loop.
 #pragma once
 
 #include <chrono>
@@ -40,8 +40,10 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/job_outcomes.h"
 #include "core/poll_backoff.h"
 #include "core/redis_client.h"
+#include "core/site_queue.h"
 #include "queuedaemon/queue_handler.h"
 
 struct event;
@@ -51,27 +53,9 @@ namespace qd {
 
 class HandlerSet;
 
-// A fetched entry, owned until it is acked, retried or dead-lettered.
-struct HeldJob {
-  using Fields = std::vector<std::pair<std::string, std::string>>;
-  int queue = 0;  // index into SiteConsumer::queues()
-  std::string id;
-  Fields fields;
-  int deliveries = 1;
-};
-
 class SiteConsumer {
  public:
-  struct Queue {
-    std::string name;
-    std::string key;       // PREFIX:{SITE}:q:NAME
-    std::string dead_key;  // PREFIX:{SITE}:dead:NAME
-    const QueueConfig* config = nullptr;
-    QueueHandler* handler = nullptr;
-    std::deque<HeldJob> ready;
-    std::vector<std::string> acks;  // to XACK + XDEL at the next flush
-    int current_weight = 0;         // smooth weighted round robin
-  };
+  using Queue = SiteQueue;
 
   // `wake` is called when jobs become ready. `consumer` = HOST:ID:SLOT.
   SiteConsumer(event_base* base, const SiteConfig& site, const RedisUrl& url,
@@ -116,12 +100,10 @@ class SiteConsumer {
   void ClaimTick();
   void PromoteTick();
   void Requeue();
-  void FlushAcks();
   // Parses an XREADGROUP/XAUTOCLAIM entry list into held jobs.
   void ParseEntries(int queue, const redisReply* entries,
                     std::vector<HeldJob>* out);
   void Hold(HeldJob job);
-  std::chrono::milliseconds RetryDelay(const QueueConfig& q, int attempt) const;
   static void OnTimer(int fd, short what, void* arg);
 
   event_base* base_;
@@ -133,6 +115,7 @@ class SiteConsumer {
   RedisClient reader_;
   RedisClient writer_;
   std::vector<Queue> queues_;
+  JobOutcomes outcomes_;  // after writer_ and queues_, which it uses
   std::unordered_map<std::string, int> queue_by_key_;
   std::unordered_set<std::string> held_ids_;
   size_t ready_count_ = 0;
@@ -142,8 +125,6 @@ class SiteConsumer {
   bool draining_ = false;
   bool read_in_flight_ = false;
   bool replay_in_flight_ = false;
-  int acks_in_flight_ = 0;
-  int requeues_in_flight_ = 0;
   std::vector<HeldJob> replay_batch_;
   std::unordered_map<std::string, int> replay_counts_;
   int replay_pending_replies_ = 0;
