@@ -137,8 +137,7 @@ bool EmbeddedRedis::OnExit(pid_t pid, int wait_status) {
 }
 
 void EmbeddedRedis::ScheduleRestart(milliseconds delay) {
-  timeval tv = {static_cast<time_t>(delay.count() / 1000),
-                static_cast<suseconds_t>((delay.count() % 1000) * 1000)};
+  timeval tv = ToTimeval(delay);
   evtimer_add(restart_timer_, &tv);
 }
 

@@ -4,6 +4,7 @@
 
 #include "core/io_master.h"
 #include "core/poll_backoff.h"
+#include "core/units.h"
 
 namespace qd {
 
@@ -14,15 +15,6 @@ struct IoManager::PollState {
   PollBackoff backoff;
   bool in_flight = false;
 };
-
-namespace {
-timeval ToTimeval(std::chrono::milliseconds d) {
-  timeval tv;
-  tv.tv_sec = d.count() / 1000;
-  tv.tv_usec = (d.count() % 1000) * 1000;
-  return tv;
-}
-}  // namespace
 
 IoManager::IoManager(std::string name) : name_(std::move(name)) {}
 

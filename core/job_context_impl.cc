@@ -6,16 +6,9 @@
 #include "core/log.h"
 #include "core/queue_keys.h"
 #include "core/site_consumer.h"
+#include "core/units.h"
 
 namespace qd {
-namespace {
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
-
 JobContextImpl::JobContextImpl(SiteConsumer& site, const std::string& queue,
                                std::chrono::milliseconds timeout,
                                std::map<std::string, int64_t>& counters)
@@ -32,12 +25,12 @@ void JobContextImpl::Count(std::string_view name, int64_t delta) {
 void JobContextImpl::Enqueue(std::string_view queue, std::string_view payload,
                              std::chrono::milliseconds delay) {
   const SiteConfig& site = site_.config();
-  std::string now = std::to_string(NowMs());
+  std::string now = std::to_string(EpochMs());
   if (delay.count() > 0) {
     std::string member = DelayedJob::Encode(
         queue, {{"payload", std::string(payload)}, {"enqueued_at", now}});
     enqueued_.push_back({"ZADD", QueueKeys::Delayed(site.prefix, site.name),
-                         std::to_string(NowMs() + delay.count()), member});
+                         std::to_string(EpochMs() + delay.count()), member});
   } else {
     enqueued_.push_back({"XADD",
                          QueueKeys::Stream(site.prefix, site.name, queue), "*",

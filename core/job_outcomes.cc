@@ -9,16 +9,11 @@
 
 #include "core/delayed_job.h"
 #include "core/queue_keys.h"
+#include "core/units.h"
 
 namespace qd {
 namespace {
 using std::chrono::milliseconds;
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string_view FieldOf(const HeldJob::Fields& fields, std::string_view name) {
   for (const auto& f : fields) {
@@ -74,7 +69,7 @@ void JobOutcomes::Retry(const HeldJob& job, const std::string& reason,
   SetField(&fields, "error", reason);
   if (delay < milliseconds(0)) delay = RetryDelay(*q.config, attempt);
   std::string member = DelayedJob::Encode(q.name, fields);
-  std::string due = std::to_string(NowMs() + delay.count());
+  std::string due = std::to_string(EpochMs() + delay.count());
   if (!writer_.connected()) return;  // stays pending: claimed or replayed
   Transaction(writer_,
               {{"ZADD", delayed_key_, due, member},
@@ -89,7 +84,7 @@ void JobOutcomes::Dead(const HeldJob& job, const std::string& reason) {
                reason);
   HeldJob::Fields fields = job.fields;
   SetField(&fields, "error", reason);
-  SetField(&fields, "failed_at", std::to_string(NowMs()));
+  SetField(&fields, "failed_at", std::to_string(EpochMs()));
   SetField(&fields, "attempts",
            std::to_string(std::max(AttemptOf(job) + 1, job.deliveries - 1)));
   SetField(&fields, "origin_queue", q.name);

@@ -104,8 +104,7 @@ void RedisClient::Lost(const std::string& why) {
                  url_.Describe(), why);
   }
   auto delay = backoff_.OnCrash(milliseconds(0));
-  timeval tv = {static_cast<time_t>(delay.count() / 1000),
-                static_cast<suseconds_t>((delay.count() % 1000) * 1000)};
+  timeval tv = ToTimeval(delay);
   evtimer_add(retry_timer_, &tv);
 }
 

@@ -11,6 +11,8 @@
 #include "core/handler_set.h"
 #include "core/promoter_script.h"
 #include "core/queue_keys.h"
+#include "core/stream_reply.h"
+#include "core/units.h"
 
 namespace qd {
 namespace {
@@ -22,17 +24,6 @@ constexpr const char* kBlockMs = "1000";
 constexpr milliseconds kPromoteEvery(500);
 constexpr const char* kPromoteLimit = "256";
 constexpr const char* kClaimBatch = "64";
-
-timeval ToTimeval(milliseconds d) {
-  return {static_cast<time_t>(d.count() / 1000),
-          static_cast<suseconds_t>((d.count() % 1000) * 1000)};
-}
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -148,16 +139,7 @@ void SiteConsumer::ReplayNext() {
   };
   writer_.Command(read, [this, lost, step](redisReply* r) {
     if (r == nullptr) *lost = true;
-    if (r != nullptr && r->type == REDIS_REPLY_ARRAY) {
-      for (size_t i = 0; i < r->elements; ++i) {
-        const redisReply* stream = r->element[i];
-        auto it =
-            queue_by_key_.find(std::string(ReplyString(stream->element[0])));
-        if (it != queue_by_key_.end()) {
-          ParseEntries(it->second, stream->element[1], &replay_batch_);
-        }
-      }
-    }
+    StreamReply::ParseRead(r, queue_by_key_, &replay_batch_);
     step();
   });
   for (const auto& q : queues_) {
@@ -165,11 +147,10 @@ void SiteConsumer::ReplayNext() {
         {"XPENDING", q.key, QueueKeys::kGroup, "-", "+", "1", consumer_},
         [this, lost, step](redisReply* r) {
           if (r == nullptr) *lost = true;
-          if (r != nullptr && r->type == REDIS_REPLY_ARRAY &&
-              r->elements == 1) {
-            const redisReply* e = r->element[0];
-            replay_counts_[std::string(ReplyString(e->element[0]))] =
-                static_cast<int>(e->element[3]->integer);
+          std::string id;
+          int deliveries;
+          if (StreamReply::FirstPending(r, &id, &deliveries)) {
+            replay_counts_[id] = deliveries;
           }
           step();
         });
@@ -249,16 +230,7 @@ void SiteConsumer::OnFetched(redisReply* r) {
     return;
   }
   std::vector<HeldJob> got;
-  if (r->type == REDIS_REPLY_ARRAY) {
-    for (size_t i = 0; i < r->elements; ++i) {
-      const redisReply* stream = r->element[i];
-      auto it =
-          queue_by_key_.find(std::string(ReplyString(stream->element[0])));
-      if (it != queue_by_key_.end()) {
-        ParseEntries(it->second, stream->element[1], &got);
-      }
-    }
-  }
+  StreamReply::ParseRead(r, queue_by_key_, &got);
   for (auto& job : got) Hold(std::move(job));
   if (draining_) {
     Requeue();
@@ -270,27 +242,6 @@ void SiteConsumer::OnFetched(redisReply* r) {
     evtimer_add(fetch_timer_, &next);
   } else {
     MaybeFetch();
-  }
-}
-
-void SiteConsumer::ParseEntries(int queue, const redisReply* entries,
-                                std::vector<HeldJob>* out) {
-  if (entries == nullptr || entries->type != REDIS_REPLY_ARRAY) return;
-  for (size_t i = 0; i < entries->elements; ++i) {
-    const redisReply* e = entries->element[i];
-    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2) continue;
-    HeldJob job;
-    job.queue = queue;
-    job.id = std::string(ReplyString(e->element[0]));
-    const redisReply* kv = e->element[1];
-    if (kv->type == REDIS_REPLY_ARRAY) {
-      job.fields.reserve(kv->elements / 2);
-      for (size_t k = 0; k + 1 < kv->elements; k += 2) {
-        job.fields.emplace_back(ReplyString(kv->element[k]),
-                                ReplyString(kv->element[k + 1]));
-      }
-    }
-    out->push_back(std::move(job));
   }
 }
 
@@ -375,18 +326,16 @@ void SiteConsumer::ClaimTick() {
             return;
           }
           auto claimed = std::make_shared<std::vector<HeldJob>>();
-          ParseEntries(static_cast<int>(i), r->element[1], claimed.get());
+          StreamReply::ParseEntries(static_cast<int>(i), r->element[1],
+                                    claimed.get());
           for (size_t k = 0; k < claimed->size(); ++k) {
             const std::string& id = (*claimed)[k].id;
             bool last = k + 1 == claimed->size();
             writer_.Command(
                 {"XPENDING", queues_[i].key, QueueKeys::kGroup, id, id, "1"},
                 [this, claimed, k, last](redisReply* p) {
-                  if (p != nullptr && p->type == REDIS_REPLY_ARRAY &&
-                      p->elements == 1) {
-                    (*claimed)[k].deliveries =
-                        static_cast<int>(p->element[0]->element[3]->integer);
-                  }
+                  std::string id;
+                  StreamReply::FirstPending(p, &id, &(*claimed)[k].deliveries);
                   if (!last) return;
                   for (auto& job : *claimed) {
                     spdlog::info("site {}: claimed idle job {} (delivery {})",
@@ -405,7 +354,7 @@ void SiteConsumer::PromoteTick() {
   timeval next = ToTimeval(kPromoteEvery);
   evtimer_add(promote_timer_, &next);
   if (!writer_.connected()) return;
-  std::string now = std::to_string(NowMs());
+  std::string now = std::to_string(EpochMs());
   writer_.Command(
       {"EVAL", kPromoterScript, "1", delayed_key_, now, kPromoteLimit, tag_},
       [this](redisReply* r) {

@@ -100,9 +100,6 @@ class SiteConsumer {
   void ClaimTick();
   void PromoteTick();
   void Requeue();
-  // Parses an XREADGROUP/XAUTOCLAIM entry list into held jobs.
-  void ParseEntries(int queue, const redisReply* entries,
-                    std::vector<HeldJob>* out);
   void Hold(HeldJob job);
   static void OnTimer(int fd, short what, void* arg);
 

@@ -10,16 +10,13 @@
 
 #include "core/log.h"
 #include "core/process.h"
+#include "core/units.h"
 #include "core/worker.h"
 
 namespace qd {
 namespace {
 constexpr int kSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD};
 
-timeval ToTimeval(std::chrono::milliseconds d) {
-  return {static_cast<time_t>(d.count() / 1000),
-          static_cast<suseconds_t>((d.count() % 1000) * 1000)};
-}
 }  // namespace
 
 void CommandLine::Apply(Config* config) const {
@@ -53,7 +50,8 @@ Supervisor::~Supervisor() {
 
 int Supervisor::Run(int ready_fd) {
   started_ = std::chrono::steady_clock::now();
-  Status s = Prepare(*config_, &handlers_);
+  handlers_ = std::make_unique<HandlerSet>();
+  Status s = BuildHandlers(*config_, plugins_, registry_, handlers_.get());
   if (s.ok()) s = pidfile_.Acquire(config_->PidFile());
   if (!s.ok()) {
     spdlog::critical("{}", s.message());
@@ -109,15 +107,14 @@ std::string Supervisor::WorkerRedisUrl() const {
   return redis_ ? redis_->url() : config_->redis.url;
 }
 
-Status Supervisor::Prepare(const Config& config,
-                           std::unique_ptr<HandlerSet>* out) {
-  Status s = plugins_.Load(config.plugins.dir, config.plugins.load, registry_);
+Status Supervisor::BuildHandlers(const Config& config, PluginLoader& plugins,
+                                 HandlerRegistry& registry, HandlerSet* out) {
+  Status s = plugins.Load(config.plugins.dir, config.plugins.load, registry);
   if (!s.ok()) return s;
-  auto handlers = std::make_unique<HandlerSet>();
-  s = registry_.Build(config, handlers.get());
-  if (!s.ok()) return s;
-  *out = std::move(handlers);
-  return Status::Ok();
+  HandlerSet handlers;
+  s = registry.Build(config, &handlers);
+  if (s.ok()) *out = std::move(handlers);
+  return s;
 }
 
 void Supervisor::OnSignal(int sig, short, void* arg) {
@@ -166,9 +163,9 @@ void Supervisor::Reload() {
     return;
   }
   auto next = std::make_unique<Config>();
-  std::unique_ptr<HandlerSet> handlers;
+  auto handlers = std::make_unique<HandlerSet>();
   Status s = Config::LoadFile(config_->file, next.get());
-  if (s.ok()) s = Prepare(*next, &handlers);
+  if (s.ok()) s = BuildHandlers(*next, plugins_, registry_, handlers.get());
   if (!s.ok()) {
     spdlog::error("SIGHUP: keeping the current config: {}", s.message());
     return;

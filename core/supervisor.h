@@ -60,6 +60,12 @@ class Supervisor {
   // started, so the launching process can exit 0. Returns the exit code.
   int Run(int ready_fd = -1);
 
+  // Loads the plugins `config` names (those not loaded yet) into `registry`
+  // and builds the config's handlers; *out is set only on success. Also
+  // what --check-config and --no-fork use.
+  static Status BuildHandlers(const Config& config, PluginLoader& plugins,
+                              HandlerRegistry& registry, HandlerSet* out);
+
  private:
   static void OnSignal(int sig, short what, void* arg);
   static void OnShutdownTimeout(int fd, short what, void* arg);
@@ -68,8 +74,6 @@ class Supervisor {
   void BeginShutdown(const std::string& why);
   void MaybeFinish();
   std::string WorkerRedisUrl() const;
-  // Loads the plugins `config` names and builds its handlers.
-  Status Prepare(const Config& config, std::unique_ptr<HandlerSet>* out);
 
   CommandLine cmdline_;
   std::unique_ptr<Config> config_;

@@ -2,8 +2,11 @@
 // line: durations ("250ms", "5s", "2m", "1h", "1d"; a bare number is seconds)
 // and sizes ("512k", "256MiB", "1G"; a bare number is bytes; k/M/G and
 // KiB/MiB/GiB are both powers of 1024, KB/MB/GB powers of 1000).
-// Pure functions, no state: safe anywhere.
+// Also the two conversions every timer and timestamp needs. Pure functions,
+// no state: safe anywhere.
 #pragma once
+
+#include <sys/time.h>
 
 #include <chrono>
 #include <cstdint>
@@ -29,5 +32,19 @@ Status ParseSoftLimit(std::string_view text, uint64_t hard_limit,
 // For log lines: "1.5s", "250ms"; "12.0MiB", "512B".
 std::string FormatDuration(Duration d);
 std::string FormatSize(uint64_t bytes);
+
+// For libevent timers.
+inline timeval ToTimeval(Duration d) {
+  return {static_cast<time_t>(d.count() / 1000),
+          static_cast<suseconds_t>((d.count() % 1000) * 1000)};
+}
+
+// Wall-clock ms since the epoch: the time unit of the Redis wire contract
+// (enqueued_at, failed_at, delayed-set scores).
+inline int64_t EpochMs() {
+  return std::chrono::duration_cast<Duration>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace qd

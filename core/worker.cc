@@ -44,6 +44,26 @@ int Worker::Run() {
     return kExitShutdown;
   }
 
+  HandleSignals();
+  AddFrameworkManagers();
+
+  channel_.Send({{"t", "ready"}, {"rss", m.rss}});
+  spdlog::debug("ready (RSS {})", FormatSize(m.rss));
+  if (hook.when == "later" || hook.when == "block") {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    AllocateForTest(hook.mib);
+    while (hook.when == "block") pause();
+  }
+
+  if (io_.Run() != 0) {
+    spdlog::error("event loop failed");
+    return kExitFatal;
+  }
+  spdlog::info("exiting ({})", exit_code_ == kExitRecycle ? "recycle" : "done");
+  return exit_code_;
+}
+
+void Worker::HandleSignals() {
   // SIGTERM drains. SIGINT (a terminal's Ctrl-C reaches the whole process
   // group) is the master's to act on, so a worker with a master ignores it.
   bool has_master = channel_.valid();
@@ -60,7 +80,9 @@ int Worker::Run() {
   signal_event_ = event_new(io_.base(), signal_fd_, EV_READ | EV_PERSIST,
                             &Worker::OnSignal, this);
   event_add(signal_event_, nullptr);
+}
 
+void Worker::AddFrameworkManagers() {
   io_.Add(std::make_unique<MasterLink>(this));
   auto guard = std::make_unique<MemoryGuard>(this);
   memory_guard_ = guard.get();
@@ -77,21 +99,6 @@ int Worker::Run() {
   hooks.after_chunk = [this] { memory_guard_->Check(); };
   io_.Add(std::make_unique<QueueManager>(config_, handlers_, ConsumerName(),
                                          std::move(hooks)));
-
-  channel_.Send({{"t", "ready"}, {"rss", m.rss}});
-  spdlog::debug("ready (RSS {})", FormatSize(m.rss));
-  if (hook.when == "later" || hook.when == "block") {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    AllocateForTest(hook.mib);
-    while (hook.when == "block") pause();
-  }
-
-  if (io_.Run() != 0) {
-    spdlog::error("event loop failed");
-    return kExitFatal;
-  }
-  spdlog::info("exiting ({})", exit_code_ == kExitRecycle ? "recycle" : "done");
-  return exit_code_;
 }
 
 void Worker::AddManager(std::unique_ptr<IoManager> manager) {

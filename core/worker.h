@@ -63,6 +63,10 @@ class Worker {
     size_t mib = 0;
     std::string when;
   };
+  // SIGTERM drains (and SIGINT too without a master); the rest is ignored.
+  void HandleSignals();
+  // The master link, the memory guard and the queues.
+  void AddFrameworkManagers();
   TestAlloc ReadTestHook() const;
   void AllocateForTest(size_t mib);
   static void OnSignal(int fd, short what, void* arg);

@@ -13,13 +13,6 @@
 #include "core/worker_pool.h"
 
 namespace qd {
-namespace {
-timeval ToTimeval(std::chrono::milliseconds d) {
-  return {static_cast<time_t>(d.count() / 1000),
-          static_cast<suseconds_t>((d.count() % 1000) * 1000)};
-}
-}  // namespace
-
 WorkerSlot::WorkerSlot(WorkerPool* pool, int index)
     : pool_(pool), index_(index) {
   respawn_timer_ = evtimer_new(pool->base_, &WorkerSlot::OnRespawn, this);

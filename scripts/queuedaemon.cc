@@ -60,8 +60,8 @@ int RunNoFork(const qd::Config& config, qd::HandlerRegistry& registry) {
   qd::Config cfg = config;
   qd::PluginLoader plugins;
   qd::HandlerSet handlers;
-  qd::Status built = plugins.Load(cfg.plugins.dir, cfg.plugins.load, registry);
-  if (built.ok()) built = registry.Build(cfg, &handlers);
+  qd::Status built =
+      qd::Supervisor::BuildHandlers(cfg, plugins, registry, &handlers);
   if (!built.ok()) {
     spdlog::critical("{}", built.message());
     return 1;
@@ -89,6 +89,43 @@ int RunNoFork(const qd::Config& config, qd::HandlerRegistry& registry) {
   }
   event_base_free(spare);
   return rc;
+}
+
+// --check-config: the file, its plugins and its handlers.
+int CheckConfig(const qd::CommandLine& cmd, const qd::Config& config,
+                qd::HandlerRegistry& registry) {
+  qd::PluginLoader plugins;
+  qd::HandlerSet handlers;
+  qd::Status s =
+      qd::Supervisor::BuildHandlers(config, plugins, registry, &handlers);
+  if (!s.ok()) {
+    std::fprintf(stderr, "queuedaemon: %s\n", s.message().c_str());
+    return 1;
+  }
+  std::printf("%s: ok\n", cmd.config_path.empty() ? "built-in defaults"
+                                                  : cmd.config_path.c_str());
+  return 0;
+}
+
+// Foreground and --no-fork log to stderr (or syslog); a daemon detaches
+// first (*ready_fd tells its launcher when it is up) and logs to its file,
+// or to syslog instead of stderr. The decision is kept in the config, so a
+// reload does not move the log.
+bool StartLogging(const qd::CommandLine& cmd, qd::Config* config,
+                  int* ready_fd) {
+  qd::LogConfig& log = config->daemon.log;
+  if (cmd.foreground || cmd.no_fork) {
+    if (log.file != "syslog") log.file = "stderr";
+  } else {
+    if (log.file == "stderr") log.file = "syslog";
+    *ready_fd = Daemonize();
+  }
+  qd::Status s = qd::Log::Setup(log, "master", cmd.log_level);
+  if (!s.ok()) {
+    std::fprintf(stderr, "queuedaemon: %s\n", s.message().c_str());
+    return false;
+  }
+  return true;
 }
 
 }  // namespace
@@ -128,36 +165,10 @@ int main(int argc, char** argv) {
   cmd.Apply(&config);
   qd::HandlerRegistry registry;
   RegisterBuiltinHandlers(registry);
-  if (check_config) {
-    qd::PluginLoader plugins;
-    qd::HandlerSet handlers;
-    qd::Status s =
-        plugins.Load(config.plugins.dir, config.plugins.load, registry);
-    if (s.ok()) s = registry.Build(config, &handlers);
-    if (!s.ok()) {
-      std::fprintf(stderr, "queuedaemon: %s\n", s.message().c_str());
-      return 1;
-    }
-    std::printf("%s: ok\n", cmd.config_path.empty() ? "built-in defaults"
-                                                    : cmd.config_path.c_str());
-    return 0;
-  }
+  if (check_config) return CheckConfig(cmd, config, registry);
 
   int ready_fd = -1;
-  qd::LogConfig log = config.daemon.log;
-  if (cmd.foreground || cmd.no_fork) {
-    log.file = log.file == "syslog" ? log.file : "stderr";
-  } else {
-    if (log.file == "stderr") log.file = "syslog";
-    config.daemon.log.file = log.file;
-    ready_fd = Daemonize();
-  }
-  qd::Status s = qd::Log::Setup(log, "master", cmd.log_level);
-  if (!s.ok()) {
-    std::fprintf(stderr, "queuedaemon: %s\n", s.message().c_str());
-    return 1;
-  }
-  config.daemon.log = log;
+  if (!StartLogging(cmd, &config, &ready_fd)) return 1;
   if (cmd.no_fork) return RunNoFork(config, registry);
   qd::Process::SetName("queuedaemon");
   qd::Supervisor supervisor(cmd, std::move(config), registry);
