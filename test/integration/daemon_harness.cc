@@ -341,6 +341,18 @@ int Daemon::WaitExit(milliseconds deadline) {
   return exit_code_;
 }
 
+int CheckConfig(const TempDir& dir, const std::string& name,
+                const std::string& yaml, std::string* output) {
+  dir.Write(name, yaml);
+  std::string out = dir.File(name + ".out");
+  std::string cmd = std::string(QD_BINARY_DIR) +
+                    "/queuedaemon --check-config -c " + dir.File(name) + " > " +
+                    out + " 2>&1";
+  int rc = std::system(cmd.c_str());
+  *output = ReadFile(out);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
 std::string TestConfig(int threads, const std::string& redis_url,
                        const std::string& daemon_extra,
                        const std::string& top_extra) {

@@ -104,6 +104,11 @@ class Daemon {
   int exit_code_ = -1;
 };
 
+// Writes `yaml` to dir/name and runs `queuedaemon --check-config` on it;
+// returns its exit code, *output gets what it printed.
+int CheckConfig(const TempDir& dir, const std::string& name,
+                const std::string& yaml, std::string* output);
+
 // A config for tests: `threads` workers, the given Redis, extra YAML for
 // the daemon section (indented by the caller) and extra top-level YAML.
 std::string TestConfig(int threads, const std::string& redis_url,

@@ -314,16 +314,12 @@ TEST_F(QueueTest, ManyShortJobsOutlastingTheVisibilityTimeoutAreNotStolen) {
 
 TEST(QueueStartupTest, AnUnknownHandlerIsRefusedNamingSiteQueueAndHandler) {
   TempDir dir;
-  dir.Write("qd.yaml",
-            "sites:\n  s1:\n    queues:\n      q1: { handler: nope }\n");
-  std::string out = dir.File("out.txt");
-  int rc = std::system((std::string(QD_BINARY_DIR) +
-                        "/queuedaemon --check-config -c " +
-                        dir.File("qd.yaml") + " > " + out + " 2>&1")
-                           .c_str());
-  EXPECT_EQ(WEXITSTATUS(rc), 1);
-  std::ifstream in(out);
-  std::string text((std::istreambuf_iterator<char>(in)), {});
+  std::string text;
+  EXPECT_EQ(
+      CheckConfig(dir, "qd.yaml",
+                  "sites:\n  s1:\n    queues:\n      q1: { handler: nope }\n",
+                  &text),
+      1);
   EXPECT_NE(text.find("sites.s1.queues.q1.handler: unknown handler 'nope'"),
             std::string::npos)
       << text;
@@ -331,17 +327,13 @@ TEST(QueueStartupTest, AnUnknownHandlerIsRefusedNamingSiteQueueAndHandler) {
 
 TEST(QueueStartupTest, APluginBuiltForAnotherAbiIsRefused) {
   TempDir dir;
-  dir.Write("qd.yaml", "plugins: { dir: " + PluginDir() +
-                           ", load: [bad_abi] }\nsites:\n  s1:\n    queues:\n"
-                           "      q1: { handler: noop }\n");
-  std::string out = dir.File("out.txt");
-  int rc = std::system((std::string(QD_BINARY_DIR) +
-                        "/queuedaemon --check-config -c " +
-                        dir.File("qd.yaml") + " > " + out + " 2>&1")
-                           .c_str());
-  EXPECT_EQ(WEXITSTATUS(rc), 1);
-  std::ifstream in(out);
-  std::string text((std::istreambuf_iterator<char>(in)), {});
+  std::string text;
+  EXPECT_EQ(CheckConfig(dir, "qd.yaml",
+                        "plugins: { dir: " + PluginDir() +
+                            ", load: [bad_abi] }\nsites:\n  s1:\n    queues:\n"
+                            "      q1: { handler: noop }\n",
+                        &text),
+            1);
   EXPECT_NE(text.find("bad_abi.so"), std::string::npos) << text;
   EXPECT_NE(text.find("ABI"), std::string::npos) << text;
 }

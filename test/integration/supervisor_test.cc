@@ -254,20 +254,10 @@ TEST_F(SupervisorTest, EmbeddedRedisIsWatchedAndStoppedWithTheMaster) {
 
 TEST(QueuedaemonCliTest, CheckConfigSaysOkOrNamesTheLine) {
   TempDir dir;
-  dir.Write("good.yaml", TestConfig(2, "embedded"));
-  dir.Write("bad.yaml", "daemon:\n  treads: 2\n");
-  std::string bin = std::string(QD_BINARY_DIR) + "/queuedaemon";
-  std::string out = dir.File("out.txt");
-  int good = std::system((bin + " --check-config -c " + dir.File("good.yaml") +
-                          " > " + out + " 2>&1")
-                             .c_str());
-  EXPECT_EQ(WEXITSTATUS(good), 0);
-  int bad = std::system((bin + " --check-config -c " + dir.File("bad.yaml") +
-                         " > " + out + " 2>&1")
-                            .c_str());
-  EXPECT_EQ(WEXITSTATUS(bad), 1);
-  std::ifstream in(out);
-  std::string text((std::istreambuf_iterator<char>(in)), {});
+  std::string text;
+  EXPECT_EQ(CheckConfig(dir, "good.yaml", TestConfig(2, "embedded"), &text), 0)
+      << text;
+  EXPECT_EQ(CheckConfig(dir, "bad.yaml", "daemon:\n  treads: 2\n", &text), 1);
   EXPECT_NE(text.find("bad.yaml:2:3: daemon.treads"), std::string::npos)
       << text;
   EXPECT_NE(text.find("did you mean 'threads'"), std::string::npos) << text;
