@@ -83,8 +83,45 @@ struct SiteConfig {
   std::map<std::string, QueueConfig> queues;
 };
 
-// Sections owned by later subsystems (listeners, xmpp) are checked to be
-// maps of maps here and kept as YAML for their owners to validate.
+// One listener (DESIGN.md, "Multiplex listeners"). Keys the framework knows
+// are parsed here; any other key, and `accounts` without the per-account
+// worker_keepalive, is kept in `handler_options` for the RequestHandler.
+struct ListenerConfig {
+  std::string name;
+  std::string listen;  // "host:port" ("[::1]:6001") or "unix:/path"
+  std::string personality = "multiplex";  // multiplex | fork
+  std::string handler;
+  std::string terminator = "\r";    // 1..8 bytes ending every request
+  std::string reply_terminator;     // appended to replies; "" = terminator
+  uint64_t max_frame = 64 << 10;    // a longer request closes the connection
+  int max_concurrent = 256;         // the fork fence: workers in flight
+  Duration worker_keepalive{5000};  // 0 = a worker answers one request
+  Duration fence_timeout{30000};    // waiting for the fence -> BusyReply
+  Duration idle_timeout{600000};    // no complete request for this long
+                                    // (and none running): closed; 0 = never
+  int max_connections = 10000;
+  std::string login = "none";  // required | none
+  std::string site;            // the site of connections not logged in
+  std::string prefix = "qd";   // session keys: PREFIX:session:CONN
+  Duration session_ttl{86400000};
+  // Overrides of worker_keepalive; an account's beats its site's, which
+  // beats the listener's.
+  std::map<std::string, Duration> site_keepalive;
+  std::map<std::string, Duration> account_keepalive;
+  YAML::Node handler_options;  // a map, possibly empty
+  int line = 0;                // 1-based position in the file
+
+  // The keepalive for a connection of `site` logged in as `account` (either
+  // may be empty).
+  Duration KeepaliveFor(const std::string& site,
+                        const std::string& account) const;
+  const std::string& ReplyTerminator() const {
+    return reply_terminator.empty() ? terminator : reply_terminator;
+  }
+};
+
+// The xmpp section, owned by a later subsystem, is checked to be a map of
+// maps here and kept as YAML for its owner to validate.
 struct Config {
   std::string file;  // the path it was loaded from ("" = embedded defaults)
   DaemonConfig daemon;
@@ -92,7 +129,7 @@ struct Config {
   PluginsConfig plugins;
   MonitorConfig monitor;
   std::map<std::string, SiteConfig> sites;
-  YAML::Node listeners;
+  std::map<std::string, ListenerConfig> listeners;
   YAML::Node xmpp;
 
   // Loads and validates `path`. On error `*out` is untouched.

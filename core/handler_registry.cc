@@ -18,6 +18,38 @@ std::string Join(const std::vector<std::string>& names) {
   return out;
 }
 
+// Calls a handler factory; a null result or an exception becomes an error
+// starting with `prefix`.
+template <typename Handler, typename Factory, typename HandlerConfigT>
+Status Make(const Factory& factory, const HandlerConfigT& hc,
+            const std::string& prefix, std::unique_ptr<Handler>* out) {
+  std::string error;
+  try {
+    *out = factory(hc, &error);
+  } catch (const std::exception& e) {
+    return Status::Error(prefix + e.what());
+  } catch (...) {
+    return Status::Error(prefix + "factory threw a non-standard exception");
+  }
+  if (*out == nullptr) {
+    return Status::Error(prefix +
+                         (error.empty() ? "factory made no handler" : error));
+  }
+  return Status::Ok();
+}
+
+// A deep copy: a YAML::Node is a reference, and a handler must not be able
+// to change the config it was given.
+YAML::Node CloneOptions(const YAML::Node& options) {
+  return options.IsMap() ? YAML::Clone(options)
+                         : YAML::Node(YAML::NodeType::Map);
+}
+
+std::string Where(const Config& config, int line) {
+  return (config.file.empty() ? std::string("built-in config") : config.file) +
+         ":" + std::to_string(line);
+}
+
 }  // namespace
 
 void HandlerRegistry::AddQueueHandler(const std::string& name,
@@ -28,6 +60,17 @@ void HandlerRegistry::AddQueueHandler(const std::string& name,
   }
   if (!handlers_.emplace(name, std::move(factory)).second) {
     RecordError("queue handler '" + name + "' is registered twice");
+  }
+}
+
+void HandlerRegistry::AddRequestHandler(const std::string& name,
+                                        RequestHandlerFactory factory) {
+  if (name.empty() || !factory) {
+    return RecordError("request handler '" + name +
+                       "': a handler needs a name and a factory");
+  }
+  if (!request_handlers_.emplace(name, std::move(factory)).second) {
+    RecordError("request handler '" + name + "' is registered twice");
   }
 }
 
@@ -64,6 +107,10 @@ Status HandlerRegistry::Build(const Config& config, HandlerSet* out) const {
       if (!s.ok()) return s;
     }
   }
+  for (const auto& [name, listener] : config.listeners) {
+    Status s = BuildListener(config, name, listener, &built);
+    if (!s.ok()) return s;
+  }
   *out = std::move(built);
   return Status::Ok();
 }
@@ -76,46 +123,56 @@ Status HandlerRegistry::BuildOne(const Config& config, const std::string& site,
   hc.site = site;
   hc.queue = queue_name;
   hc.handler = queue.handler;
-  // A deep copy: a YAML::Node is a reference, and a handler must not be able
-  // to change the config it was given.
-  hc.options = queue.handler_options.IsMap()
-                   ? YAML::Clone(queue.handler_options)
-                   : YAML::Node(YAML::NodeType::Map);
-  hc.where =
-      (config.file.empty() ? std::string("built-in config") : config.file) +
-      ":" + std::to_string(queue.line);
+  hc.options = CloneOptions(queue.handler_options);
+  hc.where = Where(config, queue.line);
   std::string path = "sites." + site + ".queues." + queue_name;
   auto it = handlers_.find(queue.handler);
   if (it == handlers_.end()) {
-    return Status::Error(hc.where + ": " + path +
-                         ".handler: " + UnknownHandler(queue.handler));
+    return Status::Error(hc.where + ": " + path + ".handler: " +
+                         UnknownHandler("", queue.handler, HandlerNames()));
   }
-  std::string prefix =
-      hc.where + ": " + path + ": handler '" + hc.handler + "': ";
-  std::string error;
   std::unique_ptr<QueueHandler> handler;
-  try {
-    handler = it->second(hc, &error);
-  } catch (const std::exception& e) {
-    return Status::Error(prefix + e.what());
-  } catch (...) {
-    return Status::Error(prefix + "factory threw a non-standard exception");
-  }
-  if (handler == nullptr) {
-    return Status::Error(prefix +
-                         (error.empty() ? "factory made no handler" : error));
-  }
-  out->Add(site, queue_name, std::move(handler));
-  return Status::Ok();
+  Status s = Make(
+      it->second, hc,
+      hc.where + ": " + path + ": handler '" + hc.handler + "': ", &handler);
+  if (s.ok()) out->Add(site, queue_name, std::move(handler));
+  return s;
 }
 
-std::string HandlerRegistry::UnknownHandler(const std::string& name) const {
-  std::vector<std::string> known = HandlerNames();
+Status HandlerRegistry::BuildListener(const Config& config,
+                                      const std::string& name,
+                                      const ListenerConfig& listener,
+                                      HandlerSet* out) const {
+  RequestHandlerConfig hc;
+  hc.listener = name;
+  hc.handler = listener.handler;
+  hc.options = CloneOptions(listener.handler_options);
+  hc.where = Where(config, listener.line);
+  std::string path = "listeners." + name;
+  auto it = request_handlers_.find(listener.handler);
+  if (it == request_handlers_.end()) {
+    return Status::Error(
+        hc.where + ": " + path + ".handler: " +
+        UnknownHandler("request ", listener.handler, RequestHandlerNames()));
+  }
+  std::unique_ptr<RequestHandler> handler;
+  Status s = Make(
+      it->second, hc,
+      hc.where + ": " + path + ": handler '" + hc.handler + "': ", &handler);
+  if (s.ok()) out->AddListener(name, std::move(handler));
+  return s;
+}
+
+std::string HandlerRegistry::UnknownHandler(
+    const std::string& kind, const std::string& name,
+    const std::vector<std::string>& known) {
   if (known.empty()) {
-    return "unknown handler '" + name + "' (no handlers are registered)";
+    return "unknown " + kind + "handler '" + name + "' (no " + kind +
+           "handlers are registered)";
   }
   std::string best = Suggest(name, known);
-  std::string message = "unknown handler '" + name + "' (known: " + Join(known);
+  std::string message =
+      "unknown " + kind + "handler '" + name + "' (known: " + Join(known);
   if (!best.empty()) message += "; did you mean '" + best + "'?";
   return message + ")";
 }
@@ -134,6 +191,12 @@ std::vector<std::string> HandlerRegistry::HandlerNames() const {
   std::vector<std::string> names;
   for (const auto& entry : handlers_) names.push_back(entry.first);
   return names;  // std::map keeps them sorted
+}
+
+std::vector<std::string> HandlerRegistry::RequestHandlerNames() const {
+  std::vector<std::string> names;
+  for (const auto& entry : request_handlers_) names.push_back(entry.first);
+  return names;
 }
 
 std::vector<std::string> HandlerRegistry::IoManagerNames() const {

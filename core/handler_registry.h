@@ -4,12 +4,12 @@
 // The entry point registers the built-in handlers here, the PluginLoader
 // registers what each plugin provides, and the master then builds the
 // HandlerSet of a config from it (at start-up and on SIGHUP). Two kinds of
-// names are kept apart: queue handlers (a queue's `handler:` key) and
-// IoManagers (created in every worker after the fork). Registering a name of
-// a kind twice keeps the first factory and records an error, which
-// TakeError() reports: the Registry interface a plugin sees has no way to
-// return one. Used from the master's main thread only; the factories it
-// holds are copied into workers by fork.
+// names are kept apart: queue handlers (a queue's `handler:` key), request
+// handlers (a listener's `handler:` key) and IoManagers (created in every
+// worker after the fork). Registering a name of a kind twice keeps the first
+// factory and records an error, which TakeError() reports: the Registry
+// interface a plugin sees has no way to return one. Used from the master's main
+// thread only; the factories it holds are copied into workers by fork.
 #pragma once
 
 #include <functional>
@@ -38,6 +38,8 @@ class HandlerRegistry : public Registry {
   // (of the same kind) records an error and registers nothing.
   void AddQueueHandler(const std::string& name,
                        QueueHandlerFactory factory) override;
+  void AddRequestHandler(const std::string& name,
+                         RequestHandlerFactory factory) override;
   void AddIoManager(const std::string& name, IoManagerFactory factory) override;
 
   // The first registration error recorded since the last call (one line,
@@ -45,10 +47,11 @@ class HandlerRegistry : public Registry {
   // there was none.
   Status TakeError();
 
-  // Creates the handler of every (site, queue) of `config` into `*out`,
-  // replacing its contents. On error (unknown handler, a factory refusing
-  // its options or throwing) returns a one-line message starting with
-  // "FILE:LINE: sites.SITE.queues.QUEUE" and leaves `*out` untouched.
+  // Creates the handler of every (site, queue) and of every listener of
+  // `config` into `*out`, replacing its contents. On error (unknown handler,
+  // a factory refusing its options or throwing) returns a one-line message
+  // starting with "FILE:LINE: sites.SITE.queues.QUEUE" (or
+  // "listeners.NAME") and leaves `*out` untouched.
   Status Build(const Config& config, HandlerSet* out) const;
 
   // Calls every IoManager factory, in registration order (in a worker, after
@@ -58,6 +61,7 @@ class HandlerRegistry : public Registry {
 
   // The registered names, sorted.
   std::vector<std::string> HandlerNames() const;
+  std::vector<std::string> RequestHandlerNames() const;
   std::vector<std::string> IoManagerNames() const;
 
  private:
@@ -65,9 +69,15 @@ class HandlerRegistry : public Registry {
   Status BuildOne(const Config& config, const std::string& site,
                   const std::string& queue_name, const QueueConfig& queue,
                   HandlerSet* out) const;
-  std::string UnknownHandler(const std::string& name) const;
+  Status BuildListener(const Config& config, const std::string& name,
+                       const ListenerConfig& listener, HandlerSet* out) const;
+  // "unknown KINDhandler 'NAME' (known: ...; did you mean ...?)".
+  static std::string UnknownHandler(const std::string& kind,
+                                    const std::string& name,
+                                    const std::vector<std::string>& known);
 
   std::map<std::string, QueueHandlerFactory> handlers_;
+  std::map<std::string, RequestHandlerFactory> request_handlers_;
   std::vector<std::pair<std::string, IoManagerFactory>> io_managers_;
   Status error_;
 };

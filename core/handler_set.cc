@@ -17,4 +17,14 @@ QueueHandler* HandlerSet::Find(std::string_view site,
   return q == s->second.end() ? nullptr : q->second.get();
 }
 
+void HandlerSet::AddListener(const std::string& name,
+                             std::unique_ptr<RequestHandler> handler) {
+  listeners_[name] = std::move(handler);
+}
+
+RequestHandler* HandlerSet::FindListener(std::string_view name) const {
+  auto it = listeners_.find(name);
+  return it == listeners_.end() ? nullptr : it->second.get();
+}
+
 }  // namespace qd

@@ -1,4 +1,5 @@
-// HandlerSet: the QueueHandler of every configured (site, queue), owned.
+// HandlerSet: the QueueHandler of every configured (site, queue) and the
+// RequestHandler of every listener, owned.
 //
 // Built in the master by HandlerRegistry::Build before the fork (and again on
 // SIGHUP); workers inherit it and look a queue's handler up by name. It owns
@@ -13,6 +14,7 @@
 #include <string_view>
 
 #include "queuedaemon/queue_handler.h"
+#include "queuedaemon/request_handler.h"
 
 namespace qd {
 
@@ -36,10 +38,18 @@ class HandlerSet {
   // The number of (site, queue) handlers held.
   size_t size() const { return size_; }
 
+  // Takes `handler` as the RequestHandler of listener `name`.
+  void AddListener(const std::string& name,
+                   std::unique_ptr<RequestHandler> handler);
+  // The RequestHandler of listener `name`, or nullptr.
+  RequestHandler* FindListener(std::string_view name) const;
+
  private:
   using Queues =
       std::map<std::string, std::unique_ptr<QueueHandler>, std::less<>>;
   std::map<std::string, Queues, std::less<>> sites_;
+  std::map<std::string, std::unique_ptr<RequestHandler>, std::less<>>
+      listeners_;
   size_t size_ = 0;
 };
 

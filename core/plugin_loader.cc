@@ -24,6 +24,10 @@ class PendingRegistry : public Registry {
                        QueueHandlerFactory factory) override {
     handlers_.emplace_back(name, std::move(factory));
   }
+  void AddRequestHandler(const std::string& name,
+                         RequestHandlerFactory factory) override {
+    request_handlers_.emplace_back(name, std::move(factory));
+  }
   void AddIoManager(
       const std::string& name,
       std::function<std::unique_ptr<IoManager>()> factory) override {
@@ -34,9 +38,14 @@ class PendingRegistry : public Registry {
   // factory, repeats within the plugin or is already registered.
   Status CommitTo(HandlerRegistry& target) {
     Status s = Check("queue handler", handlers_, target.HandlerNames());
+    if (s.ok()) {
+      s = Check("request handler", request_handlers_,
+                target.RequestHandlerNames());
+    }
     if (s.ok()) s = Check("io manager", managers_, target.IoManagerNames());
     if (!s.ok()) return s;
     for (auto& [name, f] : handlers_) target.AddQueueHandler(name, f);
+    for (auto& [name, f] : request_handlers_) target.AddRequestHandler(name, f);
     for (auto& [name, f] : managers_) target.AddIoManager(name, f);
     return Status::Ok();
   }
@@ -60,6 +69,7 @@ class PendingRegistry : public Registry {
   }
 
   std::vector<std::pair<std::string, QueueHandlerFactory>> handlers_;
+  std::vector<std::pair<std::string, RequestHandlerFactory>> request_handlers_;
   std::vector<std::pair<std::string, HandlerRegistry::IoManagerFactory>>
       managers_;
 };

@@ -5,9 +5,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 
 namespace qd {
@@ -24,6 +26,22 @@ int Process::CpuCount() {
 }
 
 void Process::CloseInheritedFds(const std::vector<int>& keep) {
+  // close_range over the gaps between the kept descriptors: one system call
+  // per gap, whatever the master holds (thousands of client connections).
+  std::vector<int> kept(keep.begin(), keep.end());
+  std::sort(kept.begin(), kept.end());
+  unsigned first = 3;
+  bool ok = true;
+  for (int fd : kept) {
+    if (fd < 3) continue;
+    if (static_cast<unsigned>(fd) > first) {
+      ok = ok && close_range(first, fd - 1, 0) == 0;
+    }
+    first = fd + 1;
+  }
+  ok = ok && close_range(first, ~0u, 0) == 0;
+  if (ok) return;
+  // Kernels before 5.9: walk /proc/self/fd.
   std::vector<int> to_close;
   if (DIR* dir = opendir("/proc/self/fd")) {
     int own = dirfd(dir);
@@ -36,6 +54,17 @@ void Process::CloseInheritedFds(const std::vector<int>& keep) {
     closedir(dir);
   }
   for (int fd : to_close) close(fd);
+}
+
+int Process::RaiseFileLimit() {
+  rlimit limit = {};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
+  }
+  return limit.rlim_cur > INT32_MAX ? INT32_MAX
+                                    : static_cast<int>(limit.rlim_cur);
 }
 
 void Process::ResetSignals() {
@@ -53,6 +82,14 @@ void Process::ResetSignals() {
 
 void Process::SetName(const std::string& name) {
   prctl(PR_SET_NAME, name.substr(0, 15).c_str(), 0, 0, 0);
+}
+
+std::string Process::HostName() {
+  char host[256] = {0};
+  if (gethostname(host, sizeof(host) - 1) != 0 || host[0] == 0) {
+    return "localhost";
+  }
+  return host;
 }
 
 bool Process::Alive(pid_t pid) {

@@ -20,6 +20,10 @@ class Process {
   // children's channels.
   static void CloseInheritedFds(const std::vector<int>& keep);
 
+  // Raises the soft limit on open descriptors to the hard one (a listener
+  // holds one per client) and returns the limit now in force, -1 on error.
+  static int RaiseFileLimit();
+
   // In a freshly forked child: every signal back to its default action,
   // nothing blocked (the master's libevent handlers must not fire here).
   static void ResetSignals();
@@ -29,6 +33,9 @@ class Process {
 
   // True if `pid` exists (a zombie counts).
   static bool Alive(pid_t pid);
+
+  // This machine's host name ("localhost" if it has none).
+  static std::string HostName();
 
   // The absolute form of `path` (relative to the working directory).
   static std::string Absolute(const std::string& path);

@@ -40,7 +40,10 @@ Supervisor::Supervisor(CommandLine cmdline, Config config,
 
 Supervisor::~Supervisor() {
   pool_.reset();
+  listeners_.reset();
+  redis_client_.reset();
   redis_.reset();
+  if (stats_timer_ != nullptr) event_free(stats_timer_);
   for (event* ev : signals_) {
     if (ev != nullptr) event_free(ev);
   }
@@ -73,6 +76,12 @@ int Supervisor::Run(int ready_fd) {
     }
   }
   config_->redis.url = WorkerRedisUrl();
+  s = StartListeners();
+  if (!s.ok()) {
+    spdlog::critical("{}", s.message());
+    if (redis_) redis_->Stop();
+    return 1;
+  }
 
   pool_ = std::make_unique<WorkerPool>(base_, [this](int slot, int incarnation,
                                                      Channel channel) {
@@ -101,6 +110,74 @@ int Supervisor::Run(int ready_fd) {
   if (redis_) redis_->Stop();
   spdlog::info("exiting with code {}", exit_code_);
   return exit_code_;
+}
+
+Status Supervisor::StartListeners() {
+  RedisUrl url;
+  Status s = RedisUrl::Parse(config_->redis.url, &url);
+  if (!s.ok()) return s;
+  redis_client_ = std::make_unique<RedisClient>(base_, url, "master");
+  int files = Process::RaiseFileLimit();
+  if (!config_->listeners.empty()) {
+    redis_client_->Start();
+    spdlog::debug("open file limit {}", files);
+  }
+  std::string prefix =
+      config_->daemon.id + ":" + std::to_string(getpid()) + ":";
+  listeners_ = std::make_unique<ListenerSet>(
+      base_, prefix, config_->redis.url,
+      [this](const std::string& key) {
+        if (!redis_client_->connected()) redis_client_->Start();
+        (void)redis_client_->Command({"DEL", key}, [](redisReply*) {});
+      },
+      [this] { MaybeFinish(); });
+  stats_timer_ =
+      event_new(base_, -1, EV_PERSIST, &Supervisor::OnStatsTimer, this);
+  timeval second = {1, 0};
+  evtimer_add(stats_timer_, &second);
+  return listeners_->Open(*config_, *handlers_);
+}
+
+void Supervisor::OnStatsTimer(int, short, void* arg) {
+  static_cast<Supervisor*>(arg)->PublishListenerStats();
+}
+
+void Supervisor::PublishListenerStats() {
+  if (listeners_->empty()) return;
+  if (!redis_client_->connected()) {
+    redis_client_->Start();
+    return;
+  }
+  std::string host = Process::HostName();
+  for (const ListenerStats& s : listeners_->Stats()) {
+    std::string key =
+        "qd:listener:" + host + ":" + config_->daemon.id + ":" + s.name;
+    std::vector<std::pair<const char*, int64_t>> fields = {
+        {"connections", s.connections},
+        {"workers", s.workers},
+        {"busy", s.busy},
+        {"idle", s.idle},
+        {"waiting", s.waiting},
+        {"accepted", s.accepted},
+        {"refused", s.refused},
+        {"requests", s.requests},
+        {"forks", s.forks},
+        {"reclaimed", s.reclaimed},
+        {"busy_replies", s.busy_replies},
+        {"error_replies", s.error_replies},
+        {"too_long", s.too_long},
+        {"idle_closed", s.idle_closed},
+        {"updated_ms", EpochMs()}};
+    std::vector<std::string> values;
+    for (const auto& f : fields) values.push_back(std::to_string(f.second));
+    std::vector<std::string_view> args = {"HSET", key};
+    for (size_t i = 0; i < fields.size(); ++i) {
+      args.push_back(fields[i].first);
+      args.push_back(values[i]);
+    }
+    (void)redis_client_->Command(args, [](redisReply*) {});
+    (void)redis_client_->Command({"PEXPIRE", key, "10000"}, [](redisReply*) {});
+  }
 }
 
 std::string Supervisor::WorkerRedisUrl() const {
@@ -137,6 +214,7 @@ void Supervisor::OnSignal(int sig, short, void* arg) {
         spdlog::warn("second interrupt: killing the workers");
         self->exit_code_ = 1;
         self->pool_->KillAll();
+        self->listeners_->KillAll();
         break;
       }
       self->BeginShutdown("SIGINT");
@@ -151,7 +229,8 @@ void Supervisor::Reap() {
   pid_t pid;
   while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
     if (redis_ && redis_->OnExit(pid, status)) continue;
-    if (pool_) pool_->OnExit(pid, status);
+    if (pool_ && pool_->OnExit(pid, status)) continue;
+    if (listeners_) listeners_->OnExit(pid, status);
   }
   MaybeFinish();
 }
@@ -191,6 +270,7 @@ void Supervisor::Reload() {
   config_ = std::move(next);
   handlers_ = std::move(handlers);
   pool_->SetConfig(config_.get());
+  listeners_->Apply(*config_, *handlers_);
   int n = cmdline_.Threads(*config_);
   spdlog::info("SIGHUP: config {} reloaded: {} workers, rolling over",
                config_->file, n);
@@ -205,6 +285,7 @@ void Supervisor::BeginShutdown(const std::string& why) {
   spdlog::info("{}: draining {} workers (up to {})", why, pool_->live(),
                FormatDuration(timeout));
   pool_->DrainAll();
+  listeners_->Shutdown();
   shutdown_timer_ = evtimer_new(base_, &Supervisor::OnShutdownTimeout, this);
   timeval tv = ToTimeval(timeout);
   evtimer_add(shutdown_timer_, &tv);
@@ -217,10 +298,13 @@ void Supervisor::OnShutdownTimeout(int, short, void* arg) {
                 self->pool_->live());
   self->exit_code_ = 1;
   self->pool_->KillAll();
+  self->listeners_->KillAll();
 }
 
 void Supervisor::MaybeFinish() {
-  if (shutting_down_ && pool_->live() == 0) event_base_loopbreak(base_);
+  if (shutting_down_ && pool_->live() == 0 && listeners_->finished()) {
+    event_base_loopbreak(base_);
+  }
 }
 
 }  // namespace qd

@@ -11,7 +11,13 @@
 //             workers over one at a time; if not, log why (file:line:col) and
 //             keep the old config.
 //   USR1      reopen the log file, here and in every worker.
-//   CHLD      reap: workers go to the pool, the Redis server to EmbeddedRedis.
+//   CHLD      reap: workers go to the pool, request workers to the
+//             listeners, the Redis server to EmbeddedRedis.
+// Listeners (ListenerSet) are opened before the first worker starts, follow
+// reloads, and stop accepting on TERM/INT: the shutdown waits for their
+// connections' requests in progress too. Every second the master writes
+// each listener's state and counters (ListenerStats) to the Redis hash
+// qd:listener:HOST:ID:NAME (expiring after 10 s), for queuectl and scripts.
 // Single-threaded; every callback runs on the master's loop.
 #pragma once
 
@@ -23,8 +29,10 @@
 #include "core/embedded_redis.h"
 #include "core/handler_registry.h"
 #include "core/handler_set.h"
+#include "core/listener_set.h"
 #include "core/pid_file.h"
 #include "core/plugin_loader.h"
+#include "core/redis_client.h"
 #include "core/worker_pool.h"
 
 struct event;
@@ -74,6 +82,9 @@ class Supervisor {
   void BeginShutdown(const std::string& why);
   void MaybeFinish();
   std::string WorkerRedisUrl() const;
+  Status StartListeners();
+  static void OnStatsTimer(int fd, short what, void* arg);
+  void PublishListenerStats();
 
   CommandLine cmdline_;
   std::unique_ptr<Config> config_;
@@ -84,8 +95,12 @@ class Supervisor {
   PidFile pidfile_;
   std::unique_ptr<EmbeddedRedis> redis_;
   std::unique_ptr<WorkerPool> pool_;
+  std::unique_ptr<ListenerSet> listeners_;
+  // The master's own Redis connection: deletes closed connections' sessions.
+  std::unique_ptr<RedisClient> redis_client_;
   event* signals_[5] = {};
   event* shutdown_timer_ = nullptr;
+  event* stats_timer_ = nullptr;
   bool shutting_down_ = false;
   int exit_code_ = 0;
   std::chrono::steady_clock::time_point started_;

@@ -14,6 +14,7 @@
 #include "core/exit_codes.h"
 #include "core/master_link.h"
 #include "core/memory_guard.h"
+#include "core/process.h"
 #include "core/queue_manager.h"
 
 namespace qd {
@@ -106,9 +107,7 @@ void Worker::AddManager(std::unique_ptr<IoManager> manager) {
 }
 
 std::string Worker::ConsumerName() const {
-  char host[256] = {0};
-  gethostname(host, sizeof(host) - 1);
-  return std::string(host) + ":" + config_.daemon.id + ":" +
+  return Process::HostName() + ":" + config_.daemon.id + ":" +
          std::to_string(slot_);
 }
 

@@ -7,9 +7,8 @@
 
 #include <cstring>
 
-#include "core/log.h"
+#include "core/fork_child.h"
 #include "core/memory_usage.h"
-#include "core/process.h"
 #include "core/worker_slot.h"
 
 namespace qd {
@@ -108,15 +107,12 @@ void WorkerPool::Spawn(int index) {
   WorkerSlot& slot = *slots_[index];
   Channel master_end, worker_end;
   Status s = Channel::Pair(&master_end, &worker_end);
-  pid_t pid = s.ok() ? fork() : -1;
+  std::string n = std::to_string(index);
+  pid_t pid =
+      s.ok() ? ForkChild({worker_end.fd()}, "qd-worker-" + n, "worker " + n)
+             : -1;
   if (pid == 0) {
-    Log::Release();
-    int keep = worker_end.fd();
-    Process::CloseInheritedFds({keep});
-    master_end.Release();  // closed above
-    Process::ResetSignals();
-    Process::SetName("qd-worker-" + std::to_string(index));
-    (void)Log::SetRole("worker " + std::to_string(index));
+    master_end.Release();  // closed by ForkChild
     int code =
         child_main_(index, slot.incarnation() + 1, std::move(worker_end));
     _exit(code);

@@ -17,8 +17,8 @@
 
 #include "queuedaemon/status.h"
 #include "scripts/queuectl/job_writer.h"
-#include "scripts/queuectl/redis_conn.h"
-#include "scripts/queuectl/resp_buffer.h"
+#include "core/redis_conn.h"
+#include "core/resp_buffer.h"
 
 namespace qd::ctl {
 

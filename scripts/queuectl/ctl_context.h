@@ -19,7 +19,7 @@
 #include "core/config.h"
 #include "core/redis_url.h"
 #include "queuedaemon/status.h"
-#include "scripts/queuectl/redis_conn.h"
+#include "core/redis_conn.h"
 
 namespace qd::ctl {
 

@@ -19,7 +19,7 @@
 
 #include "queuedaemon/status.h"
 #include "scripts/queuectl/dead_entry.h"
-#include "scripts/queuectl/redis_conn.h"
+#include "core/redis_conn.h"
 
 namespace qd::ctl {
 

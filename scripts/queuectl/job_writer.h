@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "core/units.h"
-#include "scripts/queuectl/resp_buffer.h"
+#include "core/resp_buffer.h"
 
 namespace qd::ctl {
 

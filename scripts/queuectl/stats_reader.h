@@ -22,7 +22,7 @@
 
 #include "core/config.h"
 #include "queuedaemon/status.h"
-#include "scripts/queuectl/redis_conn.h"
+#include "core/redis_conn.h"
 
 namespace qd::ctl {
 

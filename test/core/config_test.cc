@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <string>
 
 namespace qd {
@@ -73,7 +74,7 @@ TEST(ConfigTest, DefaultsHaveOneNoopSiteOnEmbeddedRedis) {
   EXPECT_EQ(noop.handler, "noop");
   EXPECT_TRUE(noop.handler_options.IsMap());
   EXPECT_EQ(noop.handler_options.size(), 0u);
-  EXPECT_TRUE(c.listeners.IsMap());
+  EXPECT_TRUE(c.listeners.empty());
   EXPECT_TRUE(c.xmpp.IsMap());
 }
 
@@ -174,7 +175,7 @@ TEST(ConfigTest, FileWithoutSitesHasNoSites) {
   Config c = Load("daemon: { threads: 2 }\n");
   EXPECT_TRUE(c.sites.empty());
   EXPECT_EQ(c.file, "x.yaml");
-  EXPECT_TRUE(c.listeners.IsMap());
+  EXPECT_TRUE(c.listeners.empty());
   EXPECT_TRUE(c.xmpp.IsMap());
 }
 
@@ -641,23 +642,249 @@ TEST(ConfigTest, SiteKeysAreChecked) {
               "x.yaml:2:6: sites.a: ", "expected a map, got a list");
 }
 
-// --- listeners and xmpp ---
+// --- listeners ---
 
-TEST(ConfigTest, ListenersAndXmppAreKeptForTheirOwners) {
-  Config c = Load(R"(listeners:
+// A listener with its two required keys; tests append keys from line 5 on.
+constexpr char kListener[] =
+    "listeners:\n  l:\n    listen: 127.0.0.1:6001\n    handler: h\n";
+
+TEST(ConfigTest, ListenerReadsEveryKey) {
+  Config c = Load(R"(sites: { shop: {}, lib: {} }
+listeners:
   sip:
     listen: 127.0.0.1:6001
-    personality: multiplex
-    anything: [goes, here]
-xmpp:
-  alerts: { jid: bot@example.org, site: default }
+    personality: fork
+    handler: example-line
+    terminator: "\r\n"
+    reply_terminator: "\n"
+    max_frame: 1MiB
+    max_concurrent: 16
+    max_connections: 500
+    worker_keepalive: 2s
+    fence_timeout: 10s
+    idle_timeout: 0
+    session_ttl: 1h
+    login: required
+    site: shop
+    prefix: sip
+    sites: { lib: { worker_keepalive: 0 } }
+    greeting: hello
 )");
-  ASSERT_TRUE(c.listeners.IsMap());
-  EXPECT_EQ(c.listeners["sip"]["listen"].as<std::string>(), "127.0.0.1:6001");
-  EXPECT_EQ(c.listeners["sip"]["anything"].size(), 2u);
-  EXPECT_EQ(c.listeners["sip"]["listen"].Mark().line + 1, 3);
+  const ListenerConfig& l = c.listeners.at("sip");
+  EXPECT_EQ(l.name, "sip");
+  EXPECT_EQ(l.line, 3);
+  EXPECT_EQ(l.listen, "127.0.0.1:6001");
+  EXPECT_EQ(l.personality, "fork");
+  EXPECT_EQ(l.handler, "example-line");
+  EXPECT_EQ(l.terminator, "\r\n");
+  EXPECT_EQ(l.ReplyTerminator(), "\n");
+  EXPECT_EQ(l.max_frame, 1 * kMiB);
+  EXPECT_EQ(l.max_concurrent, 16);
+  EXPECT_EQ(l.max_connections, 500);
+  EXPECT_EQ(l.worker_keepalive, Duration(2000));
+  EXPECT_EQ(l.fence_timeout, Duration(10000));
+  EXPECT_EQ(l.idle_timeout, Duration(0));
+  EXPECT_EQ(l.session_ttl, Duration(3600000));
+  EXPECT_EQ(l.login, "required");
+  EXPECT_EQ(l.site, "shop");
+  EXPECT_EQ(l.prefix, "sip");
+  EXPECT_EQ(l.site_keepalive,
+            (std::map<std::string, Duration>{{"lib", Duration(0)}}));
+  EXPECT_EQ(l.handler_options.size(), 1u);
+  EXPECT_EQ(l.handler_options["greeting"].as<std::string>(), "hello");
+}
+
+TEST(ConfigTest, ListenerDefaults) {
+  Config c = Load(kListener);
+  const ListenerConfig& l = c.listeners.at("l");
+  EXPECT_EQ(l.personality, "multiplex");
+  EXPECT_EQ(l.terminator, "\r");
+  EXPECT_EQ(l.reply_terminator, "");
+  EXPECT_EQ(l.ReplyTerminator(), "\r");
+  EXPECT_EQ(l.max_frame, 64u << 10);
+  EXPECT_EQ(l.max_concurrent, 256);
+  EXPECT_EQ(l.max_connections, 10000);
+  EXPECT_EQ(l.worker_keepalive, Duration(5000));
+  EXPECT_EQ(l.fence_timeout, Duration(30000));
+  EXPECT_EQ(l.idle_timeout, Duration(600000));
+  EXPECT_EQ(l.session_ttl, Duration(86400000));
+  EXPECT_EQ(l.login, "none");
+  EXPECT_EQ(l.site, "");
+  EXPECT_EQ(l.prefix, "qd");
+  EXPECT_TRUE(l.site_keepalive.empty());
+  EXPECT_TRUE(l.account_keepalive.empty());
+  EXPECT_TRUE(l.handler_options.IsMap());
+  EXPECT_EQ(l.handler_options.size(), 0u);
+}
+
+TEST(ConfigTest, ListenerTerminatorEscapes) {
+  auto terminator = [](const std::string& yaml) {
+    return Load(kListener + ("    terminator: " + yaml + "\n"))
+        .listeners.at("l")
+        .terminator;
+  };
+  EXPECT_EQ(terminator(R"("\r")"), "\r");
+  EXPECT_EQ(terminator(R"("\n")"), "\n");
+  EXPECT_EQ(terminator(R"("\r\n")"), "\r\n");
+  EXPECT_EQ(terminator(R"("\x1e")"), "\x1e");
+  EXPECT_EQ(terminator("12345678"), "12345678");
+  ExpectError(std::string(kListener) + "    terminator: 123456789\n",
+              "x.yaml:5:17: listeners.l.terminator: ", "got 9 bytes");
+  ExpectError(std::string(kListener) + "    terminator: ''\n",
+              "x.yaml:5:17: listeners.l.terminator: ", "got 0 bytes");
+  ExpectError(std::string(kListener) + "    terminator: \\r\n",
+              "x.yaml:5:17: listeners.l.terminator: ",
+              "'\\r' here is a backslash and a letter");
+  ExpectError(std::string(kListener) + "    reply_terminator: '\\r\\n'\n",
+              "x.yaml:5:23: listeners.l.reply_terminator: ",
+              "write escapes in double quotes");
+}
+
+TEST(ConfigTest, ListenerOnAUnixSocket) {
+  EXPECT_EQ(Load("listeners:\n  l: { listen: 'unix:/run/qd/l.sock', handler: "
+                 "h }\n")
+                .listeners.at("l")
+                .listen,
+            "unix:/run/qd/l.sock");
+  EXPECT_EQ(Load("listeners:\n  l: { listen: 'unix:" + std::string(107, 'a') +
+                 "', handler: h }\n")
+                .listeners.at("l")
+                .listen.size(),
+            112u);
+  ExpectError("listeners:\n  l: { listen: 'unix:" + std::string(108, 'a') +
+                  "', handler: h }\n",
+              "x.yaml:2:16: listeners.l.listen: ",
+              "the socket path is 108 bytes long, at most 107 fit");
+  ExpectError("listeners:\n  l: { listen: 'unix:', handler: h }\n",
+              "x.yaml:2:16: listeners.l.listen: ",
+              "expected a socket path after 'unix:'");
+}
+
+TEST(ConfigTest, ListenerListenMustBeHostPortOrUnix) {
+  for (const char* bad :
+       {"6001", "localhost", "host:0", ":6001", "http://host:80", "unix"}) {
+    ExpectError(std::string("listeners:\n  l:\n    listen: '") + bad + "'\n",
+                "x.yaml:3:13: listeners.l.listen: ",
+                std::string("expected host:port such as 127.0.0.1:6001 or "
+                            "[::1]:6001, or unix:PATH, got '") +
+                    bad + "'");
+  }
+}
+
+TEST(ConfigTest, ListenerNeedsListenAndHandler) {
+  EXPECT_EQ(Error("listeners:\n  l: { listen: 127.0.0.1:6001 }\n"),
+            "x.yaml:2:3: listeners.l: missing required key 'handler'");
+  ExpectError("listeners:\n  l: { handler: h }\n",
+              "x.yaml:2:3: listeners.l: ", "missing required key 'listen'");
+  ExpectError("listeners:\n  l:\n",
+              "x.yaml:2:3: listeners.l: ", "missing required key 'listen'");
+}
+
+TEST(ConfigTest, ListenerKeysAreChecked) {
+  auto expect = [](const std::string& line, const std::string& prefix,
+                   const std::string& what) {
+    ExpectError(kListener + ("    " + line + "\n"), prefix, what);
+  };
+  expect("personality: prefork", "x.yaml:5:18: listeners.l.personality: ",
+         "expected one of multiplex|fork");
+  expect("login: optional",
+         "x.yaml:5:12: listeners.l.login: ", "expected one of required|none");
+  expect("max_frame: 65MiB",
+         "x.yaml:5:16: listeners.l.max_frame: ", "expected at most 64.0MiB");
+  expect("max_concurrent: 65537",
+         "x.yaml:5:21: listeners.l.max_concurrent: ", "<= 65536");
+  expect("max_connections: 0",
+         "x.yaml:5:22: listeners.l.max_connections: ", ">= 1");
+  expect("fence_timeout: 0s",
+         "x.yaml:5:20: listeners.l.fence_timeout: ", "expected a duration > 0");
+  expect("session_ttl: 0",
+         "x.yaml:5:18: listeners.l.session_ttl: ", "expected a duration > 0");
+  expect("prefix: 'q{d}'",
+         "x.yaml:5:13: listeners.l.prefix: ", "expected letters, digits and");
+  expect("sites: { a: { keepalive: 1s } }",
+         "x.yaml:5:19: listeners.l.sites.a.keepalive: ",
+         "(expected one of: worker_keepalive)");
+  ExpectError("listeners:\n  'l b': { listen: 127.0.0.1:1, handler: h }\n",
+              "x.yaml:2:3: listeners.l b: ", "a listener name may only");
+}
+
+TEST(ConfigTest, ListenerSitesMustBeConfigured) {
+  // Sites may come after the listeners that name them.
+  EXPECT_EQ(Error(kListener + std::string("    site: shpo\nsites:\n  shop:\n")),
+            "x.yaml:5:11: listeners.l.site: unknown site 'shpo' (did you mean "
+            "'shop'?)");
+  EXPECT_EQ(Error(kListener + std::string("    sites:\n      shpo: {}\n"
+                                          "sites:\n  shop:\n")),
+            "x.yaml:6:7: listeners.l.sites.shpo: unknown site 'shpo' (did you "
+            "mean 'shop'?)");
+  ExpectError(kListener + std::string("    site: x\nsites:\n  a:\n  b:\n"),
+              "x.yaml:5:11: listeners.l.site: ",
+              "unknown site 'x' (configured sites: a, b)");
+  ExpectError(kListener + std::string("    site: x\n"),
+              "x.yaml:5:11: listeners.l.site: ", "(no sites are configured)");
+  EXPECT_EQ(Load(kListener + std::string("    site:\n")).listeners.at("l").site,
+            "");
+}
+
+TEST(ConfigTest, AccountKeepaliveIsNotAHandlerOption) {
+  Config c = Load(kListener + std::string(R"(    accounts:
+      alice: { password: secret, worker_keepalive: 0s }
+      bob: { password: hunter2 }
+)"));
+  const ListenerConfig& l = c.listeners.at("l");
+  EXPECT_EQ(l.account_keepalive,
+            (std::map<std::string, Duration>{{"alice", Duration(0)}}));
+  YAML::Node accounts = l.handler_options["accounts"];
+  ASSERT_TRUE(accounts.IsMap());
+  EXPECT_EQ(accounts.size(), 2u);
+  EXPECT_EQ(accounts["alice"].size(), 1u);
+  EXPECT_EQ(accounts["alice"]["password"].as<std::string>(), "secret");
+  EXPECT_FALSE(accounts["alice"]["worker_keepalive"].IsDefined());
+  EXPECT_EQ(accounts["bob"]["password"].as<std::string>(), "hunter2");
+  EXPECT_EQ(accounts["bob"]["password"].Mark().line + 1, 7);
+}
+
+TEST(ConfigTest, AccountMustBeAMap) {
+  ExpectError(kListener + std::string("    accounts:\n      alice: secret\n"),
+              "x.yaml:6:14: listeners.l.accounts.alice: ",
+              "expected a map, got 'secret'");
+  ExpectError(
+      kListener + std::string("    accounts: { a: { worker_keepalive: x } }\n"),
+      "x.yaml:5:40: listeners.l.accounts.a.worker_keepalive: ",
+      "'x' is not a duration");
+}
+
+TEST(ConfigTest, KeepaliveForPrefersAccountThenSite) {
+  ListenerConfig l;
+  l.worker_keepalive = Duration(5000);
+  l.site_keepalive["shop"] = Duration(1000);
+  l.account_keepalive["alice"] = Duration(0);
+  EXPECT_EQ(l.KeepaliveFor("", ""), Duration(5000));
+  EXPECT_EQ(l.KeepaliveFor("lib", "bob"), Duration(5000));
+  EXPECT_EQ(l.KeepaliveFor("shop", ""), Duration(1000));
+  EXPECT_EQ(l.KeepaliveFor("shop", "bob"), Duration(1000));
+  EXPECT_EQ(l.KeepaliveFor("shop", "alice"), Duration(0));
+  EXPECT_EQ(l.KeepaliveFor("", "alice"), Duration(0));
+}
+
+TEST(ConfigTest, TwoListenersCannotShareAnAddress) {
+  EXPECT_EQ(Error("listeners:\n  a: { listen: 127.0.0.1:6001, handler: h }\n"
+                  "  b: { listen: 127.0.0.1:6001, handler: h }\n"),
+            "x.yaml:3:3: listeners.b: listen 127.0.0.1:6001 is already used by "
+            "listener 'a' (line 2)");
+  Config c = Load(
+      "listeners:\n  a: { listen: 127.0.0.1:6001, handler: h }\n"
+      "  b: { listen: 127.0.0.1:6002, handler: h }\n");
+  EXPECT_EQ(c.listeners.size(), 2u);
+}
+
+// --- xmpp ---
+
+TEST(ConfigTest, XmppIsKeptForItsOwner) {
+  Config c = Load("xmpp:\n  alerts: { jid: bot@example.org, site: default }\n");
   ASSERT_TRUE(c.xmpp.IsMap());
   EXPECT_EQ(c.xmpp["alerts"]["jid"].as<std::string>(), "bot@example.org");
+  EXPECT_EQ(c.xmpp["alerts"]["jid"].Mark().line + 1, 2);
 }
 
 TEST(ConfigTest, ListenersAndXmppMustBeMapsOfMaps) {

@@ -115,7 +115,9 @@ TEST_F(PluginLoaderTest, RefusesAbiMismatchNamingTheFile) {
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.message(), "plugin 'bad_abi': " + dir_ +
                              "/bad_abi.so was built for plugin ABI 999, this "
-                             "daemon has 1: rebuild it against this "
+                             "daemon has " +
+                             std::to_string(QD_PLUGIN_ABI_VERSION) +
+                             ": rebuild it against this "
                              "queuedaemon's headers");
   EXPECT_TRUE(loader_.loaded().empty());
 }

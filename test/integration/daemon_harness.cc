@@ -4,11 +4,14 @@
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -124,6 +127,30 @@ std::map<int, pid_t> ChildrenByPrefix(pid_t parent, const std::string& prefix) {
   }
   closedir(dir);
   return out;
+}
+
+std::vector<pid_t> ChildPids(pid_t parent, const std::string& prefix) {
+  std::vector<pid_t> out;
+  DIR* dir = opendir("/proc");
+  while (dirent* e = readdir(dir)) {
+    pid_t pid = std::atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::string comm;
+    auto f = StatFields(pid, &comm);
+    if (f.size() >= 2 && f[0] != "Z" && std::atoi(f[1].c_str()) == parent &&
+        comm.rfind(prefix, 0) == 0) {
+      out.push_back(pid);
+    }
+  }
+  closedir(dir);
+  // The scan is not atomic: a child seen early may be gone, and a newer one
+  // seen later. Keeping only those still alive now makes the answer a set
+  // that was alive at one moment (the end of the scan).
+  std::vector<pid_t> alive;
+  for (pid_t pid : out) {
+    if (Alive(pid)) alive.push_back(pid);
+  }
+  return alive;
 }
 
 milliseconds CpuTime(pid_t pid) {
@@ -369,6 +396,119 @@ std::string TestConfig(int threads, const std::string& redis_url,
          "    queues:\n"
          "      noop: { handler: noop }\n" +
          top_extra;
+}
+
+LineClient LineClient::Tcp(int port, std::string terminator) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  return LineClient(fd, std::move(terminator));
+}
+
+LineClient LineClient::Unix(const std::string& path, std::string terminator) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    fd = -1;
+  }
+  return LineClient(fd, std::move(terminator));
+}
+
+LineClient::LineClient(LineClient&& other) noexcept {
+  *this = std::move(other);
+}
+
+LineClient& LineClient::operator=(LineClient&& other) noexcept {
+  if (this != &other) {
+    Close();
+    fd_ = other.fd_;
+    closed_ = other.closed_;
+    terminator_ = std::move(other.terminator_);
+    buffer_ = std::move(other.buffer_);
+    other.fd_ = -1;
+  }
+  return *this;
+}
+
+LineClient::~LineClient() { Close(); }
+
+void LineClient::Close() {
+  if (fd_ >= 0) close(fd_);
+  fd_ = -1;
+}
+
+bool LineClient::Send(const std::string& bytes) {
+  size_t done = 0;
+  while (fd_ >= 0 && done < bytes.size()) {
+    ssize_t n =
+        send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    done += static_cast<size_t>(n);
+  }
+  return fd_ >= 0;
+}
+
+bool LineClient::Fill(milliseconds wait) {
+  if (fd_ < 0 || closed_) return false;
+  pollfd p = {fd_, POLLIN, 0};
+  if (poll(&p, 1, static_cast<int>(wait.count())) <= 0) return false;
+  char buf[16384];
+  ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+  if (n > 0) {
+    buffer_.append(buf, static_cast<size_t>(n));
+    return true;
+  }
+  if (n == 0 || (errno != EINTR && errno != EAGAIN)) closed_ = true;
+  return false;
+}
+
+std::optional<std::string> LineClient::ReadLine(milliseconds deadline) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    size_t at = buffer_.find(terminator_);
+    if (at != std::string::npos) {
+      std::string line = buffer_.substr(0, at);
+      buffer_.erase(0, at + terminator_.size());
+      return line;
+    }
+    auto left = std::chrono::duration_cast<milliseconds>(
+        end - std::chrono::steady_clock::now());
+    if (left.count() < 0) left = milliseconds(0);
+    // With nothing left to wait, keep taking what has already arrived.
+    if (!Fill(left) && (left.count() == 0 || closed_ || fd_ < 0)) {
+      return std::nullopt;
+    }
+  }
+}
+
+std::optional<std::string> LineClient::Request(const std::string& line,
+                                               milliseconds deadline) {
+  if (!SendLine(line)) return std::nullopt;
+  return ReadLine(deadline);
+}
+
+bool LineClient::WaitClosed(milliseconds deadline) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (!closed_ && fd_ >= 0) {
+    auto left = std::chrono::duration_cast<milliseconds>(
+        end - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      Fill(milliseconds(0));
+      break;
+    }
+    Fill(left);
+  }
+  return closed_;
 }
 
 }  // namespace qd::test

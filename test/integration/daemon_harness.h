@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,11 @@ class TempDir {
 int FreePort();
 // Children of `parent` by name prefix, e.g. "qd-worker-" -> slot -> pid.
 std::map<int, pid_t> ChildrenByPrefix(pid_t parent, const std::string& prefix);
+// Pids of the live children of `parent` whose name starts with `prefix`
+// (for children whose names do not end in a slot number, e.g. "qd-req-").
+// Every pid returned was alive at one moment, so the count never exceeds
+// how many such children really lived at once.
+std::vector<pid_t> ChildPids(pid_t parent, const std::string& prefix);
 // utime + stime of a process.
 milliseconds CpuTime(pid_t pid);
 bool Alive(pid_t pid);   // exists and is not a zombie
@@ -114,5 +120,55 @@ int CheckConfig(const TempDir& dir, const std::string& name,
 std::string TestConfig(int threads, const std::string& redis_url,
                        const std::string& daemon_extra = "",
                        const std::string& top_extra = "");
+
+// A client of a listener that frames with a terminator, over TCP on
+// 127.0.0.1 or a unix socket. Blocking socket; reads wait with poll() up to
+// a deadline, so a test never hangs on a silent server. Not thread-safe.
+class LineClient {
+ public:
+  // Connects at once; connected() says whether it worked.
+  static LineClient Tcp(int port, std::string terminator = "\n");
+  static LineClient Unix(const std::string& path,
+                         std::string terminator = "\n");
+  LineClient() = default;  // not connected
+  LineClient(LineClient&& other) noexcept;
+  LineClient& operator=(LineClient&& other) noexcept;
+  LineClient(const LineClient&) = delete;
+  LineClient& operator=(const LineClient&) = delete;
+  ~LineClient();
+
+  bool connected() const { return fd_ >= 0; }
+  int fd() const { return fd_; }
+  // The peer closed (or reset) the connection; lines read before that can
+  // still be taken with ReadLine().
+  bool closed() const { return closed_; }
+  // Writes `bytes` as they are; false if not all could be written.
+  bool Send(const std::string& bytes);
+  // Writes `line` and the terminator.
+  bool SendLine(const std::string& line) { return Send(line + terminator_); }
+  // The next reply without its terminator; nullopt if none came within
+  // `deadline` or the connection closed first. A zero deadline takes only
+  // what has already arrived.
+  std::optional<std::string> ReadLine(milliseconds deadline);
+  // SendLine() then ReadLine().
+  std::optional<std::string> Request(const std::string& line,
+                                     milliseconds deadline);
+  // Reads until the peer closes; false if it is still open at `deadline`.
+  bool WaitClosed(milliseconds deadline);
+  // Bytes received and not yet returned as lines.
+  const std::string& pending() const { return buffer_; }
+  void Close();
+
+ private:
+  LineClient(int fd, std::string terminator)
+      : fd_(fd), terminator_(std::move(terminator)) {}
+  // One poll() of at most `wait` then one recv(); false if nothing came.
+  bool Fill(milliseconds wait);
+
+  int fd_ = -1;
+  bool closed_ = false;
+  std::string terminator_;
+  std::string buffer_;
+};
 
 }  // namespace qd::test

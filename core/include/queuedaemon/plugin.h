@@ -11,6 +11,8 @@
 //   }
 //   QD_PLUGIN("example", Register)
 //
+// ABI versions: 2 added Registry::AddRequestHandler.
+//
 // The loader refuses, with one line naming the file, a plugin whose ABI
 // version or signature (compiler, C++ ABI, queuedaemon major version) differs
 // from the daemon's: C++ objects cross this boundary, so both sides must be
@@ -24,9 +26,10 @@
 
 #include "queuedaemon/io_manager.h"
 #include "queuedaemon/queue_handler.h"
+#include "queuedaemon/request_handler.h"
 
 // Bumped whenever a type a plugin sees changes layout or meaning.
-#define QD_PLUGIN_ABI_VERSION 1
+#define QD_PLUGIN_ABI_VERSION 2
 #define QD_VERSION_MAJOR 0
 
 #define QD_STRINGIFY2(x) #x
@@ -56,6 +59,9 @@ class Registry {
   virtual ~Registry() = default;
   virtual void AddQueueHandler(const std::string& name,
                                QueueHandlerFactory factory) = 0;
+  // A RequestHandler for listeners (`handler:` of a listener).
+  virtual void AddRequestHandler(const std::string& name,
+                                 RequestHandlerFactory factory) = 0;
   // An IoManager created in every worker, after the fork.
   virtual void AddIoManager(
       const std::string& name,

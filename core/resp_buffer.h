@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-namespace qd::ctl {
+namespace qd {
 
 class RespBuffer {
  public:
@@ -34,4 +34,4 @@ class RespBuffer {
   size_t commands_ = 0;
 };
 
-}  // namespace qd::ctl
+}  // namespace qd

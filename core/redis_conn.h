@@ -1,5 +1,6 @@
-// RedisConn: one synchronous hiredis connection, for a command-line tool
-// that may block (never use it inside an event loop).
+// RedisConn: one synchronous hiredis connection, for code that may block:
+// queuectl, and request workers (one request at a time, no event loop).
+// Never use it inside an event loop.
 //
 // Opened from a RedisUrl: TCP (then SELECT db when db != 0) or a unix
 // socket. Every error it returns names the server ("redis 127.0.0.1:6379/0:
@@ -17,10 +18,10 @@
 #include <vector>
 
 #include "core/redis_url.h"
+#include "core/resp_buffer.h"
 #include "queuedaemon/status.h"
-#include "scripts/queuectl/resp_buffer.h"
 
-namespace qd::ctl {
+namespace qd {
 
 struct ReplyDeleter {
   void operator()(redisReply* r) const { freeReplyObject(r); }
@@ -62,4 +63,4 @@ class RedisConn {
   std::string name_;
 };
 
-}  // namespace qd::ctl
+}  // namespace qd

@@ -1,8 +1,8 @@
-#include "scripts/queuectl/redis_conn.h"
+#include "core/redis_conn.h"
 
 #include <sys/time.h>
 
-namespace qd::ctl {
+namespace qd {
 namespace {
 
 constexpr timeval kConnectTimeout = {2, 0};
@@ -69,4 +69,4 @@ Status RedisConn::Error(const std::string& what) const {
   return Status::Error(name_ + ": " + what);
 }
 
-}  // namespace qd::ctl
+}  // namespace qd

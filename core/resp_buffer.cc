@@ -1,8 +1,8 @@
-#include "scripts/queuectl/resp_buffer.h"
+#include "core/resp_buffer.h"
 
 #include <charconv>
 
-namespace qd::ctl {
+namespace qd {
 
 void RespBuffer::Add(std::initializer_list<std::string_view> args) {
   Header('*', args.size());
@@ -35,4 +35,4 @@ void RespBuffer::Bulk(std::string_view arg) {
   data_ += "\r\n";
 }
 
-}  // namespace qd::ctl
+}  // namespace qd
