@@ -112,20 +112,11 @@ int FreePort() {
 
 std::map<int, pid_t> ChildrenByPrefix(pid_t parent, const std::string& prefix) {
   std::map<int, pid_t> out;
-  DIR* dir = opendir("/proc");
-  while (dirent* e = readdir(dir)) {
-    pid_t pid = std::atoi(e->d_name);
-    if (pid <= 0) continue;
+  for (pid_t pid : ChildPids(parent, prefix)) {
     std::string comm;
-    auto f = StatFields(pid, &comm);
-    if (f.size() < 2 || f[0] == "Z" || std::atoi(f[1].c_str()) != parent) {
-      continue;
-    }
-    if (comm.rfind(prefix, 0) == 0) {
-      out[std::atoi(comm.c_str() + prefix.size())] = pid;
-    }
+    StatFields(pid, &comm);
+    out[std::atoi(comm.c_str() + prefix.size())] = pid;
   }
-  closedir(dir);
   return out;
 }
 
