@@ -10,6 +10,9 @@
 namespace qd {
 namespace {
 constexpr std::chrono::milliseconds kTick(100);
+// Entries renewed per queue and round; a worker holds at most two fetch
+// batches (128 each) per stream.
+constexpr int kMaxRenewed = 4096;
 }  // namespace
 
 LeaseKeeper::LeaseKeeper() : thread_([this] { Loop(); }) {}
@@ -24,11 +27,10 @@ LeaseKeeper::~LeaseKeeper() {
   for (auto& [url, c] : connections_) redisFree(c);
 }
 
-void LeaseKeeper::Begin(SiteConsumer* site, int queue, const std::string& id) {
+void LeaseKeeper::Begin(SiteConsumer* site, int queue) {
   std::lock_guard<std::mutex> lock(mu_);
   site_ = site;
   queue_ = queue;
-  id_ = id;
   started_ = Clock::now();
 }
 
@@ -48,23 +50,19 @@ void LeaseKeeper::Loop() {
     auto last = renewed_at_.emplace(site_, started_).first;
     if (Clock::now() - last->second < quarter) continue;
     // Held under the lock: the loop is inside the handler until End().
-    Renew(site_, site_->queues()[queue_].key, id_);
+    Renew(site_);
     last->second = Clock::now();
   }
 }
 
-void LeaseKeeper::Renew(SiteConsumer* site, const std::string& running_key,
-                        const std::string& running_id) {
-  redisContext* c = Connection(site);
-  if (c == nullptr) return;
-  size_t sent = 0;
-  for (const auto& q : site->queues()) {
-    std::vector<std::string> args = {"XCLAIM", q.key, QueueKeys::kGroup,
-                                     site->consumer(), "0"};
-    if (q.key == running_key) args.push_back(running_id);
-    for (const auto& job : q.ready) args.push_back(job.id);
-    if (args.size() == 5) continue;
-    args.push_back("JUSTID");
+namespace {
+
+// Sends one pipelined round of `commands` and returns the replies (null
+// entries when the connection failed; `error` says why).
+std::vector<redisReply*> Pipeline(
+    redisContext* c, const std::vector<std::vector<std::string>>& commands,
+    std::string* error) {
+  for (const auto& args : commands) {
     std::vector<const char*> argv;
     std::vector<size_t> lens;
     for (const auto& a : args) {
@@ -73,17 +71,66 @@ void LeaseKeeper::Renew(SiteConsumer* site, const std::string& running_key,
     }
     redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(),
                            lens.data());
-    ++sent;
   }
-  for (size_t i = 0; i < sent; ++i) {
+  std::vector<redisReply*> replies;
+  for (size_t i = 0; i < commands.size(); ++i) {
     void* reply = nullptr;
     if (redisGetReply(c, &reply) != REDIS_OK) {
-      spdlog::warn("lease keeper: {}", c->errstr);
-      redisFree(c);
-      connections_.erase(site->url().Describe());
-      return;
+      *error = c->errstr;
+      for (auto* r : replies) freeReplyObject(r);
+      return {};
     }
-    freeReplyObject(reply);
+    replies.push_back(static_cast<redisReply*>(reply));
+  }
+  return replies;
+}
+
+}  // namespace
+
+void LeaseKeeper::Renew(SiteConsumer* site) {
+  redisContext* c = Connection(site);
+  if (c == nullptr) {
+    spdlog::warn("lease keeper: cannot reach Redis at {}",
+                 site->url().Describe());
+    return;
+  }
+  // Every entry pending for this consumer: the running job, the ones
+  // fetched but not started, and the ones a read still in flight delivered
+  // (Redis counts them as ours though the blocked loop has not read them).
+  std::vector<std::vector<std::string>> pending;
+  for (const auto& q : site->queues()) {
+    pending.push_back({"XPENDING", q.key, QueueKeys::kGroup, "-", "+",
+                       std::to_string(kMaxRenewed), site->consumer()});
+  }
+  std::string error;
+  auto replies = Pipeline(c, pending, &error);
+  std::vector<std::vector<std::string>> claims;
+  for (size_t i = 0; i < replies.size(); ++i) {
+    redisReply* r = replies[i];
+    std::vector<std::string> args = {"XCLAIM", pending[i][1], QueueKeys::kGroup,
+                                     site->consumer(), "0"};
+    if (r->type == REDIS_REPLY_ARRAY) {
+      for (size_t e = 0; e < r->elements; ++e) {
+        const redisReply* entry = r->element[e];
+        if (entry->type == REDIS_REPLY_ARRAY && entry->elements >= 1 &&
+            entry->element[0]->type == REDIS_REPLY_STRING) {
+          args.emplace_back(entry->element[0]->str, entry->element[0]->len);
+        }
+      }
+    }
+    freeReplyObject(r);
+    if (args.size() == 5) continue;
+    args.push_back("JUSTID");
+    claims.push_back(std::move(args));
+  }
+  if (error.empty() && !claims.empty()) {
+    for (auto* r : Pipeline(c, claims, &error)) freeReplyObject(r);
+  }
+  if (!error.empty()) {
+    spdlog::warn("lease keeper: {}", error);
+    redisFree(c);
+    connections_.erase(site->url().Describe());
+    return;
   }
   spdlog::debug("lease keeper: renewed the leases of site {}", site->name());
 }

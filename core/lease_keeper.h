@@ -4,15 +4,17 @@
 // A running handler blocks the worker's loop, so the loop cannot renew
 // anything. This keeper is one thread per worker with its own synchronous
 // Redis connections. The loop brackets each handler call with Begin/End
-// (a mutex each, no syscall, no allocation for ids up to 15 bytes). Every
+// (a mutex each, no syscall, no allocation). Every
 // kTick the thread looks: when a handler is running and the site's jobs
 // were last renewed a quarter of the queue's visibility_timeout ago (a
 // quarter, so that a late tick on a loaded machine still comes in time), it
-// sends XCLAIM ... 0 IDS JUSTID for the running job
-// and every job the site has fetched but not started, which resets their
-// idle time without counting a delivery; then again every quarter.
+// asks Redis which entries of the site's streams are pending for this
+// consumer (XPENDING: the running job, the ones fetched but not started,
+// and any a read still in flight delivered) and sends XCLAIM ... 0 IDS
+// JUSTID for them, which resets their idle time without counting a
+// delivery; then again every quarter.
 // Thread safety: between Begin and End the loop does not touch the site's
-// buffers (it is inside the handler), and End takes the mutex, so the
+// queue list (it is inside the handler), and End takes the mutex, so the
 // thread reads them only while they are stable.
 #pragma once
 
@@ -37,14 +39,13 @@ class LeaseKeeper {
   LeaseKeeper& operator=(const LeaseKeeper&) = delete;
 
   // Around one handler call. REQUIRES: `site` outlives the call.
-  void Begin(SiteConsumer* site, int queue, const std::string& id);
+  void Begin(SiteConsumer* site, int queue);
   void End();
 
  private:
   using Clock = std::chrono::steady_clock;
   void Loop();
-  void Renew(SiteConsumer* site, const std::string& running_key,
-             const std::string& running_id);
+  void Renew(SiteConsumer* site);
   redisContext* Connection(SiteConsumer* site);
 
   std::mutex mu_;
@@ -52,7 +53,6 @@ class LeaseKeeper {
   bool stop_ = false;
   SiteConsumer* site_ = nullptr;  // null: no handler running
   int queue_ = 0;
-  std::string id_;
   Clock::time_point started_;
   std::map<std::string, redisContext*> connections_;  // thread-owned
   // When each site's held jobs were last renewed (first seen: its first

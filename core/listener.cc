@@ -5,6 +5,8 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -243,6 +245,9 @@ void Listener::Accept(int fd) {
     return;
   }
   ++stats_.accepted;
+  int one = 1;  // small replies go out at once (no Nagle delay); fails
+                // harmlessly on a unix socket
+  (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (fork_mode) return ForkForClient(fd);
 
   uint64_t serial = next_serial_++;

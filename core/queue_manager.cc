@@ -116,7 +116,7 @@ void QueueManager::RunOne(SiteConsumer& site, HeldJob& held) {
   if (timeout.count() > 0 && hooks_.job_started)
     hooks_.job_started(job, timeout);
   JobResult result = JobResult::Fail("no handler for this queue");
-  leases_->Begin(&site, held.queue, held.id);
+  leases_->Begin(&site, held.queue);
   if (q.handler != nullptr) {
     try {
       result = q.handler->handle(job, ctx);

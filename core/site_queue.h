@@ -1,7 +1,7 @@
 // HeldJob and SiteQueue: the jobs a worker holds for one site, per queue.
 // Plain data shared by SiteConsumer (which fetches and hands out jobs) and
 // JobOutcomes (which writes what became of them). Loop thread only, except
-// that the LeaseKeeper reads `ready` while a handler blocks the loop.
+// that the LeaseKeeper reads the queue keys while a handler blocks the loop.
 #pragma once
 
 #include <deque>
