@@ -10,6 +10,7 @@
 #include <cstring>
 #include <exception>
 #include <limits>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -212,15 +213,6 @@ void ReadPlugins(ConfigReader& r, const Item& item, PluginsConfig* plugins) {
       });
 }
 
-void ReadMonitor(ConfigReader& r, const Item& item, MonitorConfig* monitor) {
-  r.ReadMap(
-      item,
-      {
-          {"udp", [&](const Item& i) { ReadHostPort(r, i, &monitor->udp); }},
-          {"http", [&](const Item& i) { ReadHostPort(r, i, &monitor->http); }},
-      });
-}
-
 void ReadPositiveDuration(ConfigReader& r, const Item& item, Duration* out) {
   Duration d;
   if (!r.ReadDuration(item, &d)) return;
@@ -230,6 +222,60 @@ void ReadPositiveDuration(ConfigReader& r, const Item& item, Duration* out) {
     return;
   }
   *out = d;
+}
+
+// The host part of a host:port IsHostPort accepted ("[::1]" -> "::1").
+std::string HostOf(const std::string& host_port) {
+  std::string host = host_port.substr(0, host_port.rfind(':'));
+  if (host.size() > 2 && host.front() == '[')
+    host = host.substr(1, host.size() - 2);
+  return host;
+}
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+void ReadMonitor(ConfigReader& r, const Item& item, MonitorConfig* monitor) {
+  std::optional<Item> http;
+  r.ReadMap(
+      item,
+      {
+          {"udp", [&](const Item& i) { ReadHostPort(r, i, &monitor->udp); }},
+          {"prefix",
+           [&](const Item& i) {
+             std::string text;
+             if (!r.ReadString(i, &text)) return;
+             if (!IsName(text, "_.-")) {
+               r.Fail(i, "expected letters, digits and _ . - only, got " +
+                             ConfigReader::Describe(i.value));
+               return;
+             }
+             monitor->prefix = text;
+           }},
+          {"interval",
+           [&](const Item& i) {
+             ReadPositiveDuration(r, i, &monitor->interval);
+           }},
+          {"tags",
+           [&](const Item& i) {
+             r.ReadChoice(i, {"dogstatsd", "plain"}, &monitor->tags);
+           }},
+          {"http",
+           [&](const Item& i) {
+             ReadHostPort(r, i, &monitor->http);
+             http = i;
+           }},
+          {"http_public",
+           [&](const Item& i) { r.ReadBool(i, &monitor->http_public); }},
+      });
+  if (r.ok() && http && !monitor->http_public &&
+      !IsLoopback(HostOf(monitor->http))) {
+    r.Fail(*http, monitor->http +
+                      " is not a loopback address and /metrics, /status have "
+                      "no authentication; set monitor.http_public: true to "
+                      "serve them beyond this host");
+  }
 }
 
 void ReadQueue(ConfigReader& r, const Item& item, QueueConfig* q) {

@@ -53,9 +53,19 @@ struct PluginsConfig {
   std::vector<std::string> load;
 };
 
+// Monitoring (DESIGN.md, "Monitoring"). statsd lines go to `udp` from every
+// process; the master serves `http`. A non-loopback `http` needs
+// `http_public: true` (it has no authentication).
 struct MonitorConfig {
-  std::string udp;   // "host:port" or empty = off
+  std::string udp;            // "host:port" or empty = off
+  std::string prefix = "qd";  // first part of every statsd name
+  Duration interval{1000};    // statsd aggregation and flush period
+  // How statsd tags are written: "dogstatsd" (`name:1|c|#site:a,queue:b`,
+  // also Telegraf's statsd input) or "plain" (folded into the name:
+  // `qd.site.a.queue.b.name:1|c`).
+  std::string tags = "dogstatsd";
   std::string http;  // "host:port" or empty = off
+  bool http_public = false;
 };
 
 // One queue of a site. Keys the framework knows are parsed here; any other

@@ -203,6 +203,22 @@ bool ConfigReader::ReadChoice(const Item& item,
   return true;
 }
 
+bool ConfigReader::ReadBool(const Item& item, bool* out) {
+  std::string text;
+  if (!ReadScalar(item, "true or false", &text)) return false;
+  static const std::vector<std::string> kTrue = {"true", "yes", "on"};
+  static const std::vector<std::string> kFalse = {"false", "no", "off"};
+  if (std::find(kTrue.begin(), kTrue.end(), text) != kTrue.end()) {
+    *out = true;
+  } else if (std::find(kFalse.begin(), kFalse.end(), text) != kFalse.end()) {
+    *out = false;
+  } else {
+    Fail(item, "expected true or false, got " + Describe(item.value));
+    return false;
+  }
+  return true;
+}
+
 bool ConfigReader::ReadStringList(const Item& item,
                                   std::vector<std::string>* out) {
   if (!ok()) return false;

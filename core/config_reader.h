@@ -78,6 +78,7 @@ class ConfigReader {
   bool ReadChoice(const Item& item, const std::vector<std::string>& choices,
                   std::string* out);
   bool ReadStringList(const Item& item, std::vector<std::string>* out);
+  bool ReadBool(const Item& item, bool* out);  // true|false (yes|no, on|off)
 
   // A scalar's text, or an error "expected <expected>, got a map".
   bool ReadScalar(const Item& item, const std::string& expected,

@@ -212,7 +212,7 @@ TEST(ConfigTest, UnknownKeySuggestsIgnoringCase) {
 TEST(ConfigTest, UnknownKeyWithoutSuggestionListsKnownKeys) {
   EXPECT_EQ(Error("monitor:\n  statsd: 1.2.3.4:5\n"),
             "x.yaml:2:3: monitor.statsd: unknown key (expected one of: udp, "
-            "http)");
+            "prefix, interval, tags, http, http_public)");
   ExpectError("daemon:\n  xx: 1\n",
               "x.yaml:2:3: daemon.xx: ", "expected one of: id, threads");
 }
@@ -453,6 +453,38 @@ TEST(ConfigTest, MonitorAddresses) {
   EXPECT_EQ(c.monitor.http, "[::1]:9187");
   EXPECT_EQ(Load("monitor: { http: localhost:65535 }\n").monitor.http,
             "localhost:65535");
+}
+
+TEST(ConfigTest, MonitorStatsdSettings) {
+  Config d = Load("monitor: { udp: 127.0.0.1:8125 }\n");
+  EXPECT_EQ(d.monitor.prefix, "qd");
+  EXPECT_EQ(d.monitor.interval, Duration(1000));
+  EXPECT_EQ(d.monitor.tags, "dogstatsd");
+  Config c = Load(
+      "monitor: { udp: 127.0.0.1:8125, prefix: app.qd, interval: 10s, "
+      "tags: plain }\n");
+  EXPECT_EQ(c.monitor.prefix, "app.qd");
+  EXPECT_EQ(c.monitor.interval, Duration(10000));
+  EXPECT_EQ(c.monitor.tags, "plain");
+  ExpectError("monitor: { tags: influx }\n", "x.yaml:1:18: monitor.tags: ",
+              "expected one of dogstatsd|plain, got 'influx'");
+  ExpectError("monitor: { prefix: 'a b' }\n", "x.yaml:1:20: monitor.prefix: ",
+              "letters, digits and _ . - only");
+  ExpectError("monitor: { interval: 0s }\n",
+              "x.yaml:1:22: monitor.interval: ", "expected a duration > 0");
+}
+
+TEST(ConfigTest, MonitorHttpBeyondLoopbackNeedsHttpPublic) {
+  ExpectError("monitor:\n  http: 0.0.0.0:9187\n", "x.yaml:2:9: monitor.http: ",
+              "not a loopback address and /metrics, /status have no "
+              "authentication; set monitor.http_public: true");
+  Config c = Load("monitor:\n  http: 0.0.0.0:9187\n  http_public: yes\n");
+  EXPECT_EQ(c.monitor.http, "0.0.0.0:9187");
+  EXPECT_TRUE(c.monitor.http_public);
+  EXPECT_FALSE(Load("monitor: { http: '127.0.0.2:1' }\n").monitor.http_public);
+  ExpectError("monitor: { http_public: maybe }\n",
+              "x.yaml:1:25: monitor.http_public: ",
+              "expected true or false, got 'maybe'");
 }
 
 TEST(ConfigTest, MonitorAddressMustBeHostPort) {
