@@ -18,15 +18,15 @@ namespace qd {
 
 struct WorkerSnapshot {
   int slot = 0;
-  pid_t pid = 0;            // 0: no process in the slot now
-  std::string state;        // starting|ready|stopping|backoff|parked|empty
-  uint64_t rss = 0;         // bytes, as last reported
-  int64_t started_ms = 0;   // epoch ms of this process's start, 0 = none
-  int64_t jobs = 0;         // jobs finished by this process (any outcome)
-  int64_t failed = 0;       // of those, retried or dead-lettered
-  std::string job;          // "SITE/QUEUE JID", empty = none running
+  pid_t pid = 0;               // 0: no process in the slot now
+  std::string state;           // starting|ready|stopping|backoff|parked|empty
+  uint64_t rss = 0;            // bytes, as last reported
+  int64_t started_ms = 0;      // epoch ms of this process's start, 0 = none
+  int64_t jobs = 0;            // jobs finished by this process (any outcome)
+  int64_t failed = 0;          // of those, retried or dead-lettered
+  std::string job;             // "SITE/QUEUE JID", empty = none running
   int64_t job_started_ms = 0;  // epoch ms, 0 = none running
-  int64_t restarts = 0;     // processes started in this slot - 1
+  int64_t restarts = 0;        // processes started in this slot - 1
 };
 
 struct QueueSnapshot {
@@ -55,8 +55,8 @@ struct MonitorSnapshot {
   // "workers.crashed", "jobs.handled", "jobs.failed" (summed over workers).
   std::map<std::string, int64_t> counters;
   std::vector<ListenerStats> listeners;
-  bool redis_ok = false;     // the master's last PING was answered
-  std::string redis_error;   // why not, when !redis_ok
+  bool redis_ok = false;    // the master's last PING was answered
+  std::string redis_error;  // why not, when !redis_ok
   bool shutting_down = false;
 };
 
