@@ -30,13 +30,19 @@ struct WorkerSnapshot {
 };
 
 struct QueueSnapshot {
-  std::string site;
-  std::string queue;
+  std::string name;
   // -1: not known (Redis did not answer the last sample).
   int64_t ready = -1;    // entries not yet delivered to any worker
   int64_t pending = -1;  // delivered, not acked
-  int64_t delayed = -1;  // in the site's delayed set (retries, later jobs)
   int64_t dead = -1;     // dead-lettered
+};
+
+struct SiteSnapshot {
+  std::string name;
+  std::string redis;     // the server, for messages ("127.0.0.1:6379")
+  int64_t delayed = -1;  // the site's delayed set (retries, later jobs)
+  std::vector<QueueSnapshot> queues;  // by name
+  int64_t sampled_ms = 0;             // epoch ms of the last good sample
 };
 
 struct MonitorSnapshot {
@@ -50,7 +56,7 @@ struct MonitorSnapshot {
   int threads = 0;         // slots the pool should have
   uint64_t master_rss = 0;
   std::vector<WorkerSnapshot> workers;  // by slot
-  std::vector<QueueSnapshot> queues;    // by site, then queue
+  std::vector<SiteSnapshot> sites;      // by name
   // Master counters since start: "workers.respawned", "workers.recycled",
   // "workers.crashed", "jobs.handled", "jobs.failed" (summed over workers).
   std::map<std::string, int64_t> counters;
