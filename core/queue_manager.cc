@@ -7,6 +7,7 @@
 #include "core/handler_set.h"
 #include "core/job_context_impl.h"
 #include "core/log.h"
+#include "core/worker_stats.h"
 
 namespace qd {
 namespace {
@@ -45,12 +46,19 @@ void QueueManager::Start() {
         base(), site, url, consumer_, handlers_, [this] { Wake(); }));
   }
   if (!sites_.empty()) leases_ = std::make_unique<LeaseKeeper>();
+  for (auto& site : sites_) site->set_stats(stats_);
   for (auto& site : sites_) site->Start();
 }
 
 void QueueManager::Drain() {
   draining_ = true;
   for (auto& site : sites_) site->Drain();
+}
+
+int64_t QueueManager::Inflight() const {
+  int64_t n = running_ ? 1 : 0;
+  for (const auto& site : sites_) n += site->ready_count();
+  return n;
 }
 
 bool QueueManager::Busy() const {
@@ -77,6 +85,7 @@ void QueueManager::OnRun(int, short, void* arg) {
 
 void QueueManager::RunChunk() {
   running_ = true;
+  if (stats_ != nullptr) stats_->SetBusy(true);
   auto deadline = std::chrono::steady_clock::now() + kChunkTime;
   HeldJob job;
   for (int n = 0; n < kChunkJobs && !draining_; ++n) {
@@ -95,6 +104,11 @@ void QueueManager::RunChunk() {
   }
   running_ = false;
   for (auto& site : sites_) site->AfterChunk();
+  if (stats_ != nullptr) {
+    bool more = false;
+    for (auto& site : sites_) more = more || site->HasReady();
+    stats_->SetBusy(more);
+  }
   if (hooks_.after_chunk) hooks_.after_chunk();
   for (auto& site : sites_) {
     if (site->HasReady()) {
@@ -116,6 +130,10 @@ void QueueManager::RunOne(SiteConsumer& site, HeldJob& held) {
   if (timeout.count() > 0 && hooks_.job_started)
     hooks_.job_started(job, timeout);
   JobResult result = JobResult::Fail("no handler for this queue");
+  if (stats_ != nullptr) {
+    stats_->JobStarted(q.tags, site.name(), q.name, held.id,
+                       job.enqueued_at_ms());
+  }
   leases_->Begin(&site, held.queue);
   if (q.handler != nullptr) {
     try {
@@ -129,6 +147,18 @@ void QueueManager::RunOne(SiteConsumer& site, HeldJob& held) {
   leases_->End();
   if (timeout.count() > 0 && hooks_.job_finished) hooks_.job_finished();
   Log::SetCurrentJob({});
+  if (stats_ != nullptr) {
+    using Outcome = WorkerStats::Outcome;
+    Outcome outcome = Outcome::kOk;
+    if (result.kind() == JobResult::Kind::kFail ||
+        (result.kind() == JobResult::Kind::kRetry &&
+         job.attempt() + 1 >= q.config->max_attempts)) {
+      outcome = Outcome::kDead;
+    } else if (result.kind() == JobResult::Kind::kRetry) {
+      outcome = Outcome::kRetry;
+    }
+    stats_->JobFinished(q.tags, outcome);
+  }
   switch (result.kind()) {
     case JobResult::Kind::kOk:
       ctx.Commit();

@@ -30,6 +30,7 @@ struct event;
 namespace qd {
 
 class HandlerSet;
+class WorkerStats;
 
 class QueueManager : public IoManager {
  public:
@@ -49,6 +50,11 @@ class QueueManager : public IoManager {
   void Start() override;
   void Drain() override;
   bool Busy() const override;
+
+  // Reports jobs, fetches and replays there. REQUIRES: before Start().
+  void set_stats(WorkerStats* stats) { stats_ = stats; }
+  // Jobs fetched and not finished (the one running included).
+  int64_t Inflight() const;
 
   // Counters of this worker since it started ("jobs.handled", ...).
   const std::map<std::string, int64_t>& counters() const { return counters_; }
@@ -70,6 +76,7 @@ class QueueManager : public IoManager {
   bool draining_ = false;
   std::map<std::string, int64_t> counters_;
   std::unique_ptr<LeaseKeeper> leases_;  // started with the first site
+  WorkerStats* stats_ = nullptr;
 };
 
 }  // namespace qd

@@ -96,6 +96,7 @@ void RedisClient::OnDisconnect(const redisAsyncContext* ac, int status) {
 
 void RedisClient::Lost(const std::string& why) {
   connected_ = false;
+  last_error_ = why;
   if (stopped_) return;
   if (!outage_logged_) {
     outage_logged_ = true;

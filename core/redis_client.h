@@ -45,6 +45,8 @@ class RedisClient {
   // Drops the connection at once (pending callbacks get null replies).
   void Stop();
   bool connected() const { return connected_; }
+  // Why the connection was last lost or refused ("" before any loss).
+  const std::string& last_error() const { return last_error_; }
   const RedisUrl& url() const { return url_; }
 
   // Returns false (and does not call `cb`) when not connected.
@@ -67,6 +69,7 @@ class RedisClient {
   bool connected_ = false;
   bool stopped_ = true;
   bool outage_logged_ = false;
+  std::string last_error_;
   std::chrono::steady_clock::time_point down_since_;
   RespawnBackoff backoff_;
   event* retry_timer_ = nullptr;

@@ -13,6 +13,7 @@
 #include "core/queue_keys.h"
 #include "core/stream_reply.h"
 #include "core/units.h"
+#include "core/worker_stats.h"
 
 namespace qd {
 namespace {
@@ -50,6 +51,7 @@ SiteConsumer::SiteConsumer(event_base* base, const SiteConfig& site,
     queue.dead_key = QueueKeys::Dead(site.prefix, site.name, name);
     queue.config = &q;
     queue.handler = handlers.Find(site.name, name);
+    queue.tags = {{"site", site.name}, {"queue", name}};
     queue_by_key_[queue.key] = static_cast<int>(queues_.size());
     queues_.push_back(std::move(queue));
     min_visibility = std::min(min_visibility, q.visibility_timeout);
@@ -171,6 +173,8 @@ void SiteConsumer::FinishReplayRead() {
     if (it != replay_counts_.end()) job.deliveries = it->second;
     spdlog::info("site {}: replaying {} {} (delivery {})", site_.name,
                  queues_[job.queue].name, job.id, job.deliveries);
+    if (stats_ != nullptr)
+      stats_->Count("jobs.replayed", queues_[job.queue].tags);
     Hold(std::move(job));
     ++jobs;
   }
@@ -236,7 +240,10 @@ void SiteConsumer::OnFetched(redisReply* r) {
     Requeue();
     return;
   }
-  if (!got.empty()) wake_();
+  if (!got.empty()) {
+    if (stats_ != nullptr) stats_->Count("fetch.batches", {});
+    wake_();
+  }
   if (site_.mode == "poll") {
     timeval next = ToTimeval(poll_backoff_.Next(!got.empty()));
     evtimer_add(fetch_timer_, &next);
@@ -340,6 +347,9 @@ void SiteConsumer::ClaimTick() {
                   for (auto& job : *claimed) {
                     spdlog::info("site {}: claimed idle job {} (delivery {})",
                                  site_.name, job.id, job.deliveries);
+                    if (stats_ != nullptr) {
+                      stats_->Count("jobs.replayed", queues_[job.queue].tags);
+                    }
                     Hold(std::move(job));
                   }
                   wake_();

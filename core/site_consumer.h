@@ -52,6 +52,7 @@ struct event_base;
 namespace qd {
 
 class HandlerSet;
+class WorkerStats;
 
 class SiteConsumer {
  public:
@@ -74,6 +75,9 @@ class SiteConsumer {
   std::vector<Queue>& queues() { return queues_; }
 
   bool HasReady() const { return ready_count_ > 0 && !draining_; }
+  size_t ready_count() const { return ready_count_; }
+  // Where fetch.batches and jobs.replayed are counted (may stay null).
+  void set_stats(WorkerStats* stats) { stats_ = stats; }
   // Moves the next job (weighted round robin over queues) into *out.
   bool TakeNext(HeldJob* out);
 
@@ -109,6 +113,7 @@ class SiteConsumer {
   std::string tag_;  // PREFIX:{SITE}:
   std::string delayed_key_;
   std::function<void()> wake_;
+  WorkerStats* stats_ = nullptr;
   RedisClient reader_;
   RedisClient writer_;
   std::vector<Queue> queues_;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/statsd_sink.h"
 #include "queuedaemon/queue_handler.h"
 
 namespace qd {
@@ -33,6 +34,7 @@ struct SiteQueue {
   std::deque<HeldJob> ready;
   std::vector<std::string> acks;  // to XACK + XDEL at the next flush
   int current_weight = 0;         // smooth weighted round robin
+  StatsdSink::Tags tags;          // site, queue: on this queue's metrics
 };
 
 }  // namespace qd

@@ -23,6 +23,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -73,21 +74,34 @@ class StatsdSink {
   StatsdSink() = default;
   struct Series;
   Series& Find(char type, std::string_view name, const Tags& tags);
-  std::string Line(const Series& s, const std::string& value) const;
-  void Send(const std::string& datagram);
+  std::unique_ptr<Series> NewSeries(char type, std::string_view name,
+                                    const Tags& tags) const;
+  void AppendTags(const Tags& tags, std::string* out) const;
+  // Calls `emit` once per unit of the interval's output: one line, or the
+  // two lines of a negative gauge, which must share a datagram.
+  void ForEachUnit(const std::function<void(std::string_view)>& emit) const;
+  void Pack(std::string_view unit, int* written);
+  bool Send(std::string_view datagram);
+  void NoteDrop(const char* why);
+  void StartInterval();
 
   int fd_ = -1;
-  std::string prefix_;
+  std::string where_;   // "monitor.udp HOST:PORT", for log lines
+  std::string prefix_;  // cleaned, with its '.' ("" when none)
   bool plain_ = false;
-  Tags base_tags_;
-  // Keyed by type + name + tags; the key's text is built once per series.
+  // Cleaned once: "k:v,k:v" (dogstatsd) or "k.v.k.v." (plain).
+  std::string base_tags_;
+  // Keyed by type + name + raw tags; the key's text is built once per
+  // series, lookups reuse key_scratch_ (no allocation).
   std::map<std::string, std::unique_ptr<Series>, std::less<>> series_;
-  std::vector<std::string> events_;
+  std::vector<std::string> events_;  // dogstatsd event lines
   std::string key_scratch_;
+  std::string datagram_;
   uint64_t rng_ = 0x9E3779B97F4A7C15ull;  // reservoir sampling
   uint64_t sent_ = 0;
   uint64_t dropped_ = 0;
-  int64_t last_drop_log_ms_ = 0;
+  uint64_t drops_unlogged_ = 0;
+  int64_t last_drop_log_ms_ = -1;  // steady clock; -1: never logged
 };
 
 }  // namespace qd

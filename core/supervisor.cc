@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "core/log.h"
+#include "core/master_monitor.h"
 #include "core/process.h"
 #include "core/units.h"
 #include "core/worker.h"
@@ -39,11 +40,11 @@ Supervisor::Supervisor(CommandLine cmdline, Config config,
 }
 
 Supervisor::~Supervisor() {
+  monitor_.reset();
   pool_.reset();
   listeners_.reset();
   redis_client_.reset();
   redis_.reset();
-  if (stats_timer_ != nullptr) event_free(stats_timer_);
   for (event* ev : signals_) {
     if (ev != nullptr) event_free(ev);
   }
@@ -83,14 +84,15 @@ int Supervisor::Run(int ready_fd) {
     return 1;
   }
 
-  pool_ = std::make_unique<WorkerPool>(base_, [this](int slot, int incarnation,
-                                                     Channel channel) {
-    Worker worker(*config_, *handlers_, slot, incarnation, std::move(channel));
-    for (auto& m : registry_.MakeIoManagers()) {
-      worker.AddManager(std::move(m));
-    }
-    return worker.Run();
-  });
+  pool_ = std::make_unique<WorkerPool>(
+      base_, [this](int slot, int incarnation, Channel channel) {
+        Worker worker(*config_, *handlers_, slot, incarnation,
+                      std::move(channel), pool_->board(slot));
+        for (auto& m : registry_.MakeIoManagers()) {
+          worker.AddManager(std::move(m));
+        }
+        return worker.Run();
+      });
   pool_->SetConfig(config_.get());
   int n = cmdline_.Threads(*config_);
   pool_->OnAllReady([this, n] {
@@ -101,6 +103,17 @@ int Supervisor::Run(int ready_fd) {
   spdlog::info("queuedaemon {} pid {} starting {} workers (config {})",
                config_->daemon.id, getpid(), n,
                config_->file.empty() ? "built-in defaults" : config_->file);
+  monitor_ = std::make_unique<MasterMonitor>(
+      base_, redis_client_.get(),
+      MasterMonitor::Sources{pool_.get(), listeners_.get(),
+                             [this] { return shutting_down_; }});
+  s = monitor_->Start(*config_, n);
+  if (!s.ok()) {
+    spdlog::critical("{}", s.message());
+    listeners_->Shutdown();
+    if (redis_) redis_->Stop();
+    return 1;
+  }
   pool_->Resize(n);
   if (ready_fd >= 0) {
     (void)!write(ready_fd, "1", 1);
@@ -117,67 +130,18 @@ Status Supervisor::StartListeners() {
   Status s = RedisUrl::Parse(config_->redis.url, &url);
   if (!s.ok()) return s;
   redis_client_ = std::make_unique<RedisClient>(base_, url, "master");
+  redis_client_->Start();
   int files = Process::RaiseFileLimit();
-  if (!config_->listeners.empty()) {
-    redis_client_->Start();
-    spdlog::debug("open file limit {}", files);
-  }
+  if (!config_->listeners.empty()) spdlog::debug("open file limit {}", files);
   std::string prefix =
       config_->daemon.id + ":" + std::to_string(getpid()) + ":";
   listeners_ = std::make_unique<ListenerSet>(
       base_, prefix, config_->redis.url,
       [this](const std::string& key) {
-        if (!redis_client_->connected()) redis_client_->Start();
         (void)redis_client_->Command({"DEL", key}, [](redisReply*) {});
       },
       [this] { MaybeFinish(); });
-  stats_timer_ =
-      event_new(base_, -1, EV_PERSIST, &Supervisor::OnStatsTimer, this);
-  timeval second = {1, 0};
-  evtimer_add(stats_timer_, &second);
   return listeners_->Open(*config_, *handlers_);
-}
-
-void Supervisor::OnStatsTimer(int, short, void* arg) {
-  static_cast<Supervisor*>(arg)->PublishListenerStats();
-}
-
-void Supervisor::PublishListenerStats() {
-  if (listeners_->empty()) return;
-  if (!redis_client_->connected()) {
-    redis_client_->Start();
-    return;
-  }
-  std::string host = Process::HostName();
-  for (const ListenerStats& s : listeners_->Stats()) {
-    std::string key =
-        "qd:listener:" + host + ":" + config_->daemon.id + ":" + s.name;
-    std::vector<std::pair<const char*, int64_t>> fields = {
-        {"connections", s.connections},
-        {"workers", s.workers},
-        {"busy", s.busy},
-        {"idle", s.idle},
-        {"waiting", s.waiting},
-        {"accepted", s.accepted},
-        {"refused", s.refused},
-        {"requests", s.requests},
-        {"forks", s.forks},
-        {"reclaimed", s.reclaimed},
-        {"busy_replies", s.busy_replies},
-        {"error_replies", s.error_replies},
-        {"too_long", s.too_long},
-        {"idle_closed", s.idle_closed},
-        {"updated_ms", EpochMs()}};
-    std::vector<std::string> values;
-    for (const auto& f : fields) values.push_back(std::to_string(f.second));
-    std::vector<std::string_view> args = {"HSET", key};
-    for (size_t i = 0; i < fields.size(); ++i) {
-      args.push_back(fields[i].first);
-      args.push_back(values[i]);
-    }
-    (void)redis_client_->Command(args, [](redisReply*) {});
-    (void)redis_client_->Command({"PEXPIRE", key, "10000"}, [](redisReply*) {});
-  }
 }
 
 std::string Supervisor::WorkerRedisUrl() const {
@@ -272,6 +236,7 @@ void Supervisor::Reload() {
   pool_->SetConfig(config_.get());
   listeners_->Apply(*config_, *handlers_);
   int n = cmdline_.Threads(*config_);
+  monitor_->Apply(*config_, n);
   spdlog::info("SIGHUP: config {} reloaded: {} workers, rolling over",
                config_->file, n);
   pool_->Resize(n);
@@ -286,6 +251,7 @@ void Supervisor::BeginShutdown(const std::string& why) {
                FormatDuration(timeout));
   pool_->DrainAll();
   listeners_->Shutdown();
+  monitor_->Event("shutdown");
   shutdown_timer_ = evtimer_new(base_, &Supervisor::OnShutdownTimeout, this);
   timeval tv = ToTimeval(timeout);
   evtimer_add(shutdown_timer_, &tv);

@@ -15,9 +15,8 @@
 //             listeners, the Redis server to EmbeddedRedis.
 // Listeners (ListenerSet) are opened before the first worker starts, follow
 // reloads, and stop accepting on TERM/INT: the shutdown waits for their
-// connections' requests in progress too. Every second the master writes
-// each listener's state and counters (ListenerStats) to the Redis hash
-// qd:listener:HOST:ID:NAME (expiring after 10 s), for queuectl and scripts.
+// connections' requests in progress too. MasterMonitor publishes the
+// daemon's state (Redis hashes, statsd, HTTP /metrics /healthz /status).
 // Single-threaded; every callback runs on the master's loop.
 #pragma once
 
@@ -30,6 +29,7 @@
 #include "core/handler_registry.h"
 #include "core/handler_set.h"
 #include "core/listener_set.h"
+#include "core/master_monitor.h"
 #include "core/pid_file.h"
 #include "core/plugin_loader.h"
 #include "core/redis_client.h"
@@ -83,8 +83,6 @@ class Supervisor {
   void MaybeFinish();
   std::string WorkerRedisUrl() const;
   Status StartListeners();
-  static void OnStatsTimer(int fd, short what, void* arg);
-  void PublishListenerStats();
 
   CommandLine cmdline_;
   std::unique_ptr<Config> config_;
@@ -96,11 +94,12 @@ class Supervisor {
   std::unique_ptr<EmbeddedRedis> redis_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<ListenerSet> listeners_;
-  // The master's own Redis connection: deletes closed connections' sessions.
+  // The master's own Redis connection: deletes closed connections'
+  // sessions, carries the monitor's PINGs, samples and hashes.
   std::unique_ptr<RedisClient> redis_client_;
+  std::unique_ptr<MasterMonitor> monitor_;
   event* signals_[5] = {};
   event* shutdown_timer_ = nullptr;
-  event* stats_timer_ = nullptr;
   bool shutting_down_ = false;
   int exit_code_ = 0;
   std::chrono::steady_clock::time_point started_;

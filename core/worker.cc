@@ -16,13 +16,15 @@
 #include "core/memory_guard.h"
 #include "core/process.h"
 #include "core/queue_manager.h"
+#include "core/worker_stats.h"
 
 namespace qd {
 
 Worker::Worker(const Config& config, const HandlerSet& handlers, int slot,
-               int incarnation, Channel channel)
+               int incarnation, Channel channel, SlotBoard* board)
     : config_(config),
       handlers_(handlers),
+      board_(board),
       slot_(slot),
       incarnation_(incarnation),
       channel_(std::move(channel)) {}
@@ -49,6 +51,7 @@ int Worker::Run() {
   AddFrameworkManagers();
 
   channel_.Send({{"t", "ready"}, {"rss", m.rss}});
+  stats_->Event("listening");
   spdlog::debug("ready (RSS {})", FormatSize(m.rss));
   if (hook.when == "later" || hook.when == "block") {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -84,6 +87,10 @@ void Worker::HandleSignals() {
 }
 
 void Worker::AddFrameworkManagers() {
+  auto stats = std::make_unique<WorkerStats>(config_, slot_, board_);
+  stats_ = stats.get();
+  stats_->Event("init");
+  io_.Add(std::move(stats));
   io_.Add(std::make_unique<MasterLink>(this));
   auto guard = std::make_unique<MemoryGuard>(this);
   memory_guard_ = guard.get();
@@ -98,8 +105,12 @@ void Worker::AddFrameworkManagers() {
   };
   hooks.job_finished = [this] { channel_.Send({{"t", "job_done"}}); };
   hooks.after_chunk = [this] { memory_guard_->Check(); };
-  io_.Add(std::make_unique<QueueManager>(config_, handlers_, ConsumerName(),
-                                         std::move(hooks)));
+  auto queues = std::make_unique<QueueManager>(
+      config_, handlers_, ConsumerName(), std::move(hooks));
+  queues->set_stats(stats_);
+  QueueManager* q = queues.get();
+  stats_->set_inflight([q] { return q->Inflight(); });
+  io_.Add(std::move(queues));
 }
 
 void Worker::AddManager(std::unique_ptr<IoManager> manager) {
@@ -116,6 +127,9 @@ void Worker::BeginStop(int code, const std::string& why) {
   stopping_ = true;
   exit_code_ = code;
   spdlog::info("stopping: {}", why);
+  if (stats_ != nullptr) {
+    stats_->Event(code == kExitRecycle ? "recycle" : "shutdown");
+  }
   Report(code == kExitRecycle ? "recycle" : "draining",
          MemoryUsage::TrimAndReadSelf());
   io_.Drain([this] { io_.Stop(); });

@@ -32,14 +32,17 @@ namespace qd {
 
 class HandlerSet;
 class MemoryGuard;
+class SlotBoard;
+class WorkerStats;
 
 class Worker {
  public:
   // `slot` numbers the worker 0..N-1; `incarnation` counts starts of this
   // slot (1 = first). `channel` may be invalid (--no-fork: no master).
   // `handlers` (built by the master before the fork) must outlive Run().
+  // `board` (may be null) is the slot's memory shared with the master.
   Worker(const Config& config, const HandlerSet& handlers, int slot,
-         int incarnation, Channel channel);
+         int incarnation, Channel channel, SlotBoard* board = nullptr);
 
   // Adds a plugin's IoManager. REQUIRES: before Run().
   void AddManager(std::unique_ptr<IoManager> manager);
@@ -75,7 +78,9 @@ class Worker {
 
   const Config& config_;
   const HandlerSet& handlers_;
+  SlotBoard* board_;
   MemoryGuard* memory_guard_ = nullptr;
+  WorkerStats* stats_ = nullptr;
   const int slot_;
   const int incarnation_;
   Channel channel_;

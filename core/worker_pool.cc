@@ -5,10 +5,12 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/fork_child.h"
 #include "core/memory_usage.h"
+#include "core/slot_board.h"
 #include "core/worker_slot.h"
 
 namespace qd {
@@ -103,8 +105,48 @@ int WorkerPool::ready() const {
   return n;
 }
 
+std::vector<WorkerSnapshot> WorkerPool::Snapshot() const {
+  std::vector<WorkerSnapshot> out;
+  for (const auto& slot : slots_) {
+    if (slot->index() >= target_ && !slot->alive()) continue;
+    WorkerSnapshot w;
+    w.slot = slot->index();
+    w.pid = slot->pid();
+    w.state = WorkerSlot::StateName(slot->state());
+    w.rss = slot->alive() ? slot->rss() : 0;
+    w.started_ms = slot->started_ms();
+    w.restarts = std::max(0, slot->incarnation() - 1);
+    if (slot->board() != nullptr) {
+      // A slot without a process keeps its last one's counts until the
+      // next starts (then they move to counters_): totals never dip.
+      SlotBoard::View v = slot->board()->Read();
+      w.jobs = v.jobs;
+      w.failed = v.failed;
+      if (slot->alive()) {
+        w.job = v.job;
+        w.job_started_ms = v.job_started_ms;
+      }
+    }
+    out.push_back(std::move(w));
+  }
+  return out;
+}
+
+SlotBoard* WorkerPool::board(int slot) const {
+  return slot >= 0 && slot < static_cast<int>(slots_.size())
+             ? slots_[slot]->board()
+             : nullptr;
+}
+
 void WorkerPool::Spawn(int index) {
   WorkerSlot& slot = *slots_[index];
+  if (slot.board() != nullptr) {
+    SlotBoard::View last = slot.board()->Read();  // the previous process's
+    counters_.jobs += last.jobs;
+    counters_.failed += last.failed;
+    slot.board()->Reset();  // before the child runs
+  }
+  if (slot.incarnation() > 0) ++counters_.respawned;
   Channel master_end, worker_end;
   Status s = Channel::Pair(&master_end, &worker_end);
   std::string n = std::to_string(index);

@@ -28,12 +28,14 @@
 
 #include "core/channel.h"
 #include "core/config.h"
+#include "core/monitor_snapshot.h"
 
 struct event;
 struct event_base;
 
 namespace qd {
 
+class SlotBoard;
 class WorkerSlot;
 
 class WorkerPool {
@@ -70,6 +72,20 @@ class WorkerPool {
   int live() const;   // worker processes alive (any state)
   int ready() const;  // workers that reported ready
   int size() const { return static_cast<int>(slots_.size()); }
+  // Since the pool started: replacement processes started into a slot
+  // (after a crash, recycle or roll-over), recycles, unexpected exits.
+  struct Counters {
+    int64_t respawned = 0;
+    int64_t recycled = 0;
+    int64_t crashed = 0;
+    int64_t jobs = 0;    // jobs finished by processes that have exited
+    int64_t failed = 0;  // of those, failed
+  };
+  const Counters& counters() const { return counters_; }
+  // Every slot of the current size and every slot still running, by slot.
+  std::vector<WorkerSnapshot> Snapshot() const;
+  // The slot's shared board (null when it has none); the worker side.
+  SlotBoard* board(int slot) const;
   // Called once every slot of the current size is ready (start-up timing).
   void OnAllReady(std::function<void()> cb) { on_all_ready_ = std::move(cb); }
 
@@ -91,6 +107,7 @@ class WorkerPool {
   int rolling_slot_ = -1;
   std::function<void()> on_all_ready_;
   event* memory_timer_ = nullptr;
+  Counters counters_;
 };
 
 }  // namespace qd

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "core/exit_codes.h"
+#include "core/slot_board.h"
 #include "core/units.h"
 #include "core/worker_pool.h"
 
@@ -17,12 +18,32 @@ WorkerSlot::WorkerSlot(WorkerPool* pool, int index)
     : pool_(pool), index_(index) {
   respawn_timer_ = evtimer_new(pool->base_, &WorkerSlot::OnRespawn, this);
   kill_timer_ = evtimer_new(pool->base_, &WorkerSlot::OnKillGrace, this);
+  board_ = SlotBoard::Create();
 }
 
 WorkerSlot::~WorkerSlot() {
   if (channel_event_ != nullptr) event_free(channel_event_);
   event_free(respawn_timer_);
   event_free(kill_timer_);
+  SlotBoard::Destroy(board_);
+}
+
+const char* WorkerSlot::StateName(State state) {
+  switch (state) {
+    case State::kEmpty:
+      return "empty";
+    case State::kStarting:
+      return "starting";
+    case State::kReady:
+      return "ready";
+    case State::kStopping:
+      return "stopping";
+    case State::kBackoff:
+      return "backoff";
+    case State::kParked:
+      return "parked";
+  }
+  return "?";
 }
 
 void WorkerSlot::Started(pid_t pid, Channel channel, int generation) {
@@ -32,6 +53,7 @@ void WorkerSlot::Started(pid_t pid, Channel channel, int generation) {
   ++incarnation_;
   state_ = State::kStarting;
   started_at_ = Clock::now();
+  started_ms_ = EpochMs();
   rss_ = 0;
   job_deadline_ = Clock::time_point();
   job_.clear();
@@ -89,6 +111,7 @@ void WorkerSlot::Exited(int wait_status, bool may_respawn) {
   } else if (exited && code == kExitRecycle) {
     spdlog::info("worker slot {} pid {} recycled after {}: replacing it",
                  index_, pid, FormatDuration(lived));
+    ++pool_->counters_.recycled;
     ScheduleRespawn(std::chrono::milliseconds(0));
   } else if (exited && code == kExitShutdown) {
     state_ = State::kParked;
@@ -104,6 +127,7 @@ void WorkerSlot::Exited(int wait_status, bool may_respawn) {
     ScheduleRespawn(std::chrono::milliseconds(0));
   } else {
     auto delay = backoff_.OnCrash(lived);
+    ++pool_->counters_.crashed;
     spdlog::warn("worker slot {} pid {} {} after {}: respawning in {}", index_,
                  pid, how, FormatDuration(lived), FormatDuration(delay));
     ScheduleRespawn(delay);

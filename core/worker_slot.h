@@ -25,6 +25,7 @@ struct event;
 
 namespace qd {
 
+class SlotBoard;
 class WorkerPool;
 
 class WorkerSlot {
@@ -61,6 +62,11 @@ class WorkerSlot {
     return job_deadline_ != Clock::time_point() && now > job_deadline_;
   }
   const std::string& job() const { return job_; }
+  // Shared with the worker processes of this slot (null if mmap failed).
+  SlotBoard* board() const { return board_; }
+  // Epoch ms when the current process started (0 = none).
+  int64_t started_ms() const { return pid_ > 0 ? started_ms_ : 0; }
+  static const char* StateName(State state);
   RespawnBackoff& backoff() { return backoff_; }
 
  private:
@@ -78,6 +84,8 @@ class WorkerSlot {
   int generation_ = 0;
   int incarnation_ = 0;
   Clock::time_point started_at_;
+  int64_t started_ms_ = 0;
+  SlotBoard* board_ = nullptr;
   uint64_t rss_ = 0;
   std::string job_;  // "SITE/QUEUE JID (timeout 5s)"
   Clock::time_point job_deadline_;

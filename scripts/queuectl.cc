@@ -5,12 +5,14 @@
 //     enqueue SITE QUEUE [PAYLOAD|-] [--delay D] [--bulk] [--jid J]
 //     stats [SITE] [--json]                     ready/pending/delayed/dead
 //     dead list|retry|purge SITE QUEUE ...      dead-lettered jobs
+//     check [--site S] [--queue Q] [--ready-warn N] ...  Nagios plugin
 // Each command is a class in scripts/queuectl/; this file only parses the
 // command line and dispatches. Exit codes: scripts/queuectl/exit_code.h.
 #include <CLI/CLI.hpp>
 #include <memory>
 #include <vector>
 
+#include "scripts/queuectl/check_command.h"
 #include "scripts/queuectl/ctl_context.h"
 #include "scripts/queuectl/dead_command.h"
 #include "scripts/queuectl/enqueue_command.h"
@@ -36,6 +38,7 @@ int main(int argc, char** argv) {
   commands.push_back(std::make_unique<EnqueueCommand>(&app));
   commands.push_back(std::make_unique<StatsCommand>(&app));
   commands.push_back(std::make_unique<DeadCommand>(&app));
+  commands.push_back(std::make_unique<CheckCommand>(&app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -18,12 +18,11 @@
 #include "core/plugin_loader.h"
 #include "core/process.h"
 #include "core/supervisor.h"
+#include "core/version.h"
 #include "core/worker.h"
 #include "handlers/builtin_handlers.h"
 
 namespace {
-
-constexpr const char* kVersion = "queuedaemon 0.1.0";
 
 // Forks; the parent waits for the child to report that its workers started
 // and exits 0 (or 1 if the child failed first). Returns, in the child, the
@@ -149,7 +148,7 @@ int main(int argc, char** argv) {
                "validate the config and exit 0 (valid) or 1");
   app.add_flag("--no-fork", cmd.no_fork,
                "one process, no master (for debugging handlers)");
-  app.set_version_flag("--version", kVersion);
+  app.set_version_flag("--version", std::string("queuedaemon ") + qd::kVersion);
   CLI11_PARSE(app, argc, argv);
   if (verbose) cmd.log_level = "debug";
   if (quiet) cmd.log_level = "warn";

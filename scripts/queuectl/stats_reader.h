@@ -1,17 +1,7 @@
 // StatsReader: the numbers of `queuectl stats` for one site, read from its
 // Redis in one pipelined round trip.
 //
-// Per queue:
-//   ready    entries not yet delivered to group "workers": the group's "lag"
-//            (XINFO GROUPS, Redis >= 7). Redis reports no lag once XDEL left
-//            holes after the group's last delivered id (the daemon XDELs what
-//            it acks); then ready = XLEN - pending, which is exact as long as
-//            acked entries are deleted, as the wire contract says. Without
-//            the group (no worker has read yet) every entry is ready: XLEN.
-//   pending  delivered, not acked: the group's PEL size, the count that
-//            XPENDING's summary form gives.
-//   dead     XLEN of the dead stream.
-// Per site: delayed = ZCARD of the site's delayed set (all queues together).
+// The numbers per queue and site are QueueDepth's (core/queue_depth.h).
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -21,16 +11,13 @@
 #include <string>
 
 #include "core/config.h"
-#include "queuedaemon/status.h"
+#include "core/queue_depth.h"
 #include "core/redis_conn.h"
+#include "queuedaemon/status.h"
 
 namespace qd::ctl {
 
-struct QueueStats {
-  int64_t ready = 0;
-  int64_t pending = 0;
-  int64_t dead = 0;
-};
+using QueueStats = QueueDepth;
 
 struct SiteStats {
   std::string site;
@@ -47,10 +34,6 @@ class StatsReader {
  private:
   static Status ReadQueue(RedisConn* conn, QueueStats* out);
   static Status Integer(RedisConn* conn, int64_t* out);
-  // Fills ready/pending from an XINFO GROUPS reply; false: no such group.
-  static bool FromGroups(const redisReply& groups, int64_t xlen,
-                         QueueStats* out);
-  static const redisReply* Field(const redisReply& map, const char* name);
 };
 
 }  // namespace qd::ctl

@@ -13,6 +13,10 @@
 //     that sees XLEN < N, t_done = XLEN 0 and nothing pending (every job is
 //     XACKed and XDELed). Rate = N / (t_done - t_first), and its ratio to
 //     both ceilings.
+//  2b. The same drain with statsd on (monitor.udp, interval 100 ms) sending
+//     to a UDP socket that never reads (SO_RCVBUF at its minimum): the rate
+//     and its ratio to 2 (monitoring must cost next to nothing, and a
+//     blocked receiver nothing more).
 //  3. Bulk enqueue: `queuectl enqueue default noop - --bulk` with N lines on
 //     stdin and the daemon stopped (n/a when queuectl has no --bulk).
 //  4. Latency: the daemon (2 workers) with a testkit queue; 10,000 jobs/s
@@ -23,7 +27,9 @@
 // kPhaseLimit; everything started is stopped by pid (harness destructors).
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -241,7 +247,8 @@ struct DrainResult {
   long worker_kib = 0;
 };
 
-DrainResult Drain(const qd::test::RedisServer& redis, long n) {
+DrainResult Drain(const qd::test::RedisServer& redis, long n,
+                  const std::string& top_extra = "") {
   DrainResult out;
   Conn c(redis.port());
   if (!Fill(c, kNoopKey, n) || c.Int({"XLEN", kNoopKey}) != n) {
@@ -249,7 +256,7 @@ DrainResult Drain(const qd::test::RedisServer& redis, long n) {
     return out;
   }
   auto started = Clock::now();
-  qd::test::Daemon d(qd::test::TestConfig(kThreads, redis.url()),
+  qd::test::Daemon d(qd::test::TestConfig(kThreads, redis.url(), "", top_extra),
                      {"--threads=" + std::to_string(kThreads)});
   Clock::time_point t_first, t_done;
   bool first = Poll(
@@ -503,6 +510,24 @@ int main(int argc, char** argv) {
   std::optional<double> ceiling_del = Ceiling(redis.port(), n, true);
   std::fprintf(stderr, "queue_bench: 2/4 no-op drain\n");
   DrainResult drain = Drain(redis, n);
+  std::fprintf(stderr, "queue_bench: 2b/4 no-op drain, statsd blocked\n");
+  DrainResult drain_statsd;
+  {
+    int sink = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int tiny = 1;  // the kernel rounds it up to its minimum
+    setsockopt(sink, SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny));
+    sockaddr_in addr = {};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(sink, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    socklen_t len = sizeof(addr);
+    getsockname(sink, reinterpret_cast<sockaddr*>(&addr), &len);
+    drain_statsd = Drain(
+        redis, n,
+        "monitor: { udp: 127.0.0.1:" + std::to_string(ntohs(addr.sin_port)) +
+            ", interval: 100ms }\n");
+    close(sink);
+  }
   std::fprintf(stderr, "queue_bench: 3/4 bulk enqueue\n");
   std::string bulk_error;
   std::optional<double> bulk = Bulk(redis, n, &bulk_error);
@@ -527,6 +552,13 @@ int main(int argc, char** argv) {
   Row("  drain vs ceiling with XDEL", "", "",
       drain_ratio_del ? Fmt("%.2fx", *drain_ratio_del) : "");
   Row("  drain time (t_first..t_done)", Fmt("%.3f s", drain.seconds), "", "");
+  std::optional<double> statsd_ratio;
+  if (drain.rate && drain_statsd.rate) {
+    statsd_ratio = *drain_statsd.rate / *drain.rate;
+  }
+  Row("  the same, statsd to a blocked receiver",
+      drain_statsd.rate ? Fmt("%.0f /s", *drain_statsd.rate) : "failed",
+      "~1x drain", statsd_ratio ? Fmt("%.2fx", *statsd_ratio) : "");
   Row("  daemon start to first ack", Fmt("%.3f s", drain.boot_s), "", "");
   Row("bulk enqueue (queuectl --bulk)", bulk ? Fmt("%.0f /s", *bulk) : "n/a",
       Fmt(">= %.0f /s", kBulkGoal),
@@ -554,15 +586,17 @@ int main(int argc, char** argv) {
       "\"ceiling_rate\":%s,\"ceiling_del_rate\":%s,\"drain_rate\":%s,"
       "\"drain_ratio\":%s,\"drain_ratio_del\":%s,"
       "\"drain_s\":%.3f,\"drain_boot_s\":%.3f,\"bulk_rate\":%s,"
+      "\"drain_statsd_rate\":%s,\"drain_statsd_ratio\":%s,"
       "\"latency_jobs\":%zu,\"latency_offered_s\":%.3f,"
       "\"latency_p50_ms\":%s,\"latency_p99_ms\":%s,\"latency_max_ms\":%s,"
       "\"worker_rss_kib\":%ld,\"master_rss_kib\":%ld}\n",
       n, kThreads, Num(ceiling).c_str(), Num(ceiling_del).c_str(),
       Num(drain.rate).c_str(), Num(drain_ratio, 3).c_str(),
       Num(drain_ratio_del, 3).c_str(), drain.seconds, drain.boot_s,
-      Num(bulk).c_str(), lat.jobs, lat.offered_s, Num(p50, 3).c_str(),
-      Num(p99, 3).c_str(), Num(pmax, 3).c_str(), drain.worker_kib,
-      drain.master_kib);
+      Num(bulk).c_str(), Num(drain_statsd.rate).c_str(),
+      Num(statsd_ratio, 3).c_str(), lat.jobs, lat.offered_s,
+      Num(p50, 3).c_str(), Num(p99, 3).c_str(), Num(pmax, 3).c_str(),
+      drain.worker_kib, drain.master_kib);
   bool ok = ceiling && drain.rate && lat.ok;
   return ok ? 0 : 1;
 }

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -500,6 +501,50 @@ bool LineClient::WaitClosed(milliseconds deadline) {
     Fill(left);
   }
   return closed_;
+}
+
+int HttpGet(int port, const std::string& path, std::string* body,
+            milliseconds deadline) {
+  LineClient c = LineClient::Tcp(port, "\r\n");
+  if (!c.connected()) return -1;
+  c.Send("GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+  if (!c.WaitClosed(deadline)) return -1;
+  const std::string& r = c.pending();
+  size_t head = r.find("\r\n\r\n");
+  if (r.rfind("HTTP/1.", 0) != 0 || head == std::string::npos) return -1;
+  *body = r.substr(head + 4);
+  return std::atoi(r.c_str() + 9);
+}
+
+UdpReceiver::UdpReceiver() {
+  fd_ = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    throw std::runtime_error("UdpReceiver: bind failed");
+  }
+  socklen_t len = sizeof(addr);
+  getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+  port_ = ntohs(addr.sin_port);
+}
+
+UdpReceiver::~UdpReceiver() { close(fd_); }
+
+std::vector<std::string> UdpReceiver::Receive(milliseconds wait) {
+  std::vector<std::string> out;
+  auto end = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    auto left = std::chrono::duration_cast<milliseconds>(
+        end - std::chrono::steady_clock::now());
+    pollfd p = {fd_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(std::max<long>(0, left.count()))) <= 0) {
+      return out;
+    }
+    char buf[65536];
+    ssize_t n = recv(fd_, buf, sizeof(buf), 0);
+    if (n >= 0) out.emplace_back(buf, static_cast<size_t>(n));
+  }
 }
 
 }  // namespace qd::test

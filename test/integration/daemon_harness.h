@@ -171,4 +171,26 @@ class LineClient {
   std::string buffer_;
 };
 
+// GET http://127.0.0.1:PORT/PATH over HTTP/1.0; returns the status code
+// (-1: no answer within `deadline`), *body the body.
+int HttpGet(int port, const std::string& path, std::string* body,
+            milliseconds deadline = milliseconds(5000));
+
+// A UDP socket on 127.0.0.1:<free port> that collects datagrams (a statsd
+// receiver for the tests).
+class UdpReceiver {
+ public:
+  UdpReceiver();
+  ~UdpReceiver();
+  UdpReceiver(const UdpReceiver&) = delete;
+  UdpReceiver& operator=(const UdpReceiver&) = delete;
+  int port() const { return port_; }
+  // Datagrams that arrive within `wait` (at least one poll).
+  std::vector<std::string> Receive(milliseconds wait);
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 }  // namespace qd::test
