@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/config_reader.h"
+#include "core/control_message.h"
 #include "queuedaemon/suggest.h"
 
 namespace qd {
@@ -210,6 +211,25 @@ void ReadPlugins(ConfigReader& r, const Item& item, PluginsConfig* plugins) {
       {
           {"dir", [&](const Item& i) { r.ReadString(i, &plugins->dir); }},
           {"load", [&](const Item& i) { r.ReadStringList(i, &plugins->load); }},
+      });
+}
+
+void ReadControl(ConfigReader& r, const Item& item, ControlConfig* control) {
+  r.ReadMap(
+      item,
+      {
+          {"enabled", [&](const Item& i) { r.ReadBool(i, &control->enabled); }},
+          {"secret_file",
+           [&](const Item& i) {
+             std::string path;
+             if (!r.ReadString(i, &path)) return;
+             Status s = ReadControlSecret(path, &control->secret);
+             if (!s.ok()) {
+               r.Fail(i, s.message());
+               return;
+             }
+             control->secret_file = path;
+           }},
       });
 }
 
@@ -603,6 +623,7 @@ void ReadDocument(ConfigReader& r, const YAML::Node& root, Config* c) {
           {"redis", [&](const Item& i) { ReadRedis(r, i, &c->redis); }},
           {"plugins", [&](const Item& i) { ReadPlugins(r, i, &c->plugins); }},
           {"monitor", [&](const Item& i) { ReadMonitor(r, i, &c->monitor); }},
+          {"control", [&](const Item& i) { ReadControl(r, i, &c->control); }},
           {"sites",
            [&](const Item& i) {
              r.ReadEntries(i, [&](const Item& site) {

@@ -68,6 +68,15 @@ struct MonitorConfig {
   bool http_public = false;
 };
 
+// The control channel (README, "Control"): commands from queuectl through
+// Redis pub/sub. Whoever can write to the daemon's Redis can send them
+// unless a secret signs them.
+struct ControlConfig {
+  bool enabled = true;
+  std::string secret_file;  // "" = commands are not signed
+  std::string secret;       // read from secret_file by the loader
+};
+
 // One queue of a site. Keys the framework knows are parsed here; any other
 // key belongs to the handler (e.g. exec's `command`) and is kept in
 // `handler_options` for the handler to validate.
@@ -138,6 +147,7 @@ struct Config {
   RedisConfig redis;
   PluginsConfig plugins;
   MonitorConfig monitor;
+  ControlConfig control;
   std::map<std::string, SiteConfig> sites;
   std::map<std::string, ListenerConfig> listeners;
   YAML::Node xmpp;

@@ -31,6 +31,8 @@ void MasterLink::OnReadable(int fd) {
     std::string type = msg.value("t", "");
     if (type == "drain") {
       worker_->BeginStop(kExitOk, "the master asked to drain");
+    } else if (type == "pause" || type == "resume") {
+      worker_->SetPaused(msg.value("site", "*"), type == "pause");
     } else if (type == "reopen") {
       Status s = Log::Reopen();
       if (!s.ok()) spdlog::error("{}", s.message());

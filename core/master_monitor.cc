@@ -146,6 +146,14 @@ void MasterMonitor::OnFlush(int, short, void* arg) {
 }
 
 void MasterMonitor::Tick() {
+  MonitorSnapshot s = Snapshot();
+  int64_t jobs = s.counters["jobs.handled"];
+  if (last_jobs_ >= 0 && s.now_ms > last_jobs_ms_) {
+    jobs_per_s_ = static_cast<double>(jobs - last_jobs_) * 1000.0 /
+                  static_cast<double>(s.now_ms - last_jobs_ms_);
+  }
+  last_jobs_ = jobs;
+  last_jobs_ms_ = s.now_ms;
   Ping();
   SampleSites();
   PublishHashes();

@@ -60,6 +60,8 @@ class MasterMonitor {
   void Event(const std::string& state);
 
   MonitorSnapshot Snapshot() const;
+  // Jobs finished per second over the last tick, every worker together.
+  double jobs_per_s() const { return jobs_per_s_; }
   int http_port() const;
 
  private:
@@ -95,6 +97,9 @@ class MasterMonitor {
   int64_t sent_respawned_ = 0;
   int64_t sent_recycled_ = 0;
   int64_t sent_crashed_ = 0;
+  double jobs_per_s_ = 0;
+  int64_t last_jobs_ = -1;
+  int64_t last_jobs_ms_ = 0;
   event* tick_timer_ = nullptr;
   event* flush_timer_ = nullptr;
 };

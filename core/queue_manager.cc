@@ -46,13 +46,28 @@ void QueueManager::Start() {
         base(), site, url, consumer_, handlers_, [this] { Wake(); }));
   }
   if (!sites_.empty()) leases_ = std::make_unique<LeaseKeeper>();
-  for (auto& site : sites_) site->set_stats(stats_);
+  for (auto& site : sites_) {
+    site->set_stats(stats_);
+    auto one = paused_.find(site->name());
+    auto all = paused_.find("*");
+    bool paused = one != paused_.end() ? one->second
+                                       : all != paused_.end() && all->second;
+    site->SetPaused(paused);
+  }
   for (auto& site : sites_) site->Start();
 }
 
 void QueueManager::Drain() {
   draining_ = true;
   for (auto& site : sites_) site->Drain();
+}
+
+void QueueManager::SetPaused(const std::string& site, bool paused) {
+  if (site == "*") paused_.clear();
+  paused_[site] = paused;
+  for (auto& s : sites_) {
+    if (site == "*" || s->name() == site) s->SetPaused(paused);
+  }
 }
 
 int64_t QueueManager::Inflight() const {

@@ -53,6 +53,9 @@ class QueueManager : public IoManager {
 
   // Reports jobs, fetches and replays there. REQUIRES: before Start().
   void set_stats(WorkerStats* stats) { stats_ = stats; }
+  // Stops or restarts fetching for `site` ("*" = all); held jobs still run.
+  // Before Start() it takes effect when the sites start.
+  void SetPaused(const std::string& site, bool paused);
   // Jobs fetched and not finished (the one running included).
   int64_t Inflight() const;
 
@@ -77,6 +80,7 @@ class QueueManager : public IoManager {
   std::map<std::string, int64_t> counters_;
   std::unique_ptr<LeaseKeeper> leases_;  // started with the first site
   WorkerStats* stats_ = nullptr;
+  std::map<std::string, bool> paused_;  // by site, "*" = all
 };
 
 }  // namespace qd

@@ -83,7 +83,35 @@ void RedisClient::OnConnect(const redisAsyncContext* ac, int status) {
                  self->url_.Describe(), FormatDuration(down));
     self->outage_logged_ = false;
   }
+  for (const auto& [channel, cb] : self->subscriptions_) {
+    self->SendSubscribe(channel);
+  }
   if (self->on_connect_) self->on_connect_();
+}
+
+void RedisClient::Subscribe(const std::string& channel,
+                            MessageCallback on_message) {
+  subscriptions_[channel] =
+      std::make_unique<MessageCallback>(std::move(on_message));
+  if (connected_) SendSubscribe(channel);
+}
+
+void RedisClient::SendSubscribe(const std::string& channel) {
+  const char* argv[] = {"SUBSCRIBE", channel.data()};
+  size_t lens[] = {9, channel.size()};
+  (void)redisAsyncCommandArgv(ac_, &RedisClient::OnMessage,
+                              subscriptions_[channel].get(), 2, argv, lens);
+}
+
+// Called for the subscription's confirmation and for every message (and
+// with null when the connection goes); the callback stays ours.
+void RedisClient::OnMessage(redisAsyncContext*, void* reply, void* privdata) {
+  auto* r = static_cast<redisReply*>(reply);
+  if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+      ReplyString(r->element[0]) != "message") {
+    return;
+  }
+  (*static_cast<MessageCallback*>(privdata))(ReplyString(r->element[2]));
 }
 
 void RedisClient::OnDisconnect(const redisAsyncContext* ac, int status) {

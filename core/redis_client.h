@@ -15,6 +15,8 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,10 +56,18 @@ class RedisClient {
   bool CommandArgv(int argc, const char** argv, const size_t* lens,
                    Callback cb);
 
+  // Subscribes to `channel`: `on_message` gets each message's payload. The
+  // subscription is sent again after every reconnect. A client with a
+  // subscription is in pub/sub mode: use it for nothing else.
+  using MessageCallback = std::function<void(std::string_view payload)>;
+  void Subscribe(const std::string& channel, MessageCallback on_message);
+
  private:
   static void OnConnect(const redisAsyncContext* ac, int status);
   static void OnDisconnect(const redisAsyncContext* ac, int status);
   static void OnReply(redisAsyncContext* ac, void* reply, void* privdata);
+  static void OnMessage(redisAsyncContext* ac, void* reply, void* privdata);
+  void SendSubscribe(const std::string& channel);
   static void OnRetry(int fd, short what, void* arg);
   void Connect();
   void Lost(const std::string& why);
@@ -74,6 +84,8 @@ class RedisClient {
   RespawnBackoff backoff_;
   event* retry_timer_ = nullptr;
   std::function<void()> on_connect_;
+  // By channel; hiredis keeps a pointer to the callback while subscribed.
+  std::map<std::string, std::unique_ptr<MessageCallback>> subscriptions_;
 };
 
 // Reply helpers: hiredis replies as string views.

@@ -194,8 +194,14 @@ void SiteConsumer::FinishReplayRead() {
 
 // --- fetching ----------------------------------------------------------------
 
+void SiteConsumer::SetPaused(bool paused) {
+  if (paused_ == paused) return;
+  paused_ = paused;
+  if (!paused_) MaybeFetch();
+}
+
 void SiteConsumer::MaybeFetch() {
-  if (draining_ || phase_ != Phase::kFetch || read_in_flight_ ||
+  if (draining_ || paused_ || phase_ != Phase::kFetch || read_in_flight_ ||
       !reader_.connected() || ready_count_ >= kLowWater ||
       evtimer_pending(fetch_timer_, nullptr)) {
     return;
@@ -204,7 +210,9 @@ void SiteConsumer::MaybeFetch() {
 }
 
 void SiteConsumer::Fetch() {
-  if (draining_ || read_in_flight_ || !reader_.connected()) return;
+  if (draining_ || paused_ || read_in_flight_ || !reader_.connected()) {
+    return;
+  }
   bool listen = site_.mode != "poll";
   std::string count = std::to_string(kFetchBatch);
   std::vector<std::string_view> args = {
@@ -236,7 +244,7 @@ void SiteConsumer::OnFetched(redisReply* r) {
   std::vector<HeldJob> got;
   StreamReply::ParseRead(r, queue_by_key_, &got);
   for (auto& job : got) Hold(std::move(job));
-  if (draining_) {
+  if (draining_ || (paused_ && !got.empty())) {
     Requeue();
     return;
   }
@@ -321,7 +329,7 @@ void SiteConsumer::ClaimTick() {
   if (draining_) return;
   timeval next = ToTimeval(claim_every_);
   evtimer_add(claim_timer_, &next);
-  if (!writer_.connected()) return;
+  if (!writer_.connected() || paused_) return;
   for (size_t i = 0; i < queues_.size(); ++i) {
     const Queue& q = queues_[i];
     std::string idle = std::to_string(q.config->visibility_timeout.count());

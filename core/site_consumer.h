@@ -76,6 +76,9 @@ class SiteConsumer {
 
   bool HasReady() const { return ready_count_ > 0 && !draining_; }
   size_t ready_count() const { return ready_count_; }
+  // Paused: no new fetches or claims; what a read in flight delivers is
+  // given back at once; held jobs still run. Resume fetches again.
+  void SetPaused(bool paused);
   // Where fetch.batches and jobs.replayed are counted (may stay null).
   void set_stats(WorkerStats* stats) { stats_ = stats; }
   // Moves the next job (weighted round robin over queues) into *out.
@@ -125,6 +128,7 @@ class SiteConsumer {
   enum class Phase { kConnecting, kReplay, kFetch };
   Phase phase_ = Phase::kConnecting;
   bool draining_ = false;
+  bool paused_ = false;
   bool read_in_flight_ = false;
   bool replay_in_flight_ = false;
   std::vector<HeldJob> replay_batch_;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <set>
 #include <stdexcept>
 
 #include "core/log.h"
@@ -20,9 +21,26 @@ constexpr int kSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD};
 
 }  // namespace
 
-void CommandLine::Apply(Config* config) const {
+Status CommandLine::Apply(Config* config) const {
   if (!id.empty()) config->daemon.id = id;
   if (!pidfile.empty()) config->daemon.pidfile = pidfile;
+  if (sites.empty()) return Status::Ok();
+  std::set<std::string> wanted(sites.begin(), sites.end());
+  for (const auto& name : wanted) {
+    if (config->sites.count(name) == 0) {
+      std::string have;
+      for (const auto& [n, s] : config->sites)
+        have += (have.empty() ? "" : ", ") + n;
+      return Status::Error(
+          "--site " + name + ": no such site in " +
+          (config->file.empty() ? "the built-in config" : config->file) +
+          " (sites: " + have + ")");
+    }
+  }
+  for (auto it = config->sites.begin(); it != config->sites.end();) {
+    it = wanted.count(it->first) ? std::next(it) : config->sites.erase(it);
+  }
+  return Status::Ok();
 }
 
 int CommandLine::Threads(const Config& config) const {
@@ -40,6 +58,7 @@ Supervisor::Supervisor(CommandLine cmdline, Config config,
 }
 
 Supervisor::~Supervisor() {
+  control_.reset();
   monitor_.reset();
   pool_.reset();
   listeners_.reset();
@@ -88,6 +107,12 @@ int Supervisor::Run(int ready_fd) {
       base_, [this](int slot, int incarnation, Channel channel) {
         Worker worker(*config_, *handlers_, slot, incarnation,
                       std::move(channel), pool_->board(slot));
+        // "*" first: per-site entries override it.
+        auto all = paused_.find("*");
+        if (all != paused_.end()) worker.SetPaused("*", all->second);
+        for (const auto& [site, paused] : paused_) {
+          if (site != "*") worker.SetPaused(site, paused);
+        }
         for (auto& m : registry_.MakeIoManagers()) {
           worker.AddManager(std::move(m));
         }
@@ -114,6 +139,14 @@ int Supervisor::Run(int ready_fd) {
     if (redis_) redis_->Stop();
     return 1;
   }
+  RedisUrl url;
+  (void)RedisUrl::Parse(config_->redis.url, &url);  // parsed once already
+  control_ = std::make_unique<ControlChannel>(
+      base_, url, redis_client_.get(), Process::HostName(),
+      [this](const ControlCommand& cmd, ControlChannel::Respond respond) {
+        OnControl(cmd, respond);
+      });
+  control_->Apply(*config_);
   pool_->Resize(n);
   if (ready_fd >= 0) {
     (void)!write(ready_fd, "1", 1);
@@ -165,7 +198,7 @@ void Supervisor::OnSignal(int sig, short, void* arg) {
       self->Reap();
       break;
     case SIGHUP:
-      self->Reload();
+      (void)self->Reload("SIGHUP", "");
       break;
     case SIGUSR1:
       spdlog::info("SIGUSR1: reopening log files");
@@ -199,28 +232,45 @@ void Supervisor::Reap() {
   MaybeFinish();
 }
 
-void Supervisor::Reload() {
-  if (shutting_down_) return;
+Status Supervisor::Reload(const std::string& why, const std::string& site) {
+  Status s = ReloadConfig(why, site);
+  if (!s.ok())
+    spdlog::error("{}: keeping the current config: {}", why, s.message());
+  return s;
+}
+
+Status Supervisor::ReloadConfig(const std::string& why,
+                                const std::string& site) {
+  if (shutting_down_) return Status::Error("shutting down");
   if (config_->file.empty()) {
-    spdlog::warn("SIGHUP: running on built-in defaults, no file to re-read");
-    return;
+    return Status::Error("running on built-in defaults, no file to re-read");
   }
   auto next = std::make_unique<Config>();
-  auto handlers = std::make_unique<HandlerSet>();
   Status s = Config::LoadFile(config_->file, next.get());
-  if (s.ok()) s = BuildHandlers(*next, plugins_, registry_, handlers.get());
-  if (!s.ok()) {
-    spdlog::error("SIGHUP: keeping the current config: {}", s.message());
-    return;
+  if (s.ok()) s = cmdline_.Apply(next.get());
+  if (!s.ok()) return s;
+  if (!site.empty()) {
+    // Only this site is re-read; everything else stays as it is.
+    auto it = next->sites.find(site);
+    if (it == next->sites.end()) {
+      return Status::Error("site " + site + " is not in " + config_->file +
+                           (cmdline_.sites.empty() ? "" : " or not --site"));
+    }
+    auto merged = std::make_unique<Config>(*config_);
+    merged->sites[site] = it->second;
+    next = std::move(merged);
   }
-  cmdline_.Apply(next.get());
+  auto handlers = std::make_unique<HandlerSet>();
+  s = BuildHandlers(*next, plugins_, registry_, handlers.get());
+  if (!s.ok()) return s;
   const DaemonConfig& was = config_->daemon;
   if (next->daemon.id != was.id || next->PidFile() != config_->PidFile() ||
       next->daemon.run_dir != was.run_dir ||
       (next->redis.url == "embedded") != static_cast<bool>(redis_)) {
     spdlog::warn(
-        "SIGHUP: daemon.id, pid file, run_dir and embedded redis change only "
-        "on restart; keeping the current ones");
+        "{}: daemon.id, pid file, run_dir and embedded redis change only "
+        "on restart; keeping the current ones",
+        why);
     next->daemon.id = was.id;
     next->daemon.pidfile = config_->PidFile();
     next->daemon.run_dir = was.run_dir;
@@ -237,10 +287,84 @@ void Supervisor::Reload() {
   listeners_->Apply(*config_, *handlers_);
   int n = cmdline_.Threads(*config_);
   monitor_->Apply(*config_, n);
-  spdlog::info("SIGHUP: config {} reloaded: {} workers, rolling over",
-               config_->file, n);
+  control_->Apply(*config_);
+  spdlog::info("{}: config {} reloaded{}: {} workers, rolling over", why,
+               config_->file, site.empty() ? "" : " (site " + site + ")", n);
   pool_->Resize(n);
   pool_->RollOver();
+  return Status::Ok();
+}
+
+void Supervisor::OnControl(const ControlCommand& cmd,
+                           const ControlChannel::Respond& respond) {
+  const std::string& c = cmd.cmd;
+  if (c == "ps") return respond(true, "", PsData());
+  if (shutting_down_) return respond(false, "shutting down", nullptr);
+  if (!cmd.site.empty() && config_->sites.count(cmd.site) == 0 &&
+      c != "reload") {
+    return respond(false, "site " + cmd.site + " is not served here", nullptr);
+  }
+  if (c == "reload") {
+    Status s = Reload(
+        "control: reload" + (cmd.site.empty() ? "" : " site " + cmd.site),
+        cmd.site);
+    return respond(
+        s.ok(),
+        s.ok() ? "config " + config_->file + " reloaded" +
+                     (cmd.site.empty() ? "" : " (site " + cmd.site + ")") +
+                     ", rolling the workers over"
+               : s.message(),
+        nullptr);
+  }
+  if (c == "restart") {
+    spdlog::info("control: restart: rolling {} workers over", pool_->live());
+    pool_->RollOver();
+    return respond(true,
+                   "rolling " + std::to_string(pool_->live()) +
+                       " workers over, one slot at a time",
+                   nullptr);
+  }
+  if (c == "drain" || c == "resume") {
+    bool pause = c == "drain";
+    std::string site = cmd.site.empty() ? "*" : cmd.site;
+    if (site == "*") paused_.clear();
+    paused_[site] = pause;
+    pool_->Broadcast({{"t", pause ? "pause" : "resume"}, {"site", site}});
+    return respond(true,
+                   std::string(pause ? "stopped" : "restarted") + " fetching " +
+                       (site == "*" ? "for every site" : "for site " + site),
+                   nullptr);
+  }
+  if (c == "stop") {
+    respond(true,
+            "stopping: draining " + std::to_string(pool_->live()) + " workers",
+            nullptr);
+    return BeginShutdown("control: stop");
+  }
+  respond(false, "unknown command " + c, nullptr);
+}
+
+nlohmann::json Supervisor::PsData() const {
+  MonitorSnapshot s = monitor_->Snapshot();
+  int live = 0, ready = 0;
+  uint64_t rss = s.master_rss;
+  for (const auto& w : s.workers) {
+    live += w.pid > 0;
+    ready += w.pid > 0 && w.state == "ready";
+    rss += w.rss;
+  }
+  nlohmann::json sites = nlohmann::json::array();
+  for (const auto& [name, site] : config_->sites) sites.push_back(name);
+  nlohmann::json paused = nlohmann::json::array();
+  for (const auto& [site, on] : paused_) {
+    if (on) paused.push_back(site);
+  }
+  return {{"host", s.host},   {"id", s.id},
+          {"pid", s.pid},     {"uptime_s", (s.now_ms - s.started_ms) / 1000},
+          {"sites", sites},   {"workers", live},
+          {"ready", ready},   {"threads", s.threads},
+          {"rss", rss},       {"jobs_per_s", monitor_->jobs_per_s()},
+          {"paused", paused}, {"shutting_down", s.shutting_down}};
 }
 
 void Supervisor::BeginShutdown(const std::string& why) {

@@ -21,10 +21,13 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/config.h"
+#include "core/control_channel.h"
 #include "core/embedded_redis.h"
 #include "core/handler_registry.h"
 #include "core/handler_set.h"
@@ -42,16 +45,18 @@ namespace qd {
 
 // What the command line says; it beats the config file, on reload too.
 struct CommandLine {
-  std::string config_path;  // "" = embedded defaults
-  int threads = -1;         // -1 = from the config
-  std::string id;           // "" = from the config
-  std::string pidfile;      // "" = from the config
-  std::string log_level;    // "" = from the config (-v debug, -q warn)
+  std::string config_path;         // "" = embedded defaults
+  int threads = -1;                // -1 = from the config
+  std::string id;                  // "" = from the config
+  std::string pidfile;             // "" = from the config
+  std::string log_level;           // "" = from the config (-v debug, -q warn)
+  std::vector<std::string> sites;  // --site: serve only these; empty = all
   bool foreground = false;
   bool no_fork = false;
 
-  // Applies the overrides to a freshly loaded config.
-  void Apply(Config* config) const;
+  // Applies the overrides to a freshly loaded config; a --site that the
+  // config does not have is an error (naming the sites it has).
+  Status Apply(Config* config) const;
   // The worker count: --threads, else daemon.threads, 0 meaning CPU count.
   int Threads(const Config& config) const;
 };
@@ -78,7 +83,13 @@ class Supervisor {
   static void OnSignal(int sig, short what, void* arg);
   static void OnShutdownTimeout(int fd, short what, void* arg);
   void Reap();
-  void Reload();
+  // Re-reads the config file (only `site` of it when not empty), rolls the
+  // workers over; logs and returns why not (keeping the current config).
+  Status Reload(const std::string& why, const std::string& site);
+  Status ReloadConfig(const std::string& why, const std::string& site);
+  void OnControl(const ControlCommand& cmd,
+                 const ControlChannel::Respond& respond);
+  nlohmann::json PsData() const;
   void BeginShutdown(const std::string& why);
   void MaybeFinish();
   std::string WorkerRedisUrl() const;
@@ -98,6 +109,10 @@ class Supervisor {
   // sessions, carries the monitor's PINGs, samples and hashes.
   std::unique_ptr<RedisClient> redis_client_;
   std::unique_ptr<MasterMonitor> monitor_;
+  std::unique_ptr<ControlChannel> control_;
+  // Sites whose fetching `queuectl drain` paused ("*" = all; a later
+  // per-site entry overrides it); new workers start with it.
+  std::map<std::string, bool> paused_;
   event* signals_[5] = {};
   event* shutdown_timer_ = nullptr;
   bool shutting_down_ = false;

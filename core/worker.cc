@@ -109,8 +109,26 @@ void Worker::AddFrameworkManagers() {
       config_, handlers_, ConsumerName(), std::move(hooks));
   queues->set_stats(stats_);
   QueueManager* q = queues.get();
+  queues_ = q;
+  for (const auto& [site, paused] : paused_) {
+    if (site == "*") q->SetPaused(site, paused);
+  }
+  for (const auto& [site, paused] : paused_) {
+    if (site != "*") q->SetPaused(site, paused);
+  }
   stats_->set_inflight([q] { return q->Inflight(); });
   io_.Add(std::move(queues));
+}
+
+void Worker::SetPaused(const std::string& site, bool paused) {
+  if (queues_ == nullptr) {  // before Run(): applied when the queues start
+    if (site == "*") paused_.clear();
+    paused_[site] = paused;
+    return;
+  }
+  spdlog::info("{} fetching {}", paused ? "pausing" : "resuming",
+               site == "*" ? std::string("every site") : "site " + site);
+  if (queues_ != nullptr) queues_->SetPaused(site, paused);
 }
 
 void Worker::AddManager(std::unique_ptr<IoManager> manager) {

@@ -20,6 +20,7 @@
 // only the master's hard limit can stop it).
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 
@@ -32,6 +33,7 @@ namespace qd {
 
 class HandlerSet;
 class MemoryGuard;
+class QueueManager;
 class SlotBoard;
 class WorkerStats;
 
@@ -53,6 +55,9 @@ class Worker {
 
   // Stop taking work; exit with `code` once idle. The first reason wins.
   void BeginStop(int code, const std::string& why);
+  // Stops (or restarts) fetching the jobs of `site` ("*" = every site)
+  // without stopping the worker: `queuectl drain` / `resume`.
+  void SetPaused(const std::string& site, bool paused);
   // Tells the master this worker's state and memory.
   void Report(const std::string& state, const MemoryUsage& memory);
 
@@ -81,6 +86,8 @@ class Worker {
   SlotBoard* board_;
   MemoryGuard* memory_guard_ = nullptr;
   WorkerStats* stats_ = nullptr;
+  QueueManager* queues_ = nullptr;
+  std::map<std::string, bool> paused_;  // SetPaused before Run()
   const int slot_;
   const int incarnation_;
   Channel channel_;

@@ -6,6 +6,8 @@
 //     stats [SITE] [--json]                     ready/pending/delayed/dead
 //     dead list|retry|purge SITE QUEUE ...      dead-lettered jobs
 //     check [--site S] [--queue Q] [--ready-warn N] ...  Nagios plugin
+//     reload|drain|resume [--site S]            to every live daemon (-i
+//     restart | stop | ps [--json]              and --host H select some)
 // Each command is a class in scripts/queuectl/; this file only parses the
 // command line and dispatches. Exit codes: scripts/queuectl/exit_code.h.
 #include <CLI/CLI.hpp>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "scripts/queuectl/check_command.h"
+#include "scripts/queuectl/control_command.h"
 #include "scripts/queuectl/ctl_context.h"
 #include "scripts/queuectl/dead_command.h"
 #include "scripts/queuectl/enqueue_command.h"
@@ -28,7 +31,8 @@ int main(int argc, char** argv) {
                  "the daemon's config file (default: built-in defaults)");
   app.add_option("--redis", options.redis_url,
                  "Redis url for the sites without their own redis");
-  app.add_option("-i,--id", options.id, "the daemon's id");
+  app.add_option("-i,--id", options.id,
+                 "the daemon's id (control commands: only that daemon)");
   app.set_version_flag("--version", "queuectl 0.2.0");
   app.require_subcommand(1);
   app.fallthrough();  // global options after the command name, too
@@ -39,6 +43,9 @@ int main(int argc, char** argv) {
   commands.push_back(std::make_unique<StatsCommand>(&app));
   commands.push_back(std::make_unique<DeadCommand>(&app));
   commands.push_back(std::make_unique<CheckCommand>(&app));
+  for (const std::string& name : ControlCommand::Names()) {
+    commands.push_back(std::make_unique<ControlCommand>(&app, name));
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -140,6 +140,13 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("-i,--id", cmd.id, "daemon id: pid file and consumer names");
   app.add_option("--pidfile", cmd.pidfile, "pid file path");
+  bool all_sites = false;
+  app.add_option("-s,--site", cmd.sites,
+                 "serve only this site of the config (repeatable)");
+  app.add_flag("-a,--all", all_sites,
+               "serve every site of the config (the "
+               "default)")
+      ->excludes("--site");
   app.add_flag("-f,--foreground", cmd.foreground,
                "stay attached to the terminal, log to stderr");
   app.add_flag("-v,--verbose", verbose, "log at debug level");
@@ -161,7 +168,11 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  cmd.Apply(&config);
+  qd::Status applied = cmd.Apply(&config);
+  if (!applied.ok()) {
+    std::fprintf(stderr, "queuedaemon: %s\n", applied.message().c_str());
+    return 1;
+  }
   qd::HandlerRegistry registry;
   RegisterBuiltinHandlers(registry);
   if (check_config) return CheckConfig(cmd, config, registry);

@@ -15,10 +15,10 @@
 #include <cstdio>
 #include <string>
 
-#include "queuedaemon/status.h"
-#include "scripts/queuectl/job_writer.h"
 #include "core/redis_conn.h"
 #include "core/resp_buffer.h"
+#include "queuedaemon/status.h"
+#include "scripts/queuectl/job_writer.h"
 
 namespace qd::ctl {
 

@@ -45,17 +45,6 @@ std::string Plural(int64_t n, const char* noun) {
   return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
 }
 
-// The daemon's own Redis: redis.url (or --redis), with "embedded" resolved
-// as CtlContext resolves it for a site that has no Redis of its own.
-Status DaemonServer(const Config& config, RedisUrl* out) {
-  std::string url = config.redis.url;
-  if (url == "embedded") {
-    url = "unix://" + Process::Absolute(config.daemon.run_dir) +
-          "/redis/redis.sock";
-  }
-  return RedisUrl::Parse(url, out);
-}
-
 }  // namespace
 
 void CheckCommand::Findings::Add(State s, std::string what) {
@@ -174,19 +163,15 @@ Status CheckCommand::ReadQueues(CtlContext* ctx,
   return Status::Ok();
 }
 
-Status CheckCommand::ReadWorkers(const CtlContext& ctx, Workers* out) const {
-  const CLI::Option* id = app_->get_parent()->get_option_no_throw("--id");
-  std::string want_id =
-      id != nullptr && id->count() > 0 ? ctx.config().daemon.id : std::string();
+Status CheckCommand::ReadWorkers(CtlContext& ctx, Workers* out) const {
+  const std::string& want_id = ctx.selected_id();
   if (!want_id.empty()) out->filter = "id " + want_id;
   if (!host_.empty())
     out->filter += (want_id.empty() ? "host " : ", host ") + host_;
-  RedisUrl url;
-  std::unique_ptr<RedisConn> conn;
+  RedisConn* conn = nullptr;
   std::vector<std::string> keys;
-  Status s = DaemonServer(ctx.config(), &url);
-  if (s.ok()) s = RedisConn::Open(url, &conn);
-  if (s.ok()) s = ScanDaemons(conn.get(), want_id, &keys);
+  Status s = ctx.ConnectDaemon(&conn);
+  if (s.ok()) s = ScanDaemons(conn, want_id, &keys);
   for (const std::string& key : keys) {
     conn->Append({"HMGET", key, "id", "host", "ready"});
   }

@@ -91,7 +91,7 @@ class CheckCommand : public Command {
   Status ReadQueues(CtlContext* ctx,
                     const std::vector<const SiteConfig*>& sites,
                     std::vector<QueueCount>* out) const;
-  Status ReadWorkers(const CtlContext& ctx, Workers* out) const;
+  Status ReadWorkers(CtlContext& ctx, Workers* out) const;
   // The daemon hash keys, by SCAN; the one key when `id` and host_ are set.
   Status ScanDaemons(RedisConn* conn, const std::string& id,
                      std::vector<std::string>* keys) const;

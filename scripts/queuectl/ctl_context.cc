@@ -24,6 +24,7 @@ Status CtlContext::Load(const Options& options) {
     if (!s.ok()) return s;
   }
   if (!options.id.empty()) config_.daemon.id = options.id;
+  selected_id_ = options.id;
   if (!options.redis_url.empty()) config_.redis.url = options.redis_url;
   for (const auto& [name, site] : config_.sites) {
     const std::string& url =
@@ -56,7 +57,17 @@ const RedisUrl& CtlContext::ServerOf(const SiteConfig& site) const {
 }
 
 Status CtlContext::Connect(const SiteConfig& site, RedisConn** out) {
-  const RedisUrl& url = ServerOf(site);
+  return Open(ServerOf(site), out);
+}
+
+Status CtlContext::ConnectDaemon(RedisConn** out) {
+  RedisUrl url;
+  Status s = Resolve(config_.redis.url, &url);
+  if (!s.ok()) return s;
+  return Open(url, out);
+}
+
+Status CtlContext::Open(const RedisUrl& url, RedisConn** out) {
   std::unique_ptr<RedisConn>& conn = conns_[url.Describe()];
   if (conn == nullptr) {
     Status s = RedisConn::Open(url, &conn);

@@ -17,9 +17,9 @@
 #include <string_view>
 
 #include "core/config.h"
+#include "core/redis_conn.h"
 #include "core/redis_url.h"
 #include "queuedaemon/status.h"
-#include "core/redis_conn.h"
 
 namespace qd::ctl {
 
@@ -45,12 +45,20 @@ class CtlContext {
   const RedisUrl& ServerOf(const SiteConfig& site) const;
   // The connection to the site's Redis; owned by this context.
   Status Connect(const SiteConfig& site, RedisConn** out);
+  // The connection to the daemon's own Redis (redis.url or --redis), where
+  // daemons publish their hashes and listen for control commands.
+  Status ConnectDaemon(RedisConn** out);
+  // The daemon id given with -i ("" when not given: every daemon).
+  const std::string& selected_id() const { return selected_id_; }
 
  private:
   std::string Describe() const;
   Status Resolve(const std::string& url, RedisUrl* out) const;
 
+  Status Open(const RedisUrl& url, RedisConn** out);
+
   Config config_;
+  std::string selected_id_;
   std::map<std::string, RedisUrl> servers_;                  // by site name
   std::map<std::string, std::unique_ptr<RedisConn>> conns_;  // by Describe()
 };

@@ -17,9 +17,9 @@
 #include <string>
 #include <vector>
 
+#include "core/redis_conn.h"
 #include "queuedaemon/status.h"
 #include "scripts/queuectl/dead_entry.h"
-#include "core/redis_conn.h"
 
 namespace qd::ctl {
 

@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/units.h"
 #include "core/resp_buffer.h"
+#include "core/units.h"
 
 namespace qd::ctl {
 

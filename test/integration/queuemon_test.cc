@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -351,6 +352,67 @@ TEST_F(QueuemonTest, AggregatesNetcatLines) {
   EXPECT_EQ(count, lines[0]["datagrams"].get<double>());
   EXPECT_NEAR(x["rate"].get<double>() * Seconds(lines[0]), count, 1e-6);
   EXPECT_EQ(lines[0]["bad_lines"], 0);
+}
+
+// The daemon's own lines, as it really sends them, fill the table: a row
+// per queue with the jobs it handled, and the worker's row with its RSS and
+// state.
+TEST_F(QueuemonTest, AggregatesLinesFromARealDaemon) {
+  RedisServer redis;
+  Queuemon mon({"--listen", "127.0.0.1:0", "--json", "--interval", "100ms"});
+  int port = mon.WaitListening();
+  ASSERT_GT(port, 0) << mon.Err();
+  Daemon daemon(TestConfig(1, redis.url(), "",
+                           "monitor: { udp: 127.0.0.1:" + std::to_string(port) +
+                               ", interval: 100ms }\n"));
+  ASSERT_TRUE(daemon.WaitForWorkers(1)) << daemon.Log();
+  constexpr int kJobs = 20;
+  std::vector<std::vector<std::string>> enqueue;
+  for (int i = 0; i < kJobs; ++i) {
+    enqueue.push_back({"XADD", "qd:{default}:q:noop", "*", "payload", "x"});
+  }
+  ASSERT_EQ(RedisPipeline(redis.port(), enqueue), enqueue.size());
+
+  // Jobs per row, summed over the intervals printed so far.
+  double handled = 0;
+  Json queue_row, worker_row, last;
+  bool seen_p50 = false;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        handled = 0;
+        for (const Json& report : mon.JsonLines()) {
+          last = report;
+          for (const Json& row : report["rows"]) {
+            if (row["site"] == "default" && row["queue"] == "noop") {
+              handled += row["jobs_per_s"].get<double>() * Seconds(report);
+              seen_p50 = seen_p50 || !row["p50_ms"].is_null();
+              queue_row = row;
+            } else if (row["queue"] == "" && row["rss"].is_number()) {
+              worker_row = row;
+            }
+          }
+        }
+        return handled > kJobs - 0.5 && worker_row.is_object() &&
+               worker_row["state"].is_string();
+      },
+      milliseconds(15000)))
+      << "handled " << handled << "; last report: " << last.dump() << "\n"
+      << mon.Err();
+  EXPECT_NEAR(handled, kJobs, 1e-6);
+  EXPECT_TRUE(seen_p50);
+  EXPECT_EQ(queue_row["slot"], "0");
+  EXPECT_NE(queue_row["host"], "");
+  EXPECT_EQ(worker_row["slot"], "0");
+  EXPECT_EQ(worker_row["host"], queue_row["host"]);
+  EXPECT_EQ(worker_row["id"], queue_row["id"]);
+  EXPECT_GT(worker_row["rss"].get<double>(), 1024 * 1024);
+  std::set<std::string> states = {"init", "listening", "idle",
+                                  "busy", "recycle",   "shutdown"};
+  EXPECT_EQ(states.count(worker_row["state"].get<std::string>()), 1u)
+      << worker_row.dump();
+  EXPECT_EQ(last["bad_lines"], 0) << last.dump();
+  mon.Signal(SIGTERM);
+  EXPECT_EQ(mon.WaitExit(), 0);
 }
 
 TEST_F(QueuemonTest, PrintsOneObjectPerIntervalAndResetsCounters) {
