@@ -1,6 +1,7 @@
 #include "core/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -972,6 +973,37 @@ TEST(ConfigTest, MemoryLimitBelowTheMinimumIsRefused) {
 TEST(ConfigTest, DefaultConstructedDaemonConfigHasTheDefaultSoftLimit) {
   DaemonConfig d;
   EXPECT_EQ(d.soft_limit, Config::Defaults().daemon.soft_limit);
+}
+
+}  // namespace
+}  // namespace qd
+
+namespace qd {
+namespace {
+
+TEST(ConfigTest, ControlIsOnWithoutASecretByDefault) {
+  Config c = Load("sites: {}\n");
+  EXPECT_TRUE(c.control.enabled);
+  EXPECT_EQ(c.control.secret, "");
+  EXPECT_FALSE(Load("control: { enabled: false }\n").control.enabled);
+}
+
+TEST(ConfigTest, ControlSecretFileIsReadAndChecked) {
+  char path[] = "/tmp/qd-secret-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "0123456789abcdef-secret\n", 24), 24);
+  close(fd);
+  chmod(path, 0600);
+  std::string yaml = std::string("control:\n  secret_file: ") + path + "\n";
+  Config c = Load(yaml);
+  EXPECT_EQ(c.control.secret, "0123456789abcdef-secret");
+  EXPECT_EQ(c.control.secret_file, path);
+  chmod(path, 0644);
+  ExpectError(yaml, "x.yaml:2:16: control.secret_file: ",
+              "readable by others; chmod 600 it");
+  unlink(path);
+  ExpectError(yaml, "x.yaml:2:16: control.secret_file: ", "cannot read it");
 }
 
 }  // namespace

@@ -340,3 +340,32 @@ TEST(QueueStartupTest, APluginBuiltForAnotherAbiIsRefused) {
 
 }  // namespace
 }  // namespace qd::test
+
+namespace qd::test {
+namespace {
+
+TEST_F(QueueTest, SiteFlagServesOnlyTheNamedSites) {
+  RedisServer redis;
+  Daemon d(QueueConfig(redis.url(), 2, "", /*two_sites=*/true),
+           {"--site", "a"});
+  ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
+  Enqueue(redis.port(), "b", Numbered("b", 20));
+  Enqueue(redis.port(), "a", Numbered("a", 20));
+  auto rec = WaitForAll(d, Numbered("a", 20), milliseconds(10000));
+  for (const auto& [payload, runs] : rec) {
+    EXPECT_EQ(payload[0], 'a') << payload << " ran on a daemon serving a only";
+  }
+  EXPECT_EQ(RedisInt(redis.port(), {"XLEN", "qd:{b}:q:jobs"}), 20);
+}
+
+TEST_F(QueueTest, AnUnknownSiteFlagIsRefusedAtStart) {
+  RedisServer redis;
+  Daemon d(QueueConfig(redis.url(), 1), {"--site", "nope"});
+  EXPECT_EQ(d.WaitExit(), 1);
+  EXPECT_NE(d.Log().find("--site nope: no such site in"), std::string::npos)
+      << d.Log();
+  EXPECT_NE(d.Log().find("(sites: a)"), std::string::npos) << d.Log();
+}
+
+}  // namespace
+}  // namespace qd::test
