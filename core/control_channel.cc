@@ -11,6 +11,7 @@ namespace qd {
 namespace {
 constexpr size_t kRecentReqs = 4096;
 constexpr const char* kReplyTtlMs = "60000";
+constexpr int kRefusalLogs = 20;
 }  // namespace
 
 ControlChannel::ControlChannel(event_base* base, const RedisUrl& url,
@@ -20,17 +21,19 @@ ControlChannel::ControlChannel(event_base* base, const RedisUrl& url,
       url_(url),
       replies_(replies),
       host_(std::move(host)),
-      handler_(std::move(handler)) {}
+      handler_(std::move(handler)),
+      started_ms_(EpochMs()) {}
 
 void ControlChannel::Apply(const Config& config) {
   id_ = config.daemon.id;
   secret_ = config.control.secret;
-  if (!config.control.enabled) {
-    if (subscriber_) spdlog::info("control channel off (control.enabled)");
-    subscriber_.reset();
-    return;
+  // Turned off by a reload (possibly from inside a control message): the
+  // subscription stays and its messages are ignored.
+  if (enabled_ && !config.control.enabled) {
+    spdlog::info("control channel off (control.enabled: false)");
   }
-  if (subscriber_) return;
+  enabled_ = config.control.enabled;
+  if (!enabled_ || subscriber_) return;
   subscriber_ = std::make_unique<RedisClient>(base_, url_, "control");
   subscriber_->Subscribe(kControlChannel,
                          [this](std::string_view p) { OnPayload(p); });
@@ -38,6 +41,7 @@ void ControlChannel::Apply(const Config& config) {
 }
 
 void ControlChannel::OnPayload(std::string_view payload) {
+  if (!enabled_) return;
   std::string json;
   Status s = OpenControl(payload, secret_, &json);
   ControlCommand cmd;
@@ -48,6 +52,10 @@ void ControlChannel::OnPayload(std::string_view payload) {
   if (skew > ControlCommand::kMaxSkewMs) {
     return Refuse("stale command " + cmd.cmd + " (" + cmd.req + "): sent " +
                   FormatDuration(Duration(skew)) + " away from our clock");
+  }
+  if (cmd.ts_ms < started_ms_) {
+    return Refuse("command " + cmd.cmd + " (" + cmd.req +
+                  ") was sent before this daemon started (replayed?)");
   }
   if (Seen(cmd.req)) {
     return Refuse("replayed command " + cmd.cmd + " (" + cmd.req + ")");
@@ -86,9 +94,13 @@ bool ControlChannel::Seen(const std::string& req) {
 }
 
 void ControlChannel::Refuse(const std::string& why) {
+  // At most kRefusalLogs lines per 10 s: a flood cannot fill the log.
   int64_t now = EpochMs();
-  if (now - last_refusal_log_ms_ < 1000) return;
-  last_refusal_log_ms_ = now;
+  if (now - last_refusal_log_ms_ >= 10000) {
+    last_refusal_log_ms_ = now;
+    refusals_logged_ = 0;
+  }
+  if (++refusals_logged_ > kRefusalLogs) return;
   spdlog::warn("control: refused: {}", why);
 }
 

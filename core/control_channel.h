@@ -8,7 +8,7 @@
 // before, so a captured command cannot be replayed. A command that selects
 // this daemon goes to the handler, whose answer is RPUSHed to the
 // command's reply_to (expiring after 60 s) on the master's ordinary Redis
-// connection. Refused payloads are logged (at most one line a second) and
+// connection. Refused payloads are logged (at most 20 lines per 10 s) and
 // not answered: the sender sees "no answer". `control: { enabled: false }`
 // unsubscribes. Single-threaded: the master's loop.
 #pragma once
@@ -58,6 +58,9 @@ class ControlChannel {
   std::deque<std::string> recent_;           // req ids, oldest first
   std::set<std::string> recent_set_;
   int64_t last_refusal_log_ms_ = 0;
+  int refusals_logged_ = 0;
+  int64_t started_ms_;  // commands sent before we started are refused
+  bool enabled_ = false;
 };
 
 }  // namespace qd

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/base64.h"
 #include "queuedaemon/status.h"
 
 namespace qd {
@@ -29,9 +30,6 @@ struct DelayedJob {
   static Status Decode(std::string_view member, DelayedJob* out);
 };
 
-// Standard base64 (RFC 4648), for payloads that are not UTF-8.
-std::string Base64Encode(std::string_view bytes);
-bool Base64Decode(std::string_view text, std::string* out);
 bool IsValidUtf8(std::string_view text);
 
 }  // namespace qd

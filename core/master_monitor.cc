@@ -10,6 +10,7 @@
 #include "core/process.h"
 #include "core/queue_depth.h"
 #include "core/queue_keys.h"
+#include "core/redis_conn.h"
 #include "core/units.h"
 #include "core/version.h"
 #include "core/worker_pool.h"
@@ -364,12 +365,13 @@ MonitorSnapshot MasterMonitor::Snapshot() const {
     s.counters["workers.respawned"] = c.respawned;
     s.counters["workers.recycled"] = c.recycled;
     s.counters["workers.crashed"] = c.crashed;
-    s.counters["jobs.handled"] = c.jobs;
+    s.counters["jobs.handled"] = c.jobs - c.failed;
     s.counters["jobs.failed"] = c.failed;
   }
   // Finished by every worker since start: the exited ones' and the live.
+  // jobs.handled counts the ones that succeeded, as the statsd counter.
   for (const auto& w : s.workers) {
-    s.counters["jobs.handled"] += w.jobs;
+    s.counters["jobs.handled"] += w.jobs - w.failed;
     s.counters["jobs.failed"] += w.failed;
   }
   for (const auto& [name, site] : sites_) s.sites.push_back(site);
@@ -378,6 +380,21 @@ MonitorSnapshot MasterMonitor::Snapshot() const {
   s.redis_error = redis_error_;
   s.shutting_down = sources_.shutting_down && sources_.shutting_down();
   return s;
+}
+
+void MasterMonitor::Forget() {
+  std::unique_ptr<RedisConn> conn;
+  if (!RedisConn::Open(redis_->url(), &conn).ok()) return;
+  std::string tail = host_ + ":" + config_->daemon.id;
+  std::vector<std::string_view> del = {"DEL"};
+  std::string daemon = "qd:daemon:" + tail;
+  del.push_back(daemon);
+  std::vector<std::string> listeners;
+  for (const auto& [name, l] : config_->listeners) {
+    listeners.push_back("qd:listener:" + tail + ":" + name);
+  }
+  for (const auto& key : listeners) del.push_back(key);
+  (void)conn->Call(del);
 }
 
 int MasterMonitor::http_port() const { return http_ ? http_->port() : 0; }

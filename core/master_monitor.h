@@ -60,6 +60,10 @@ class MasterMonitor {
   void Event(const std::string& state);
 
   MonitorSnapshot Snapshot() const;
+  // At a clean exit, after the loop: deletes this daemon's hashes at once
+  // (one blocking round trip, 1 s at most) so that queuectl does not list
+  // a daemon that is gone.
+  void Forget();
   // Jobs finished per second over the last tick, every worker together.
   double jobs_per_s() const { return jobs_per_s_; }
   int http_port() const;

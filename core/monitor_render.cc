@@ -114,7 +114,7 @@ void RenderCounters(const MonitorSnapshot& s, Exposition* out) {
     const char* help;
   };
   static const Row kRows[] = {
-      {"jobs_handled_total", "jobs.handled", "Jobs finished, any outcome."},
+      {"jobs_handled_total", "jobs.handled", "Jobs that succeeded."},
       {"jobs_failed_total", "jobs.failed",
        "Jobs retried or dead-lettered after a failure."},
       {"workers_respawned_total", "workers.respawned",

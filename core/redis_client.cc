@@ -91,8 +91,12 @@ void RedisClient::OnConnect(const redisAsyncContext* ac, int status) {
 
 void RedisClient::Subscribe(const std::string& channel,
                             MessageCallback on_message) {
-  subscriptions_[channel] =
-      std::make_unique<MessageCallback>(std::move(on_message));
+  auto& slot = subscriptions_[channel];
+  if (slot) {  // hiredis holds the old one: replace its target in place
+    *slot = std::move(on_message);
+    return;
+  }
+  slot = std::make_unique<MessageCallback>(std::move(on_message));
   if (connected_) SendSubscribe(channel);
 }
 

@@ -197,6 +197,9 @@ void SiteConsumer::FinishReplayRead() {
 void SiteConsumer::SetPaused(bool paused) {
   if (paused_ == paused) return;
   paused_ = paused;
+  // Paused: what is held goes back to the stream (a read in flight gives
+  // back what it brings when it returns); resumed: fetch again.
+  if (paused_ && !read_in_flight_) Requeue();
   if (!paused_) MaybeFetch();
 }
 
@@ -349,6 +352,7 @@ void SiteConsumer::ClaimTick() {
             writer_.Command(
                 {"XPENDING", queues_[i].key, QueueKeys::kGroup, id, id, "1"},
                 [this, claimed, k, last](redisReply* p) {
+                  if (p == nullptr) return;  // lost: claimed again later
                   std::string id;
                   StreamReply::FirstPending(p, &id, &(*claimed)[k].deliveries);
                   if (!last) return;

@@ -58,6 +58,9 @@ Supervisor::Supervisor(CommandLine cmdline, Config config,
 }
 
 Supervisor::~Supervisor() {
+  // First: stopping the connection runs its pending callbacks (null
+  // replies), which reach the monitor and the control channel.
+  if (redis_client_) redis_client_->Stop();
   control_.reset();
   monitor_.reset();
   pool_.reset();
@@ -153,6 +156,7 @@ int Supervisor::Run(int ready_fd) {
     close(ready_fd);
   }
   event_base_dispatch(base_);
+  monitor_->Forget();
   if (redis_) redis_->Stop();
   spdlog::info("exiting with code {}", exit_code_);
   return exit_code_;
@@ -266,10 +270,11 @@ Status Supervisor::ReloadConfig(const std::string& why,
   const DaemonConfig& was = config_->daemon;
   if (next->daemon.id != was.id || next->PidFile() != config_->PidFile() ||
       next->daemon.run_dir != was.run_dir ||
-      (next->redis.url == "embedded") != static_cast<bool>(redis_)) {
+      (next->redis.url == "embedded") != static_cast<bool>(redis_) ||
+      (!redis_ && next->redis.url != config_->redis.url)) {
     spdlog::warn(
-        "{}: daemon.id, pid file, run_dir and embedded redis change only "
-        "on restart; keeping the current ones",
+        "{}: daemon.id, pid file, run_dir and redis.url change only on "
+        "restart; keeping the current ones",
         why);
     next->daemon.id = was.id;
     next->daemon.pidfile = config_->PidFile();
@@ -329,7 +334,15 @@ void Supervisor::OnControl(const ControlCommand& cmd,
     std::string site = cmd.site.empty() ? "*" : cmd.site;
     if (site == "*") paused_.clear();
     paused_[site] = pause;
-    pool_->Broadcast({{"t", pause ? "pause" : "resume"}, {"site", site}});
+    int missed =
+        pool_->Broadcast({{"t", pause ? "pause" : "resume"}, {"site", site}});
+    if (missed > 0) {
+      return respond(false,
+                     std::to_string(missed) +
+                         " busy workers could not be told (their channel is "
+                         "full); send it again",
+                     nullptr);
+    }
     return respond(true,
                    std::string(pause ? "stopped" : "restarted") + " fetching " +
                        (site == "*" ? "for every site" : "for site " + site),
@@ -355,9 +368,14 @@ nlohmann::json Supervisor::PsData() const {
   }
   nlohmann::json sites = nlohmann::json::array();
   for (const auto& [name, site] : config_->sites) sites.push_back(name);
+  // The sites that are not fetching now (a per-site entry beats "*").
   nlohmann::json paused = nlohmann::json::array();
-  for (const auto& [site, on] : paused_) {
-    if (on) paused.push_back(site);
+  auto all = paused_.find("*");
+  for (const auto& [name, site] : config_->sites) {
+    auto one = paused_.find(name);
+    bool off = one != paused_.end() ? one->second
+                                    : all != paused_.end() && all->second;
+    if (off) paused.push_back(name);
   }
   return {{"host", s.host},   {"id", s.id},
           {"pid", s.pid},     {"uptime_s", (s.now_ms - s.started_ms) / 1000},

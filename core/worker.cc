@@ -87,10 +87,11 @@ void Worker::HandleSignals() {
 }
 
 void Worker::AddFrameworkManagers() {
+  // Added last (managers are destroyed in order), so that callbacks run by
+  // the queues' teardown still find it.
   auto stats = std::make_unique<WorkerStats>(config_, slot_, board_);
   stats_ = stats.get();
   stats_->Event("init");
-  io_.Add(std::move(stats));
   io_.Add(std::make_unique<MasterLink>(this));
   auto guard = std::make_unique<MemoryGuard>(this);
   memory_guard_ = guard.get();
@@ -118,6 +119,7 @@ void Worker::AddFrameworkManagers() {
   }
   stats_->set_inflight([q] { return q->Inflight(); });
   io_.Add(std::move(queues));
+  io_.Add(std::move(stats));
 }
 
 void Worker::SetPaused(const std::string& site, bool paused) {

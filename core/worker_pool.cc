@@ -74,10 +74,12 @@ void WorkerPool::KillAll() {
   }
 }
 
-void WorkerPool::Broadcast(const nlohmann::json& message) {
+int WorkerPool::Broadcast(const nlohmann::json& message) {
+  int missed = 0;
   for (auto& slot : slots_) {
-    if (slot->alive()) slot->Send(message);
+    if (slot->alive() && !slot->Send(message)) ++missed;
   }
+  return missed;
 }
 
 bool WorkerPool::OnExit(pid_t pid, int wait_status) {
@@ -116,16 +118,12 @@ std::vector<WorkerSnapshot> WorkerPool::Snapshot() const {
     w.rss = slot->alive() ? slot->rss() : 0;
     w.started_ms = slot->started_ms();
     w.restarts = std::max(0, slot->incarnation() - 1);
-    if (slot->board() != nullptr) {
-      // A slot without a process keeps its last one's counts until the
-      // next starts (then they move to counters_): totals never dip.
+    if (slot->alive() && slot->board() != nullptr) {
       SlotBoard::View v = slot->board()->Read();
       w.jobs = v.jobs;
       w.failed = v.failed;
-      if (slot->alive()) {
-        w.job = v.job;
-        w.job_started_ms = v.job_started_ms;
-      }
+      w.job = v.job;
+      w.job_started_ms = v.job_started_ms;
     }
     out.push_back(std::move(w));
   }
@@ -140,12 +138,7 @@ SlotBoard* WorkerPool::board(int slot) const {
 
 void WorkerPool::Spawn(int index) {
   WorkerSlot& slot = *slots_[index];
-  if (slot.board() != nullptr) {
-    SlotBoard::View last = slot.board()->Read();  // the previous process's
-    counters_.jobs += last.jobs;
-    counters_.failed += last.failed;
-    slot.board()->Reset();  // before the child runs
-  }
+  if (slot.board() != nullptr) slot.board()->Reset();  // before the child
   if (slot.incarnation() > 0) ++counters_.respawned;
   Channel master_end, worker_end;
   Status s = Channel::Pair(&master_end, &worker_end);

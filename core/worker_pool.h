@@ -62,8 +62,9 @@ class WorkerPool {
   void DrainAll();
   // SIGKILL to every worker (shutdown_timeout passed).
   void KillAll();
-  // Sends a message to every live worker.
-  void Broadcast(const nlohmann::json& message);
+  // Sends a message to every live worker; returns how many could not be
+  // sent (channel full: the worker is busy in a long handler).
+  int Broadcast(const nlohmann::json& message);
 
   // Called by the Supervisor for every reaped child; returns false if `pid`
   // is not one of the pool's workers.

@@ -101,6 +101,12 @@ void WorkerSlot::Exited(int wait_status, bool may_respawn) {
   channel_.Close();
   evtimer_del(kill_timer_);
 
+  if (board_ != nullptr) {  // the process's counts join the pool's totals
+    SlotBoard::View last = board_->Read();
+    pool_->counters_.jobs += last.jobs;
+    pool_->counters_.failed += last.failed;
+    board_->Reset();
+  }
   bool exited = WIFEXITED(wait_status);
   int code = exited ? WEXITSTATUS(wait_status) : -1;
   std::string how = Describe(wait_status);

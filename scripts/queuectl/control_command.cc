@@ -79,24 +79,29 @@ const std::vector<std::string>& ControlCommand::Names() {
 ControlCommand::ControlCommand(CLI::App* parent, const std::string& name)
     : name_(name) {
   static const std::map<std::string, std::string> kHelp = {
-      {"reload", "every daemon re-reads its config (--site: one site's)"},
-      {"restart", "every daemon rolls its workers over, one slot at a time"},
-      {"drain", "every daemon stops fetching jobs (--site: of one site)"},
-      {"resume", "every daemon fetches jobs again (--site: of one site)"},
-      {"stop", "every daemon shuts down gracefully"},
-      {"ps", "every live daemon: pid, uptime, sites, workers, RSS, jobs/s"}};
-  app_ = parent->add_subcommand(name, kHelp.at(name) + " (-i/--host: some)");
+      {"reload", "daemons re-read their config (--site: one site's)"},
+      {"restart", "daemons roll their workers over, one slot at a time"},
+      {"drain", "daemons stop fetching jobs (--site: of one site)"},
+      {"resume", "daemons fetch jobs again (--site: of one site)"},
+      {"stop", "daemons shut down gracefully"},
+      {"ps", "live daemons: pid, uptime, sites, workers, RSS, jobs/s"}};
+  app_ = parent->add_subcommand(name, kHelp.at(name));
   Message probe;
   probe.cmd = name;
-  if (probe.TakesSite()) app_->add_option("--site", site_, "only this site");
+  if (probe.TakesSite()) {
+    app_->add_option("--site", site_, "only this site")->type_name("SITE");
+  }
   if (name == "ps") {
     app_->add_flag("--json", json_, "one JSON object per daemon per line");
   }
-  app_->add_option("--host", host_, "only the daemons of this host");
+  app_->add_option("--host", host_, "only the daemons of this host")
+      ->type_name("HOST");
   app_->add_option("--timeout", timeout_,
-                   "how long to wait for the answers (default 5s)");
+                   "how long to wait for the answers (default 5s)")
+      ->type_name("DURATION");
   app_->add_option("--secret-file", secret_file_,
-                   "sign with this secret (default: control.secret_file)");
+                   "sign with this secret (default: control.secret_file)")
+      ->type_name("PATH");
 }
 
 int ControlCommand::Run(CtlContext* ctx) {
