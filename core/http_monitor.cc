@@ -16,6 +16,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/host_port.h"
 #include "core/monitor_render.h"
 
 namespace qd {
@@ -25,23 +26,6 @@ constexpr int kBacklog = 16;
 constexpr const char* kTextType = "text/plain; charset=utf-8";
 constexpr const char* kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char* kJsonType = "application/json";
-
-// "host:port", "[v6]:port"; the port is 0..65535 (0: any free port).
-bool SplitHostPort(const std::string& text, std::string* host,
-                   std::string* port) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  *host = text.substr(0, colon);
-  *port = text.substr(colon + 1);
-  if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  if (port->empty() || port->size() > 5 ||
-      port->find_first_not_of("0123456789") != std::string::npos) {
-    return false;
-  }
-  return std::stoi(*port) <= 65535;
-}
 
 // A non-blocking listening socket on `ai`, or -1 with errno set.
 int ListenOn(const addrinfo* ai) {

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/text_quote.h"
+
 namespace qd {
 namespace {
 
@@ -20,26 +22,9 @@ constexpr size_t kNonceBytes = 24;
 constexpr std::string_view kGs2Header =
     "n,,";  // no channel binding, no authzid
 constexpr std::string_view kGs2HeaderBase64 = "biws";
-
-// Enough of a server's message to recognise it in an error, control bytes
-// shown. Server messages carry no secret of ours.
-std::string Quote(std::string_view text) {
-  constexpr size_t kMaxQuoted = 100;
-  std::string out;
-  size_t n = std::min(text.size(), kMaxQuoted);
-  for (size_t i = 0; i < n; ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c >= 0x7f) {
-      char hex[8];
-      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
-      out += hex;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (text.size() > n) out += "...";
-  return out;
-}
+// How much of a server's message an error quotes (server messages carry
+// no secret of ours).
+constexpr size_t kMaxQuoted = 100;
 
 // Wipes a secret before its memory is reused.
 void Wipe(std::string* secret) {
@@ -111,7 +96,8 @@ std::string Sha1(std::string_view data) {
 
 Status BadServerFirst(std::string_view why, std::string_view message) {
   return Status::Error("bad SCRAM server-first message (" + std::string(why) +
-                       "): '" + Quote(message) + "'");
+                       "): '" +
+                       Quote(message, kMaxQuoted, /*ascii_only=*/true) + "'");
 }
 
 }  // namespace
@@ -215,17 +201,18 @@ Status ScramSha1Client::ServerFinal(std::string_view message) {
   state_ = State::kFailed;
   ScramAttrs attrs;
   if (!SplitScram(message, &attrs)) {
-    return Status::Error("bad SCRAM server-final message: '" + Quote(message) +
-                         "'");
+    return Status::Error("bad SCRAM server-final message: '" +
+                         Quote(message, kMaxQuoted, /*ascii_only=*/true) + "'");
   }
   if (attrs[0].first == 'e') {
-    return Status::Error("server refused SCRAM authentication: " +
-                         Quote(attrs[0].second));
+    return Status::Error(
+        "server refused SCRAM authentication: " +
+        Quote(attrs[0].second, kMaxQuoted, /*ascii_only=*/true));
   }
   std::string signature;
   if (attrs[0].first != 'v' || !Base64Decode(attrs[0].second, &signature)) {
-    return Status::Error("bad SCRAM server-final message: '" + Quote(message) +
-                         "'");
+    return Status::Error("bad SCRAM server-final message: '" +
+                         Quote(message, kMaxQuoted, /*ascii_only=*/true) + "'");
   }
   bool match = signature.size() == server_signature_.size() &&
                CRYPTO_memcmp(signature.data(), server_signature_.data(),

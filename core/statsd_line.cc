@@ -8,6 +8,8 @@
 #include <string>
 #include <utility>
 
+#include "core/text_quote.h"
+
 namespace qd {
 namespace {
 
@@ -15,31 +17,15 @@ namespace {
 // enough to flood a log with a 64 KiB datagram.
 constexpr size_t kMaxQuoted = 100;
 
-std::string Quote(std::string_view text) {
-  std::string out;
-  size_t n = std::min(text.size(), kMaxQuoted);
-  for (size_t i = 0; i < n; ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      char hex[8];
-      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
-      out += hex;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (text.size() > n) out += "...";
-  return out;
-}
-
 // "WHAT 'PART' in 'LINE'", or "WHAT in 'LINE'" when PART is not given.
 Status Bad(std::string_view what, std::string_view line) {
-  return Status::Error(std::string(what) + " in '" + Quote(line) + "'");
+  return Status::Error(std::string(what) + " in '" + Quote(line, kMaxQuoted) +
+                       "'");
 }
 
 Status Bad(std::string_view what, std::string_view part,
            std::string_view line) {
-  return Bad(std::string(what) + " '" + Quote(part) + "'", line);
+  return Bad(std::string(what) + " '" + Quote(part, kMaxQuoted) + "'", line);
 }
 
 // Printable ASCII and UTF-8 bytes: no spaces, no control bytes.

@@ -13,6 +13,7 @@
 #include <iterator>
 
 #include "core/config.h"
+#include "core/host_port.h"
 
 namespace qd {
 
@@ -70,24 +71,6 @@ uint64_t NextRandom(uint64_t* state) {
   return z ^ (z >> 31);
 }
 
-// "host:port" or "[v6]:port" with a non-empty host and a port 1..65535.
-bool SplitHostPort(const std::string& text, std::string* host,
-                   std::string* port) {
-  size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  *host = text.substr(0, colon);
-  *port = text.substr(colon + 1);
-  if (host->size() > 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  if (port->empty() || port->size() > 5 ||
-      port->find_first_not_of("0123456789") != std::string::npos) {
-    return false;
-  }
-  int number = std::stoi(*port);
-  return number >= 1 && number <= 65535;
-}
-
 // A non-blocking UDP socket connected to the first usable address of
 // host:port. IPv4 addresses are tried first: "localhost" often resolves to
 // ::1 first while statsd servers (Datadog agent, Telegraf, etsy statsd)
@@ -142,7 +125,7 @@ Status StatsdSink::Open(const MonitorConfig& config, Tags base_tags,
   }
   sink->where_ = "monitor.udp " + config.udp;
   std::string host, port;
-  if (!SplitHostPort(config.udp, &host, &port)) {
+  if (!SplitHostPort(config.udp, &host, &port) || std::stoi(port) == 0) {
     return Status::Error(sink->where_ +
                          ": expected host:port such as 127.0.0.1:8125 or "
                          "[::1]:8125");

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <new>
 
+#include "core/text_quote.h"
+
 namespace qd {
 namespace {
 
@@ -17,26 +19,9 @@ constexpr char kNsSeparator = '\x01';
 // XML_Parse takes an int length; slices also keep the size check close.
 constexpr size_t kSlice = 64 * 1024;
 
+// How much of a peer's text an error quotes.
+constexpr size_t kMaxQuoted = 64;
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
-
-// Enough of a peer's text to recognise it in an error, control bytes shown.
-std::string Quote(std::string_view text) {
-  constexpr size_t kMaxQuoted = 64;
-  std::string out;
-  size_t n = std::min(text.size(), kMaxQuoted);
-  for (size_t i = 0; i < n; ++i) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x20 || c == 0x7f) {
-      char hex[8];
-      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
-      out += hex;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (text.size() > n) out += "...";
-  return out;
-}
 
 bool IsXmlSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -250,7 +235,7 @@ Status XmppStream::FinishReset(const char* data, size_t n,
   error_ = Status::Error(std::to_string(rest.size()) +
                          " bytes after the end of a stream that was reset, "
                          "refused: '" +
-                         Quote(rest) + "'");
+                         Quote(rest, kMaxQuoted) + "'");
   return error_;
 }
 
@@ -293,8 +278,8 @@ void XmppStream::OnStart(const char* name, const char** attrs) {
   }
   if (!element.Is("stream", kNsStreams)) {
     return Fail("expected <stream:stream> in " + std::string(kNsStreams) +
-                ", got <" + Quote(element.name) + "> in '" + Quote(element.ns) +
-                "'");
+                ", got <" + Quote(element.name, kMaxQuoted) + "> in '" +
+                Quote(element.ns, kMaxQuoted) + "'");
   }
   header_ = std::move(element);
   started_ = true;
@@ -332,7 +317,8 @@ void XmppStream::OnText(const char* text, int len) {
   }
   // Between stanzas: only whitespace (keepalives) is allowed.
   if (!std::all_of(chars.begin(), chars.end(), IsXmlSpace)) {
-    return Fail("text between stanzas refused: '" + Quote(chars) + "'");
+    return Fail("text between stanzas refused: '" + Quote(chars, kMaxQuoted) +
+                "'");
   }
   boundary_ = EventEnd();
 }
@@ -484,7 +470,7 @@ std::string CheckDomain(std::string_view domain) {
     bool ascii_ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                     (c >= '0' && c <= '9') || c == '-';
     if (!ascii_ok && c < 0x80) {
-      return "character '" + Quote(std::string_view(&ch, 1)) +
+      return "character '" + Quote(std::string_view(&ch, 1), kMaxQuoted) +
              "' not allowed in domain";
     }
     ++label;
@@ -523,7 +509,7 @@ Status ParseJid(std::string_view text, Jid* out) {
     why = CheckJidPart("resource", resource, true);
   }
   if (!why.empty()) {
-    return Status::Error("bad JID '" + Quote(text) + "': " + why);
+    return Status::Error("bad JID '" + Quote(text, kMaxQuoted) + "': " + why);
   }
   out->local.assign(local);
   out->domain.assign(domain);

@@ -45,20 +45,6 @@ std::string PluginDir() {
   return std::string(QD_BINARY_DIR) + "/../test-plugins";
 }
 
-std::string Quote(const std::string& arg) {
-  std::string out = "'";
-  for (char c : arg)
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::vector<std::string> Lines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
@@ -98,29 +84,12 @@ long long Subscribers(int port) {
   return r->element[1]->integer;
 }
 
-struct CtlResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-  std::chrono::milliseconds took{0};
-};
-
 // Runs `queuectl --redis URL ARGS` in `dir`.
 CtlResult Ctl(const TempDir& dir, const std::string& redis_url,
               const std::vector<std::string>& args) {
-  std::string cmd = "cd " + Quote(dir.path()) + " && " +
-                    Quote(std::string(QD_BINARY_DIR) + "/queuectl") +
-                    " --redis " + Quote(redis_url);
-  for (const auto& a : args) cmd += " " + Quote(a);
-  cmd += " </dev/null >stdout 2>stderr";
-  auto start = Clock::now();
-  int status = std::system(cmd.c_str());
-  CtlResult r;
-  r.took = std::chrono::duration_cast<milliseconds>(Clock::now() - start);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = ReadFile(dir.File("stdout"));
-  r.err = ReadFile(dir.File("stderr"));
-  return r;
+  std::vector<std::string> all = {"--redis", redis_url};
+  all.insert(all.end(), args.begin(), args.end());
+  return RunQueuectl(dir, all);
 }
 
 // A stand-in for a daemon's control side, on its own thread: its hash

@@ -23,16 +23,9 @@
 namespace qd::test {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // Fields of /proc/PID/stat after the command name: state is [0].
 std::vector<std::string> StatFields(pid_t pid, std::string* comm) {
-  std::string line = ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  std::string line = ReadFileText("/proc/" + std::to_string(pid) + "/stat");
   auto open = line.find('('), close = line.rfind(')');
   std::vector<std::string> out;
   if (open == std::string::npos || close == std::string::npos) return out;
@@ -331,7 +324,9 @@ bool Daemon::WaitForWorkers(size_t n, milliseconds deadline) {
       deadline);
 }
 
-std::string Daemon::Log() const { return ReadFile(dir_.File("daemon.log")); }
+std::string Daemon::Log() const {
+  return ReadFileText(dir_.File("daemon.log"));
+}
 
 size_t Daemon::LogCount(const std::string& needle) const {
   std::string log = Log();
@@ -368,7 +363,7 @@ int CheckConfig(const TempDir& dir, const std::string& name,
                     "/queuedaemon --check-config -c " + dir.File(name) + " > " +
                     out + " 2>&1";
   int rc = std::system(cmd.c_str());
-  *output = ReadFile(out);
+  *output = ReadFileText(out);
   return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
@@ -545,6 +540,38 @@ std::vector<std::string> UdpReceiver::Receive(milliseconds wait) {
     ssize_t n = recv(fd_, buf, sizeof(buf), 0);
     if (n >= 0) out.emplace_back(buf, static_cast<size_t>(n));
   }
+}
+
+std::string ShellQuote(const std::string& arg) {
+  std::string out = "'";
+  for (char c : arg)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string ReadFileText(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+CtlResult RunQueuectl(const TempDir& dir, const std::vector<std::string>& args,
+                      const std::string& input) {
+  std::ofstream(dir.File("stdin"), std::ios::binary) << input;
+  std::string cmd = "cd " + ShellQuote(dir.path()) + " && " +
+                    ShellQuote(std::string(QD_BINARY_DIR) + "/queuectl");
+  for (const auto& a : args) cmd += " " + ShellQuote(a);
+  cmd += " <stdin >stdout 2>stderr";
+  auto start = std::chrono::steady_clock::now();
+  int status = std::system(cmd.c_str());
+  CtlResult r;
+  r.took = std::chrono::duration_cast<milliseconds>(
+      std::chrono::steady_clock::now() - start);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = ReadFileText(dir.File("stdout"));
+  r.err = ReadFileText(dir.File("stderr"));
+  return r;
 }
 
 }  // namespace qd::test

@@ -171,6 +171,23 @@ class LineClient {
   std::string buffer_;
 };
 
+// `arg` quoted for sh ('...').
+std::string ShellQuote(const std::string& arg);
+// The whole file, "" if it cannot be read.
+std::string ReadFileText(const std::string& path);
+
+// What a run of queuectl printed and returned.
+struct CtlResult {
+  int code = -1;  // exit code, -1 if it did not exit normally
+  std::string out;
+  std::string err;
+  milliseconds took{0};
+};
+// Runs build/bin/queuectl ARGS in `dir` (where ARGS may name qd.yaml),
+// `input` on stdin, stdout and stderr captured.
+CtlResult RunQueuectl(const TempDir& dir, const std::vector<std::string>& args,
+                      const std::string& input = "");
+
 // GET http://127.0.0.1:PORT/PATH over HTTP/1.0; returns the status code
 // (-1: no answer within `deadline`), *body the body.
 int HttpGet(int port, const std::string& path, std::string* body,

@@ -31,20 +31,6 @@ struct Check {
   std::map<std::string, Perf> perf;
 };
 
-std::string Quote(const std::string& arg) {
-  std::string out = "'";
-  for (char c : arg)
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 std::vector<std::string> Split(const std::string& s, char sep) {
   std::vector<std::string> out;
   std::string part;
@@ -110,16 +96,14 @@ class QueuectlCheckTest : public ::testing::Test {
 
   // Runs queuectl [-c qd.yaml] ARGS in the temp dir.
   Check Ctl(const std::vector<std::string>& args, bool with_config = true) {
-    std::string cmd = "cd " + Quote(dir_.path()) + " && " +
-                      Quote(std::string(QD_BINARY_DIR) + "/queuectl");
-    if (with_config) cmd += " -c qd.yaml";
-    for (const auto& a : args) cmd += " " + Quote(a);
-    cmd += " </dev/null >stdout 2>stderr";
-    int status = std::system(cmd.c_str());
+    std::vector<std::string> all;
+    if (with_config) all = {"-c", "qd.yaml"};
+    all.insert(all.end(), args.begin(), args.end());
+    CtlResult r = RunQueuectl(dir_, all);
     Check c;
-    c.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    c.out = ReadFile(dir_.File("stdout"));
-    c.err = ReadFile(dir_.File("stderr"));
+    c.code = r.code;
+    c.out = r.out;
+    c.err = r.err;
     ParseLine(&c);
     return c;
   }

@@ -30,30 +30,10 @@ struct ReplyFree {
 };
 using Reply = std::unique_ptr<redisReply, ReplyFree>;
 
-struct CtlResult {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
 int64_t NowMs() {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string Quote(const std::string& arg) {
-  std::string out = "'";
-  for (char c : arg)
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 // The fields of a stream entry or a flat array reply, as a map.
@@ -101,18 +81,10 @@ class QueuectlTest : public ::testing::Test {
   // Runs queuectl -c qd.yaml ARGS in the temp dir, `input` on stdin.
   CtlResult Ctl(const std::vector<std::string>& args,
                 const std::string& input = "", bool with_config = true) {
-    std::ofstream(dir_.File("stdin"), std::ios::binary) << input;
-    std::string cmd = "cd " + Quote(dir_.path()) + " && " +
-                      Quote(std::string(QD_BINARY_DIR) + "/queuectl");
-    if (with_config) cmd += " -c qd.yaml";
-    for (const auto& a : args) cmd += " " + Quote(a);
-    cmd += " <stdin >stdout 2>stderr";
-    int status = std::system(cmd.c_str());
-    CtlResult r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = ReadFile(dir_.File("stdout"));
-    r.err = ReadFile(dir_.File("stderr"));
-    return r;
+    std::vector<std::string> all;
+    if (with_config) all = {"-c", "qd.yaml"};
+    all.insert(all.end(), args.begin(), args.end());
+    return RunQueuectl(dir_, all, input);
   }
 
   Reply Redis(const std::vector<std::string>& args) {
@@ -446,7 +418,7 @@ TEST_F(QueuectlTest, SiteWithItsOwnRedisUsesItAndDbIsSelected) {
 // relative to the current directory.
 TEST_F(QueuectlTest, EmbeddedMeansTheSocketInRunDir) {
   std::string redis_dir = dir_.File("run/redis");
-  ASSERT_EQ(std::system(("mkdir -p " + Quote(redis_dir)).c_str()), 0);
+  ASSERT_EQ(std::system(("mkdir -p " + ShellQuote(redis_dir)).c_str()), 0);
   std::string socket = redis_dir + "/redis.sock";
   pid_t pid = fork();
   if (pid == 0) {
