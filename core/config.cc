@@ -3,6 +3,7 @@
 #include "core/config.h"
 
 #include <sys/un.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
@@ -562,6 +563,98 @@ void ReadListeners(ConfigReader& r, const Item& item,
 }
 
 // Every site a listener names must be configured; the error says which are.
+// One xmpp account. jid and a password (inline or from password_file) are
+// required; the password never appears in a message.
+void ReadXmppAccount(ConfigReader& r, const Item& item, XmppAccount* a,
+                     std::vector<SiteRef>* refs) {
+  std::optional<Item> jid, password;
+  bool ok = r.ReadMap(
+      item,
+      {
+          {"jid",
+           [&](const Item& i) {
+             std::string text;
+             if (!r.ReadString(i, &text)) return;
+             Status s = ParseJid(text, &a->jid);
+             if (!s.ok()) return r.Fail(i, s.message());
+             if (a->jid.local.empty()) {
+               return r.Fail(i, "expected user@domain, got '" + text + "'");
+             }
+             jid = i;
+           }},
+          {"password",
+           [&](const Item& i) {
+             if (password)
+               return r.Fail(i, "give password or password_file, not both");
+             if (!i.value.IsScalar() || i.value.Scalar().empty()) {
+               return r.Fail(i, "expected a non-empty string");
+             }
+             a->password = i.value.Scalar();
+             password = i;
+           }},
+          {"password_file",
+           [&](const Item& i) {
+             if (password)
+               return r.Fail(i, "give password or password_file, not both");
+             std::string path;
+             if (!r.ReadString(i, &path)) return;
+             std::FILE* f = std::fopen(path.c_str(), "rb");
+             if (f == nullptr) {
+               return r.Fail(i,
+                             path + ": cannot read: " + std::strerror(errno));
+             }
+             char buf[1024];
+             size_t n = std::fread(buf, 1, sizeof(buf), f);
+             std::fclose(f);
+             std::string text(buf, n);
+             text = text.substr(0, text.find('\n'));
+             if (!text.empty() && text.back() == '\r') text.pop_back();
+             if (text.empty())
+               return r.Fail(i, path + ": the first line is empty");
+             a->password = text;
+             password = i;
+           }},
+          {"host", [&](const Item& i) { r.ReadString(i, &a->host); }},
+          {"port", [&](const Item& i) { r.ReadInt(i, 1, 65535, &a->port); }},
+          {"tls",
+           [&](const Item& i) {
+             r.ReadChoice(i, {"required", "starttls-if-offered", "off"},
+                          &a->tls);
+           }},
+          {"ca_file",
+           [&](const Item& i) {
+             if (!r.ReadString(i, &a->ca_file)) return;
+             if (access(a->ca_file.c_str(), R_OK) != 0) {
+               r.Fail(i, a->ca_file + ": cannot read: " + std::strerror(errno));
+             }
+           }},
+          {"allow_plain_without_tls",
+           [&](const Item& i) { r.ReadBool(i, &a->allow_plain_without_tls); }},
+          {"ping_interval",
+           [&](const Item& i) {
+             ReadPositiveDuration(r, i, &a->ping_interval);
+           }},
+          {"ping_timeout",
+           [&](const Item& i) {
+             ReadPositiveDuration(r, i, &a->ping_timeout);
+           }},
+          {"whitespace_interval",
+           [&](const Item& i) {
+             ReadPositiveDuration(r, i, &a->whitespace_interval);
+           }},
+          {"site",
+           [&](const Item& i) {
+             if (!r.ReadString(i, &a->site)) return;
+             refs->push_back({i, false});
+           }},
+      });
+  if (!ok || !r.ok()) return;
+  if (!jid) return r.FailAtKey(item, "jid is missing (user@domain)");
+  if (!password) {
+    return r.FailAtKey(item, "password or password_file is missing");
+  }
+}
+
 void CheckSiteRefs(ConfigReader& r, const std::vector<SiteRef>& refs,
                    const std::map<std::string, SiteConfig>& sites) {
   std::vector<std::string> names;
@@ -589,17 +682,6 @@ void CheckSiteRefs(ConfigReader& r, const std::vector<SiteRef>& refs,
       r.Fail(ref.item, what);
     }
   }
-}
-
-// xmpp: a map of named maps, validated later by its owner.
-void ReadMapOfMaps(ConfigReader& r, const Item& item, YAML::Node* out) {
-  bool ok = r.ReadEntries(item, [&](const Item& entry) {
-    if (!entry.value.IsMap()) {
-      r.Fail(entry,
-             "expected a map, got " + ConfigReader::Describe(entry.value));
-    }
-  });
-  if (ok && item.value.IsMap()) *out = item.value;
 }
 
 void ReadDocument(ConfigReader& r, const YAML::Node& root, Config* c) {
@@ -635,7 +717,14 @@ void ReadDocument(ConfigReader& r, const YAML::Node& root, Config* c) {
            [&](const Item& i) {
              ReadListeners(r, i, &c->listeners, &site_refs);
            }},
-          {"xmpp", [&](const Item& i) { ReadMapOfMaps(r, i, &c->xmpp); }},
+          {"xmpp",
+           [&](const Item& i) {
+             r.ReadEntries(i, [&](const Item& account) {
+               XmppAccount& a = c->xmpp[account.key.Scalar()];
+               a.name = account.key.Scalar();
+               ReadXmppAccount(r, account, &a, &site_refs);
+             });
+           }},
       });
   if (r.ok()) CheckSiteRefs(r, site_refs, c->sites);
 }
@@ -646,7 +735,6 @@ Config Empty() {
   Status s = ParseSoftLimit(c.daemon.soft_limit_text, c.daemon.memory_limit,
                             &c.daemon.soft_limit);
   (void)s;  // the built-in values always parse
-  c.xmpp = YAML::Node(YAML::NodeType::Map);
   return c;
 }
 

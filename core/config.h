@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/units.h"
+#include "core/xmpp_account.h"
 #include "queuedaemon/status.h"
 
 namespace qd {
@@ -139,8 +140,6 @@ struct ListenerConfig {
   }
 };
 
-// The xmpp section, owned by a later subsystem, is checked to be a map of
-// maps here and kept as YAML for its owner to validate.
 struct Config {
   std::string file;  // the path it was loaded from ("" = embedded defaults)
   DaemonConfig daemon;
@@ -150,7 +149,7 @@ struct Config {
   ControlConfig control;
   std::map<std::string, SiteConfig> sites;
   std::map<std::string, ListenerConfig> listeners;
-  YAML::Node xmpp;
+  std::map<std::string, XmppAccount> xmpp;  // by name
 
   // Loads and validates `path`. On error `*out` is untouched.
   static Status LoadFile(const std::string& path, Config* out);

@@ -37,6 +37,7 @@
 
 #include "core/respawn_backoff.h"
 #include "core/sasl_scram.h"
+#include "core/xmpp_account.h"
 #include "core/xmpp_stream.h"
 
 struct bufferevent;
@@ -47,26 +48,6 @@ struct ssl_ctx_st;
 struct ssl_st;
 
 namespace qd {
-
-// One configured account (the `xmpp:` section; the loader fills it).
-struct XmppAccount {
-  std::string name;  // for log lines: "alerts"
-  Jid jid;           // the resource, if any, is requested at bind time
-  std::string password;
-  std::string host;  // "" = the JID's domain
-  int port = 5222;
-  std::string tls = "required";  // required | starttls-if-offered | off
-  std::string ca_file;           // "" = the system's trust store
-  bool allow_plain_without_tls = false;
-  std::chrono::milliseconds ping_interval{120000};
-  std::chrono::milliseconds ping_timeout{30000};
-  std::chrono::milliseconds whitespace_interval{60000};
-  // Connect, TLS, SASL and bind must be done within this, or the attempt
-  // counts as failed (a stopped server accepts TCP and never answers).
-  std::chrono::milliseconds connect_timeout{30000};
-  std::chrono::milliseconds reconnect_min{1000};
-  std::chrono::milliseconds reconnect_max{300000};
-};
 
 class XmppLink {
  public:

@@ -76,7 +76,7 @@ TEST(ConfigTest, DefaultsHaveOneNoopSiteOnEmbeddedRedis) {
   EXPECT_TRUE(noop.handler_options.IsMap());
   EXPECT_EQ(noop.handler_options.size(), 0u);
   EXPECT_TRUE(c.listeners.empty());
-  EXPECT_TRUE(c.xmpp.IsMap());
+  EXPECT_TRUE(c.xmpp.empty());
 }
 
 TEST(ConfigTest, PidFileDefaultsToRunDirAndId) {
@@ -177,7 +177,7 @@ TEST(ConfigTest, FileWithoutSitesHasNoSites) {
   EXPECT_TRUE(c.sites.empty());
   EXPECT_EQ(c.file, "x.yaml");
   EXPECT_TRUE(c.listeners.empty());
-  EXPECT_TRUE(c.xmpp.IsMap());
+  EXPECT_TRUE(c.xmpp.empty());
 }
 
 TEST(ConfigTest, EmptySectionsAreAllowed) {
@@ -913,11 +913,56 @@ TEST(ConfigTest, TwoListenersCannotShareAnAddress) {
 
 // --- xmpp ---
 
-TEST(ConfigTest, XmppIsKeptForItsOwner) {
-  Config c = Load("xmpp:\n  alerts: { jid: bot@example.org, site: default }\n");
-  ASSERT_TRUE(c.xmpp.IsMap());
-  EXPECT_EQ(c.xmpp["alerts"]["jid"].as<std::string>(), "bot@example.org");
-  EXPECT_EQ(c.xmpp["alerts"]["jid"].Mark().line + 1, 2);
+TEST(ConfigTest, XmppAccountsAreReadAndChecked) {
+  Config c = Load(
+      "sites: { default: { queues: { q: { handler: noop } } } }\n"
+      "xmpp:\n  alerts: { jid: bot@example.org/qd, password: s3cret, site: "
+      "default, tls: starttls-if-offered, ping_interval: 5s, ping_timeout: "
+      "2s, port: 5223 }\n");
+  ASSERT_EQ(c.xmpp.count("alerts"), 1u);
+  const XmppAccount& a = c.xmpp.at("alerts");
+  EXPECT_EQ(a.name, "alerts");
+  EXPECT_EQ(a.jid.Bare(), "bot@example.org");
+  EXPECT_EQ(a.jid.resource, "qd");
+  EXPECT_EQ(a.password, "s3cret");
+  EXPECT_EQ(a.site, "default");
+  EXPECT_EQ(a.tls, "starttls-if-offered");
+  EXPECT_EQ(a.port, 5223);
+  EXPECT_EQ(a.ping_interval, Duration(5000));
+  EXPECT_EQ(a.ping_timeout, Duration(2000));
+  EXPECT_EQ(a.whitespace_interval, Duration(60000));
+}
+
+TEST(ConfigTest, XmppPasswordFileAndErrorsNeverShowThePassword) {
+  char path[] = "/tmp/qd-xmpp-pw-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "from-file\nignored\n", 19), 19);
+  close(fd);
+  Config c = Load(std::string("xmpp:\n  a: { jid: u@d, password_file: ") +
+                  path + " }\n");
+  EXPECT_EQ(c.xmpp.at("a").password, "from-file");
+  std::string both = Error(std::string("xmpp:\n  a: { jid: u@d, password: "
+                                       "hunter2, password_file: ") +
+                           path + " }\n");
+  EXPECT_NE(both.find("not both"), std::string::npos) << both;
+  EXPECT_EQ(both.find("hunter2"), std::string::npos) << both;
+  unlink(path);
+  ExpectError(
+      std::string("xmpp:\n  a: { jid: u@d, password_file: ") + path + " }\n",
+      "x.yaml:2:33: xmpp.a.password_file: ", "cannot read");
+  ExpectError("xmpp:\n  a: { password: x }\n",
+              "x.yaml:2:3: xmpp.a: ", "jid is missing");
+  ExpectError("xmpp:\n  a: { jid: u@d }\n",
+              "x.yaml:2:3: xmpp.a: ", "password or password_file is missing");
+  ExpectError("xmpp:\n  a: { jid: 'u@d e', password: x }\n",
+              "x.yaml:2:13: xmpp.a.jid: ", "bad JID");
+  ExpectError("xmpp:\n  a: { jid: d.org, password: x }\n",
+              "x.yaml:2:13: xmpp.a.jid: ", "expected user@domain");
+  ExpectError("xmpp:\n  a: { jid: u@d, password: x, tls: maybe }\n",
+              "x.yaml:2:36: xmpp.a.tls: ", "required|starttls-if-offered|off");
+  ExpectError("xmpp:\n  a: { jid: u@d, password: x, site: nope }\n",
+              "x.yaml:2:37: xmpp.a.site: ", "unknown site 'nope'");
 }
 
 TEST(ConfigTest, ListenersAndXmppMustBeMapsOfMaps) {
@@ -928,7 +973,7 @@ TEST(ConfigTest, ListenersAndXmppMustBeMapsOfMaps) {
   ExpectError("xmpp:\n  alerts: [a]\n",
               "x.yaml:2:11: xmpp.alerts: ", "expected a map, got a list");
   ExpectError("xmpp:\n  alerts:\n",
-              "x.yaml:2:3: xmpp.alerts: ", "expected a map, got nothing");
+              "x.yaml:2:3: xmpp.alerts: ", "jid is missing");
   ExpectError("xmpp: bot@example.org\n",
               "x.yaml:1:7: xmpp: ", "expected a map");
 }
