@@ -157,7 +157,7 @@ void MasterMonitor::Tick() {
   last_jobs_ms_ = s.now_ms;
   Ping();
   SampleSites();
-  PublishHashes();
+  PublishHashes(s);
 }
 
 void MasterMonitor::Ping() {
@@ -273,14 +273,8 @@ void MasterMonitor::SampleSites() {
   }
 }
 
-void MasterMonitor::PublishHashes() {
+void MasterMonitor::PublishHashes(const MonitorSnapshot& s) {
   if (!redis_->connected()) return;
-  MonitorSnapshot s = Snapshot();
-  int live = 0, ready = 0;
-  for (const auto& w : s.workers) {
-    live += w.pid > 0;
-    ready += w.pid > 0 && w.state == "ready";
-  }
   std::string sites;
   for (const auto& [name, site] : config_->sites) {
     sites += (sites.empty() ? "" : ",") + name;
@@ -294,8 +288,8 @@ void MasterMonitor::PublishHashes() {
              {"started_ms", std::to_string(s.started_ms)},
              {"updated_ms", std::to_string(s.now_ms)},
              {"threads", std::to_string(s.threads)},
-             {"workers", std::to_string(live)},
-             {"ready", std::to_string(ready)},
+             {"workers", std::to_string(s.LiveWorkers())},
+             {"ready", std::to_string(s.ReadyWorkers())},
              {"sites", sites},
              {"rss", std::to_string(s.master_rss)},
              {"version", s.version}});
@@ -395,6 +389,26 @@ void MasterMonitor::Forget() {
   }
   for (const auto& key : listeners) del.push_back(key);
   (void)conn->Call(del);
+}
+
+nlohmann::json MasterMonitor::Ps(const std::vector<std::string>& paused) const {
+  MonitorSnapshot s = Snapshot();
+  uint64_t rss = s.master_rss;
+  for (const auto& w : s.workers) rss += w.rss;
+  nlohmann::json sites = nlohmann::json::array();
+  for (const auto& [name, site] : config_->sites) sites.push_back(name);
+  return {{"host", s.host},
+          {"id", s.id},
+          {"pid", s.pid},
+          {"uptime_s", (s.now_ms - s.started_ms) / 1000},
+          {"sites", sites},
+          {"workers", s.LiveWorkers()},
+          {"ready", s.ReadyWorkers()},
+          {"threads", s.threads},
+          {"rss", rss},
+          {"jobs_per_s", jobs_per_s_},
+          {"paused", paused},
+          {"shutting_down", s.shutting_down}};
 }
 
 int MasterMonitor::http_port() const { return http_ ? http_->port() : 0; }

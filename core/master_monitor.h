@@ -22,7 +22,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "core/config.h"
 #include "core/monitor_snapshot.h"
@@ -64,8 +66,9 @@ class MasterMonitor {
   // (one blocking round trip, 1 s at most) so that queuectl does not list
   // a daemon that is gone.
   void Forget();
-  // Jobs finished per second over the last tick, every worker together.
-  double jobs_per_s() const { return jobs_per_s_; }
+  // What this daemon answers to `queuectl ps`; `paused`: the sites that
+  // are not fetching now.
+  nlohmann::json Ps(const std::vector<std::string>& paused) const;
   int http_port() const;
 
  private:
@@ -74,7 +77,7 @@ class MasterMonitor {
   void Tick();
   void Ping();
   void SampleSites();
-  void PublishHashes();
+  void PublishHashes(const MonitorSnapshot& s);
   void FlushStatsd();
   Status OpenStatsd();
   Status OpenHttp(const std::string& address);

@@ -64,6 +64,18 @@ struct MonitorSnapshot {
   bool redis_ok = false;    // the master's last PING was answered
   std::string redis_error;  // why not, when !redis_ok
   bool shutting_down = false;
+
+  // Worker processes alive, and those of them that reported ready.
+  int LiveWorkers() const {
+    int n = 0;
+    for (const auto& w : workers) n += w.pid > 0;
+    return n;
+  }
+  int ReadyWorkers() const {
+    int n = 0;
+    for (const auto& w : workers) n += w.pid > 0 && w.state == "ready";
+    return n;
+  }
 };
 
 }  // namespace qd

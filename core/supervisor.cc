@@ -303,7 +303,7 @@ Status Supervisor::ReloadConfig(const std::string& why,
 void Supervisor::OnControl(const ControlCommand& cmd,
                            const ControlChannel::Respond& respond) {
   const std::string& c = cmd.cmd;
-  if (c == "ps") return respond(true, "", PsData());
+  if (c == "ps") return respond(true, "", monitor_->Ps(PausedSites()));
   if (shutting_down_) return respond(false, "shutting down", nullptr);
   if (!cmd.site.empty() && config_->sites.count(cmd.site) == 0 &&
       c != "reload") {
@@ -357,19 +357,9 @@ void Supervisor::OnControl(const ControlCommand& cmd,
   respond(false, "unknown command " + c, nullptr);
 }
 
-nlohmann::json Supervisor::PsData() const {
-  MonitorSnapshot s = monitor_->Snapshot();
-  int live = 0, ready = 0;
-  uint64_t rss = s.master_rss;
-  for (const auto& w : s.workers) {
-    live += w.pid > 0;
-    ready += w.pid > 0 && w.state == "ready";
-    rss += w.rss;
-  }
-  nlohmann::json sites = nlohmann::json::array();
-  for (const auto& [name, site] : config_->sites) sites.push_back(name);
-  // The sites that are not fetching now (a per-site entry beats "*").
-  nlohmann::json paused = nlohmann::json::array();
+std::vector<std::string> Supervisor::PausedSites() const {
+  // A per-site entry beats "*".
+  std::vector<std::string> paused;
   auto all = paused_.find("*");
   for (const auto& [name, site] : config_->sites) {
     auto one = paused_.find(name);
@@ -377,12 +367,7 @@ nlohmann::json Supervisor::PsData() const {
                                     : all != paused_.end() && all->second;
     if (off) paused.push_back(name);
   }
-  return {{"host", s.host},   {"id", s.id},
-          {"pid", s.pid},     {"uptime_s", (s.now_ms - s.started_ms) / 1000},
-          {"sites", sites},   {"workers", live},
-          {"ready", ready},   {"threads", s.threads},
-          {"rss", rss},       {"jobs_per_s", monitor_->jobs_per_s()},
-          {"paused", paused}, {"shutting_down", s.shutting_down}};
+  return paused;
 }
 
 void Supervisor::BeginShutdown(const std::string& why) {

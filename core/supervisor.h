@@ -89,7 +89,8 @@ class Supervisor {
   Status ReloadConfig(const std::string& why, const std::string& site);
   void OnControl(const ControlCommand& cmd,
                  const ControlChannel::Respond& respond);
-  nlohmann::json PsData() const;
+  // The sites that are not fetching now (queuectl drain).
+  std::vector<std::string> PausedSites() const;
   void BeginShutdown(const std::string& why);
   void MaybeFinish();
   std::string WorkerRedisUrl() const;
