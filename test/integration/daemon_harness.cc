@@ -574,4 +574,22 @@ CtlResult RunQueuectl(const TempDir& dir, const std::vector<std::string>& args,
   return r;
 }
 
+std::string CtlConfig(const std::string& redis_url,
+                      const std::string& other_redis) {
+  return "daemon:\n  run_dir: run\n"
+         "redis: " +
+         redis_url +
+         "\n"
+         "sites:\n"
+         "  default:\n"
+         "    queues:\n"
+         "      mail: { handler: noop }\n"
+         "      noop: { handler: noop }\n"
+         "  other:\n"
+         "    prefix: xx\n" +
+         (other_redis.empty() ? "" : "    redis: " + other_redis + "\n") +
+         "    queues:\n"
+         "      q1: { handler: noop }\n";
+}
+
 }  // namespace qd::test

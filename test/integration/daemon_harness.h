@@ -171,6 +171,12 @@ class LineClient {
   std::string buffer_;
 };
 
+// A config for the queuectl tests: sites default (queues mail, noop) and
+// other (prefix xx, queue q1), all on `redis_url` unless `other_redis`
+// gives `other` its own.
+std::string CtlConfig(const std::string& redis_url,
+                      const std::string& other_redis = "");
+
 // `arg` quoted for sh ('...').
 std::string ShellQuote(const std::string& arg);
 // The whole file, "" if it cannot be read.

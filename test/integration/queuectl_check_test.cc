@@ -73,26 +73,9 @@ void ParseLine(Check* c) {
   if (bar != std::string::npos) ParsePerf(line.substr(bar + 3), &c->perf);
 }
 
-// Sites: default (queues mail, noop) and other (prefix xx, queue q1).
-std::string CheckConfig(const std::string& redis_url) {
-  return "daemon:\n  run_dir: run\n"
-         "redis: " +
-         redis_url +
-         "\n"
-         "sites:\n"
-         "  default:\n"
-         "    queues:\n"
-         "      mail: { handler: noop }\n"
-         "      noop: { handler: noop }\n"
-         "  other:\n"
-         "    prefix: xx\n"
-         "    queues:\n"
-         "      q1: { handler: noop }\n";
-}
-
 class QueuectlCheckTest : public ::testing::Test {
  protected:
-  void SetUp() override { dir_.Write("qd.yaml", CheckConfig(redis_.url())); }
+  void SetUp() override { dir_.Write("qd.yaml", CtlConfig(redis_.url())); }
 
   // Runs queuectl [-c qd.yaml] ARGS in the temp dir.
   Check Ctl(const std::vector<std::string>& args, bool with_config = true) {

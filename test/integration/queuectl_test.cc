@@ -46,26 +46,6 @@ std::map<std::string, std::string> FieldMap(const redisReply* flat) {
   return out;
 }
 
-// Sites: default (queues mail, noop) and other (prefix xx, queue q1), all on
-// REDIS unless `other_redis` gives `other` its own.
-std::string CtlConfig(const std::string& redis_url,
-                      const std::string& other_redis = "") {
-  return "daemon:\n  run_dir: run\n"
-         "redis: " +
-         redis_url +
-         "\n"
-         "sites:\n"
-         "  default:\n"
-         "    queues:\n"
-         "      mail: { handler: noop }\n"
-         "      noop: { handler: noop }\n"
-         "  other:\n"
-         "    prefix: xx\n" +
-         (other_redis.empty() ? "" : "    redis: " + other_redis + "\n") +
-         "    queues:\n"
-         "      q1: { handler: noop }\n";
-}
-
 class QueuectlTest : public ::testing::Test {
  protected:
   void SetUp() override {
