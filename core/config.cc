@@ -5,6 +5,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
@@ -302,6 +303,7 @@ void ReadMonitor(ConfigReader& r, const Item& item, MonitorConfig* monitor) {
 void ReadQueue(ConfigReader& r, const Item& item, QueueConfig* q) {
   q->name = item.key.Scalar();
   q->line = item.key.Mark().line + 1;
+  q->column = item.key.Mark().column + 1;
   q->handler_options = YAML::Node(YAML::NodeType::Map);
   if (item.value.IsScalar()) {  // "noop: noop" is a natural first guess
     r.Fail(item, "expected a map such as { handler: " + item.value.Scalar() +
@@ -647,11 +649,30 @@ void ReadXmppAccount(ConfigReader& r, const Item& item, XmppAccount* a,
              if (!r.ReadString(i, &a->site)) return;
              refs->push_back({i, false});
            }},
+          {"connect_timeout",
+           [&](const Item& i) {
+             ReadPositiveDuration(r, i, &a->connect_timeout);
+           }},
+          {"reconnect_min",
+           [&](const Item& i) {
+             ReadPositiveDuration(r, i, &a->reconnect_min);
+           }},
+          {"reconnect_max",
+           [&](const Item& i) {
+             ReadPositiveDuration(r, i, &a->reconnect_max);
+           }},
+          {"confirm_interval",
+           [&](const Item& i) { r.ReadDuration(i, &a->confirm_interval); }},
       });
   if (!ok || !r.ok()) return;
   if (!jid) return r.FailAtKey(item, "jid is missing (user@domain)");
   if (!password) {
     return r.FailAtKey(item, "password or password_file is missing");
+  }
+  if (a->reconnect_max < a->reconnect_min) {
+    r.FailAtKey(item, "reconnect_max " + FormatDuration(a->reconnect_max) +
+                          " is below reconnect_min " +
+                          FormatDuration(a->reconnect_min));
   }
 }
 
@@ -680,6 +701,55 @@ void CheckSiteRefs(ConfigReader& r, const std::vector<SiteRef>& refs,
       r.FailAtKey(ref.item, what);
     } else {
       r.Fail(ref.item, what);
+    }
+  }
+}
+
+// Ties every queue whose handler is `xmpp` to the account that sends its
+// jobs (its `account` option, or the site's only account), and gives a site
+// with exactly one account and no `xmpp` queue of its own an implicit one.
+void LinkXmppQueues(ConfigReader& r, Config* c) {
+  std::map<std::string, std::vector<std::string>> by_site;
+  for (const auto& [name, account] : c->xmpp) {
+    if (!account.site.empty()) by_site[account.site].push_back(name);
+  }
+  for (auto& [site_name, site] : c->sites) {
+    const auto& accounts = by_site[site_name];
+    if (accounts.size() == 1 && site.queues.count("xmpp") == 0) {
+      QueueConfig& q = site.queues["xmpp"];
+      q.name = "xmpp";
+      q.handler = "xmpp";
+      q.handler_options = YAML::Node(YAML::NodeType::Map);
+      q.line = c->xmpp[accounts[0]].line;
+    }
+    for (auto& [queue_name, q] : site.queues) {
+      if (q.handler != "xmpp") continue;
+      YAML::Mark at;
+      at.line = q.line - 1;
+      at.column = std::max(q.column - 1, 0);
+      std::string path = "sites." + site_name + ".queues." + queue_name;
+      YAML::Node named = q.handler_options["account"];
+      if (named) {
+        at = named.Mark();
+        std::string account = named.IsScalar() ? named.Scalar() : "";
+        auto it = c->xmpp.find(account);
+        if (it == c->xmpp.end() || it->second.site != site_name) {
+          r.FailAt(at, path + ".account",
+                   "no xmpp account '" + account + "' with site: " + site_name);
+        }
+        continue;
+      }
+      if (accounts.size() != 1) {
+        r.FailAt(
+            at, path,
+            accounts.empty()
+                ? "handler xmpp needs an xmpp account with site: " + site_name
+                : "site " + site_name +
+                      " has several xmpp accounts: name one with "
+                      "`account: NAME`");
+        continue;
+      }
+      q.handler_options["account"] = accounts[0];
     }
   }
 }
@@ -722,11 +792,13 @@ void ReadDocument(ConfigReader& r, const YAML::Node& root, Config* c) {
              r.ReadEntries(i, [&](const Item& account) {
                XmppAccount& a = c->xmpp[account.key.Scalar()];
                a.name = account.key.Scalar();
+               a.line = account.key.Mark().line + 1;
                ReadXmppAccount(r, account, &a, &site_refs);
              });
            }},
       });
   if (r.ok()) CheckSiteRefs(r, site_refs, c->sites);
+  if (r.ok()) LinkXmppQueues(r, c);
 }
 
 // A Config before any file is read: no sites, defaults everywhere else.

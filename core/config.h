@@ -92,6 +92,7 @@ struct QueueConfig {
   int weight = 1;
   YAML::Node handler_options;  // a map, possibly empty
   int line = 0;  // 1-based position in the file, for later messages
+  int column = 0;
 };
 
 struct SiteConfig {
@@ -160,6 +161,12 @@ struct Config {
   // embedded Redis, one site "default" with a "noop" queue.
   static Config Defaults();
 
+  // The Redis url of `site`: its own, or (empty or "embedded") the
+  // daemon's, which the master resolves to a unix url before the fork.
+  const std::string& RedisUrlOf(const SiteConfig& site) const {
+    bool own = !site.redis.empty() && site.redis != "embedded";
+    return own ? site.redis : redis.url;
+  }
   // The pid file path with defaults applied.
   std::string PidFile() const;
 };

@@ -38,9 +38,4 @@ void JobContextImpl::Enqueue(std::string_view queue, std::string_view payload,
   }
 }
 
-void JobContextImpl::Commit() {
-  for (const auto& cmd : enqueued_) site_.Send(cmd);
-  enqueued_.clear();
-}
-
 }  // namespace qd

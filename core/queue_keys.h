@@ -35,6 +35,11 @@ struct QueueKeys {
                           std::string_view queue) {
     return SiteTag(prefix, site) + "dead:" + std::string(queue);
   }
+  // Address confirmations the xmpp poller sends when due (score = ms).
+  static std::string XmppConfirm(std::string_view prefix,
+                                 std::string_view site) {
+    return SiteTag(prefix, site) + "xmpp:confirm";
+  }
 };
 
 }  // namespace qd

@@ -34,10 +34,7 @@ void QueueManager::Start() {
   for (const auto& [name, site] : config_.sites) {
     if (site.queues.empty()) continue;
     RedisUrl url;
-    // A site without its own server (or naming "embedded") uses the
-    // daemon's, which the master resolved to a unix url.
-    bool own = !site.redis.empty() && site.redis != "embedded";
-    Status s = RedisUrl::Parse(own ? site.redis : config_.redis.url, &url);
+    Status s = RedisUrl::Parse(config_.RedisUrlOf(site), &url);
     if (!s.ok()) {
       spdlog::error("site {}: {}", name, s.message());
       continue;
@@ -71,13 +68,13 @@ void QueueManager::SetPaused(const std::string& site, bool paused) {
 }
 
 int64_t QueueManager::Inflight() const {
-  int64_t n = running_ ? 1 : 0;
+  int64_t n = (running_ ? 1 : 0) + static_cast<int64_t>(deferred_.size());
   for (const auto& site : sites_) n += site->ready_count();
   return n;
 }
 
 bool QueueManager::Busy() const {
-  if (running_) return true;
+  if (running_ || !deferred_.empty()) return true;
   for (const auto& site : sites_) {
     if (site->Busy()) return true;
   }
@@ -149,6 +146,14 @@ void QueueManager::RunOne(SiteConsumer& site, HeldJob& held) {
     stats_->JobStarted(q.tags, site.name(), q.name, held.id,
                        job.enqueued_at_ms());
   }
+  running_token_ = 0;
+  early_result_.reset();
+  ctx.set_defer([this] {
+    running_token_ = ++next_token_;
+    return [this, token = running_token_](JobResult r) {
+      Complete(token, std::move(r));
+    };
+  });
   leases_->Begin(&site, held.queue);
   if (q.handler != nullptr) {
     try {
@@ -162,12 +167,28 @@ void QueueManager::RunOne(SiteConsumer& site, HeldJob& held) {
   leases_->End();
   if (timeout.count() > 0 && hooks_.job_finished) hooks_.job_finished();
   Log::SetCurrentJob({});
+  uint64_t token = running_token_;
+  running_token_ = 0;
+  if (token != 0 && !early_result_) {
+    deferred_.emplace(token, Deferred{&site, std::move(held), job.attempt(),
+                                      ctx.TakeEnqueued()});
+    return;
+  }
+  if (early_result_) result = std::move(*early_result_);
+  early_result_.reset();
+  Finish(site, held, job.attempt(), result, ctx.TakeEnqueued());
+}
+
+void QueueManager::Finish(SiteConsumer& site, const HeldJob& held, int attempt,
+                          const JobResult& result,
+                          std::vector<std::vector<std::string>> enqueued) {
+  SiteConsumer::Queue& q = site.queues()[held.queue];
   if (stats_ != nullptr) {
     using Outcome = WorkerStats::Outcome;
     Outcome outcome = Outcome::kOk;
     if (result.kind() == JobResult::Kind::kFail ||
         (result.kind() == JobResult::Kind::kRetry &&
-         job.attempt() + 1 >= q.config->max_attempts)) {
+         attempt + 1 >= q.config->max_attempts)) {
       outcome = Outcome::kDead;
     } else if (result.kind() == JobResult::Kind::kRetry) {
       outcome = Outcome::kRetry;
@@ -176,7 +197,7 @@ void QueueManager::RunOne(SiteConsumer& site, HeldJob& held) {
   }
   switch (result.kind()) {
     case JobResult::Kind::kOk:
-      ctx.Commit();
+      for (const auto& cmd : enqueued) site.Send(cmd);
       site.Ack(held);
       ++counters_["jobs.handled"];
       break;
@@ -189,6 +210,24 @@ void QueueManager::RunOne(SiteConsumer& site, HeldJob& held) {
       ++counters_["jobs.failed"];
       break;
   }
+}
+
+// A deferred job's outcome, from the loop (outside any run chunk): applied
+// and flushed at once.
+void QueueManager::Complete(uint64_t token, JobResult result) {
+  auto it = deferred_.find(token);
+  if (it == deferred_.end()) {
+    if (token == running_token_) early_result_ = std::move(result);
+    return;
+  }
+  Deferred d = std::move(it->second);
+  deferred_.erase(it);
+  Finish(*d.site, d.held, d.attempt, result, std::move(d.enqueued));
+  d.site->AfterChunk();
+}
+
+void QueueManager::GatesChanged() {
+  for (auto& site : sites_) site->AfterChunk();
 }
 
 }  // namespace qd

@@ -10,14 +10,18 @@
 // its result decides ack, retry or dead (QueueHandler contract). After each
 // chunk the acks are flushed and `after_chunk` runs (the worker's memory
 // check: once per chunk instead of once per job, which keeps the hot path
-// free of syscalls).
+// free of syscalls). A built-in handler may defer its outcome (the xmpp
+// handler acks only once the server confirmed the message): the job stays
+// held, Busy() stays true, and the outcome is applied when it comes.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/config.h"
@@ -59,6 +63,9 @@ class QueueManager : public IoManager {
   // Jobs fetched and not finished (the one running included).
   int64_t Inflight() const;
 
+  // Fetches again on every site: a queue's fetch gate may have opened.
+  void GatesChanged();
+
   // Counters of this worker since it started ("jobs.handled", ...).
   const std::map<std::string, int64_t>& counters() const { return counters_; }
 
@@ -67,6 +74,24 @@ class QueueManager : public IoManager {
   void Wake();
   void RunChunk();
   void RunOne(SiteConsumer& site, HeldJob& job);
+  // Acks, retries or dead-letters a job that ran, and counts it.
+  void Finish(SiteConsumer& site, const HeldJob& held, int attempt,
+              const JobResult& result,
+              std::vector<std::vector<std::string>> enqueued);
+  void Complete(uint64_t token, JobResult result);
+
+  // Jobs whose handler deferred the outcome (JobContextImpl::Defer), by
+  // token.
+  struct Deferred {
+    SiteConsumer* site;
+    HeldJob held;
+    int attempt;
+    std::vector<std::vector<std::string>> enqueued;
+  };
+  std::unordered_map<uint64_t, Deferred> deferred_;
+  uint64_t next_token_ = 0;
+  uint64_t running_token_ = 0;  // the deferral of the job in handle()
+  std::optional<JobResult> early_result_;  // completed inside handle()
 
   const Config& config_;
   const HandlerSet& handlers_;

@@ -51,6 +51,7 @@ SiteConsumer::SiteConsumer(event_base* base, const SiteConfig& site,
     queue.dead_key = QueueKeys::Dead(site.prefix, site.name, name);
     queue.config = &q;
     queue.handler = handlers.Find(site.name, name);
+    queue.gate = dynamic_cast<const FetchGate*>(queue.handler);
     queue.tags = {{"site", site.name}, {"queue", name}};
     queue_by_key_[queue.key] = static_cast<int>(queues_.size());
     queues_.push_back(std::move(queue));
@@ -225,8 +226,14 @@ void SiteConsumer::Fetch() {
     args.push_back(kBlockMs);
   }
   args.push_back("STREAMS");
-  for (const auto& q : queues_) args.push_back(q.key);
-  for (size_t i = 0; i < queues_.size(); ++i) args.push_back(">");
+  size_t open = 0;
+  for (const auto& q : queues_) {
+    if (!q.FetchOpen()) continue;
+    args.push_back(q.key);
+    ++open;
+  }
+  if (open == 0) return;  // QueueManager::GatesChanged() fetches later
+  for (size_t i = 0; i < open; ++i) args.push_back(">");
   read_in_flight_ =
       reader_.Command(args, [this](redisReply* r) { OnFetched(r); });
 }
@@ -335,6 +342,7 @@ void SiteConsumer::ClaimTick() {
   if (!writer_.connected() || paused_) return;
   for (size_t i = 0; i < queues_.size(); ++i) {
     const Queue& q = queues_[i];
+    if (!q.FetchOpen()) continue;
     std::string idle = std::to_string(q.config->visibility_timeout.count());
     writer_.Command(
         {"XAUTOCLAIM", q.key, QueueKeys::kGroup, consumer_, idle, "0-0",

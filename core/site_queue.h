@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/fetch_gate.h"
 #include "core/statsd_sink.h"
 #include "queuedaemon/queue_handler.h"
 
@@ -31,10 +32,13 @@ struct SiteQueue {
   std::string dead_key;  // PREFIX:{SITE}:dead:NAME
   const QueueConfig* config = nullptr;
   QueueHandler* handler = nullptr;
+  const FetchGate* gate = nullptr;  // the handler's, if it has one
   std::deque<HeldJob> ready;
   std::vector<std::string> acks;  // to XACK + XDEL at the next flush
   int current_weight = 0;         // smooth weighted round robin
   StatsdSink::Tags tags;          // site, queue: on this queue's metrics
+
+  bool FetchOpen() const { return gate == nullptr || gate->FetchOpen(); }
 };
 
 }  // namespace qd

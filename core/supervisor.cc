@@ -110,6 +110,7 @@ int Supervisor::Run(int ready_fd) {
       base_, [this](int slot, int incarnation, Channel channel) {
         Worker worker(*config_, *handlers_, slot, incarnation,
                       std::move(channel), pool_->board(slot));
+        worker.set_slots(cmdline_.Threads(*config_));
         // "*" first: per-site entries override it.
         auto all = paused_.find("*");
         if (all != paused_.end()) worker.SetPaused("*", all->second);

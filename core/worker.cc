@@ -1,6 +1,7 @@
 #include "core/worker.h"
 
 #include <event2/event.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/signalfd.h>
@@ -17,6 +18,8 @@
 #include "core/process.h"
 #include "core/queue_manager.h"
 #include "core/worker_stats.h"
+#include "core/xmpp_confirm_poller.h"
+#include "core/xmpp_manager.h"
 
 namespace qd {
 
@@ -48,6 +51,7 @@ int Worker::Run() {
   }
 
   HandleSignals();
+  OpenTestDescriptors();
   AddFrameworkManagers();
 
   channel_.Send({{"t", "ready"}, {"rss", m.rss}});
@@ -119,7 +123,34 @@ void Worker::AddFrameworkManagers() {
   }
   stats_->set_inflight([q] { return q->Inflight(); });
   io_.Add(std::move(queues));
+  AddXmppManagers();
   io_.Add(std::move(stats));
+}
+
+void Worker::AddXmppManagers() {
+  if (config_.xmpp.empty()) return;
+  auto xmpp = std::make_unique<XmppManager>(config_, slot_, slots_);
+  QueueManager* q = queues_;
+  xmpp->set_on_change([q] { q->GatesChanged(); });
+  io_.Add(std::move(xmpp));
+  for (const auto& [name, site] : config_.sites) {
+    auto queue = site.queues.find("xmpp");
+    if (queue == site.queues.end() || queue->second.handler != "xmpp") {
+      continue;
+    }
+    YAML::Node named = queue->second.handler_options["account"];
+    auto account = config_.xmpp.find(named ? named.Scalar() : "");
+    if (account == config_.xmpp.end() ||
+        account->second.confirm_interval.count() == 0 ||
+        XmppManager::SlotOf(account->first, slots_) != slot_) {
+      continue;
+    }
+    RedisUrl url;
+    Status s = RedisUrl::Parse(config_.RedisUrlOf(site), &url);
+    if (!s.ok()) continue;  // the queues said why
+    io_.Add(std::make_unique<XmppConfirmPoller>(
+        site, url, "xmpp", account->second.confirm_interval));
+  }
 }
 
 void Worker::SetPaused(const std::string& site, bool paused) {
@@ -179,6 +210,20 @@ Worker::TestAlloc Worker::ReadTestHook() const {
     hook.when = when;
   }
   return hook;
+}
+
+// QD_TEST_FDS=N: hold N descriptors open for the worker's life, so that
+// every socket the managers open afterwards is numbered above N (1,200 is
+// past select()'s FD_SETSIZE, which some client libraries crash on).
+void Worker::OpenTestDescriptors() {
+  const char* env = std::getenv("QD_TEST_FDS");
+  if (env == nullptr) return;
+  int n = std::atoi(env);
+  int opened = 0;
+  for (; opened < n; ++opened) {
+    if (open("/dev/null", O_RDONLY | O_CLOEXEC) < 0) break;
+  }
+  spdlog::warn("test hook: holding {} extra descriptors", opened);
 }
 
 void Worker::AllocateForTest(size_t mib) {

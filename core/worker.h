@@ -17,7 +17,8 @@
 // QD_TEST_ALLOC="SLOT:MIB:WHEN" makes worker SLOT allocate and touch MIB MiB,
 // WHEN = "start" (before the first memory check: born over the limit),
 // "later" (200 ms after ready: recycled) or "block" (then block the loop, so
-// only the master's hard limit can stop it).
+// only the master's hard limit can stop it). QD_TEST_FDS=N makes every
+// worker hold N extra descriptors (XMPP over descriptor numbers > 1024).
 #pragma once
 
 #include <map>
@@ -34,6 +35,7 @@ namespace qd {
 class HandlerSet;
 class MemoryGuard;
 class QueueManager;
+class XmppManager;
 class SlotBoard;
 class WorkerStats;
 
@@ -46,6 +48,9 @@ class Worker {
   Worker(const Config& config, const HandlerSet& handlers, int slot,
          int incarnation, Channel channel, SlotBoard* board = nullptr);
 
+  // How many slots the daemon runs (the XMPP accounts are spread over
+  // them); 1 unless set. REQUIRES: before Run().
+  void set_slots(int slots) { slots_ = slots; }
   // Adds a plugin's IoManager. REQUIRES: before Run().
   void AddManager(std::unique_ptr<IoManager> manager);
   ~Worker();
@@ -73,10 +78,14 @@ class Worker {
   };
   // SIGTERM drains (and SIGINT too without a master); the rest is ignored.
   void HandleSignals();
-  // The master link, the memory guard and the queues.
+  // The master link, the memory guard, the queues, XMPP and stats.
   void AddFrameworkManagers();
   TestAlloc ReadTestHook() const;
   void AllocateForTest(size_t mib);
+  // The XmppManager and, per site whose xmpp queue it holds, the
+  // confirmation poller.
+  void AddXmppManagers();
+  void OpenTestDescriptors();
   static void OnSignal(int fd, short what, void* arg);
 
   std::string ConsumerName() const;
@@ -89,6 +98,7 @@ class Worker {
   QueueManager* queues_ = nullptr;
   std::map<std::string, bool> paused_;  // SetPaused before Run()
   const int slot_;
+  int slots_ = 1;
   const int incarnation_;
   Channel channel_;
   IoMaster io_;

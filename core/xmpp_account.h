@@ -28,6 +28,10 @@ struct XmppAccount {
   std::chrono::milliseconds connect_timeout{30000};
   std::chrono::milliseconds reconnect_min{1000};
   std::chrono::milliseconds reconnect_max{300000};
+  // How often the confirmation poller looks for due entries in
+  // PREFIX:{SITE}:xmpp:confirm (0 = no poller).
+  std::chrono::milliseconds confirm_interval{10000};
+  int line = 0;  // 1-based position in the config file, for messages
 };
 
 }  // namespace qd

@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -218,12 +219,14 @@ void XmppLink::CloseConnection() {
   }
   ssl_ = nullptr;
   scram_.reset();
-  ping_id_.clear();
+  pings_.clear();
 }
 
 // Every failure goes through here: one log line, then the backoff.
 void XmppLink::Fail(const std::string& why) {
   bool was_ready = state_ == State::kReady;
+  std::deque<PendingPing> unanswered;
+  unanswered.swap(pings_);
   CloseConnection();
   if (state_ == State::kStopped) return;
   last_error_ = why;
@@ -233,6 +236,9 @@ void XmppLink::Fail(const std::string& why) {
   ArmTimer(retry_timer_, delay);
   spdlog::warn("xmpp {} ({} via {}): {}; reconnecting in {}", account_.name,
                account_.jid.Bare(), Where(), why, FormatDuration(delay));
+  for (auto& ping : unanswered) {
+    if (ping.done) ping.done(false);
+  }
   if (was_ready && on_down_) on_down_(why);
 }
 
@@ -490,14 +496,7 @@ void XmppLink::OnIq(const XmlElement& iq) {
     }
     return BecomeReady();
   }
-  if (answer) {
-    if (!ping_id_.empty() && id == ping_id_) {
-      ++counters_.pongs_received;
-      ping_id_.clear();
-      evtimer_del(pong_timer_);
-    }
-    return;
-  }
+  if (answer) return OnPong(id);
   XmlBuilder reply("iq");
   reply.Attr("id", id);
   if (iq.HasAttr("from")) reply.Attr("to", iq.Attr("from"));
@@ -539,16 +538,45 @@ void XmppLink::OnHandshakeTimeout() {
 void XmppLink::OnPingTimer() {
   if (state_ != State::kReady) return;
   ArmTimer(ping_timer_, account_.ping_interval);
-  if (!ping_id_.empty()) return;  // still waiting for the previous one
-  ping_id_ = NextId("ping");
+  if (pings_.empty()) SendPing(nullptr);  // else one is on its way already
+}
+
+bool XmppLink::Confirm(std::function<void(bool)> done) {
+  if (state_ != State::kReady) return false;
+  SendPing(std::move(done));
+  return true;
+}
+
+void XmppLink::SendPing(std::function<void(bool)> done) {
+  std::string id = NextId("ping");
   Write(XmlBuilder("iq")
             .Attr("type", "get")
-            .Attr("id", ping_id_)
+            .Attr("id", id)
             .Attr("to", account_.jid.domain)
             .Child(XmlBuilder("ping").Attr("xmlns", kNsPing))
             .Str());
   ++counters_.pings_sent;
-  ArmTimer(pong_timer_, account_.ping_timeout);
+  if (pings_.empty()) ArmTimer(pong_timer_, account_.ping_timeout);
+  pings_.push_back({std::move(id), Clock::now(), std::move(done)});
+}
+
+// Any answer (result or error) proves the server read the stream up to the
+// ping. The timer moves on to the next oldest ping still unanswered.
+void XmppLink::OnPong(const std::string& id) {
+  auto it = std::find_if(pings_.begin(), pings_.end(),
+                         [&](const PendingPing& p) { return p.id == id; });
+  if (it == pings_.end()) return;
+  ++counters_.pongs_received;
+  auto done = std::move(it->done);
+  pings_.erase(it);
+  if (pings_.empty()) {
+    evtimer_del(pong_timer_);
+  } else {
+    auto left = std::chrono::duration_cast<milliseconds>(
+        pings_.front().sent + account_.ping_timeout - Clock::now());
+    ArmTimer(pong_timer_, std::max(left, milliseconds(0)));
+  }
+  if (done) done(true);
 }
 
 void XmppLink::OnPongTimeout() {

@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -100,6 +101,12 @@ class XmppLink {
   // Sends <message to type><body/></message>; type "chat" or "normal".
   bool Message(std::string_view to, std::string_view body,
                std::string_view type = "chat");
+  // A delivery barrier: sends a XEP-0199 ping and calls done(true) when the
+  // server answers it. A server handles a stream's stanzas in order, so the
+  // answer means every stanza written before it reached the server. done is
+  // called with false when the link fails first (not after Stop(), which
+  // drops it). False (done dropped) unless ready.
+  bool Confirm(std::function<void(bool delivered)> done);
 
   State state() const { return state_; }
   bool ready() const { return state_ == State::kReady; }
@@ -135,6 +142,8 @@ class XmppLink {
   void ArmTimer(event* timer, std::chrono::milliseconds delay);
   void OnHandshakeTimeout();
   void OnPingTimer();
+  void SendPing(std::function<void(bool)> done);
+  void OnPong(const std::string& id);
   void OnPongTimeout();
   void OnWhitespaceTimer();
   std::string NextId(std::string_view prefix);
@@ -157,7 +166,14 @@ class XmppLink {
   bool scram_final_sent_ = false;
   std::string mechanism_;  // the SASL mechanism of this connection
   std::unique_ptr<ScramSha1Client> scram_;
-  std::string bind_id_, session_id_, ping_id_;
+  std::string bind_id_, session_id_;
+  // Pings in flight, oldest first; pong_timer_ runs for the oldest.
+  struct PendingPing {
+    std::string id;
+    std::chrono::steady_clock::time_point sent;
+    std::function<void(bool)> done;  // may be empty (a keepalive ping)
+  };
+  std::deque<PendingPing> pings_;
   uint64_t next_id_ = 0;
   std::string last_error_;
   std::string bound_jid_;

@@ -3,6 +3,7 @@
 #include "handlers/exec_handler.h"
 #include "handlers/log_handler.h"
 #include "handlers/noop_handler.h"
+#include "handlers/xmpp_handler.h"
 
 namespace qd {
 
@@ -10,6 +11,7 @@ void RegisterBuiltinHandlers(Registry& registry) {
   registry.AddQueueHandler("noop", &NoopHandler::Create);
   registry.AddQueueHandler("log", &LogHandler::Create);
   registry.AddQueueHandler("exec", &ExecHandler::Create);
+  registry.AddQueueHandler("xmpp", &XmppHandler::Create);
 }
 
 }  // namespace qd

@@ -965,6 +965,50 @@ TEST(ConfigTest, XmppPasswordFileAndErrorsNeverShowThePassword) {
               "x.yaml:2:37: xmpp.a.site: ", "unknown site 'nope'");
 }
 
+TEST(ConfigTest, XmppQueuesAreTiedToTheirAccount) {
+  // One account for a site: an implicit `xmpp` queue that sends with it.
+  Config c = Load(
+      "sites: { a: { queues: { q: { handler: noop } } }, b: {} }\n"
+      "xmpp:\n  alerts: { jid: bot@example.org, password: x, site: a,\n"
+      "    reconnect_min: 2s, reconnect_max: 10s, confirm_interval: 0 }\n");
+  ASSERT_EQ(c.sites.at("a").queues.count("xmpp"), 1u);
+  const QueueConfig& q = c.sites.at("a").queues.at("xmpp");
+  EXPECT_EQ(q.handler, "xmpp");
+  EXPECT_EQ(q.handler_options["account"].Scalar(), "alerts");
+  EXPECT_EQ(q.line, 3);  // the account's line
+  EXPECT_EQ(c.sites.at("b").queues.count("xmpp"), 0u);
+  EXPECT_EQ(c.xmpp.at("alerts").reconnect_min, Duration(2000));
+  EXPECT_EQ(c.xmpp.at("alerts").reconnect_max, Duration(10000));
+  EXPECT_EQ(c.xmpp.at("alerts").confirm_interval, Duration(0));
+
+  // A queue of its own keeps its settings and gets the account filled in.
+  c = Load(
+      "sites: { a: { queues: { xmpp: { handler: xmpp, max_attempts: 50 } } } "
+      "}\nxmpp:\n  alerts: { jid: bot@example.org, password: x, site: a }\n");
+  EXPECT_EQ(c.sites.at("a").queues.at("xmpp").max_attempts, 50);
+  EXPECT_EQ(
+      c.sites.at("a").queues.at("xmpp").handler_options["account"].Scalar(),
+      "alerts");
+
+  ExpectError("sites: { a: { queues: { chat: { handler: xmpp } } } }\n",
+              "x.yaml:1:25: sites.a.queues.chat: ",
+              "handler xmpp needs an xmpp account with site: a");
+  ExpectError(
+      "sites: { a: { queues: { chat: { handler: xmpp, account: nope } } }, "
+      "b: {} }\nxmpp:\n  nope: { jid: u@d, password: x, site: b }\n",
+      "x.yaml:1:57: sites.a.queues.chat.account: ",
+      "no xmpp account 'nope' with site: a");
+  ExpectError(
+      "sites: { a: { queues: { chat: { handler: xmpp } } } }\nxmpp:\n"
+      "  one: { jid: u@d, password: x, site: a }\n"
+      "  two: { jid: v@d, password: x, site: a }\n",
+      "x.yaml:1:25: sites.a.queues.chat: ", "several xmpp accounts");
+  ExpectError(
+      "xmpp:\n  a: { jid: u@d, password: x, reconnect_min: 5s, "
+      "reconnect_max: 1s }\n",
+      "x.yaml:2:3: xmpp.a: ", "reconnect_max 1s is below reconnect_min 5s");
+}
+
 TEST(ConfigTest, ListenersAndXmppMustBeMapsOfMaps) {
   EXPECT_EQ(Error("listeners:\n  sip: 127.0.0.1:6001\n"),
             "x.yaml:2:8: listeners.sip: expected a map, got '127.0.0.1:6001'");

@@ -7,12 +7,12 @@
 namespace qd {
 namespace {
 
-TEST(BuiltinHandlersTest, RegistersExecLogAndNoop) {
+TEST(BuiltinHandlersTest, RegistersExecLogNoopAndXmpp) {
   HandlerRegistry registry;
   RegisterBuiltinHandlers(registry);
   EXPECT_TRUE(registry.TakeError().ok());
   EXPECT_EQ(registry.HandlerNames(),
-            (std::vector<std::string>{"exec", "log", "noop"}));
+            (std::vector<std::string>{"exec", "log", "noop", "xmpp"}));
 }
 
 TEST(BuiltinHandlersTest, DefaultConfigBuilds) {

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -258,10 +259,15 @@ size_t RedisPipeline(int port,
   return ok;
 }
 
-long long RedisInt(int port, const std::vector<std::string>& cmd) {
+namespace {
+
+// Runs one command on 127.0.0.1:port and hands its reply (null on error)
+// to `use`.
+void WithReply(int port, const std::vector<std::string>& cmd,
+               const std::function<void(const redisReply*)>& use) {
   timeval tv = {2, 0};
   redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
-  long long out = -1;
+  redisReply* r = nullptr;
   if (c != nullptr && c->err == 0) {
     std::vector<const char*> argv;
     std::vector<size_t> lens;
@@ -269,12 +275,40 @@ long long RedisInt(int port, const std::vector<std::string>& cmd) {
       argv.push_back(a.data());
       lens.push_back(a.size());
     }
-    auto* r = static_cast<redisReply*>(redisCommandArgv(
+    r = static_cast<redisReply*>(redisCommandArgv(
         c, static_cast<int>(argv.size()), argv.data(), lens.data()));
-    if (r != nullptr && r->type == REDIS_REPLY_INTEGER) out = r->integer;
-    if (r != nullptr) freeReplyObject(r);
   }
+  use(r);
+  if (r != nullptr) freeReplyObject(r);
   if (c != nullptr) redisFree(c);
+}
+
+void Flatten(const redisReply* r, std::vector<std::string>* out) {
+  if (r->type == REDIS_REPLY_ARRAY) {
+    for (size_t i = 0; i < r->elements; ++i) Flatten(r->element[i], out);
+  } else if (r->type == REDIS_REPLY_INTEGER) {
+    out->push_back(std::to_string(r->integer));
+  } else if (r->str != nullptr) {
+    out->emplace_back(r->str, r->len);
+  }
+}
+
+}  // namespace
+
+long long RedisInt(int port, const std::vector<std::string>& cmd) {
+  long long out = -1;
+  WithReply(port, cmd, [&](const redisReply* r) {
+    if (r != nullptr && r->type == REDIS_REPLY_INTEGER) out = r->integer;
+  });
+  return out;
+}
+
+std::vector<std::string> RedisStrings(int port,
+                                      const std::vector<std::string>& cmd) {
+  std::vector<std::string> out;
+  WithReply(port, cmd, [&](const redisReply* r) {
+    if (r != nullptr) Flatten(r, &out);
+  });
   return out;
 }
 

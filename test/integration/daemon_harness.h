@@ -55,6 +55,10 @@ size_t RedisPipeline(int port,
                      const std::vector<std::vector<std::string>>& cmds);
 // An integer reply (XLEN, ZCARD ...), -1 on error.
 long long RedisInt(int port, const std::vector<std::string>& cmd);
+// Every string, status and integer in the reply, depth first (XRANGE,
+// ZRANGE ...); empty on error.
+std::vector<std::string> RedisStrings(int port,
+                                      const std::vector<std::string>& cmd);
 
 // A real redis-server on 127.0.0.1:<free port>. By default no persistence;
 // `aof` turns on the append-only file with fsync on every write.
