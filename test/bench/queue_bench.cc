@@ -19,6 +19,8 @@
 //     blocked receiver nothing more).
 //  3. Bulk enqueue: `queuectl enqueue default noop - --bulk` with N lines on
 //     stdin and the daemon stopped (n/a when queuectl has no --bulk).
+//  3b. Single enqueue: one hiredis client, one XADD per round trip
+//     (min(N, 50000) jobs).
 //  4. Latency: the daemon (2 workers) with a testkit queue; 10,000 jobs/s
 //     for 2 s (10 pipelined XADDs per 1 ms tick) whose payload is the
 //     enqueue time in us; testkit records its own time in us (5th column).
@@ -58,6 +60,7 @@ constexpr int kFillBatch = 1000;
 constexpr int kCeilingBatch = 256;
 constexpr int kThreads = 2;
 constexpr int kLatencyRate = 10000;  // jobs/s
+constexpr long kSingleLimit = 50000;
 constexpr int kLatencyTicks = 2000;  // 1 ms each
 constexpr int kLatencyPerTick = kLatencyRate / 1000;
 constexpr int kWarmJobs = 100;
@@ -363,6 +366,28 @@ std::optional<double> Bulk(const qd::test::RedisServer& redis, long n,
   return n / s;
 }
 
+// One client enqueueing one job per round trip (what a web request does;
+// Sidekiq's perform_async): XADD with payload and enqueued_at, the fields
+// queuectl writes. n jobs, at most kSingleLimit.
+std::optional<double> Single(const qd::test::RedisServer& redis, long n) {
+  Conn c(redis.port());
+  c.Int({"DEL", kNoopKey});
+  auto t0 = Clock::now();
+  for (long i = 0; i < n && c.Ok(); ++i) {
+    c.Append(
+        {"XADD", kNoopKey, "*", "payload", "x", "enqueued_at",
+         std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count())});
+    if (!c.Drop(1)) break;
+  }
+  double s = Seconds(Clock::now() - t0);
+  long long len = c.Int({"XLEN", kNoopKey});
+  c.Int({"DEL", kNoopKey});
+  if (len != n) return std::nullopt;
+  return n / s;
+}
+
 // ---- 4. latency -------------------------------------------------------------
 
 struct LatencyResult {
@@ -532,6 +557,7 @@ int main(int argc, char** argv) {
   std::string bulk_error;
   std::optional<double> bulk = Bulk(redis, n, &bulk_error);
   if (!bulk) std::fprintf(stderr, "bulk enqueue: %s\n", bulk_error.c_str());
+  std::optional<double> single = Single(redis, std::min(n, kSingleLimit));
   std::fprintf(stderr, "queue_bench: 4/4 latency\n");
   LatencyResult lat = Latency(redis);
 
@@ -560,6 +586,8 @@ int main(int argc, char** argv) {
       drain_statsd.rate ? Fmt("%.0f /s", *drain_statsd.rate) : "failed",
       "~1x drain", statsd_ratio ? Fmt("%.2fx", *statsd_ratio) : "");
   Row("  daemon start to first ack", Fmt("%.3f s", drain.boot_s), "", "");
+  Row("single enqueue (1 XADD per round trip)",
+      single ? Fmt("%.0f /s", *single) : "failed", "", "");
   Row("bulk enqueue (queuectl --bulk)", bulk ? Fmt("%.0f /s", *bulk) : "n/a",
       Fmt(">= %.0f /s", kBulkGoal),
       bulk ? Fmt("%.2fx", *bulk / kBulkGoal) : "");
@@ -586,6 +614,7 @@ int main(int argc, char** argv) {
       "\"ceiling_rate\":%s,\"ceiling_del_rate\":%s,\"drain_rate\":%s,"
       "\"drain_ratio\":%s,\"drain_ratio_del\":%s,"
       "\"drain_s\":%.3f,\"drain_boot_s\":%.3f,\"bulk_rate\":%s,"
+      "\"single_rate\":%s,"
       "\"drain_statsd_rate\":%s,\"drain_statsd_ratio\":%s,"
       "\"latency_jobs\":%zu,\"latency_offered_s\":%.3f,"
       "\"latency_p50_ms\":%s,\"latency_p99_ms\":%s,\"latency_max_ms\":%s,"
@@ -593,7 +622,7 @@ int main(int argc, char** argv) {
       n, kThreads, Num(ceiling).c_str(), Num(ceiling_del).c_str(),
       Num(drain.rate).c_str(), Num(drain_ratio, 3).c_str(),
       Num(drain_ratio_del, 3).c_str(), drain.seconds, drain.boot_s,
-      Num(bulk).c_str(), Num(drain_statsd.rate).c_str(),
+      Num(bulk).c_str(), Num(single).c_str(), Num(drain_statsd.rate).c_str(),
       Num(statsd_ratio, 3).c_str(), lat.jobs, lat.offered_s,
       Num(p50, 3).c_str(), Num(p99, 3).c_str(), Num(pmax, 3).c_str(),
       drain.worker_kib, drain.master_kib);
