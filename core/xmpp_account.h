@@ -6,7 +6,7 @@
 #include <chrono>
 #include <string>
 
-#include "core/xmpp_stream.h"
+#include "core/jid.h"
 
 namespace qd {
 

@@ -1,3 +1,5 @@
+// XmppLink: connecting, the stream handshake (STARTTLS with xmpp_tls.h,
+// SASL through XmppSasl, binding), keepalive pings and reconnecting.
 #include "core/xmpp_link.h"
 
 #include <event2/buffer.h>
@@ -6,27 +8,22 @@
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <openssl/x509v3.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <random>
-#include <set>
-#include <stdexcept>
 
 #include "core/units.h"
+#include "core/xml_builder.h"
+#include "core/xmpp_tls.h"
 
 namespace qd {
 namespace {
 
 using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
-
-constexpr std::string_view kScram = "SCRAM-SHA-1";
-constexpr std::string_view kPlain = "PLAIN";
 
 // The backoff delay plus up to a quarter of jitter, so links that failed
 // together (a server restart) do not all come back in the same instant.
@@ -50,42 +47,6 @@ std::string Condition(const XmlElement& error, std::string_view ns) {
   if (const XmlElement* text = error.Child("text")) {
     if (!text->text.empty()) out += ": " + text->text;
   }
-  return out;
-}
-
-// A SASL payload: base64, where "=" (or nothing) is the empty string.
-bool SaslPayload(const XmlElement& element, std::string* out) {
-  out->clear();
-  if (element.text.empty() || element.text == "=") return true;
-  return Base64Decode(element.text, out);
-}
-
-// <auth>/<response> with a SASL payload (empty: no text at all).
-std::string SaslElement(std::string_view name, std::string_view data,
-                        std::string_view mechanism = {}) {
-  XmlBuilder b(name);
-  b.Attr("xmlns", kNsSasl);
-  if (!mechanism.empty()) b.Attr("mechanism", mechanism);
-  if (!data.empty()) b.Text(Base64Encode(data));
-  return b.Str();
-}
-
-bool IsIpLiteral(const std::string& host) {
-  unsigned char buf[16];
-  return evutil_inet_pton(AF_INET, host.c_str(), buf) == 1 ||
-         evutil_inet_pton(AF_INET6, host.c_str(), buf) == 1;
-}
-
-// One line for the OpenSSL error queue, which it also clears.
-std::string OpenSslErrors(unsigned long first) {
-  std::string out;
-  for (unsigned long e = first; e != 0; e = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof(buf));
-    if (!out.empty()) out += "; ";
-    out += buf;
-  }
-  ERR_clear_error();
   return out;
 }
 
@@ -121,7 +82,9 @@ XmppLink::XmppLink(event_base* base, XmppAccount account, evdns_base* dns)
   pong_timer_ = evtimer_new(base_, &TimerThunk<&XmppLink::OnPongTimeout>, this);
   whitespace_timer_ =
       evtimer_new(base_, &TimerThunk<&XmppLink::OnWhitespaceTimer>, this);
-  if (account_.tls != "off") ssl_ctx_error_ = MakeSslContext();
+  if (account_.tls != "off") {
+    ssl_ctx_error_ = MakeXmppTlsContext(account_.ca_file, &ssl_ctx_);
+  }
 }
 
 XmppLink::~XmppLink() {
@@ -132,25 +95,6 @@ XmppLink::~XmppLink() {
   }
   if (ssl_ctx_ != nullptr) SSL_CTX_free(ssl_ctx_);
   if (own_dns_ && dns_ != nullptr) evdns_base_free(dns_, 0);
-}
-
-// The context every connection's TLS session comes from: peer verification
-// on, TLS 1.2 at least, trust from ca_file or the system store. Returns why
-// it could not be made ("" when it was).
-std::string XmppLink::MakeSslContext() {
-  ssl_ctx_ = SSL_CTX_new(TLS_client_method());
-  if (ssl_ctx_ == nullptr) return "TLS: " + OpenSslErrors(ERR_get_error());
-  SSL_CTX_set_min_proto_version(ssl_ctx_, TLS1_2_VERSION);
-  SSL_CTX_set_verify(ssl_ctx_, SSL_VERIFY_PEER, nullptr);
-  int ok = account_.ca_file.empty()
-               ? SSL_CTX_set_default_verify_paths(ssl_ctx_)
-               : SSL_CTX_load_verify_locations(
-                     ssl_ctx_, account_.ca_file.c_str(), nullptr);
-  if (ok != 1) {
-    return "TLS: cannot load the CA file '" + account_.ca_file +
-           "': " + OpenSslErrors(ERR_get_error());
-  }
-  return "";
 }
 
 void XmppLink::Start() {
@@ -188,8 +132,7 @@ bool XmppLink::Message(std::string_view to, std::string_view body,
 void XmppLink::Connect() {
   if (state_ != State::kWaitingRetry) return;
   stream_.Reset();
-  tls_active_ = authenticated_ = tls_pending_ = session_needed_ = false;
-  scram_final_sent_ = false;
+  tls_active_ = tls_pending_ = session_needed_ = false;
   bev_ = bufferevent_socket_new(
       base_, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
   if (bev_ == nullptr) return Fail("cannot create a socket");
@@ -218,7 +161,7 @@ void XmppLink::CloseConnection() {
     bev_ = nullptr;
   }
   ssl_ = nullptr;
-  scram_.reset();
+  sasl_.Reset();
   pings_.clear();
 }
 
@@ -260,7 +203,11 @@ void XmppLink::OnEvent(bufferevent* bev, short what, void* arg) {
     self->OpenStream();
     return;
   }
-  if (self->state_ == State::kTlsHandshake) return self->Fail(self->TlsError());
+  if (self->state_ == State::kTlsHandshake) {
+    return self->Fail(
+        TlsHandshakeError(self->ssl_, bufferevent_get_openssl_error(bev),
+                          self->account_.jid.domain, self->account_.ca_file));
+  }
   if (what & BEV_EVENT_EOF) {
     return self->Fail("the server closed the connection");
   }
@@ -277,22 +224,6 @@ void XmppLink::OnEvent(bufferevent* bev, short what, void* arg) {
   self->Fail(self->state_ == State::kConnecting
                  ? "cannot connect to " + self->Where() + ": " + why
                  : "connection lost: " + why);
-}
-
-// Why the handshake failed, the certificate check first: that is what an
-// operator has to fix.
-std::string XmppLink::TlsError() {
-  long verify = ssl_ != nullptr ? SSL_get_verify_result(ssl_) : X509_V_OK;
-  std::string errors = OpenSslErrors(bufferevent_get_openssl_error(bev_));
-  if (verify != X509_V_OK) {
-    return "TLS certificate verification failed for '" + account_.jid.domain +
-           "': " + X509_verify_cert_error_string(verify) + " (trusting " +
-           (account_.ca_file.empty() ? "the system store"
-                                     : "CA file " + account_.ca_file) +
-           ")";
-  }
-  return "TLS handshake failed: " +
-         (errors.empty() ? std::string("connection closed") : errors);
 }
 
 void XmppLink::OnRead(bufferevent* bev, void* arg) {
@@ -318,12 +249,9 @@ void XmppLink::OnRead(bufferevent* bev, void* arg) {
 void XmppLink::StartTls() {
   tls_pending_ = false;
   if (!ssl_ctx_error_.empty()) return Fail(ssl_ctx_error_);
-  ssl_ = SSL_new(ssl_ctx_);
-  if (ssl_ == nullptr) return Fail("TLS: " + OpenSslErrors(ERR_get_error()));
-  const std::string& domain = account_.jid.domain;
-  if (!IsIpLiteral(domain)) SSL_set_tlsext_host_name(ssl_, domain.c_str());
-  SSL_set_hostflags(ssl_, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  SSL_set1_host(ssl_, domain.c_str());
+  std::string error;
+  ssl_ = NewXmppTlsSession(ssl_ctx_, account_.jid.domain, &error);
+  if (ssl_ == nullptr) return Fail(error);
   bufferevent* tls = bufferevent_openssl_filter_new(
       base_, bev_, ssl_, BUFFEREVENT_SSL_CONNECTING,
       BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
@@ -373,7 +301,7 @@ void XmppLink::OnFeatures(const XmlElement& features) {
       return Fail("the server does not offer STARTTLS and tls is 'required'");
     }
   }
-  if (!authenticated_) {
+  if (!sasl_.authenticated()) {
     const XmlElement* mechanisms = features.Child("mechanisms", kNsSasl);
     if (mechanisms == nullptr) return Fail("the server offers no SASL");
     return StartAuth(*mechanisms);
@@ -398,39 +326,11 @@ void XmppLink::OnFeatures(const XmlElement& features) {
 }
 
 void XmppLink::StartAuth(const XmlElement& mechanisms) {
-  std::set<std::string> offered;
-  std::string list;
-  for (const auto& m : mechanisms.children) {
-    if (m.LocalName() != "mechanism") continue;
-    offered.insert(m.text);
-    list += (list.empty() ? "" : " ") + m.text;
-  }
-  const std::string& user = account_.jid.local;
   state_ = State::kAuthenticating;
-  if (offered.count(std::string(kScram)) != 0) {
-    try {
-      scram_ = std::make_unique<ScramSha1Client>(user, account_.password);
-      mechanism_ = kScram;
-    } catch (const std::runtime_error& e) {
-      return Fail(std::string("SCRAM: ") + e.what());
-    }
-    return Write(SaslElement("auth", scram_->ClientFirst(), kScram));
-  }
-  if (offered.count(std::string(kPlain)) == 0) {
-    return Fail("no supported SASL mechanism (the server offers: " + list +
-                ")");
-  }
-  if (!tls_active_ && !account_.allow_plain_without_tls) {
-    return Fail(
-        "the server offers SASL PLAIN only, on an unencrypted stream; "
-        "refusing to send the password (allow_plain_without_tls is off)");
-  }
-  mechanism_ = kPlain;  // SaslPlain() is already base64
-  Write(XmlBuilder("auth")
-            .Attr("xmlns", kNsSasl)
-            .Attr("mechanism", kPlain)
-            .Text(SaslPlain(user, account_.password))
-            .Str());
+  std::string auth;
+  Status s = sasl_.Start(mechanisms, account_, tls_active_, &auth);
+  if (!s.ok()) return Fail(s.message());
+  Write(auth);
 }
 
 void XmppLink::OnSasl(const XmlElement& stanza) {
@@ -441,32 +341,10 @@ void XmppLink::OnSasl(const XmlElement& stanza) {
     return Fail("authentication failed (" + Condition(stanza, kNsSasl) +
                 "): check the password of " + account_.jid.Bare());
   }
-  std::string data;
-  if (!SaslPayload(stanza, &data)) return Fail("SASL: invalid base64");
-  if (stanza.LocalName() == "challenge") {
-    if (scram_ == nullptr) return Fail("SASL: unexpected challenge");
-    if (scram_final_sent_) {  // server-final in a challenge (RFC 6120 6.3.10)
-      Status s = scram_->ServerFinal(data);
-      if (!s.ok()) return Fail("SCRAM: " + s.message());
-      return Write(SaslElement("response", ""));
-    }
-    std::string client_final;
-    Status s = scram_->ServerFirst(data, &client_final);
-    if (!s.ok()) return Fail("SCRAM: " + s.message());
-    scram_final_sent_ = true;
-    return Write(SaslElement("response", client_final));
-  }
-  if (stanza.LocalName() != "success") {
-    return Fail("unexpected SASL <" + stanza.name + "/>");
-  }
-  if (scram_ != nullptr && !scram_->done()) {
-    // Only a server that knows the password can sign the exchange.
-    if (data.empty()) return Fail("SCRAM: the server did not sign its success");
-    Status s = scram_->ServerFinal(data);
-    if (!s.ok()) return Fail("SCRAM: " + s.message());
-  }
-  scram_.reset();
-  authenticated_ = true;
+  std::string response;
+  Status s = sasl_.Receive(stanza, &response);
+  if (!s.ok()) return Fail(s.message());
+  if (!sasl_.authenticated()) return Write(response);
   stream_.Reset();
   OpenStream();
 }
@@ -521,7 +399,7 @@ void XmppLink::BecomeReady() {
   ArmTimer(whitespace_timer_, account_.whitespace_interval);
   spdlog::info("xmpp {}: ready as {} via {} ({}, {})", account_.name,
                bound_jid_, Where(), tls_active_ ? "TLS" : "plaintext",
-               mechanism_);
+               sasl_.mechanism());
   if (on_ready_) on_ready_();
 }
 

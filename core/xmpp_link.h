@@ -37,8 +37,8 @@
 #include <string_view>
 
 #include "core/respawn_backoff.h"
-#include "core/sasl_scram.h"
 #include "core/xmpp_account.h"
+#include "core/xmpp_sasl.h"
 #include "core/xmpp_stream.h"
 
 struct bufferevent;
@@ -121,7 +121,6 @@ class XmppLink {
   static void OnRead(bufferevent* bev, void* arg);
   static void OnEvent(bufferevent* bev, short what, void* arg);
 
-  std::string MakeSslContext();
   void Connect();
   std::string Where() const;  // "host:port"
   void Fail(const std::string& why);
@@ -129,7 +128,6 @@ class XmppLink {
   void Write(std::string_view data);
   void OpenStream();
   void StartTls();
-  std::string TlsError();
 
   void OnStanza(const XmlElement& stanza);
   void OnStreamEnd();
@@ -160,12 +158,9 @@ class XmppLink {
   State state_ = State::kStopped;
   uint64_t generation_ = 0;  // bumped per connection: stale callbacks stop
   bool tls_active_ = false;
-  bool authenticated_ = false;
   bool tls_pending_ = false;  // <proceed/> seen; wrap after this read
   bool session_needed_ = false;
-  bool scram_final_sent_ = false;
-  std::string mechanism_;  // the SASL mechanism of this connection
-  std::unique_ptr<ScramSha1Client> scram_;
+  XmppSasl sasl_;  // this connection's authentication
   std::string bind_id_, session_id_;
   // Pings in flight, oldest first; pong_timer_ runs for the oldest.
   struct PendingPing {

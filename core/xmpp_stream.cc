@@ -1,3 +1,5 @@
+// XmppStream on expat, the XmlElement accessors, and the stream header the
+// client sends.
 #include "core/xmpp_stream.h"
 
 #include <expat.h>
@@ -8,6 +10,7 @@
 #include <new>
 
 #include "core/text_quote.h"
+#include "core/xml_builder.h"
 
 namespace qd {
 namespace {
@@ -21,47 +24,9 @@ constexpr size_t kSlice = 64 * 1024;
 
 // How much of a peer's text an error quotes.
 constexpr size_t kMaxQuoted = 64;
-constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 bool IsXmlSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-// The length of the valid UTF-8 sequence at text[i] (RFC 3629: no overlong
-// forms, no surrogates, at most U+10FFFF) and its code point; 0 if invalid.
-size_t DecodeUtf8(std::string_view text, size_t i, uint32_t* cp) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(text[i + k]); };
-  unsigned char c = byte(0);
-  if (c < 0x80) {
-    *cp = c;
-    return 1;
-  }
-  size_t len;
-  uint32_t value, min;
-  if ((c & 0xe0) == 0xc0) {
-    len = 2, value = c & 0x1f, min = 0x80;
-  } else if ((c & 0xf0) == 0xe0) {
-    len = 3, value = c & 0x0f, min = 0x800;
-  } else if ((c & 0xf8) == 0xf0) {
-    len = 4, value = c & 0x07, min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (text.size() - i < len) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(k) & 0xc0) != 0x80) return 0;
-    value = (value << 6) | (byte(k) & 0x3f);
-  }
-  if (value < min || value > 0x10ffff || (value >= 0xd800 && value <= 0xdfff))
-    return 0;
-  *cp = value;
-  return len;
-}
-
-// XML 1.0's Char production.
-bool IsXmlChar(uint32_t cp) {
-  return cp == 0x9 || cp == 0xa || cp == 0xd || (cp >= 0x20 && cp <= 0xd7ff) ||
-         (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
 }
 
 // Expat reports "URI\1local\1prefix", "URI\1local" or "local".
@@ -325,199 +290,10 @@ void XmppStream::OnText(const char* text, int len) {
 
 // --- Writing ---
 
-std::string XmlEscape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size();) {
-    uint32_t cp = 0;
-    size_t len = DecodeUtf8(text, i, &cp);
-    if (len == 0) {  // one bad byte; resynchronise at the next
-      out += kReplacement;
-      ++i;
-      continue;
-    }
-    if (!IsXmlChar(cp)) {
-      out += kReplacement;
-    } else if (len > 1) {
-      out.append(text.substr(i, len));
-    } else {
-      switch (text[i]) {
-        case '&':
-          out += "&amp;";
-          break;
-        case '<':
-          out += "&lt;";
-          break;
-        case '>':
-          out += "&gt;";
-          break;
-        case '"':
-          out += "&quot;";
-          break;
-        case '\'':
-          out += "&apos;";
-          break;
-        case '\t':
-          out += "&#9;";
-          break;
-        case '\n':
-          out += "&#10;";
-          break;
-        case '\r':
-          out += "&#13;";
-          break;
-        default:
-          out += text[i];
-      }
-    }
-    i += len;
-  }
-  return out;
-}
-
-XmlBuilder::XmlBuilder(std::string_view name) : name_(name) {}
-
-XmlBuilder& XmlBuilder::Attr(std::string_view name, std::string_view value) {
-  attrs_ += ' ';
-  attrs_.append(name);
-  attrs_ += "='";
-  attrs_ += XmlEscape(value);
-  attrs_ += '\'';
-  return *this;
-}
-
-XmlBuilder& XmlBuilder::Text(std::string_view text) {
-  content_ += XmlEscape(text);
-  return *this;
-}
-
-XmlBuilder& XmlBuilder::Child(std::string_view name, std::string_view text) {
-  return Child(XmlBuilder(name).Text(text));
-}
-
-XmlBuilder& XmlBuilder::Child(const XmlBuilder& child) {
-  content_ += child.Str();
-  return *this;
-}
-
-std::string XmlBuilder::Str() const {
-  std::string out = "<" + name_ + attrs_;
-  if (content_.empty()) return out + "/>";
-  return out + ">" + content_ + "</" + name_ + ">";
-}
-
 std::string XmppStreamHeader(std::string_view domain) {
   return "<?xml version='1.0'?><stream:stream to='" + XmlEscape(domain) +
          "' version='1.0' xml:lang='en' xmlns='" + std::string(kNsClient) +
          "' xmlns:stream='" + std::string(kNsStreams) + "'>";
-}
-
-// --- Jid ---
-
-std::string Jid::Bare() const {
-  return local.empty() ? domain : local + "@" + domain;
-}
-
-std::string Jid::Full() const {
-  return resource.empty() ? Bare() : Bare() + "/" + resource;
-}
-
-namespace {
-
-constexpr size_t kMaxJidPart = 1023;
-
-// Why `part` cannot be a JID part, or empty if it can. Spaces are allowed
-// only where RFC 7622 allows them: inside a resource.
-std::string CheckJidPart(std::string_view what, std::string_view part,
-                         bool spaces_ok) {
-  if (part.empty()) return "empty " + std::string(what);
-  if (part.size() > kMaxJidPart) {
-    return std::string(what) + " longer than " + std::to_string(kMaxJidPart) +
-           " bytes";
-  }
-  for (size_t i = 0; i < part.size();) {
-    uint32_t cp = 0;
-    size_t len = DecodeUtf8(part, i, &cp);
-    if (len == 0) return std::string(what) + " is not valid UTF-8";
-    if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0) ||
-        (cp == ' ' && !spaces_ok) || !IsXmlChar(cp)) {
-      return std::string(what) + " contains a space or control character";
-    }
-    i += len;
-  }
-  return {};
-}
-
-// A host name (labels of letters, digits, '-', or UTF-8), an IPv4 address,
-// or an [IPv6] literal.
-std::string CheckDomain(std::string_view domain) {
-  if (domain.front() == '[') {
-    bool ok = domain.size() > 2 && domain.back() == ']' &&
-              std::all_of(domain.begin() + 1, domain.end() - 1, [](char c) {
-                return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-                       (c >= 'A' && c <= 'F') || c == ':' || c == '.';
-              });
-    return ok ? "" : "bad IPv6 literal in domain";
-  }
-  size_t label = 0;
-  for (char ch : domain) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c == '.') {
-      if (label == 0) return "empty label in domain";
-      label = 0;
-      continue;
-    }
-    bool ascii_ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '-';
-    if (!ascii_ok && c < 0x80) {
-      return "character '" + Quote(std::string_view(&ch, 1), kMaxQuoted) +
-             "' not allowed in domain";
-    }
-    ++label;
-  }
-  return label == 0 ? "empty label in domain" : "";
-}
-
-}  // namespace
-
-Status ParseJid(std::string_view text, Jid* out) {
-  std::string_view rest = text;
-  std::string_view local, resource;
-  bool has_local = false, has_resource = false;
-  if (size_t slash = rest.find('/'); slash != std::string_view::npos) {
-    resource = rest.substr(slash + 1);
-    rest = rest.substr(0, slash);
-    has_resource = true;
-  }
-  if (size_t at = rest.find('@'); at != std::string_view::npos) {
-    local = rest.substr(0, at);
-    rest = rest.substr(at + 1);
-    has_local = true;
-  }
-  std::string_view domain = rest;
-  if (!domain.empty() && domain.back() == '.') domain.remove_suffix(1);
-
-  std::string why = CheckJidPart("domain", domain, false);
-  if (why.empty()) why = CheckDomain(domain);
-  if (why.empty() && has_local) {
-    why = CheckJidPart("local part", local, false);
-    if (why.empty() && local.find_first_of("\"&'/:<>@") != local.npos) {
-      why = "local part contains one of \" & ' / : < > @";
-    }
-  }
-  if (why.empty() && has_resource) {
-    why = CheckJidPart("resource", resource, true);
-  }
-  if (!why.empty()) {
-    return Status::Error("bad JID '" + Quote(text, kMaxQuoted) + "': " + why);
-  }
-  out->local.assign(local);
-  out->domain.assign(domain);
-  for (char& c : out->domain) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  out->resource.assign(resource);
-  return Status::Ok();
 }
 
 }  // namespace qd

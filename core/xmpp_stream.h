@@ -1,5 +1,6 @@
-// XmppStream: the incremental parser of one XMPP XML stream (RFC 6120), and
-// the small XML helpers the XMPP client needs around it (DESIGN.md, "XMPP").
+// XmppStream: the incremental parser of one XMPP XML stream (RFC 6120), the
+// XmlElement trees it produces and the namespaces the client matches on
+// (DESIGN.md, "XMPP").
 //
 // XmppStream owns an expat parser. The client feeds it the bytes it reads,
 // in chunks of any size (a byte at a time works); XmppStream turns them into
@@ -35,8 +36,8 @@
 //     more than about that;
 //   - elements nested more than kMaxXmlDepth deep (the root counts as 1).
 //
-// XmlEscape, XmlBuilder and XmppStreamHeader build outgoing XML; ParseJid
-// checks addresses before they go into it.
+// XmppStreamHeader opens the outgoing stream; XmlBuilder (xml_builder.h)
+// builds what goes into it, and ParseJid (jid.h) checks addresses.
 //
 // Not thread-safe; one XmppStream per connection, used from its loop.
 #pragma once
@@ -171,64 +172,9 @@ class XmppStream {
   uint64_t reset_at_ = 0;       // end of the element whose handler reset us
 };
 
-// Escapes text for XML character data or an attribute value (either
-// quote): & < > " ' become entities; tab, newline and carriage return
-// become character references (so attribute values keep them). Everything
-// XML 1.0 cannot carry (other control characters, U+FFFE, U+FFFF) and
-// invalid UTF-8 become U+FFFD, so no input can make the server close the
-// stream as not well-formed.
-std::string XmlEscape(std::string_view text);
-
-// Builds one element as a string, escaping every value and text:
-//   XmlBuilder("message").Attr("to", jid).Attr("type", "chat")
-//       .Child("body", text).Str()
-//   -> <message to='...' type='chat'><body>...</body></message>
-// Children and text appear in the order they were added.
-// REQUIRES: element and attribute names are valid XML names (constants in
-// the code; they are not escaped).
-class XmlBuilder {
- public:
-  explicit XmlBuilder(std::string_view name);
-
-  XmlBuilder& Attr(std::string_view name, std::string_view value);
-  // Appends escaped character data.
-  XmlBuilder& Text(std::string_view text);
-  // Appends <name>text</name> (or <name/> when text is empty).
-  XmlBuilder& Child(std::string_view name, std::string_view text = {});
-  // Appends a complete child element.
-  XmlBuilder& Child(const XmlBuilder& child);
-
-  std::string Str() const;
-
- private:
-  std::string name_;
-  std::string attrs_;    // " a='v' b='w'"
-  std::string content_;  // escaped text and children
-};
-
 // What the client sends to open a stream to `domain` (the XML declaration
 // and the <stream:stream> start tag, version 1.0, jabber:client).
 std::string XmppStreamHeader(std::string_view domain);
 inline constexpr std::string_view kXmppStreamClose = "</stream:stream>";
-
-// An XMPP address, local@domain/resource (RFC 7622).
-struct Jid {
-  std::string local;     // may be empty
-  std::string domain;    // never empty; ASCII letters lower-cased
-  std::string resource;  // may be empty
-
-  std::string Bare() const;  // local@domain, or domain
-  std::string Full() const;  // Bare(), then /resource when there is one
-};
-
-// Checks and splits `text`. Each part is at most 1023 bytes of valid
-// UTF-8 without spaces or control characters; the domain is required
-// (a trailing dot is dropped) and is a host name, an IPv4 address or an
-// [IPv6] literal; the local part has none of " & ' / : < > @; a '@' or '/'
-// that is present must have a non-empty part after it. This is a sanity
-// check, not RFC 7622's PRECIS profiles: no case folding or normalisation
-// beyond lower-casing ASCII in the domain, so two spellings of one address
-// can pass as different JIDs. On error *out is unspecified.
-Status ParseJid(std::string_view text, Jid* out);
 
 }  // namespace qd

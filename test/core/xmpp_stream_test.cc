@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include "core/jid.h"
+#include "core/xml_builder.h"
+
 namespace qd {
 namespace {
 
