@@ -21,6 +21,16 @@ void MemoryGuard::OnTimer() {
   WakeAfter(kCheckEvery);
 }
 
+void MemoryGuard::AfterWork() {
+  auto now = std::chrono::steady_clock::now();  // vDSO: no syscall
+  if (now < next_quick_) return;
+  next_quick_ = now + kQuickEvery;
+  MemoryUsage m;
+  if (MemoryUsage::Read(0, &m) && m.rss > worker_->config().daemon.soft_limit) {
+    Check();  // trims first: only what is still in use counts
+  }
+}
+
 bool MemoryGuard::Check() {
   MemoryUsage m = MemoryUsage::TrimAndReadSelf();
   uint64_t soft = worker_->config().daemon.soft_limit;

@@ -1,12 +1,17 @@
 // MemoryGuard: the worker's soft memory limit, as an IoManager.
 //
-// Once a second (and whenever Check() is called, e.g. after a job) it gives
-// freed heap back with malloc_trim and reads /proc/self/statm. Over
-// daemon.soft_limit, the worker stops taking work, finishes what it holds and
-// exits with the recycle code; the master replaces it at once. Each check
-// also sends the master a status report (state and RSS).
+// Once a second it gives freed heap back with malloc_trim, reads
+// /proc/self/statm and sends the master a status report (state and RSS).
+// Between those, AfterWork() (after each run chunk) reads statm at most
+// every kQuickEvery, and trims only when the reading is over the limit: a
+// job that allocated a lot is caught within a chunk or two, and the hot path
+// pays three syscalls per 100 ms instead of a trim and a report per chunk
+// (which cost 15% of a no-op drain). Over daemon.soft_limit after the trim,
+// the worker stops taking work, finishes what it holds and exits with the
+// recycle code; the master replaces it at once.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 
 #include "queuedaemon/io_manager.h"
@@ -19,12 +24,17 @@ class MemoryGuard : public IoManager {
  public:
   explicit MemoryGuard(Worker* worker);
   void Start() override;
-  // Returns true if the worker is over the soft limit (and now recycling).
+  // Trims, reads, reports. True if over the soft limit (now recycling).
   bool Check();
+  // The cheap check after a run chunk (see above).
+  void AfterWork();
+
+  static constexpr std::chrono::milliseconds kQuickEvery{100};
 
  private:
   void OnTimer() override;
   Worker* worker_;
+  std::chrono::steady_clock::time_point next_quick_{};
 };
 
 }  // namespace qd

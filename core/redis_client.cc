@@ -5,6 +5,7 @@
 #include <hiredis/async.h>
 #include <spdlog/spdlog.h>
 
+#include "core/resp_buffer.h"
 #include "core/units.h"
 
 namespace qd {
@@ -53,6 +54,7 @@ void RedisClient::Connect() {
     return;
   }
   ac_->data = this;
+  arena_.Install(ac_->c.reader);
   redisLibeventAttach(ac_, base_);
   redisAsyncSetConnectCallback(ac_, &RedisClient::OnConnect);
   redisAsyncSetDisconnectCallback(ac_, &RedisClient::OnDisconnect);
@@ -146,18 +148,23 @@ void RedisClient::OnRetry(int, short, void* arg) {
   if (!self->stopped_ && self->ac_ == nullptr) self->Connect();
 }
 
+// Formatted here (RespBuffer) and handed over with
+// redisAsyncFormattedCommand: hiredis' own formatting builds the command
+// with sdscatfmt, which cost ~7% of a no-op drain (its acks).
 bool RedisClient::Command(const std::vector<std::string_view>& args,
                           Callback cb) {
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-  argv.reserve(args.size());
-  lens.reserve(args.size());
-  for (auto a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
+  if (!connected_ || ac_ == nullptr) return false;
+  thread_local RespBuffer scratch;  // keeps its capacity
+  scratch.Clear();
+  scratch.Add(args);
+  auto* heap = new Callback(std::move(cb));
+  if (redisAsyncFormattedCommand(ac_, &RedisClient::OnReply, heap,
+                                 scratch.data().data(),
+                                 scratch.data().size()) != REDIS_OK) {
+    delete heap;
+    return false;
   }
-  return CommandArgv(static_cast<int>(args.size()), argv.data(), lens.data(),
-                     std::move(cb));
+  return true;
 }
 
 bool RedisClient::CommandArgv(int argc, const char** argv, const size_t* lens,

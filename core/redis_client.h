@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "core/redis_url.h"
+#include "core/reply_arena.h"
 #include "core/respawn_backoff.h"
 
 struct event;
@@ -82,6 +83,7 @@ class RedisClient {
   std::string last_error_;
   std::chrono::steady_clock::time_point down_since_;
   RespawnBackoff backoff_;
+  ReplyArena arena_;  // every reply of ac_ (its objects die with the next)
   event* retry_timer_ = nullptr;
   std::function<void()> on_connect_;
   // By channel; hiredis keeps a pointer to the callback while subscribed.

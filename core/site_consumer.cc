@@ -20,7 +20,10 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr int kFetchBatch = 128;  // per stream and read
-constexpr size_t kLowWater = kFetchBatch / 2;
+// The next read goes out as soon as less than a batch is held: it then
+// overlaps the run of what is held instead of leaving the worker idle for
+// a round trip per batch (which bounded a no-op drain before).
+constexpr size_t kLowWater = kFetchBatch;
 constexpr const char* kBlockMs = "1000";
 constexpr milliseconds kPromoteEvery(500);
 constexpr const char* kPromoteLimit = "256";

@@ -109,7 +109,7 @@ void Worker::AddFrameworkManagers() {
                    {"timeout_ms", t.count()}});
   };
   hooks.job_finished = [this] { channel_.Send({{"t", "job_done"}}); };
-  hooks.after_chunk = [this] { memory_guard_->Check(); };
+  hooks.after_chunk = [this] { memory_guard_->AfterWork(); };
   auto queues = std::make_unique<QueueManager>(
       config_, handlers_, ConsumerName(), std::move(hooks));
   queues->set_stats(stats_);
