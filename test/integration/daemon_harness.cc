@@ -195,6 +195,9 @@ RedisServer::RedisServer(bool aof) : aof_(aof) {
 }
 
 bool RedisServer::Start() {
+  // A second server on the port would fail to bind while the first answers
+  // PING: the first would then be leaked.
+  if (pid_ != 0) return false;
   std::vector<std::string> args = {"redis-server",
                                    "--port",
                                    std::to_string(port_),

@@ -69,8 +69,9 @@ class RedisServer {
   int port() const { return port_; }
   std::string url() const;
   pid_t pid() const { return pid_; }
-  // kill -9, then start again on the same port and data directory.
+  // kill -9 (Start() runs it again on the same port and data directory).
   void Kill();
+  // False when it is running already or did not come up.
   bool Start();
 
  private:

@@ -301,7 +301,7 @@ TEST(MonitorTest, HealthzTurns503WhenRedisStops) {
   ASSERT_TRUE(WaitFor([&] { return HttpGet(port, "/healthz", &body) == 200; },
                       milliseconds(5000)))
       << body;
-  kill(redis.pid(), SIGKILL);
+  redis.Kill();
   ASSERT_TRUE(WaitFor([&] { return HttpGet(port, "/healthz", &body) == 503; },
                       milliseconds(10000)))
       << body;

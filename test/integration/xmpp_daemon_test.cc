@@ -27,7 +27,6 @@ class XmppDaemonTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(prosody_.Register("alice", kAlicePassword));
     ASSERT_TRUE(prosody_.Register("bob", kBobPassword));
-    ASSERT_TRUE(redis_.Start());
   }
 
   // Site `a` with one account (so its `xmpp` queue is implicit); `extra`
