@@ -18,6 +18,9 @@ namespace qd::config_detail {
 void ReadXmppAccount(ConfigReader& r, const Item& item, XmppAccount* a,
                      std::vector<SiteRef>* refs) {
   std::optional<Item> jid, password;
+  auto positive = [&r](Duration* out) {
+    return [&r, out](const Item& i) { ReadPositiveDuration(r, i, out); };
+  };
   bool ok = r.ReadMap(
       item,
       {
@@ -80,35 +83,17 @@ void ReadXmppAccount(ConfigReader& r, const Item& item, XmppAccount* a,
            }},
           {"allow_plain_without_tls",
            [&](const Item& i) { r.ReadBool(i, &a->allow_plain_without_tls); }},
-          {"ping_interval",
-           [&](const Item& i) {
-             ReadPositiveDuration(r, i, &a->ping_interval);
-           }},
-          {"ping_timeout",
-           [&](const Item& i) {
-             ReadPositiveDuration(r, i, &a->ping_timeout);
-           }},
-          {"whitespace_interval",
-           [&](const Item& i) {
-             ReadPositiveDuration(r, i, &a->whitespace_interval);
-           }},
+          {"ping_interval", positive(&a->ping_interval)},
+          {"ping_timeout", positive(&a->ping_timeout)},
+          {"whitespace_interval", positive(&a->whitespace_interval)},
           {"site",
            [&](const Item& i) {
              if (!r.ReadString(i, &a->site)) return;
              refs->push_back({i, false});
            }},
-          {"connect_timeout",
-           [&](const Item& i) {
-             ReadPositiveDuration(r, i, &a->connect_timeout);
-           }},
-          {"reconnect_min",
-           [&](const Item& i) {
-             ReadPositiveDuration(r, i, &a->reconnect_min);
-           }},
-          {"reconnect_max",
-           [&](const Item& i) {
-             ReadPositiveDuration(r, i, &a->reconnect_max);
-           }},
+          {"connect_timeout", positive(&a->connect_timeout)},
+          {"reconnect_min", positive(&a->reconnect_min)},
+          {"reconnect_max", positive(&a->reconnect_max)},
           {"confirm_interval",
            [&](const Item& i) { r.ReadDuration(i, &a->confirm_interval); }},
       });

@@ -58,6 +58,29 @@ class XmppDaemonTest : public ::testing::Test {
     ASSERT_EQ(RedisPipeline(redis_.port(), cmds), cmds.size());
   }
 
+  // Enqueues `n` messages "PREFIX 0" .. "PREFIX n-1"; returns the bodies.
+  std::set<std::string> EnqueueNumbered(const std::string& prefix, int n) {
+    std::set<std::string> bodies;
+    std::vector<std::string> payloads;
+    for (int i = 0; i < n; ++i) {
+      bodies.insert(prefix + " " + std::to_string(i));
+      payloads.push_back(Payload(prefix + " " + std::to_string(i)));
+    }
+    Enqueue(payloads);
+    return bodies;
+  }
+
+  // Logs bob in and expects every one of `want` to arrive at him.
+  void ExpectBobReceives(const std::set<std::string>& want,
+                         const Daemon& daemon) {
+    XmppTestClient bob(prosody_.port(), prosody_.domain(), "bob", kBobPassword);
+    ASSERT_TRUE(bob.ok()) << bob.error();
+    std::set<std::string> got;
+    EXPECT_TRUE(Receive(bob, want, milliseconds(15000), &got))
+        << got.size() << " of " << want.size() << "\n"
+        << daemon.Log();
+  }
+
   // Collects message bodies at `bob` until every one of `want` arrived.
   static bool Receive(XmppTestClient& bob, std::set<std::string> want,
                       milliseconds deadline, std::set<std::string>* got) {
@@ -99,19 +122,8 @@ TEST_F(XmppDaemonTest, MessageOnTheQueueArrivesAtASecondAccount) {
       << daemon.Log();
   EXPECT_EQ(daemon.LogCount("held by this worker"), 1u);
 
-  XmppTestClient bob(prosody_.port(), prosody_.domain(), "bob", kBobPassword);
-  ASSERT_TRUE(bob.ok()) << bob.error();
-  std::set<std::string> want;
-  std::vector<std::string> payloads;
-  for (int i = 0; i < 10; ++i) {
-    want.insert("hello <" + std::to_string(i) + "> & 'you'");
-    payloads.push_back(Payload("hello <" + std::to_string(i) + "> & 'you'"));
-  }
-  Enqueue(payloads);
-  std::set<std::string> got;
-  EXPECT_TRUE(Receive(bob, want, milliseconds(10000), &got))
-      << got.size() << " of 10\n"
-      << daemon.Log();
+  // Markup and quotes in the body travel escaped and arrive intact.
+  ExpectBobReceives(EnqueueNumbered("hello <you> & 'them'", 10), daemon);
   EXPECT_TRUE(WaitDrained(milliseconds(5000)));
   EXPECT_EQ(RedisInt(redis_.port(), {"XLEN", "qd:{a}:dead:xmpp"}), 0);
   EXPECT_EQ(daemon.Log().find(kAlicePassword), std::string::npos);
@@ -163,25 +175,12 @@ TEST_F(XmppDaemonTest, StoppedOrRestartedServerLosesNoMessage) {
       << daemon.Log();
   EXPECT_LT(std::chrono::steady_clock::now() - paused_at,
             milliseconds(300 + 700 + 1500));
-  std::set<std::string> want;
-  std::vector<std::string> payloads;
-  for (int i = 0; i < 20; ++i) {
-    want.insert("while stopped " + std::to_string(i));
-    payloads.push_back(Payload("while stopped " + std::to_string(i)));
-  }
-  Enqueue(payloads);
+  std::set<std::string> want = EnqueueNumbered("while stopped", 20);
   prosody_.Resume();
   ASSERT_TRUE(
       daemon.WaitForLog("xmpp alerts: ready as", 2, milliseconds(15000)))
       << daemon.Log();
-  {
-    XmppTestClient bob(prosody_.port(), prosody_.domain(), "bob", kBobPassword);
-    ASSERT_TRUE(bob.ok()) << bob.error();
-    std::set<std::string> got;
-    EXPECT_TRUE(Receive(bob, want, milliseconds(15000), &got))
-        << got.size() << " of 20\n"
-        << daemon.Log();
-  }
+  ExpectBobReceives(want, daemon);
   EXPECT_TRUE(WaitDrained(milliseconds(5000)));
 
   // A restart: the stream ends, the link comes back by itself.
@@ -190,23 +189,12 @@ TEST_F(XmppDaemonTest, StoppedOrRestartedServerLosesNoMessage) {
   ASSERT_TRUE(
       daemon.WaitForLog("reconnecting in", failures + 1, milliseconds(5000)))
       << daemon.Log();
-  want.clear();
-  payloads.clear();
-  for (int i = 0; i < 20; ++i) {
-    want.insert("while restarting " + std::to_string(i));
-    payloads.push_back(Payload("while restarting " + std::to_string(i)));
-  }
-  Enqueue(payloads);
+  want = EnqueueNumbered("while restarting", 20);
   ASSERT_TRUE(prosody_.Start());
   ASSERT_TRUE(
       daemon.WaitForLog("xmpp alerts: ready as", 3, milliseconds(15000)))
       << daemon.Log();
-  XmppTestClient bob(prosody_.port(), prosody_.domain(), "bob", kBobPassword);
-  ASSERT_TRUE(bob.ok()) << bob.error();
-  std::set<std::string> got;
-  EXPECT_TRUE(Receive(bob, want, milliseconds(15000), &got))
-      << got.size() << " of 20\n"
-      << daemon.Log();
+  ExpectBobReceives(want, daemon);
   EXPECT_TRUE(WaitDrained(milliseconds(5000)));
   EXPECT_EQ(RedisInt(redis_.port(), {"XLEN", "qd:{a}:dead:xmpp"}), 0);
 }
