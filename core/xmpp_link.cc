@@ -272,7 +272,14 @@ void XmppLink::OnStanza(const XmlElement& stanza) {
   if (stanza.Is("error", kNsStreams)) {
     return Fail("stream error: " + Condition(stanza, kNsStreamErrors));
   }
-  if (stanza.Is("features", kNsStreams)) return OnFeatures(stanza);
+  if (stanza.Is("features", kNsStreams)) {
+    // Valid only right after a stream header: on a bound stream it would
+    // restart binding with no timer left to fail it.
+    if (state_ != State::kOpening) {
+      return Fail("unexpected <stream:features/> on an open stream");
+    }
+    return OnFeatures(stanza);
+  }
   if (stanza.Is("proceed", kNsTls) && state_ == State::kStartTls) {
     tls_pending_ = true;
     stream_.Reset();
