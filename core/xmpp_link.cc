@@ -106,7 +106,7 @@ void XmppLink::Start() {
 void XmppLink::Stop() {
   if (state_ == State::kStopped) return;
   if (bev_ != nullptr && state_ != State::kConnecting) {
-    Write(kXmppStreamClose);  // best effort: the socket closes right after
+    WriteNow(kXmppStreamClose);  // best effort: the socket closes next
   }
   state_ = State::kStopped;
   evtimer_del(retry_timer_);
@@ -188,6 +188,24 @@ void XmppLink::Fail(const std::string& why) {
 void XmppLink::Write(std::string_view data) {
   bufferevent_write(bev_, data.data(), data.size());
   last_write_ = Clock::now();
+}
+
+// For the closing tag, right before the connection is freed (which drops
+// queued output): pushes it through the TLS filter, if any, and writes the
+// socket's queue now. Non-blocking: what the kernel does not take is lost.
+void XmppLink::WriteNow(std::string_view data) {
+  Write(data);
+  bufferevent_flush(bev_, EV_WRITE, BEV_FLUSH);
+  bufferevent* socket_bev = bufferevent_get_underlying(bev_);
+  if (socket_bev == nullptr) socket_bev = bev_;
+  evutil_socket_t fd = bufferevent_getfd(socket_bev);
+  if (fd < 0) return;
+  // A socket bufferevent keeps its output's start frozen: only it drains
+  // the buffer. It is about to be freed, so drain it here.
+  evbuffer* out = bufferevent_get_output(socket_bev);
+  evbuffer_unfreeze(out, 1);
+  evbuffer_write(out, fd);
+  evbuffer_freeze(out, 1);
 }
 
 void XmppLink::OpenStream() {
@@ -293,7 +311,7 @@ void XmppLink::OnStanza(const XmlElement& stanza) {
 
 void XmppLink::OnStreamEnd() {
   if (bev_ == nullptr) return;
-  Write(kXmppStreamClose);
+  WriteNow(kXmppStreamClose);  // RFC 6120 4.4: answer it before closing
   Fail("the server closed the stream");
 }
 

@@ -126,6 +126,7 @@ class XmppLink {
   void Fail(const std::string& why);
   void CloseConnection();
   void Write(std::string_view data);
+  void WriteNow(std::string_view data);
   void OpenStream();
   void StartTls();
 

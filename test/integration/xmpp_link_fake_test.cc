@@ -584,6 +584,11 @@ TEST_F(XmppLinkFakeTlsTest, MatchingCertificateLogsInOverTls) {
   EXPECT_TRUE(server_->tls());
   EXPECT_TRUE(Contains(server_->received(), "<auth"));
   EXPECT_TRUE(Contains(Log(), "(TLS, PLAIN)")) << Log();
+  // Stop() closes the stream inside TLS too.
+  link.Stop();
+  ASSERT_TRUE(Pump([&] { return !server_->connected(); }, milliseconds(5000)));
+  EXPECT_TRUE(Contains(server_->received(), "</stream:stream>"))
+      << server_->received();
 }
 
 TEST_F(XmppLinkFakeTlsTest, CertificateForAnotherNameIsRefused) {
@@ -624,17 +629,11 @@ TEST_F(XmppLinkFakeTest, DataAfterProceedFailsTheAttempt) {
   EXPECT_FALSE(Contains(server.all_received(), "<auth"));
 }
 
-// Known gap (disabled, in the session note): neither Stop() nor the answer to
-// the server's
-// </stream:stream> ever reaches the server. XmppLink::Write() only queues
-// the close tag in the bufferevent's output, and CloseConnection() frees
-// the bufferevent right after (XmppLink::Stop() and XmppLink::OnStreamEnd()
-// in core/xmpp_link.cc); bufferevent_free() drops queued output, so the
-// server sees the TCP connection drop without a closing tag (RFC 6120 4.4
-// wants one back). The fake receives everything up to <presence/>, then EOF.
+// The closing tag is written at once (XmppLink::WriteNow): the connection
+// is freed right after, and bufferevent_free() drops queued output.
 
 // Stop() promises a best-effort </stream:stream> before the socket closes.
-TEST_F(XmppLinkFakeTest, DISABLED_StopClosesTheStream) {
+TEST_F(XmppLinkFakeTest, StopClosesTheStream) {
   ASSERT_NO_FATAL_FAILURE(StartReadyLink(Account()));
   link_->Stop();
   ASSERT_TRUE(Pump([&] { return !server_->connected(); }, milliseconds(5000)));
@@ -644,7 +643,7 @@ TEST_F(XmppLinkFakeTest, DISABLED_StopClosesTheStream) {
 
 // RFC 6120 4.4: the side that receives </stream:stream> answers with its
 // own before closing the TCP connection.
-TEST_F(XmppLinkFakeTest, DISABLED_ServerStreamCloseIsAnswered) {
+TEST_F(XmppLinkFakeTest, ServerStreamCloseIsAnswered) {
   ASSERT_NO_FATAL_FAILURE(StartReadyLink(Account()));
   server_->Send("</stream:stream>");
   ASSERT_TRUE(Pump([&] { return !server_->connected(); }, milliseconds(5000)));
