@@ -1,5 +1,6 @@
 #include "prosody_server.h"
 
+#include <event2/event.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -421,6 +422,18 @@ std::optional<std::string> XmppTestClient::ReadElement(Clock::time_point end) {
       return std::exchange(partial_, std::string());
     }
   }
+}
+
+bool PumpLoop(event_base* base, const std::function<bool()>& cond,
+              milliseconds deadline) {
+  auto end = std::chrono::steady_clock::now() + deadline;
+  while (!cond()) {
+    if (std::chrono::steady_clock::now() >= end) return false;
+    timeval tv{0, 10000};
+    event_base_loopexit(base, &tv);
+    event_base_loop(base, EVLOOP_ONCE);
+  }
+  return true;
 }
 
 }  // namespace qd::test

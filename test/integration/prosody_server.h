@@ -30,7 +30,10 @@
 
 #include <sys/types.h>
 
+struct event_base;
+
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -53,6 +56,12 @@ struct ProsodyOptions {
   // allow_unencrypted_plain_auth: SASL PLAIN without TLS.
   bool allow_unencrypted_plain_auth = true;
 };
+
+// Runs `base` until `cond` holds; false at the deadline. Each turn is
+// bounded by a 10 ms loopexit, so an idle loop cannot block the test. For
+// tests that drive an XmppLink's loop themselves.
+bool PumpLoop(event_base* base, const std::function<bool()>& cond,
+              milliseconds deadline);
 
 class ProsodyServer {
  public:

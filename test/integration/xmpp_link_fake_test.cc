@@ -354,17 +354,8 @@ class XmppLinkFakeTest : public ::testing::Test {
                      milliseconds(5000)));
   }
 
-  // Runs the loop until `cond` holds; false at the deadline. Each turn is
-  // bounded by a 10 ms loopexit, so an idle loop cannot block the test.
   bool Pump(const std::function<bool()>& cond, milliseconds deadline) {
-    auto end = Clock::now() + deadline;
-    while (!cond()) {
-      if (Clock::now() >= end) return false;
-      timeval tv{0, 10000};
-      event_base_loopexit(base_, &tv);
-      event_base_loop(base_, EVLOOP_ONCE);
-    }
-    return true;
+    return PumpLoop(base_, cond, deadline);
   }
 
   std::string Log() const { return log_.str(); }

@@ -67,17 +67,8 @@ class XmppLinkTest : public ::testing::Test {
     return *link_;
   }
 
-  // Runs the loop until `cond` holds; false at the deadline. Each turn is
-  // bounded by a 10 ms loopexit, so an idle loop cannot block the test.
   bool Pump(const std::function<bool()>& cond, milliseconds deadline) {
-    auto end = Clock::now() + deadline;
-    while (!cond()) {
-      if (Clock::now() >= end) return false;
-      timeval tv{0, 10000};
-      event_base_loopexit(base_, &tv);
-      event_base_loop(base_, EVLOOP_ONCE);
-    }
-    return true;
+    return PumpLoop(base_, cond, deadline);
   }
   void PumpFor(milliseconds d) {
     Pump([] { return false; }, d);
