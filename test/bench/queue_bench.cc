@@ -48,6 +48,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_redis.h"
 #include "daemon_harness.h"
 
 namespace {
@@ -82,88 +83,7 @@ int64_t RealtimeUs() {
       .count();
 }
 
-// One hiredis connection; every failure is fatal for the phase (Ok() false).
-class Conn {
- public:
-  explicit Conn(int port) {
-    timeval tv = {5, 0};
-    c_ = redisConnectWithTimeout("127.0.0.1", port, tv);
-    if (c_ != nullptr && c_->err == 0) redisSetTimeout(c_, tv);
-  }
-  ~Conn() {
-    if (c_ != nullptr) redisFree(c_);
-  }
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-
-  bool Ok() const { return c_ != nullptr && c_->err == 0 && !failed_; }
-
-  void Append(const Args& args) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    if (Ok()) {
-      redisAppendCommandArgv(c_, static_cast<int>(argv.size()), argv.data(),
-                             lens.data());
-    }
-  }
-  // The next reply, nullptr (and !Ok()) on a connection error; an error
-  // reply is returned (and logged unless `quiet`). The caller frees it.
-  redisReply* Get(bool quiet = false) {
-    void* r = nullptr;
-    if (!Ok() || redisGetReply(c_, &r) != REDIS_OK || r == nullptr) {
-      failed_ = true;
-      std::fprintf(stderr, "redis: %s\n",
-                   c_ != nullptr && c_->errstr[0] ? c_->errstr : "no reply");
-      return nullptr;
-    }
-    auto* reply = static_cast<redisReply*>(r);
-    if (reply->type == REDIS_REPLY_ERROR && !quiet) {
-      std::fprintf(stderr, "redis error: %.*s\n", static_cast<int>(reply->len),
-                   reply->str);
-    }
-    return reply;
-  }
-  // Reads `n` replies; false if any was missing or an error.
-  bool Drop(size_t n) {
-    bool ok = true;
-    for (size_t i = 0; i < n; ++i) {
-      redisReply* r = Get();
-      if (r == nullptr) return false;
-      ok = ok && r->type != REDIS_REPLY_ERROR;
-      freeReplyObject(r);
-    }
-    return ok;
-  }
-  // An integer reply, -1 on error.
-  long long Int(const Args& args) {
-    Append(args);
-    redisReply* r = Get();
-    long long out =
-        r != nullptr && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-    if (r != nullptr) freeReplyObject(r);
-    return out;
-  }
-  // XPENDING summary count, -1 on error.
-  long long Pending(const std::string& key, const std::string& group) {
-    Append({"XPENDING", key, group});
-    redisReply* r = Get();
-    long long out = -1;
-    if (r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
-        r->element[0]->type == REDIS_REPLY_INTEGER) {
-      out = r->element[0]->integer;
-    }
-    if (r != nullptr) freeReplyObject(r);
-    return out;
-  }
-
- private:
-  redisContext* c_ = nullptr;
-  bool failed_ = false;
-};
+using Conn = qd::bench::BenchRedis;
 
 // N x XADD KEY * payload x, kFillBatch per round trip.
 bool Fill(Conn& c, const std::string& key, long n) {

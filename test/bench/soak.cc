@@ -51,6 +51,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_redis.h"
 #include "daemon_harness.h"
 
 namespace {
@@ -109,49 +110,7 @@ bool ParseArgs(int argc, char** argv, Options* o) {
   return argc % 2 == 1;
 }
 
-// One hiredis connection for the producer: the harness helpers connect per
-// call, which at 1,000 batches a second would exhaust the ephemeral ports.
-// Not thread-safe.
-class Conn {
- public:
-  explicit Conn(int port) {
-    timeval tv = {5, 0};
-    c_ = redisConnectWithTimeout("127.0.0.1", port, tv);
-    if (Ok()) redisSetTimeout(c_, tv);
-  }
-  ~Conn() {
-    if (c_ != nullptr) redisFree(c_);
-  }
-  Conn(const Conn&) = delete;
-  Conn& operator=(const Conn&) = delete;
-
-  bool Ok() const { return c_ != nullptr && c_->err == 0; }
-  void Append(const Args& args) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    redisAppendCommandArgv(c_, static_cast<int>(argv.size()), argv.data(),
-                           lens.data());
-  }
-  // Reads `n` replies; returns how many were not errors (fewer when the
-  // connection failed).
-  long Replies(long n) {
-    long ok = 0;
-    for (long i = 0; i < n && Ok(); ++i) {
-      void* r = nullptr;
-      if (redisGetReply(c_, &r) != REDIS_OK || r == nullptr) break;
-      ok += static_cast<redisReply*>(r)->type != REDIS_REPLY_ERROR;
-      freeReplyObject(r);
-    }
-    return ok;
-  }
-
- private:
-  redisContext* c_ = nullptr;
-};
+using Conn = qd::bench::BenchRedis;
 
 // Enqueues `rate` jobs a second on its own thread until `until` or Stop().
 // The payloads are 0, 1, 2 ...; a batch is pipelined every 1 ms.
