@@ -130,17 +130,17 @@ void LinkXmppQueues(ConfigReader& r, Config* c) {
       at.column = std::max(q.column - 1, 0);
       std::string path = "sites." + site_name + ".queues." + queue_name;
       YAML::Node named = q.handler_options["account"];
+      std::string account;
       if (named) {
-        at = named.Mark();
-        std::string account = named.IsScalar() ? named.Scalar() : "";
+        YAML::Mark account_at = named.Mark();
+        account = named.IsScalar() ? named.Scalar() : "";
         auto it = c->xmpp.find(account);
         if (it == c->xmpp.end() || it->second.site != site_name) {
-          r.FailAt(at, path + ".account",
+          r.FailAt(account_at, path + ".account",
                    "no xmpp account '" + account + "' with site: " + site_name);
+          continue;
         }
-        continue;
-      }
-      if (accounts.size() != 1) {
+      } else if (accounts.size() != 1) {
         r.FailAt(
             at, path,
             accounts.empty()
@@ -149,8 +149,21 @@ void LinkXmppQueues(ConfigReader& r, Config* c) {
                       " has several xmpp accounts: name one with "
                       "`account: NAME`");
         continue;
+      } else {
+        account = accounts[0];
+        q.handler_options["account"] = account;
       }
-      q.handler_options["account"] = accounts[0];
+      // A job waits up to ping_timeout for the server's confirmation while
+      // it stays pending: past visibility_timeout another daemon holding
+      // the same account would take it over and send it twice.
+      const XmppAccount& a = c->xmpp.at(account);
+      if (q.visibility_timeout <= a.ping_timeout) {
+        r.FailAt(at, path,
+                 "visibility_timeout " + FormatDuration(q.visibility_timeout) +
+                     " must be longer than the ping_timeout " +
+                     FormatDuration(a.ping_timeout) + " of xmpp account " +
+                     account);
+      }
     }
   }
 }

@@ -1004,6 +1004,12 @@ TEST(ConfigTest, XmppQueuesAreTiedToTheirAccount) {
       "  two: { jid: v@d, password: x, site: a }\n",
       "x.yaml:1:25: sites.a.queues.chat: ", "several xmpp accounts");
   ExpectError(
+      "sites: { a: { queues: { xmpp: { handler: xmpp, visibility_timeout: "
+      "20s } } } }\nxmpp:\n  one: { jid: u@d, password: x, site: a }\n",
+      "x.yaml:1:25: sites.a.queues.xmpp: ",
+      "visibility_timeout 20s must be longer than the ping_timeout 30s of "
+      "xmpp account one");
+  ExpectError(
       "xmpp:\n  a: { jid: u@d, password: x, reconnect_min: 5s, "
       "reconnect_max: 1s }\n",
       "x.yaml:2:3: xmpp.a: ", "reconnect_max 1s is below reconnect_min 5s");
