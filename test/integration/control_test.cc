@@ -510,6 +510,16 @@ class ControlTest : public ::testing::Test {
     }
     return false;
   }
+  // Whether `d` runs two workers and none of them is in `before`.
+  static bool AllWorkersReplaced(const Daemon& d,
+                                 const std::set<pid_t>& before) {
+    auto now = d.Workers();
+    if (now.size() != 2) return false;
+    for (const auto& [slot, pid] : now) {
+      if (before.count(pid) != 0) return false;
+    }
+    return true;
+  }
   void Enqueue(const std::string& site, const std::vector<std::string>& p) {
     std::vector<std::vector<std::string>> cmds;
     for (const auto& payload : p) {
@@ -616,16 +626,8 @@ TEST_F(ControlTest, ReloadOfOneSiteReloadsOnlyThatSiteOnBoth) {
         << d(i).Log();
     EXPECT_FALSE(LogLineWith(d(i), {"reload", "site b"})) << d(i).Log();
     // The reply says the workers roll over: wait for the new ones.
-    EXPECT_TRUE(WaitFor(
-        [&] {
-          auto now = d(i).Workers();
-          if (now.size() != 2) return false;
-          for (const auto& [slot, pid] : now) {
-            if (before.count(pid) != 0) return false;
-          }
-          return true;
-        },
-        milliseconds(15000)))
+    EXPECT_TRUE(WaitFor([&] { return AllWorkersReplaced(d(i), before); },
+                        milliseconds(15000)))
         << d(i).Log();
   }
   auto after_a = Numbered("after-a", 20);
@@ -687,16 +689,8 @@ TEST_F(ControlTest, RestartDuringARunLosesNothingAndRenewsEverySlot) {
   EXPECT_TRUE(Contains(LineOf(r, 1), ": ok - ")) << r.out;
   EXPECT_TRUE(Contains(LineOf(r, 2), ": ok - ")) << r.out;
   for (int i = 1; i <= 2; ++i) {
-    EXPECT_TRUE(WaitFor(
-        [&] {
-          auto now = d(i).Workers();
-          if (now.size() != 2) return false;
-          for (const auto& [slot, pid] : now) {
-            if (before.count(pid) != 0) return false;
-          }
-          return true;
-        },
-        milliseconds(30000)))
+    EXPECT_TRUE(WaitFor([&] { return AllWorkersReplaced(d(i), before); },
+                        milliseconds(30000)))
         << "every slot of d" << i << " has a new pid\n"
         << d(i).Log();
   }

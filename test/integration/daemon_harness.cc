@@ -37,12 +37,17 @@ std::vector<std::string> StatFields(pid_t pid, std::string* comm) {
   return out;
 }
 
+}  // namespace
+
 pid_t Spawn(const std::vector<std::string>& args,
-            const std::vector<std::string>& env, const std::string& log) {
+            const std::vector<std::string>& env, const std::string& log,
+            const std::string& in, bool truncate) {
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
-    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (!in.empty()) dup2(open(in.c_str(), O_RDONLY), 0);
+    int fd = open(log.c_str(),
+                  O_WRONLY | O_CREAT | (truncate ? O_TRUNC : O_APPEND), 0644);
     dup2(fd, 1);
     dup2(fd, 2);
     for (const auto& e : env) putenv(strdup(e.c_str()));
@@ -54,6 +59,8 @@ pid_t Spawn(const std::vector<std::string>& args,
   }
   return pid;
 }
+
+namespace {
 
 void StopPid(pid_t pid) {
   if (pid <= 0) return;

@@ -20,6 +20,12 @@ using std::chrono::milliseconds;
 // Polls `cond` every 5 ms until it is true or `deadline` passed.
 bool WaitFor(const std::function<bool()>& cond, milliseconds deadline);
 
+// Starts `args` (PATH searched) with `env` added, stdout and stderr to `log`
+// (appended unless `truncate`), stdin from `in` ("" = inherited).
+pid_t Spawn(const std::vector<std::string>& args,
+            const std::vector<std::string>& env, const std::string& log,
+            const std::string& in = "", bool truncate = false);
+
 class TempDir {
  public:
   TempDir();

@@ -33,29 +33,6 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
-// Runs `args` with stdin from `in` and stdout+stderr to `out` (appended
-// unless `truncate`).
-pid_t Spawn(const std::vector<std::string>& args, const std::string& in,
-            const std::string& out, bool truncate = false) {
-  pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    int fd_in = open(in.c_str(), O_RDONLY);
-    int fd_out =
-        open(out.c_str(), O_WRONLY | O_CREAT | (truncate ? O_TRUNC : O_APPEND),
-             0644);
-    dup2(fd_in, 0);
-    dup2(fd_out, 1);
-    dup2(fd_out, 2);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(strdup(a.c_str()));
-    argv.push_back(nullptr);
-    execvp(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 // Waits for `pid` to exit; SIGKILLs and reaps it after `deadline`. Returns
 // its exit code, -1 if it had to be killed or died on a signal.
 int WaitExit(pid_t pid, milliseconds deadline) {
@@ -167,7 +144,7 @@ bool MakeSelfSignedCert(const std::string& domain, const std::string& cert_file,
              "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-keyout",
              key_file, "-out", cert_file, "-subj", "/CN=" + domain, "-addext",
              "subjectAltName=DNS:" + domain},
-            "/dev/null", cert_file + ".log", true);
+            {}, cert_file + ".log", "/dev/null", true);
   return WaitExit(pid, kToolDeadline) == 0;
 }
 
@@ -229,8 +206,8 @@ void ProsodyServer::WriteConfig() const {
 
 bool ProsodyServer::Start() {
   size_t log_start = Log().size();
-  pid_ = Spawn({"prosody", "-F", "--config", config_file()}, "/dev/null",
-               dir_.File("prosody.out"));
+  pid_ = Spawn({"prosody", "-F", "--config", config_file()}, {},
+               dir_.File("prosody.out"), "/dev/null");
   bool gone = false;
   bool ready = WaitFor(
       [&] {
@@ -288,7 +265,7 @@ bool ProsodyServer::Register(const std::string& user,
                              const std::string& password) {
   pid_t pid = Spawn({"prosodyctl", "--config", config_file(), "register", user,
                      domain(), password},
-                    "/dev/null", dir_.File("prosodyctl.log"));
+                    {}, dir_.File("prosodyctl.log"), "/dev/null");
   return WaitExit(pid, kToolDeadline) == 0;
 }
 
@@ -320,7 +297,7 @@ bool ProsodyServer::StartTlsProbe(milliseconds deadline) const {
              domain(), "-servername", domain(), "-connect",
              "127.0.0.1:" + std::to_string(port_), "-CAfile", cert_file(),
              "-verify_return_error", "-verify_hostname", domain()},
-            dir_.File("probe.in"), out, true);
+            {}, out, dir_.File("probe.in"), true);
   WaitExit(pid, deadline);
   return ReadFile(out).find("<success") != std::string::npos;
 }
