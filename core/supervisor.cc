@@ -74,6 +74,21 @@ Supervisor::~Supervisor() {
   event_base_free(base_);
 }
 
+// The body of a forked worker process in `slot`.
+int Supervisor::RunWorker(int slot, int incarnation, Channel channel) {
+  Worker worker(*config_, *handlers_, slot, incarnation, std::move(channel),
+                pool_->board(slot));
+  worker.set_slots(cmdline_.Threads(*config_));
+  // "*" first: per-site entries override it.
+  auto all = paused_.find("*");
+  if (all != paused_.end()) worker.SetPaused("*", all->second);
+  for (const auto& [site, paused] : paused_) {
+    if (site != "*") worker.SetPaused(site, paused);
+  }
+  for (auto& m : registry_.MakeIoManagers()) worker.AddManager(std::move(m));
+  return worker.Run();
+}
+
 int Supervisor::Run(int ready_fd) {
   started_ = std::chrono::steady_clock::now();
   handlers_ = std::make_unique<HandlerSet>();
@@ -108,19 +123,7 @@ int Supervisor::Run(int ready_fd) {
 
   pool_ = std::make_unique<WorkerPool>(
       base_, [this](int slot, int incarnation, Channel channel) {
-        Worker worker(*config_, *handlers_, slot, incarnation,
-                      std::move(channel), pool_->board(slot));
-        worker.set_slots(cmdline_.Threads(*config_));
-        // "*" first: per-site entries override it.
-        auto all = paused_.find("*");
-        if (all != paused_.end()) worker.SetPaused("*", all->second);
-        for (const auto& [site, paused] : paused_) {
-          if (site != "*") worker.SetPaused(site, paused);
-        }
-        for (auto& m : registry_.MakeIoManagers()) {
-          worker.AddManager(std::move(m));
-        }
-        return worker.Run();
+        return RunWorker(slot, incarnation, std::move(channel));
       });
   pool_->SetConfig(config_.get());
   int n = cmdline_.Threads(*config_);

@@ -95,6 +95,7 @@ class Supervisor {
   void MaybeFinish();
   std::string WorkerRedisUrl() const;
   Status StartListeners();
+  int RunWorker(int slot, int incarnation, Channel channel);
 
   CommandLine cmdline_;
   std::unique_ptr<Config> config_;
