@@ -58,7 +58,6 @@ void XmppConfirmPoller::Poll() {
         int64_t n =
             r != nullptr && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
         if (n > 0) {
-          moved_ += n;
           spdlog::debug("site {}: {} due confirmations queued", site_.name, n);
         }
         PollDone(n > 0);

@@ -36,9 +36,6 @@ class XmppConfirmPoller : public IoManager {
   void Drain() override;
   bool Busy() const override { return in_flight_; }
 
-  // Moved so far (for tests and logs).
-  int64_t moved() const { return moved_; }
-
  private:
   void Poll() override;
 
@@ -48,7 +45,6 @@ class XmppConfirmPoller : public IoManager {
   std::chrono::milliseconds interval_;
   std::unique_ptr<RedisClient> redis_;
   bool in_flight_ = false;
-  int64_t moved_ = 0;
 };
 
 }  // namespace qd
