@@ -6,8 +6,8 @@
 // Supervisor forwards SIGCHLD results), and applies the lifecycle rules of
 // DESIGN.md:
 //   - crash (signal or unknown exit code): respawn into the same slot after
-//     the slot's RespawnBackoff delay (100 ms doubling to 30 s, reset after
-//     a worker lived 60 s);
+//     the slot's RespawnBackoff delay (100 ms for the first 30 crashes
+//     within 10 s, then doubling to 30 s; reset after a worker lived 60 s);
 //   - kExitRecycle: replace at once;
 //   - kExitShutdown (over the soft limit at birth): park the slot, log it
 //     loudly, try again after the backoff cap;

@@ -19,6 +19,8 @@ WorkerSlot::WorkerSlot(WorkerPool* pool, int index)
   respawn_timer_ = evtimer_new(pool->base_, &WorkerSlot::OnRespawn, this);
   kill_timer_ = evtimer_new(pool->base_, &WorkerSlot::OnKillGrace, this);
   board_ = SlotBoard::Create();
+  // 30 crashes in 10 s (3 a second) before the doubling: see RespawnBackoff.
+  backoff_.AllowBurst(30, std::chrono::seconds(10));
 }
 
 WorkerSlot::~WorkerSlot() {
@@ -132,7 +134,9 @@ void WorkerSlot::Exited(int wait_status, bool may_respawn) {
     spdlog::info("worker slot {} pid {} drained: replacing it", index_, pid);
     ScheduleRespawn(std::chrono::milliseconds(0));
   } else {
-    auto delay = backoff_.OnCrash(lived);
+    auto delay = backoff_.OnCrash(
+        lived, std::chrono::duration_cast<std::chrono::milliseconds>(
+                   Clock::now().time_since_epoch()));
     ++pool_->counters_.crashed;
     spdlog::warn("worker slot {} pid {} {} after {}: respawning in {}", index_,
                  pid, how, FormatDuration(lived), FormatDuration(delay));

@@ -33,5 +33,30 @@ TEST(RespawnBackoffTest, CustomScheduleAndReset) {
   EXPECT_EQ(b.OnCrash(ms(0)), ms(1));
 }
 
+TEST(RespawnBackoffTest, BurstWaitsInitialThenDoublesThenRecovers) {
+  RespawnBackoff b;
+  b.AllowBurst(3, ms(10000));
+  // Three crashes within the window: each waits 100 ms, however short-lived.
+  EXPECT_EQ(b.OnCrash(ms(10), ms(0)), ms(100));
+  EXPECT_EQ(b.OnCrash(ms(10), ms(200)), ms(100));
+  EXPECT_EQ(b.OnCrash(ms(10), ms(400)), ms(100));
+  // Past the burst: a crash loop, doubling.
+  EXPECT_EQ(b.OnCrash(ms(10), ms(600)), ms(100));
+  EXPECT_EQ(b.OnCrash(ms(10), ms(800)), ms(200));
+  EXPECT_EQ(b.OnCrash(ms(10), ms(1100)), ms(400));
+  // Quiet for a window: back to the burst allowance.
+  EXPECT_EQ(b.OnCrash(ms(10), ms(11200)), ms(100));
+  EXPECT_EQ(b.OnCrash(ms(10), ms(11300)), ms(100));
+}
+
+TEST(RespawnBackoffTest, BurstOfKillsEveryFifteenSecondsNeverBacksOff) {
+  // The soak's pattern: a worker killed every 15 s for 10 minutes.
+  RespawnBackoff b;
+  b.AllowBurst(30, ms(10000));
+  for (int i = 0; i < 40; ++i) {
+    EXPECT_EQ(b.OnCrash(ms(15000), ms(15000 * i)), ms(100)) << i;
+  }
+}
+
 }  // namespace
 }  // namespace qd
