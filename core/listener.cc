@@ -51,6 +51,7 @@ struct Listener::Conn {
   event* idle_timer = nullptr;
   std::deque<std::string> queued;  // requests not yet sent to a worker
   Proc* worker = nullptr;          // bound worker, busy or idle
+  Proc* saving_worker = nullptr;   // let go, may still be saving: no new one
   bool running = false;            // a request is in `worker`
   Login login = Login::kNone;
   std::string site, account;
@@ -72,6 +73,9 @@ struct Listener::Proc {
   event* keepalive_timer = nullptr;
   std::list<Proc*>::iterator idle_pos;
   bool in_idle = false;
+  bool saving = false;        // its last reply said a save follows
+  Conn* held_conn = nullptr;  // waits for this worker to be reaped
+  std::string forget_key;     // deleted once this worker is reaped
 };
 
 Listener::Listener(event_base* base, ListenerConfig config,
@@ -390,6 +394,9 @@ void Listener::Dispatch(Conn* c) {
 
 bool Listener::StartWorker(Conn* c) {
   if (c->waiting) return false;  // its turn comes from AdmitWaiting
+  // The previous worker may still be saving the session the next one would
+  // load: its reaping (OnExit) dispatches again.
+  if (c->saving_worker != nullptr) return false;
   // Those already waiting go first (AdmitWaiting lets them through).
   if (alive_ >= config_.max_concurrent || (!fence_.empty() && !admitting_)) {
     Wait(c);
@@ -443,10 +450,13 @@ void Listener::SendNext(Conn* c) {
   }
   bool login = c->login == Conn::Login::kNeeded;
   if (login) c->login = Conn::Login::kRunning;
-  nlohmann::json header = {
-      {"t", "request"},        {"kind", login ? "login" : "request"},
-      {"conn", c->id},         {"site", c->site},
-      {"account", c->account}, {"saved", c->saved}};
+  nlohmann::json header = {{"t", "request"},
+                           {"kind", login ? "login" : "request"},
+                           {"conn", c->id},
+                           {"site", c->site},
+                           {"account", c->account},
+                           {"saved", c->saved},
+                           {"last", c->keepalive.count() == 0}};
   RequestWire::Encode(header, c->queued.front(),
                       bufferevent_get_output(p->chan));
   c->queued.pop_front();
@@ -488,9 +498,8 @@ void Listener::OnReply(Proc* p, WireMessage& message) {
     return;
   }
   c->running = false;
-  auto saved = message.header.find("saved");
-  c->saved = saved != message.header.end() && saved->is_boolean() &&
-             saved->get<bool>();
+  c->saved = message.Flag("saved");
+  p->saving = message.Flag("saving");
   Reply(c, message.body);
   auto login = message.header.find("login");
   if (c->login == Conn::Login::kRunning) {
@@ -549,6 +558,10 @@ void Listener::Release(Proc* p) {
   }
   if (p->keepalive_timer != nullptr) evtimer_del(p->keepalive_timer);
   if (p->conn != nullptr) {
+    if (p->saving && !p->reaped) {
+      p->conn->saving_worker = p;
+      p->held_conn = p->conn;
+    }
     p->conn->worker = nullptr;
     p->conn = nullptr;
   }
@@ -596,7 +609,11 @@ bool Listener::OnExit(pid_t pid, int wait_status) {
   }
   p->reaped = true;
   --alive_;
+  Conn* held = p->held_conn;
+  if (held != nullptr) held->saving_worker = nullptr;
+  if (!p->forget_key.empty() && forget_) forget_(p->forget_key);
   if (p->chan == nullptr) procs_.erase(it);
+  if (held != nullptr && !held->closing) Dispatch(held);
   AdmitWaiting();
   CheckFinished();
   return true;
@@ -711,8 +728,20 @@ void Listener::Close(Conn* c) {
       Release(p);
     }
   }
-  if (c->saved && forget_) {
-    forget_(SessionRecord::Key(config_.prefix, c->id));
+  // The session is deleted once no worker of this connection can save it
+  // any more: now, or when the last one is reaped.
+  Proc* last = c->saving_worker;
+  if (c->worker != nullptr && c->worker->busy && !c->worker->reaped) {
+    last = c->worker;  // it may save after the reply it is working on
+  }
+  if (last != nullptr) last->held_conn = nullptr;
+  if (c->saved || last != nullptr) {
+    std::string key = SessionRecord::Key(config_.prefix, c->id);
+    if (last != nullptr) {
+      last->forget_key = std::move(key);
+    } else if (forget_) {
+      forget_(key);
+    }
   }
   bufferevent_free(c->bev);
   event_free(c->idle_timer);

@@ -76,9 +76,16 @@ RequestRunner::Outcome RequestRunner::Run(bool login, std::string_view request,
     out.login = LoginResult::Deny(out.reply);
   }
   loaded_ = true;  // what the handler saw is the state from now on
-  if (login || record_.state != before) saved_ = Save() || saved_;
-  out.saved = saved_;
+  dirty_ = dirty_ || login || record_.state != before;
+  out.saved = saved_ || dirty_;
+  out.saving = dirty_;
   return out;
+}
+
+void RequestRunner::Flush() {
+  if (!dirty_) return;
+  dirty_ = false;
+  saved_ = Save() || saved_;
 }
 
 void RequestRunner::Load() {

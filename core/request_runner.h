@@ -7,8 +7,12 @@
 //   - loads the session from Redis (PREFIX:session:CONN) the first time, if
 //     the master says one was saved;
 //   - calls Login() or Handle(), turning an exception into ErrorReply();
-//   - saves the record after a login (the outcome, for whoever looks), and
-//     after a request when the handler changed the state.
+//   - marks the record for saving after a login (the outcome, for whoever
+//     looks) and after a request that changed the state; Flush() saves it.
+// The workers reply first and Flush() after (write-behind): the client does
+// not wait for Redis. A worker that dies between the two leaves the session
+// as it was before that request. The master orders the rest (Listener: a
+// connection gets no new worker while the old one may still be saving).
 // Redis trouble is logged and costs the session's persistence only: the
 // reply still goes out, and the master keeps the login outcome. Blocking;
 // used only in a request worker.
@@ -29,8 +33,9 @@ class RequestRunner {
  public:
   struct Outcome {
     std::string reply;
-    bool saved = false;  // the session is in Redis
-    LoginResult login;   // for a login request
+    bool saved = false;   // the session is in Redis (or will be at Flush)
+    bool saving = false;  // Flush() has a save to do
+    LoginResult login;    // for a login request
   };
 
   RequestRunner(const ListenerConfig& config, RequestHandler& handler,
@@ -42,6 +47,9 @@ class RequestRunner {
   // knows of a saved session.
   Outcome Run(bool login, std::string_view request, const std::string& site,
               const std::string& account, bool saved);
+
+  // Saves the record if Run() left it changed; blocking.
+  void Flush();
 
   std::string ErrorReply() const { return handler_.ErrorReply(); }
 
@@ -63,6 +71,7 @@ class RequestRunner {
   SessionRecord record_;
   bool loaded_ = false;
   bool saved_ = false;
+  bool dirty_ = false;  // changed since the last save
 };
 
 }  // namespace qd

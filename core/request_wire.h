@@ -8,11 +8,13 @@
 // kMaxBody bytes; anything larger, or a header that is not a JSON object, is
 // a protocol error (the peer is then treated as dead).
 //   master -> worker: {"t":"request","kind":"login"|"request","conn":ID,
-//                      "site":S,"account":A,"saved":bool} + the frame
-//                     ("saved": the connection has a session in Redis)
-//   worker -> master: {"t":"reply","saved":bool,
+//                      "site":S,"account":A,"saved":bool,"last":bool}
+//                     + the frame ("saved": the connection has a session in
+//                     Redis; "last": the worker's channel closes after it)
+//   worker -> master: {"t":"reply","saved":bool,"saving":bool,
 //                      "login":{"ok":bool,"site":S,"account":A}} + the reply
-//                     ("login" only for a login request)
+//                     ("login" only for a login request; "saving": the
+//                     worker saves the session after this reply)
 // EOF from the master tells a worker to exit.
 #pragma once
 
@@ -31,6 +33,12 @@ namespace qd {
 struct WireMessage {
   nlohmann::json header;
   std::string body;
+
+  // The header's boolean `key`; false when absent or not a boolean.
+  bool Flag(const char* key) const {
+    auto it = header.find(key);
+    return it != header.end() && it->is_boolean() && it->get<bool>();
+  }
 };
 
 class RequestWire {

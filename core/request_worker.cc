@@ -63,10 +63,9 @@ int ServeChannel(RequestRunner& runner, int channel_fd) {
       return 1;
     }
     bool login = JsonString(h, "kind") == "login";
-    auto saved = h.find("saved");
-    RequestRunner::Outcome out = runner.Run(
-        login, message.body, JsonString(h, "site"), JsonString(h, "account"),
-        saved != h.end() && saved->is_boolean() && saved->get<bool>());
+    RequestRunner::Outcome out =
+        runner.Run(login, message.body, JsonString(h, "site"),
+                   JsonString(h, "account"), message.Flag("saved"));
     if (out.reply.size() > RequestWire::kMaxBody) {
       spdlog::error("reply of {} exceeds {}: sending the error reply instead",
                     FormatSize(out.reply.size()),
@@ -79,7 +78,14 @@ int ServeChannel(RequestRunner& runner, int channel_fd) {
                         {"site", out.login.site},
                         {"account", out.login.account}};
     }
+    // Write-behind: the client has its reply before the session is saved,
+    // unless this is the worker's last request (the master then does not
+    // wait for it to exit before the connection's next worker).
+    bool last = message.Flag("last");
+    if (last) runner.Flush();
+    reply["saving"] = !last && out.saving;
     if (!RequestWire::Write(channel_fd, reply, out.reply)) return 0;
+    runner.Flush();
   }
 }
 
@@ -110,6 +116,7 @@ int ServeClient(RequestRunner& runner, const ListenerConfig& config,
             runner.Run(need_login, frame, site, account, saved);
         saved = out.saved;
         if (!SendAll(client_fd, out.reply + term)) return 0;
+        runner.Flush();
         if (need_login) {
           if (!out.login.ok) return 0;
           need_login = false;

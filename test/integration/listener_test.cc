@@ -404,6 +404,27 @@ TEST_F(ListenerTest, SessionStateSurvivesFromWorkerToWorker) {
   EXPECT_TRUE(WaitFor([&] { return SessionKeys() == 0; }, kReply));
 }
 
+// Workers save the session after replying (write-behind). The login's
+// worker is let go at its reply (alice's keepalive is 0s) while Redis holds
+// its SET back (CLIENT PAUSE WRITE lets reads through): the next worker must
+// not start, and read the session, before that one has exited.
+TEST_F(ListenerTest, NextWorkerWaitsForTheSaveOfTheLastOne) {
+  ASSERT_NO_FATAL_FAILURE(
+      Start("    login: required\n"
+            "    accounts:\n"
+            "      alice: { password: secret, worker_keepalive: 0s }\n"));
+  LineClient c = Connect();
+  ASSERT_EQ(RedisStrings(redis_.port(), {"CLIENT", "PAUSE", "800", "WRITE"}),
+            std::vector<std::string>{"OK"});
+  ASSERT_NO_FATAL_FAILURE(Login(c, "alice", "secret"));
+  Who who = ParseWho(c.Request("WHO", kReply));
+  EXPECT_EQ(who.n, 1);
+  EXPECT_EQ(who.account, "alice");
+  std::string log = daemon_->Log();
+  EXPECT_EQ(log.find("is gone"), std::string::npos) << log;
+  EXPECT_EQ(SessionKeys(), 1);
+}
+
 TEST_F(ListenerTest, CrashedWorkerGetsAnErrorReplyAndTheConnectionLives) {
   ASSERT_NO_FATAL_FAILURE(Start("    login: none\n    worker_keepalive: 5s\n"));
   LineClient c = Connect();
