@@ -35,7 +35,6 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -107,6 +106,7 @@ class SiteConsumer {
   void ClaimTick();
   void PromoteTick();
   void Requeue();
+  bool Buffered(const HeldJob& job) const;
   void Hold(HeldJob job);
   static void OnTimer(int fd, short what, void* arg);
 
@@ -122,7 +122,6 @@ class SiteConsumer {
   std::vector<Queue> queues_;
   JobOutcomes outcomes_;  // after writer_ and queues_, which it uses
   std::unordered_map<std::string, int> queue_by_key_;
-  std::unordered_set<std::string> held_ids_;
   size_t ready_count_ = 0;
 
   enum class Phase { kConnecting, kReplay, kFetch };
