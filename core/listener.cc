@@ -51,12 +51,13 @@ struct Listener::Conn {
   event* idle_timer = nullptr;
   std::deque<std::string> queued;  // requests not yet sent to a worker
   Proc* worker = nullptr;          // bound worker, busy or idle
-  Proc* saving_worker = nullptr;   // let go, may still be saving: no new one
   bool running = false;            // a request is in `worker`
   Login login = Login::kNone;
   std::string site, account;
   Duration keepalive{0};
-  bool saved = false;  // a session is stored in Redis
+  SessionState state;  // the session, handed to each worker
+  bool dirty = false;  // changed since it was last saved to Redis
+  bool saved = false;  // a record of it is in Redis
   bool closing = false;
   bool paused = false;
   bool waiting = false;  // at the fence
@@ -73,22 +74,19 @@ struct Listener::Proc {
   event* keepalive_timer = nullptr;
   std::list<Proc*>::iterator idle_pos;
   bool in_idle = false;
-  bool saving = false;        // its last reply said a save follows
-  Conn* held_conn = nullptr;  // waits for this worker to be reaped
-  std::string forget_key;     // deleted once this worker is reaped
 };
 
 Listener::Listener(event_base* base, ListenerConfig config,
                    RequestHandler* handler, std::string conn_prefix,
-                   std::string redis_url,
-                   std::function<void(const std::string&)> forget)
+                   std::string redis_url, SessionStore sessions)
     : base_(base),
       config_(std::move(config)),
       handler_(handler),
       conn_prefix_(std::move(conn_prefix)),
       redis_url_(std::move(redis_url)),
-      forget_(std::move(forget)) {
+      sessions_(std::move(sessions)) {
   fence_timer_ = evtimer_new(base_, &Listener::OnFenceTimer, this);
+  save_timer_ = evtimer_new(base_, &Listener::OnSaveTimer, this);
   timeval tv = ToTimeval(config_.idle_timeout);
   if (config_.idle_timeout.count() > 0) {
     idle_tv_ = event_base_init_common_timeout(base_, &tv);
@@ -103,6 +101,7 @@ Listener::~Listener() {
     if (p->keepalive_timer != nullptr) event_free(p->keepalive_timer);
   }
   event_free(fence_timer_);
+  event_free(save_timer_);
 }
 
 Status Listener::Open() {
@@ -281,10 +280,9 @@ void Listener::ForkForClient(int fd) {
   pid_t pid =
       ForkChild({fd}, "qd-req-" + config_.name, config_.name + " " + id);
   if (pid == 0) {
-    RequestRunner runner(config_, *handler_, id, redis_url_);
-    int code = ServeClient(runner, config_, *handler_, fd);
-    runner.Forget();
-    _exit(code);
+    RequestRunner runner(config_, *handler_, id);
+    _exit(ServeClient(runner, config_, *handler_, fd,
+                      SessionRecord::Key(config_.prefix, id), redis_url_));
   }
   evutil_closesocket(fd);
   if (pid < 0) {
@@ -394,9 +392,6 @@ void Listener::Dispatch(Conn* c) {
 
 bool Listener::StartWorker(Conn* c) {
   if (c->waiting) return false;  // its turn comes from AdmitWaiting
-  // The previous worker may still be saving the session the next one would
-  // load: its reaping (OnExit) dispatches again.
-  if (c->saving_worker != nullptr) return false;
   // Those already waiting go first (AdmitWaiting lets them through).
   if (alive_ >= config_.max_concurrent || (!fence_.empty() && !admitting_)) {
     Wait(c);
@@ -412,8 +407,8 @@ bool Listener::StartWorker(Conn* c) {
   pid_t pid =
       ForkChild({fds[1]}, "qd-req-" + config_.name, config_.name + " " + c->id);
   if (pid == 0) {
-    RequestRunner runner(config_, *handler_, c->id, redis_url_);
-    _exit(ServeChannel(runner, fds[1]));
+    RequestRunner runner(config_, *handler_, c->id);
+    _exit(ServeChannel(runner, config_, fds[1]));
   }
   close(fds[1]);
   if (pid < 0) {
@@ -454,9 +449,8 @@ void Listener::SendNext(Conn* c) {
                            {"kind", login ? "login" : "request"},
                            {"conn", c->id},
                            {"site", c->site},
-                           {"account", c->account},
-                           {"saved", c->saved},
-                           {"last", c->keepalive.count() == 0}};
+                           {"account", c->account}};
+  if (!c->state.empty()) header["state"] = c->state;
   RequestWire::Encode(header, c->queued.front(),
                       bufferevent_get_output(p->chan));
   c->queued.pop_front();
@@ -498,8 +492,7 @@ void Listener::OnReply(Proc* p, WireMessage& message) {
     return;
   }
   c->running = false;
-  c->saved = message.Flag("saved");
-  p->saving = message.Flag("saving");
+  if (message.State(&c->state)) MarkDirty(c);
   Reply(c, message.body);
   auto login = message.header.find("login");
   if (c->login == Conn::Login::kRunning) {
@@ -558,10 +551,6 @@ void Listener::Release(Proc* p) {
   }
   if (p->keepalive_timer != nullptr) evtimer_del(p->keepalive_timer);
   if (p->conn != nullptr) {
-    if (p->saving && !p->reaped) {
-      p->conn->saving_worker = p;
-      p->held_conn = p->conn;
-    }
     p->conn->worker = nullptr;
     p->conn = nullptr;
   }
@@ -609,11 +598,7 @@ bool Listener::OnExit(pid_t pid, int wait_status) {
   }
   p->reaped = true;
   --alive_;
-  Conn* held = p->held_conn;
-  if (held != nullptr) held->saving_worker = nullptr;
-  if (!p->forget_key.empty() && forget_) forget_(p->forget_key);
   if (p->chan == nullptr) procs_.erase(it);
-  if (held != nullptr && !held->closing) Dispatch(held);
   AdmitWaiting();
   CheckFinished();
   return true;
@@ -728,26 +713,57 @@ void Listener::Close(Conn* c) {
       Release(p);
     }
   }
-  // The session is deleted once no worker of this connection can save it
-  // any more: now, or when the last one is reaped.
-  Proc* last = c->saving_worker;
-  if (c->worker != nullptr && c->worker->busy && !c->worker->reaped) {
-    last = c->worker;  // it may save after the reply it is working on
-  }
-  if (last != nullptr) last->held_conn = nullptr;
-  if (c->saved || last != nullptr) {
-    std::string key = SessionRecord::Key(config_.prefix, c->id);
-    if (last != nullptr) {
-      last->forget_key = std::move(key);
-    } else if (forget_) {
-      forget_(key);
-    }
+  // Saves go out on the store's connection in order: the DEL comes after.
+  if (c->saved && sessions_.forget) {
+    sessions_.forget(SessionRecord::Key(config_.prefix, c->id));
   }
   bufferevent_free(c->bev);
   event_free(c->idle_timer);
   conns_.erase(c->serial);  // deletes c
   AdmitWaiting();
   CheckFinished();
+}
+
+// --- sessions ----------------------------------------------------------------
+
+// A connection's session lives here, handed to each of its workers with the
+// request; the Redis copy (for whoever looks, with session_ttl) is written
+// behind the replies, at most every kSaveDelay per connection.
+void Listener::MarkDirty(Conn* c) {
+  if (!c->dirty) {
+    c->dirty = true;
+    dirty_.push_back(c->serial);
+  }
+  if (!evtimer_pending(save_timer_, nullptr)) {
+    timeval tv = ToTimeval(kSaveDelay);
+    evtimer_add(save_timer_, &tv);
+  }
+}
+
+void Listener::OnSaveTimer(int, short, void* arg) {
+  static_cast<Listener*>(arg)->SaveSessions();
+}
+
+void Listener::SaveSessions() {
+  std::vector<uint64_t> dirty;
+  dirty.swap(dirty_);
+  for (uint64_t serial : dirty) {
+    auto it = conns_.find(serial);
+    if (it == conns_.end() || !it->second->dirty) continue;
+    Conn* c = it->second.get();
+    c->dirty = false;
+    if (!sessions_.save) continue;
+    SessionRecord record;
+    record.listener = config_.name;
+    record.ok = !c->account.empty();
+    record.site = c->site;
+    record.account = c->account;
+    record.state = c->state;
+    record.updated_ms = EpochMs();
+    sessions_.save(SessionRecord::Key(config_.prefix, c->id), record.Encode(),
+                   config_.session_ttl);
+    c->saved = true;
+  }
 }
 
 void Listener::CheckFinished() {

@@ -22,10 +22,18 @@
 // account), then its channel is closed. 0 closes it at once.
 //
 // Login (`login: required`): the first request runs Login() in a worker,
-// which stores the outcome in Redis and reports it with the reply; requests
-// that arrive meanwhile wait and run after it, in order. A refused login
+// which reports the outcome with the reply; requests that arrive meanwhile
+// wait and run after it, in order. A refused login
 // gets its reply and the connection is closed; so does a login whose worker
 // died.
+//
+// Sessions: the master keeps each connection's session state and hands it
+// to the connection's worker with every request; a worker sends it back
+// when the request changed it. The master writes the record (outcome and
+// state) to Redis behind the replies, at most every kSaveDelay per
+// connection, for whoever looks, and deletes it when the connection closes.
+// No worker reads it from Redis, so a worker never waits for Redis and a
+// new worker never sees an older state than the last reply's.
 //
 // personality fork: every accepted connection gets its own worker, which
 // owns the socket (ServeClient); max_connections bounds them.
@@ -75,14 +83,23 @@ struct ListenerStats {
   uint64_t idle_closed = 0;    // idle_timeout passed
 };
 
+// Where the master writes sessions: asynchronous, in order (the forget of a
+// key comes after its saves).
+struct SessionStore {
+  std::function<void(const std::string& key, const std::string& record,
+                     Duration ttl)>
+      save;
+  std::function<void(const std::string& key)> forget;
+};
+
 class Listener {
  public:
-  // `conn_prefix` starts every connection id ("generic:sip:1234:"); request
-  // workers open `redis_url` for sessions. `forget` deletes a closed
-  // connection's saved session.
+  // `conn_prefix` starts every connection id ("generic:sip:1234:");
+  // fork-personality workers open `redis_url` for their sessions; multiplex
+  // sessions are written through `sessions`.
   Listener(event_base* base, ListenerConfig config, RequestHandler* handler,
            std::string conn_prefix, std::string redis_url,
-           std::function<void(const std::string& session_key)> forget);
+           SessionStore sessions);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -110,6 +127,7 @@ class Listener {
   ListenerStats stats() const;
 
   static constexpr size_t kMaxQueued = 32;
+  static constexpr Duration kSaveDelay{100};
 
  private:
   struct Conn;
@@ -126,6 +144,7 @@ class Listener {
   static void OnProcEvent(bufferevent* bev, short what, void* arg);
   static void OnKeepaliveEnd(int fd, short what, void* arg);
   static void OnFenceTimer(int fd, short what, void* arg);
+  static void OnSaveTimer(int fd, short what, void* arg);
 
   void Accept(int fd);
   void ForkForClient(int fd);
@@ -147,6 +166,8 @@ class Listener {
   void ArmIdle(Conn* c);
   void PauseRead(Conn* c);
   void CheckFinished();
+  void MarkDirty(Conn* c);
+  void SaveSessions();
   void ResumeRead(Conn* c);
 
   event_base* base_;
@@ -154,7 +175,7 @@ class Listener {
   RequestHandler* handler_;
   std::string conn_prefix_;
   std::string redis_url_;
-  std::function<void(const std::string&)> forget_;
+  SessionStore sessions_;
   evconnlistener* listener_ = nullptr;
   bool shutting_down_ = false;
   uint64_t next_serial_ = 1;
@@ -164,7 +185,9 @@ class Listener {
   std::list<Proc*> idle_;       // oldest first
   std::deque<uint64_t> fence_;  // waiting connections, by serial
   event* fence_timer_ = nullptr;
-  bool admitting_ = false;            // AdmitWaiting is dispatching a waiter
+  event* save_timer_ = nullptr;
+  std::vector<uint64_t> dirty_;  // connections whose session is to be saved
+  bool admitting_ = false;       // AdmitWaiting is dispatching a waiter
   const timeval* idle_tv_ = nullptr;  // a libevent common timeout
   ListenerStats stats_;
   std::function<void()> on_finished_;

@@ -7,13 +7,12 @@
 namespace qd {
 
 ListenerSet::ListenerSet(event_base* base, std::string conn_prefix,
-                         std::string redis_url,
-                         std::function<void(const std::string&)> forget,
+                         std::string redis_url, SessionStore sessions,
                          std::function<void()> on_finished)
     : base_(base),
       conn_prefix_(std::move(conn_prefix)),
       redis_url_(std::move(redis_url)),
-      forget_(std::move(forget)),
+      sessions_(std::move(sessions)),
       on_finished_(std::move(on_finished)) {}
 
 ListenerSet::~ListenerSet() = default;
@@ -22,7 +21,7 @@ std::unique_ptr<Listener> ListenerSet::Make(const ListenerConfig& config,
                                             const HandlerSet& handlers) {
   auto listener = std::make_unique<Listener>(
       base_, config, handlers.FindListener(config.name),
-      conn_prefix_ + config.name + ":", redis_url_, forget_);
+      conn_prefix_ + config.name + ":", redis_url_, sessions_);
   listener->set_on_finished(on_finished_);
   return listener;
 }

@@ -27,12 +27,10 @@ namespace qd {
 
 class ListenerSet {
  public:
-  // `conn_prefix` and `redis_url` as for Listener; `forget` deletes a
-  // session key.
+  // `conn_prefix`, `redis_url` and `sessions` as for Listener.
   // `on_finished` is called whenever a listener finishes after Shutdown().
   ListenerSet(event_base* base, std::string conn_prefix, std::string redis_url,
-              std::function<void(const std::string& key)> forget,
-              std::function<void()> on_finished);
+              SessionStore sessions, std::function<void()> on_finished);
   ~ListenerSet();
 
   Status Open(const Config& config, const HandlerSet& handlers);
@@ -53,7 +51,7 @@ class ListenerSet {
   event_base* base_;
   std::string conn_prefix_;
   std::string redis_url_;
-  std::function<void(const std::string&)> forget_;
+  SessionStore sessions_;
   std::function<void()> on_finished_;
   std::map<std::string, std::unique_ptr<Listener>> listeners_;
   // Shut down by a reload, kept until their connections and workers end.

@@ -9,6 +9,16 @@
 #include <utility>
 
 namespace qd {
+
+bool WireMessage::State(SessionState* out) const {
+  auto it = header.find("state");
+  if (it == header.end() || !it->is_object()) return false;
+  out->clear();
+  for (auto v = it->begin(); v != it->end(); ++v) {
+    if (v->is_string()) (*out)[v.key()] = v->get<std::string>();
+  }
+  return true;
+}
 namespace {
 
 constexpr size_t kPrefix = 8;  // two big-endian u32: header, body length

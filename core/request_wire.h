@@ -8,13 +8,12 @@
 // kMaxBody bytes; anything larger, or a header that is not a JSON object, is
 // a protocol error (the peer is then treated as dead).
 //   master -> worker: {"t":"request","kind":"login"|"request","conn":ID,
-//                      "site":S,"account":A,"saved":bool,"last":bool}
-//                     + the frame ("saved": the connection has a session in
-//                     Redis; "last": the worker's channel closes after it)
-//   worker -> master: {"t":"reply","saved":bool,"saving":bool,
+//                      "site":S,"account":A,"state":{...}} + the frame
+//                     ("state": the connection's session state, if any)
+//   worker -> master: {"t":"reply","state":{...},
 //                      "login":{"ok":bool,"site":S,"account":A}} + the reply
-//                     ("login" only for a login request; "saving": the
-//                     worker saves the session after this reply)
+//                     ("state" only when the request changed it, at most
+//                     kMaxState bytes of JSON; "login" only for a login)
 // EOF from the master tells a worker to exit.
 #pragma once
 
@@ -24,6 +23,7 @@
 #include <string>
 #include <string_view>
 
+#include "queuedaemon/request_handler.h"
 #include "queuedaemon/status.h"
 
 struct evbuffer;
@@ -34,17 +34,17 @@ struct WireMessage {
   nlohmann::json header;
   std::string body;
 
-  // The header's boolean `key`; false when absent or not a boolean.
-  bool Flag(const char* key) const {
-    auto it = header.find(key);
-    return it != header.end() && it->is_boolean() && it->get<bool>();
-  }
+  // The header's "state" (string values only; others are skipped) into
+  // *out; false when it has none.
+  bool State(SessionState* out) const;
 };
 
 class RequestWire {
  public:
   static constexpr size_t kMaxHeader = 64 << 10;
   static constexpr size_t kMaxBody = 64 << 20;
+  // A session state larger than this (as JSON) is not handed on.
+  static constexpr size_t kMaxState = 48 << 10;
 
   enum class Result { kMessage, kNeedMore, kError };
 

@@ -9,9 +9,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <memory>
+#include <string>
+#include <utility>
 
 #include "core/frame_reader.h"
+#include "core/redis_conn.h"
+#include "core/redis_url.h"
 #include "core/request_wire.h"
 #include "core/units.h"
 
@@ -43,9 +49,66 @@ std::string JsonString(const nlohmann::json& header, const char* key) {
   return it != header.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// A fork-personality worker's session in Redis, for whoever looks: saved
+// after each request that changed it (blocking), deleted at the end. Redis
+// trouble is logged and costs the copy only.
+class SessionSaver {
+ public:
+  SessionSaver(std::string key, std::string redis_url,
+               std::chrono::milliseconds ttl)
+      : key_(std::move(key)), url_(std::move(redis_url)), ttl_(ttl) {}
+
+  void Save(SessionRecord& record) {
+    RedisConn* redis = Redis();
+    if (redis == nullptr) return;
+    record.updated_ms = EpochMs();
+    std::string ttl = std::to_string(ttl_.count());
+    Status s = redis->Call({"SET", key_, record.Encode(), "PX", ttl});
+    if (!s.ok()) {
+      spdlog::error("cannot save session {}: {}", key_, s.message());
+      redis_.reset();
+      return;
+    }
+    saved_ = true;
+  }
+
+  void Forget() {
+    if (!saved_) return;
+    if (RedisConn* redis = Redis()) {
+      Status s = redis->Call({"DEL", key_});
+      if (!s.ok())
+        spdlog::warn("cannot delete session {}: {}", key_, s.message());
+    }
+  }
+
+ private:
+  RedisConn* Redis() {
+    if (redis_) return redis_.get();
+    RedisUrl url;
+    Status s = RedisUrl::Parse(url_, &url);
+    if (s.ok()) s = RedisConn::Open(url, &redis_);
+    if (!s.ok()) {
+      spdlog::error("session store: {}", s.message());
+      return nullptr;
+    }
+    return redis_.get();
+  }
+
+  std::string key_;
+  std::string url_;
+  std::chrono::milliseconds ttl_;
+  std::unique_ptr<RedisConn> redis_;
+  bool saved_ = false;
+};
+
+int ServeClientLoop(RequestRunner& runner, const ListenerConfig& config,
+                    RequestHandler& handler, int client_fd,
+                    SessionSaver& saver);
+
 }  // namespace
 
-int ServeChannel(RequestRunner& runner, int channel_fd) {
+int ServeChannel(RequestRunner& runner, const ListenerConfig& config,
+                 int channel_fd) {
   Buffer in;
   WireMessage message;
   std::string error;
@@ -63,34 +126,58 @@ int ServeChannel(RequestRunner& runner, int channel_fd) {
       return 1;
     }
     bool login = JsonString(h, "kind") == "login";
-    RequestRunner::Outcome out =
-        runner.Run(login, message.body, JsonString(h, "site"),
-                   JsonString(h, "account"), message.Flag("saved"));
+    SessionRecord record;
+    record.listener = config.name;
+    record.site = JsonString(h, "site");
+    if (record.site.empty()) record.site = config.site;
+    record.account = JsonString(h, "account");
+    record.ok = !record.account.empty();
+    message.State(&record.state);
+    RequestRunner::Outcome out = runner.Run(login, message.body, &record);
     if (out.reply.size() > RequestWire::kMaxBody) {
       spdlog::error("reply of {} exceeds {}: sending the error reply instead",
                     FormatSize(out.reply.size()),
                     FormatSize(RequestWire::kMaxBody));
       out.reply = runner.ErrorReply();
     }
-    nlohmann::json reply = {{"t", "reply"}, {"saved", out.saved}};
+    nlohmann::json reply = {{"t", "reply"}};
+    if (out.changed) {
+      nlohmann::json state = record.state;
+      size_t size =
+          state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+              .size();
+      if (size <= RequestWire::kMaxState) {
+        reply["state"] = std::move(state);
+      } else {
+        spdlog::error(
+            "session state of {} exceeds {}: this request's changes are not "
+            "kept",
+            FormatSize(size), FormatSize(RequestWire::kMaxState));
+      }
+    }
     if (login) {
       reply["login"] = {{"ok", out.login.ok},
                         {"site", out.login.site},
                         {"account", out.login.account}};
     }
-    // Write-behind: the client has its reply before the session is saved,
-    // unless this is the worker's last request (the master then does not
-    // wait for it to exit before the connection's next worker).
-    bool last = message.Flag("last");
-    if (last) runner.Flush();
-    reply["saving"] = !last && out.saving;
     if (!RequestWire::Write(channel_fd, reply, out.reply)) return 0;
-    runner.Flush();
   }
 }
 
 int ServeClient(RequestRunner& runner, const ListenerConfig& config,
-                RequestHandler& handler, int client_fd) {
+                RequestHandler& handler, int client_fd,
+                const std::string& session_key, const std::string& redis_url) {
+  SessionSaver saver(session_key, redis_url, config.session_ttl);
+  int code = ServeClientLoop(runner, config, handler, client_fd, saver);
+  saver.Forget();
+  return code;
+}
+
+namespace {
+
+int ServeClientLoop(RequestRunner& runner, const ListenerConfig& config,
+                    RequestHandler& handler, int client_fd,
+                    SessionSaver& saver) {
   struct sigaction sa = {};
   sa.sa_handler = &OnStopSignal;  // no SA_RESTART: poll() returns EINTR
   sigaction(SIGTERM, &sa, nullptr);
@@ -104,24 +191,22 @@ int ServeClient(RequestRunner& runner, const ListenerConfig& config,
   FrameReader framer(config.terminator, config.max_frame);
   Buffer in;
   bool need_login = config.login == "required";
-  std::string site = config.site, account, frame;
-  bool saved = false;
+  SessionRecord record;
+  record.listener = config.name;
+  record.site = config.site;
+  std::string frame;
   int idle_ms = config.idle_timeout.count() > 0
                     ? static_cast<int>(config.idle_timeout.count())
                     : -1;
   while (!g_stop) {
     switch (framer.Next(in.b, &frame)) {
       case FrameReader::Result::kFrame: {
-        RequestRunner::Outcome out =
-            runner.Run(need_login, frame, site, account, saved);
-        saved = out.saved;
+        RequestRunner::Outcome out = runner.Run(need_login, frame, &record);
         if (!SendAll(client_fd, out.reply + term)) return 0;
-        runner.Flush();
+        if (out.changed) saver.Save(record);  // after the reply
         if (need_login) {
           if (!out.login.ok) return 0;
           need_login = false;
-          site = out.login.site;
-          account = out.login.account;
         }
         continue;
       }
@@ -147,4 +232,5 @@ int ServeClient(RequestRunner& runner, const ListenerConfig& config,
   return 0;
 }
 
+}  // namespace
 }  // namespace qd

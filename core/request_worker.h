@@ -11,13 +11,19 @@
 // in progress).
 #pragma once
 
+#include <string>
+
 #include "core/request_runner.h"
 
 namespace qd {
 
-// Both return the process's exit code.
-int ServeChannel(RequestRunner& runner, int channel_fd);
+// Both return the process's exit code. A fork-personality worker keeps its
+// connection's session in Redis under `session_key` (for whoever looks) and
+// deletes it at the end.
+int ServeChannel(RequestRunner& runner, const ListenerConfig& config,
+                 int channel_fd);
 int ServeClient(RequestRunner& runner, const ListenerConfig& config,
-                RequestHandler& handler, int client_fd);
+                RequestHandler& handler, int client_fd,
+                const std::string& session_key, const std::string& redis_url);
 
 }  // namespace qd

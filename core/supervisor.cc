@@ -178,9 +178,16 @@ Status Supervisor::StartListeners() {
       config_->daemon.id + ":" + std::to_string(getpid()) + ":";
   listeners_ = std::make_unique<ListenerSet>(
       base_, prefix, config_->redis.url,
-      [this](const std::string& key) {
-        (void)redis_client_->Command({"DEL", key}, [](redisReply*) {});
-      },
+      SessionStore{
+          [this](const std::string& key, const std::string& record,
+                 Duration ttl) {
+            std::string px = std::to_string(ttl.count());
+            (void)redis_client_->Command({"SET", key, record, "PX", px},
+                                         [](redisReply*) {});
+          },
+          [this](const std::string& key) {
+            (void)redis_client_->Command({"DEL", key}, [](redisReply*) {});
+          }},
       [this] { MaybeFinish(); });
   return listeners_->Open(*config_, *handlers_);
 }

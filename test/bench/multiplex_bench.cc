@@ -13,6 +13,9 @@
 //  3. A fresh multiplex daemon: master VmRSS before and with N idle
 //     connections open (default 10000; capped by this process's hard
 //     RLIMIT_NOFILE minus 100).
+//  0. Ceilings: fork + exit + wait of this small process, two in parallel;
+//     the same clients against a trivial echo server (no master, worker or
+//     Redis between them).
 //  4. personality: fork with min(N, M) idle connections (default M = 1000):
 //     the sum of VmRSS of the master and its qd-req-* children (shared pages
 //     are counted once per process, as `ps` would), and that extrapolated to
@@ -28,6 +31,7 @@
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -252,6 +256,102 @@ LoadResult Load(int port, int clients, long total) {
   return out;
 }
 
+// The machine's bound for a fork per request: fork + _exit + waitpid in a
+// loop for `seconds` by two single-threaded forkers in parallel (2 cores),
+// each a child of this process (small), reporting its count through a pipe.
+double ForkCeiling(double seconds) {
+  auto start = Clock::now();
+  auto until = start + std::chrono::duration<double>(seconds);
+  std::vector<std::pair<pid_t, int>> forkers;
+  for (int i = 0; i < 2; ++i) {
+    int p[2];
+    if (pipe(p) != 0) break;
+    pid_t pid = fork();
+    if (pid == 0) {
+      close(p[0]);
+      long n = 0;
+      while (n < 1000000 && Clock::now() < until) {
+        pid_t c = fork();
+        if (c == 0) _exit(0);
+        if (c < 0) break;
+        waitpid(c, nullptr, 0);
+        ++n;
+      }
+      (void)!write(p[1], &n, sizeof n);
+      _exit(0);
+    }
+    close(p[1]);
+    if (pid < 0) {
+      close(p[0]);
+      break;
+    }
+    forkers.emplace_back(pid, p[0]);
+  }
+  long total = 0;
+  for (auto [pid, fd] : forkers) {
+    long n = 0;
+    if (read(fd, &n, sizeof n) == sizeof n) total += n;
+    close(fd);
+    waitpid(pid, nullptr, 0);
+  }
+  return total / std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// The bound of the keepalive figure: the same clients against a process that
+// answers "ECHO <n>" itself (one poll loop, no master, worker or Redis).
+// Returns its pid (listening on *port), or -1.
+pid_t StartEchoServer(int* port) {
+  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (lfd < 0 || bind(lfd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
+      listen(lfd, 128) != 0 ||
+      getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (lfd >= 0) close(lfd);
+    return -1;
+  }
+  *port = ntohs(addr.sin_port);
+  pid_t pid = fork();
+  if (pid != 0) {
+    close(lfd);
+    return pid;
+  }
+  std::vector<pollfd> fds = {{lfd, POLLIN, 0}};
+  std::vector<std::string> in(1);
+  char buf[4096];
+  for (;;) {  // until the bench kills it
+    if (poll(fds.data(), fds.size(), -1) < 0) continue;
+    if (fds[0].revents != 0) {
+      int fd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
+      if (fd >= 0) {
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        fds.push_back({fd, POLLIN, 0});
+        in.emplace_back();
+      }
+    }
+    for (size_t i = 1; i < fds.size(); ++i) {
+      if (fds[i].revents == 0 || fds[i].fd < 0) continue;
+      ssize_t n = recv(fds[i].fd, buf, sizeof buf, 0);
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;  // poll ignores it
+        continue;
+      }
+      in[i].append(buf, n);
+      std::string out;
+      size_t eol;
+      while ((eol = in[i].find('\n')) != std::string::npos) {
+        out += in[i].substr(5, eol - 5) + "\n";  // after "ECHO "
+        in[i].erase(0, eol + 1);
+      }
+      if (!out.empty()) (void)send(fds[i].fd, out.data(), out.size(), 0);
+    }
+  }
+}
+
 // Opens `n` idle connections, pacing so that the master's accept queue never
 // overflows (its fd count must follow). Returns how many are open.
 size_t OpenIdle(int port, pid_t master, size_t n, std::vector<int>* fds,
@@ -334,6 +434,19 @@ int main(int argc, char** argv) {
   }
   long fork_idle = std::min(idle, fork_idle_max);
 
+  std::fprintf(stderr, "multiplex_bench: 0/4 ceilings (fork, direct echo)\n");
+  double fork_ceiling = ForkCeiling(2.0);
+  LoadResult echo_load;
+  {
+    int echo_port = 0;
+    pid_t echo = StartEchoServer(&echo_port);
+    if (echo > 0) {
+      echo_load = Load(echo_port, clients, ka_requests);
+      kill(echo, SIGKILL);
+      waitpid(echo, nullptr, 0);
+    }
+  }
+
   qd::test::RedisServer redis;
   int port = qd::test::FreePort();
   bool all_ok = true;
@@ -406,14 +519,21 @@ int main(int argc, char** argv) {
 
   std::printf("queuedaemon multiplex listener (clients=%d)\n", clients);
   Row("metric", "value", "goal");
+  Row("ceiling: fork+exit+wait, 2 in parallel", Fmt("%.0f /s", fork_ceiling),
+      "");
+  Row("ceiling: direct echo server, same clients",
+      echo_load.ok ? Fmt("%.0f /s", echo_load.rate) : "failed", "");
   Row(("keepalive 0s: req/s (" + std::to_string(requests) + " req)").c_str(),
       fork_load.ok ? Fmt("%.0f /s", fork_load.rate) : "failed",
       Fmt(">= %.0f /s", kForkGoal));
+  Row("  / fork ceiling", Fmt("%.2fx", fork_load.rate / fork_ceiling), "");
   Row("  p50 latency", Fmt("%.3f ms", fork_load.p50_ms), "");
   Row("  p99 latency", Fmt("%.3f ms", fork_load.p99_ms), "");
   Row(("keepalive 5s: req/s (" + std::to_string(ka_requests) + " req)").c_str(),
       ka_load.ok ? Fmt("%.0f /s", ka_load.rate) : "failed",
       Fmt(">= %.0f /s", kKeepaliveGoal));
+  Row("  / direct echo ceiling",
+      Fmt("%.2fx", echo_load.rate > 0 ? ka_load.rate / echo_load.rate : 0), "");
   Row("  p50 latency", Fmt("%.3f ms", ka_load.p50_ms), "");
   Row("  p99 latency", Fmt("%.3f ms", ka_load.p99_ms), "");
   Row("master RSS, no connections", Fmt("%.1f MiB", master_before / 1024.0),
@@ -439,6 +559,7 @@ int main(int argc, char** argv) {
 
   std::printf(
       "BENCH {\"bench\":\"multiplex\",\"clients\":%d,"
+      "\"fork_ceiling\":%.1f,\"echo_ceiling\":%.1f,"
       "\"ka0_requests\":%ld,\"ka0_ok\":%s,\"ka0_rate\":%.1f,"
       "\"ka0_p50_ms\":%.3f,\"ka0_p99_ms\":%.3f,"
       "\"ka5_requests\":%ld,\"ka5_ok\":%s,\"ka5_rate\":%.1f,"
@@ -447,10 +568,11 @@ int main(int argc, char** argv) {
       "\"master_rss_kib_idle\":%ld,\"fork_idle\":%zu,"
       "\"fork_master_rss_kib\":%ld,\"fork_total_rss_kib\":%ld,"
       "\"fork_rss_kib_per_conn\":%.1f,\"fork_rss_kib_extrapolated\":%.0f}\n",
-      clients, requests, fork_load.ok ? "true" : "false", fork_load.rate,
-      fork_load.p50_ms, fork_load.p99_ms, ka_requests,
-      ka_load.ok ? "true" : "false", ka_load.rate, ka_load.p50_ms,
-      ka_load.p99_ms, idle, idle_open, master_before, master_idle,
-      fork_children, fork_master, fork_total, fork_per_conn, fork_extrapolated);
+      clients, fork_ceiling, echo_load.rate, requests,
+      fork_load.ok ? "true" : "false", fork_load.rate, fork_load.p50_ms,
+      fork_load.p99_ms, ka_requests, ka_load.ok ? "true" : "false",
+      ka_load.rate, ka_load.p50_ms, ka_load.p99_ms, idle, idle_open,
+      master_before, master_idle, fork_children, fork_master, fork_total,
+      fork_per_conn, fork_extrapolated);
   return all_ok ? 0 : 1;
 }

@@ -3,6 +3,7 @@
 // lost. Not run by CTest or CI.
 //
 //   build/bin/soak [--minutes M | --seconds S] [--rate R] [--threads T]
+//                  [--calm]
 //   (defaults: 10 minutes, 2000 jobs/s, 2 workers; test/bench/soak builds
 //   it if needed and runs it)
 //
@@ -26,6 +27,9 @@
 //    the record), duplicates, XLEN and XPENDING of the queue, completions/s
 //    over the last 10 s, VmRSS of the master and of each worker, kills and
 //    recycles (workers replaced by a roll-over) so far. Events go to stderr.
+//  - --calm: no kills and no roll-overs, so the same workers run the whole
+//    load and their RSS lines show whether memory grows with jobs run
+//    (e.g. --calm --rate 10000 --minutes 2: 1.2 million jobs).
 // Then the producer stops and the run waits (at most 120 s) until every job
 // enqueued was recorded and nothing is left in the stream, and prints a table
 // and one JSON line ("SOAK {...}"). Exit 0 only when lost (enqueued minus
@@ -86,12 +90,19 @@ struct Options {
   long seconds = 600;
   long rate = 2000;
   int threads = 2;
+  bool calm = false;  // no kills, no roll-overs: the workers' RSS over a run
 };
 
 // False on anything but the documented options with positive values.
 bool ParseArgs(int argc, char** argv, Options* o) {
-  for (int i = 1; i + 1 < argc; i += 2) {
+  for (int i = 1; i < argc; i += 2) {
     std::string name = argv[i];
+    if (name == "--calm") {
+      o->calm = true;
+      --i;
+      continue;
+    }
+    if (i + 1 >= argc) return false;
     char* end = nullptr;
     long v = std::strtol(argv[i + 1], &end, 10);
     if (*end != '\0' || v <= 0) return false;
@@ -107,7 +118,7 @@ bool ParseArgs(int argc, char** argv, Options* o) {
       return false;
     }
   }
-  return argc % 2 == 1;
+  return true;
 }
 
 using Conn = qd::bench::BenchRedis;
@@ -309,11 +320,11 @@ class Soak {
         SampleWorkers();
         rss += kRssEvery;
       }
-      if (now >= kill && now < end) {
+      if (now >= kill && now < end && !o_.calm) {
         KillOne();
         kill += kKillEvery;
       }
-      if (now >= recycle && now < end) {
+      if (now >= recycle && now < end && !o_.calm) {
         Recycle();
         recycle += kRecycleEvery;
       }
@@ -502,7 +513,7 @@ int main(int argc, char** argv) {
   if (!ParseArgs(argc, argv, &o)) {
     std::fprintf(stderr,
                  "usage: %s [--minutes M | --seconds S] [--rate R] "
-                 "[--threads T]\n",
+                 "[--threads T] [--calm]\n",
                  argv[0]);
     return 2;
   }

@@ -66,6 +66,19 @@ class RequestWireTest : public ::testing::Test {
   std::string error_;
 };
 
+TEST(WireMessageTest, StateTakesStringsAndSkipsTheRest) {
+  WireMessage m;
+  SessionState state = {{"stale", "x"}};
+  EXPECT_FALSE(m.State(&state));
+  EXPECT_EQ(state.size(), 1u) << "untouched without a state";
+  m.header = nlohmann::json::parse(
+      R"({"t":"reply","state":{"requests":"3","n":4,"list":[1],"k":"v"}})");
+  ASSERT_TRUE(m.State(&state));
+  EXPECT_EQ(state, (SessionState{{"requests", "3"}, {"k", "v"}}));
+  m.header = nlohmann::json::parse(R"({"t":"reply","state":"no"})");
+  EXPECT_FALSE(m.State(&state));
+}
+
 TEST_F(RequestWireTest, RoundTripWithBinaryBody) {
   const std::string body("\0\xff\r\n\x80 frame", 11);
   nlohmann::json header = {{"t", "request"}, {"kind", "login"},
