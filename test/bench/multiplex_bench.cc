@@ -164,7 +164,15 @@ struct LoadResult {
   double rate = 0;
   double p50_ms = 0;
   double p99_ms = 0;
+  double master_us = 0;   // CPU per request: the master
+  double workers_us = 0;  // and its request workers, reaped or alive
 };
+
+// Runs Load() against daemon `d` and adds the CPU per request it cost the
+// master and its request workers (all reaped by the end, so counted in the
+// master's cutime/cstime).
+LoadResult MeasuredLoad(const qd::test::Daemon& d, int port, int clients,
+                        long total);
 
 // `clients` connections each sending "ECHO <n>" one at a time until `total`
 // replies came in all; every reply must be "<n>".
@@ -352,6 +360,26 @@ pid_t StartEchoServer(int* port) {
   }
 }
 
+LoadResult MeasuredLoad(const qd::test::Daemon& d, int port, int clients,
+                        long total) {
+  using qd::test::CpuTime;
+  milliseconds master0 = CpuTime(d.pid());
+  milliseconds reaped0 = qd::test::ChildrenCpuTime(d.pid());
+  LoadResult r = Load(port, clients, total);
+  milliseconds master = CpuTime(d.pid()) - master0;
+  // The clients have closed: every worker exits and is reaped, and its CPU
+  // joins the master's cutime/cstime.
+  qd::test::WaitFor(
+      [&] { return qd::test::ChildPids(d.pid(), "qd-req-").empty(); },
+      milliseconds(10000));
+  milliseconds workers = qd::test::ChildrenCpuTime(d.pid()) - reaped0;
+  if (r.done > 0) {
+    r.master_us = master.count() * 1000.0 / r.done;
+    r.workers_us = workers.count() * 1000.0 / r.done;
+  }
+  return r;
+}
+
 // Opens `n` idle connections, pacing so that the master's accept queue never
 // overflows (its fd count must follow). Returns how many are open.
 size_t OpenIdle(int port, pid_t master, size_t n, std::vector<int>* fds,
@@ -456,7 +484,7 @@ int main(int argc, char** argv) {
   LoadResult fork_load;
   {
     auto d = StartDaemon(redis, port, "    worker_keepalive: 0s\n");
-    if (d) fork_load = Load(port, clients, requests);
+    if (d) fork_load = MeasuredLoad(*d, port, clients, requests);
     all_ok &= fork_load.ok;
     StopDaemon(d);
   }
@@ -467,7 +495,7 @@ int main(int argc, char** argv) {
   port = qd::test::FreePort();
   {
     auto d = StartDaemon(redis, port, "    worker_keepalive: 5s\n");
-    if (d) ka_load = Load(port, clients, ka_requests);
+    if (d) ka_load = MeasuredLoad(*d, port, clients, ka_requests);
     all_ok &= ka_load.ok;
     StopDaemon(d);
   }
@@ -527,6 +555,8 @@ int main(int argc, char** argv) {
       fork_load.ok ? Fmt("%.0f /s", fork_load.rate) : "failed",
       Fmt(">= %.0f /s", kForkGoal));
   Row("  / fork ceiling", Fmt("%.2fx", fork_load.rate / fork_ceiling), "");
+  Row("  CPU per request: master", Fmt("%.0f us", fork_load.master_us), "");
+  Row("  CPU per request: workers", Fmt("%.0f us", fork_load.workers_us), "");
   Row("  p50 latency", Fmt("%.3f ms", fork_load.p50_ms), "");
   Row("  p99 latency", Fmt("%.3f ms", fork_load.p99_ms), "");
   Row(("keepalive 5s: req/s (" + std::to_string(ka_requests) + " req)").c_str(),
@@ -534,6 +564,8 @@ int main(int argc, char** argv) {
       Fmt(">= %.0f /s", kKeepaliveGoal));
   Row("  / direct echo ceiling",
       Fmt("%.2fx", echo_load.rate > 0 ? ka_load.rate / echo_load.rate : 0), "");
+  Row("  CPU per request: master", Fmt("%.0f us", ka_load.master_us), "");
+  Row("  CPU per request: workers", Fmt("%.0f us", ka_load.workers_us), "");
   Row("  p50 latency", Fmt("%.3f ms", ka_load.p50_ms), "");
   Row("  p99 latency", Fmt("%.3f ms", ka_load.p99_ms), "");
   Row("master RSS, no connections", Fmt("%.1f MiB", master_before / 1024.0),
@@ -562,16 +594,19 @@ int main(int argc, char** argv) {
       "\"fork_ceiling\":%.1f,\"echo_ceiling\":%.1f,"
       "\"ka0_requests\":%ld,\"ka0_ok\":%s,\"ka0_rate\":%.1f,"
       "\"ka0_p50_ms\":%.3f,\"ka0_p99_ms\":%.3f,"
+      "\"ka0_master_us\":%.1f,\"ka0_workers_us\":%.1f,"
       "\"ka5_requests\":%ld,\"ka5_ok\":%s,\"ka5_rate\":%.1f,"
       "\"ka5_p50_ms\":%.3f,\"ka5_p99_ms\":%.3f,"
+      "\"ka5_master_us\":%.1f,\"ka5_workers_us\":%.1f,"
       "\"idle\":%ld,\"idle_open\":%zu,\"master_rss_kib_before\":%ld,"
       "\"master_rss_kib_idle\":%ld,\"fork_idle\":%zu,"
       "\"fork_master_rss_kib\":%ld,\"fork_total_rss_kib\":%ld,"
       "\"fork_rss_kib_per_conn\":%.1f,\"fork_rss_kib_extrapolated\":%.0f}\n",
       clients, fork_ceiling, echo_load.rate, requests,
       fork_load.ok ? "true" : "false", fork_load.rate, fork_load.p50_ms,
-      fork_load.p99_ms, ka_requests, ka_load.ok ? "true" : "false",
-      ka_load.rate, ka_load.p50_ms, ka_load.p99_ms, idle, idle_open,
+      fork_load.p99_ms, fork_load.master_us, fork_load.workers_us, ka_requests,
+      ka_load.ok ? "true" : "false", ka_load.rate, ka_load.p50_ms,
+      ka_load.p99_ms, ka_load.master_us, ka_load.workers_us, idle, idle_open,
       master_before, master_idle, fork_children, fork_master, fork_total,
       fork_per_conn, fork_extrapolated);
   return all_ok ? 0 : 1;

@@ -153,6 +153,13 @@ milliseconds CpuTime(pid_t pid) {
   return milliseconds(ticks * 1000 / sysconf(_SC_CLK_TCK));
 }
 
+milliseconds ChildrenCpuTime(pid_t pid) {
+  auto f = StatFields(pid, nullptr);
+  if (f.size() < 15) return milliseconds(0);
+  long ticks = std::atol(f[13].c_str()) + std::atol(f[14].c_str());
+  return milliseconds(ticks * 1000 / sysconf(_SC_CLK_TCK));
+}
+
 long RssKiB(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string key;

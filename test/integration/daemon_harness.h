@@ -49,6 +49,8 @@ std::map<int, pid_t> ChildrenByPrefix(pid_t parent, const std::string& prefix);
 std::vector<pid_t> ChildPids(pid_t parent, const std::string& prefix);
 // utime + stime of a process.
 milliseconds CpuTime(pid_t pid);
+// cutime + cstime: what the process's reaped children used.
+milliseconds ChildrenCpuTime(pid_t pid);
 bool Alive(pid_t pid);   // exists and is not a zombie
 long RssKiB(pid_t pid);  // VmRSS, 0 if the process is gone
 // Sends a command to a Redis server over TCP or a unix socket; "" on error.
