@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""The table of test/bench/compare: our figures (queue_bench's BENCH line),
-the peers' (the JSON lines of ../shared/peers' scripts), the ratios, the
-goals of the performance issue. Prints the table and a COMPARE JSON line and
-writes the table to RESULTS.md.
+"""The table of test/bench/compare: our figures (queue_bench's BENCH line,
+and multiplex_bench's), the peers' (the JSON lines of ../shared/peers'
+scripts), the ratios, the goals of the performance issue. Prints the table
+and a COMPARE JSON line and writes the table to RESULTS.md.
 
-usage: compare_report.py OURS.json PEERS.jsonl [--results FILE] [--n N]
+usage: compare_report.py OURS.json PEERS.jsonl [--multiplex MUX.json]
+                         [--results FILE] [--n N]
 """
 import argparse
 import datetime
@@ -80,11 +81,18 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("ours")
     ap.add_argument("peers")
+    ap.add_argument("--multiplex")
     ap.add_argument("--results")
     ap.add_argument("--n", type=int, default=0)
     a = ap.parse_args()
     ours = json.load(open(a.ours))
     peers = load_peers(a.peers)
+    mux = {}
+    if a.multiplex:
+        try:
+            mux = json.load(open(a.multiplex))
+        except (OSError, ValueError):
+            mux = {}
 
     sk2 = find(peers, kind="sidekiq", phase="drain", label="2 procs -c 5")
     sk1 = find(peers, kind="sidekiq", phase="drain", label="1 proc -c 10")
@@ -145,6 +153,20 @@ def main():
         sk2.get("peak_rss_max_mib") if sk2 else None, "<= 8 MiB", wrss <= 8)
     row("master RSS (after drain)", mrss, "MiB", "", None, "<= 12 MiB",
         mrss <= 12)
+    ka0 = mux.get("ka0_rate") if mux.get("ka0_ok") else None
+    ka5 = mux.get("ka5_rate") if mux.get("ka5_ok") else None
+    idle_mib = None
+    if mux.get("idle") == 10000 and mux.get("idle_open") == 10000:
+        idle_mib = mux.get("master_rss_kib_idle", 0) / 1024.0
+    if mux:
+        row("multiplex: fork per request", ka0, "/s", "fork+exit ceiling",
+            mux.get("fork_ceiling"), ">= 5,000 /s",
+            None if ka0 is None else ka0 >= 5000)
+        row("multiplex: keepalive 5s", ka5, "/s", "direct echo ceiling",
+            mux.get("echo_ceiling"), ">= 50,000 /s",
+            None if ka5 is None else ka5 >= 50000)
+        row("master RSS, 10,000 idle conns", idle_mib, "MiB", "", None,
+            "<= 64 MiB", None if idle_mib is None else idle_mib <= 64)
 
     when = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
     where = machine()
@@ -174,6 +196,10 @@ def main():
         "sidekiq_bulk_rate": rate(sk_bulk, "enqueue_rate"),
         "latency_p50_ms": ours.get("latency_p50_ms"), "latency_p99_ms": p99,
         "worker_rss_mib": round(wrss, 1), "master_rss_mib": round(mrss, 1),
+        "multiplex_fork_rate": ka0, "multiplex_keepalive_rate": ka5,
+        "fork_ceiling": mux.get("fork_ceiling"),
+        "echo_ceiling": mux.get("echo_ceiling"),
+        "master_idle_10000_mib": None if idle_mib is None else round(idle_mib, 1),
     }
     print("COMPARE " + json.dumps(summary, sort_keys=True))
     if a.results:
