@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""The table of test/bench/compare: our figures (queue_bench's BENCH line,
-and multiplex_bench's), the peers' (the JSON lines of ../shared/peers'
-scripts), the ratios, the goals of the performance issue. Prints the table
-and a COMPARE JSON line and writes the table to RESULTS.md.
+"""The table of test/bench/compare: our figures (queue_bench's BENCH lines,
+one per round, and multiplex_bench's), the peers' (the JSON lines of
+../shared/peers' scripts), the ratios, the goals of the performance issue.
+Where a figure was measured in several rounds the table shows the median.
+Prints the table and a COMPARE JSON line and writes the table to RESULTS.md.
 
-usage: compare_report.py OURS.json PEERS.jsonl [--multiplex MUX.json]
+usage: compare_report.py OURS.jsonl PEERS.jsonl [--multiplex MUX.json]
                          [--results FILE] [--n N]
 """
 import argparse
@@ -12,6 +13,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import subprocess
 
 
@@ -28,11 +30,24 @@ def load_peers(path):
     return rows
 
 
+def median_row(rows):
+    """One row whose numbers are the medians over `rows` (others: the first
+    row's value); None when `rows` is empty."""
+    if not rows:
+        return None
+    out = dict(rows[0])
+    for key, value in rows[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            values = [r[key] for r in rows
+                      if isinstance(r.get(key), (int, float))]
+            out[key] = statistics.median(values)
+    out["rounds"] = len(rows)
+    return out
+
+
 def find(rows, **want):
-    for r in rows:
-        if all(r.get(k) == v for k, v in want.items()):
-            return r
-    return None
+    return median_row([r for r in rows
+                       if all(r.get(k) == v for k, v in want.items())])
 
 
 def num(v, unit="/s"):
@@ -85,7 +100,8 @@ def main():
     ap.add_argument("--results")
     ap.add_argument("--n", type=int, default=0)
     a = ap.parse_args()
-    ours = json.load(open(a.ours))
+    rounds = load_peers(a.ours)
+    ours = median_row(rounds) or {}
     peers = load_peers(a.peers)
     mux = {}
     if a.multiplex:
@@ -172,7 +188,8 @@ def main():
     where = machine()
     head = ["figure", "ours", "versus", "theirs", "ratio", "goal", "met"]
     widths = [max(len(h), *(len(r[h]) for r in rows)) for h in head]
-    lines = [f"queuedaemon vs peers, one run, N={ours.get('n', a.n)}",
+    lines = [f"queuedaemon vs peers, one run, N={ours.get('n', a.n)}, "
+             f"medians of {len(rounds)} rounds",
              f"date: {when}", f"machine: {where}", ""]
     lines.append("  ".join(h.ljust(w) for h, w in zip(head, widths)))
     lines.append("  ".join("-" * w for w in widths))
@@ -187,6 +204,7 @@ def main():
     print(table)
     summary = {
         "bench": "compare", "date": when, "n": ours.get("n"),
+        "rounds": len(rounds),
         "drain_rate": drain, "ceiling_rate": ceil,
         "sidekiq_2x5_rate": rate(sk2), "sidekiq_1x10_rate": rate(sk1),
         "beanstalk_rate": rate(bs), "celery_solo2_rate": rate(ce),
