@@ -23,9 +23,8 @@
 //
 // Login (`login: required`): the first request runs Login() in a worker,
 // which reports the outcome with the reply; requests that arrive meanwhile
-// wait and run after it, in order. A refused login
-// gets its reply and the connection is closed; so does a login whose worker
-// died.
+// wait and run after it, in order. A refused login gets its reply and the
+// connection is closed; so does a login whose worker died.
 //
 // Sessions: the master keeps each connection's session state and hands it
 // to the connection's worker with every request; a worker sends it back

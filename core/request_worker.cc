@@ -103,7 +103,60 @@ class SessionSaver {
 
 int ServeClientLoop(RequestRunner& runner, const ListenerConfig& config,
                     RequestHandler& handler, int client_fd,
-                    SessionSaver& saver);
+                    SessionSaver& saver) {
+  struct sigaction sa = {};
+  sa.sa_handler = &OnStopSignal;  // no SA_RESTART: poll() returns EINTR
+  sigaction(SIGTERM, &sa, nullptr);
+  int flags = fcntl(client_fd, F_GETFL);
+  fcntl(client_fd, F_SETFL, flags & ~O_NONBLOCK);
+  timeval send_timeout = {30, 0};  // a client that never reads
+  setsockopt(client_fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout,
+             sizeof(send_timeout));
+
+  const std::string& term = config.ReplyTerminator();
+  FrameReader framer(config.terminator, config.max_frame);
+  Buffer in;
+  bool need_login = config.login == "required";
+  SessionRecord record;
+  record.listener = config.name;
+  record.site = config.site;
+  std::string frame;
+  int idle_ms = config.idle_timeout.count() > 0
+                    ? static_cast<int>(config.idle_timeout.count())
+                    : -1;
+  while (!g_stop) {
+    switch (framer.Next(in.b, &frame)) {
+      case FrameReader::Result::kFrame: {
+        RequestRunner::Outcome out = runner.Run(need_login, frame, &record);
+        if (!SendAll(client_fd, out.reply + term)) return 0;
+        if (out.changed) saver.Save(record);  // after the reply
+        if (need_login) {
+          if (!out.login.ok) return 0;
+          need_login = false;
+        }
+        continue;
+      }
+      case FrameReader::Result::kTooLong:
+        spdlog::warn("request over max_frame {}: closing",
+                     FormatSize(config.max_frame));
+        (void)SendAll(client_fd, handler.TooLongReply() + term);
+        return 0;
+      case FrameReader::Result::kNeedMore:
+        break;
+    }
+    pollfd p = {client_fd, POLLIN, 0};
+    int n = poll(&p, 1, idle_ms);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) {
+      spdlog::info("idle for {}: closing", FormatDuration(config.idle_timeout));
+      return 0;
+    }
+    int got = n < 0 ? -1 : evbuffer_read(in.b, client_fd, 65536);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return 0;  // the client left
+  }
+  return 0;
+}
 
 }  // namespace
 
@@ -173,64 +226,4 @@ int ServeClient(RequestRunner& runner, const ListenerConfig& config,
   return code;
 }
 
-namespace {
-
-int ServeClientLoop(RequestRunner& runner, const ListenerConfig& config,
-                    RequestHandler& handler, int client_fd,
-                    SessionSaver& saver) {
-  struct sigaction sa = {};
-  sa.sa_handler = &OnStopSignal;  // no SA_RESTART: poll() returns EINTR
-  sigaction(SIGTERM, &sa, nullptr);
-  int flags = fcntl(client_fd, F_GETFL);
-  fcntl(client_fd, F_SETFL, flags & ~O_NONBLOCK);
-  timeval send_timeout = {30, 0};  // a client that never reads
-  setsockopt(client_fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout,
-             sizeof(send_timeout));
-
-  const std::string& term = config.ReplyTerminator();
-  FrameReader framer(config.terminator, config.max_frame);
-  Buffer in;
-  bool need_login = config.login == "required";
-  SessionRecord record;
-  record.listener = config.name;
-  record.site = config.site;
-  std::string frame;
-  int idle_ms = config.idle_timeout.count() > 0
-                    ? static_cast<int>(config.idle_timeout.count())
-                    : -1;
-  while (!g_stop) {
-    switch (framer.Next(in.b, &frame)) {
-      case FrameReader::Result::kFrame: {
-        RequestRunner::Outcome out = runner.Run(need_login, frame, &record);
-        if (!SendAll(client_fd, out.reply + term)) return 0;
-        if (out.changed) saver.Save(record);  // after the reply
-        if (need_login) {
-          if (!out.login.ok) return 0;
-          need_login = false;
-        }
-        continue;
-      }
-      case FrameReader::Result::kTooLong:
-        spdlog::warn("request over max_frame {}: closing",
-                     FormatSize(config.max_frame));
-        (void)SendAll(client_fd, handler.TooLongReply() + term);
-        return 0;
-      case FrameReader::Result::kNeedMore:
-        break;
-    }
-    pollfd p = {client_fd, POLLIN, 0};
-    int n = poll(&p, 1, idle_ms);
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0) {
-      spdlog::info("idle for {}: closing", FormatDuration(config.idle_timeout));
-      return 0;
-    }
-    int got = n < 0 ? -1 : evbuffer_read(in.b, client_fd, 65536);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return 0;  // the client left
-  }
-  return 0;
-}
-
-}  // namespace
 }  // namespace qd
