@@ -253,6 +253,8 @@ void ReadQueue(ConfigReader& r, const Item& item, QueueConfig* q) {
            [&](const Item& i) { r.ReadDuration(i, &q->retry_max); }},
           {"weight",
            [&](const Item& i) { r.ReadInt(i, 1, kMaxInt, &q->weight); }},
+          {"max_payload",
+           [&](const Item& i) { r.ReadSize(i, &q->max_payload); }},
       },
       [&](const Item& i) { q->handler_options[i.key.Scalar()] = i.value; });
   if (!r.ok()) return;

@@ -90,6 +90,9 @@ struct QueueConfig {
   Duration retry_base{1000};
   Duration retry_max{3600000};
   int weight = 1;
+  // Bytes of an entry's fields and values together; a larger job is
+  // dead-lettered unrun.
+  uint64_t max_payload = 16 << 20;
   YAML::Node handler_options;  // a map, possibly empty
   int line = 0;  // 1-based position in the file, for later messages
   int column = 0;

@@ -293,6 +293,14 @@ void SiteConsumer::Hold(HeldJob job) {
     Dead(job, "worker died " + std::to_string(deaths) + " times running it");
     return;
   }
+  uint64_t size = 0;
+  for (const auto& [name, value] : job.fields)
+    size += name.size() + value.size();
+  if (size > q.config->max_payload) {
+    Dead(job, "job of " + FormatSize(size) + " exceeds max_payload " +
+                  FormatSize(q.config->max_payload) + ": not run");
+    return;
+  }
   queues_[job.queue].ready.push_back(std::move(job));
   ++ready_count_;
 }

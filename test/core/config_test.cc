@@ -518,6 +518,7 @@ TEST(ConfigTest, SiteReadsEveryKey) {
         retry_base: 2s
         retry_max: 5m
         weight: 4
+        max_payload: 1MiB
 )");
   const SiteConfig& site = c.sites.at("shop");
   EXPECT_EQ(site.name, "shop");
@@ -534,6 +535,7 @@ TEST(ConfigTest, SiteReadsEveryKey) {
   EXPECT_EQ(q.retry_base, Duration(2000));
   EXPECT_EQ(q.retry_max, Duration(300000));
   EXPECT_EQ(q.weight, 4);
+  EXPECT_EQ(q.max_payload, 1u << 20);
   EXPECT_EQ(q.line, 8);
 }
 
@@ -552,6 +554,7 @@ TEST(ConfigTest, QueueDefaults) {
   EXPECT_EQ(q.retry_base, Duration(1000));
   EXPECT_EQ(q.retry_max, Duration(3600000));
   EXPECT_EQ(q.weight, 1);
+  EXPECT_EQ(q.max_payload, 16u << 20);
   EXPECT_EQ(q.line, 3);
   EXPECT_TRUE(q.handler_options.IsMap());
   EXPECT_EQ(q.handler_options.size(), 0u);
@@ -630,6 +633,10 @@ TEST(ConfigTest, QueueNumbersHaveLowerBounds) {
       "sites:\n  a:\n    queues:\n      q: { handler: x, weight: -2 }\n",
       "x.yaml:4:32: sites.a.queues.q.weight: ",
       "expected a whole number >= 1, got '-2'");
+  ExpectError(
+      "sites:\n  a:\n    queues:\n      q: { handler: x, max_payload: 0 }\n",
+      "x.yaml:4:37: sites.a.queues.q.max_payload: ",
+      "expected a size > 0, got '0'");
 }
 
 TEST(ConfigTest, QueueDurationsMustParse) {

@@ -157,6 +157,30 @@ TEST_F(QueueTest, AlwaysFailingEndsInTheDeadStreamWithItsError) {
   EXPECT_NE(d.Log().find("asked to throw"), std::string::npos) << d.Log();
 }
 
+TEST_F(QueueTest, AJobOverMaxPayloadIsDeadLetteredUnrunWithTheReason) {
+  RedisServer redis;
+  Daemon d(QueueConfig(redis.url(), 1, ", max_payload: 1KiB"));
+  ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
+  std::string big(2000, 'x');
+  Enqueue(redis.port(), "a", {"small-before", big, "small-after"});
+  ASSERT_TRUE(WaitForLen(redis, "qd:{a}:dead:jobs", 1, milliseconds(10000)))
+      << d.Log();
+  ASSERT_TRUE(WaitForLen(redis, "qd:{a}:q:jobs", 0, milliseconds(10000)))
+      << d.Log();
+  auto rec = ReadRecord(Record(d));
+  EXPECT_EQ(rec["small-before"], 1);
+  EXPECT_EQ(rec["small-after"], 1);
+  EXPECT_EQ(rec[big], 0) << "never reached the handler";
+  std::vector<std::string> dead =
+      RedisStrings(redis.port(), {"XRANGE", "qd:{a}:dead:jobs", "-", "+"});
+  std::string all;
+  for (const auto& s : dead) all += s + "\n";
+  EXPECT_NE(all.find("job of 2.0KiB exceeds max_payload 1.0KiB: not run"),
+            std::string::npos)
+      << all.substr(0, 500);
+  EXPECT_NE(all.find(big), std::string::npos) << "the payload is kept";
+}
+
 TEST_F(QueueTest, AJobThatKillsItsWorkerIsQuarantined) {
   RedisServer redis;
   Daemon d(QueueConfig(redis.url(), 1));
