@@ -181,6 +181,49 @@ TEST_F(QueueTest, AJobOverMaxPayloadIsDeadLetteredUnrunWithTheReason) {
   EXPECT_NE(all.find(big), std::string::npos) << "the payload is kept";
 }
 
+// An orchestrator's deadline: TERM with jobs that outlast shutdown_timeout
+// ends the master at that timeout (the workers are killed), and the jobs
+// stay in Redis unacked for the slots' replay.
+TEST_F(QueueTest, TermWithJobsOutlastingShutdownTimeoutEndsOnTimeLosingNone) {
+  RedisServer redis;
+  std::string config = QueueConfig(redis.url(), 2);
+  size_t at = config.find("shutdown_timeout: 5s");
+  ASSERT_NE(at, std::string::npos);
+  config.replace(at, 20, "shutdown_timeout: 8s");
+  const std::vector<std::string> jobs = {"sleep:20000#1", "sleep:20000#2"};
+  {
+    Daemon d(config);
+    ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
+    Enqueue(redis.port(), "a", jobs);
+    ASSERT_TRUE(WaitFor([&] { return !ReadRecord(Record(d)).empty(); },
+                        milliseconds(5000)))
+        << d.Log();
+    auto term = std::chrono::steady_clock::now();
+    d.Signal(SIGTERM);
+    int code = d.WaitExit(milliseconds(15000));
+    long ms = std::chrono::duration_cast<milliseconds>(
+                  std::chrono::steady_clock::now() - term)
+                  .count();
+    EXPECT_EQ(code, 1) << "shutdown_timeout passed: exit code 1\n" << d.Log();
+    EXPECT_LT(ms, 9000) << d.Log();
+    EXPECT_GE(ms, 7500) << "it waited for the jobs up to the timeout";
+    std::printf("TERM to exit: %ld ms (shutdown_timeout 8 s)\n", ms);
+  }
+  // Neither job was acked nor lost: both entries are in the stream, pending.
+  EXPECT_EQ(RedisInt(redis.port(), {"XLEN", "qd:{a}:q:jobs"}), 2);
+  EXPECT_EQ(RedisInt(redis.port(), {"XLEN", "qd:{a}:dead:jobs"}), 0);
+  // A new daemon (same consumer names) runs them again.
+  Daemon again(config);
+  EXPECT_TRUE(WaitFor([&] { return !ReadRecord(Record(again)).empty(); },
+                      milliseconds(10000)))
+      << again.Log();
+  EXPECT_TRUE(again.WaitForLog("replaying")) << again.Log();
+  auto workers = again.Workers();
+  again.Signal(SIGKILL);  // its jobs sleep 20 s: no graceful wait here
+  again.WaitExit();
+  for (const auto& [slot, pid] : workers) kill(pid, SIGKILL);
+}
+
 TEST_F(QueueTest, AJobThatKillsItsWorkerIsQuarantined) {
   RedisServer redis;
   Daemon d(QueueConfig(redis.url(), 1));
