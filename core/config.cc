@@ -119,6 +119,8 @@ void ReadDaemon(ConfigReader& r, const Item& item, DaemonConfig* d) {
            [&](const Item& i) { r.ReadDuration(i, &d->shutdown_timeout); }},
           {"kill_grace",
            [&](const Item& i) { r.ReadDuration(i, &d->kill_grace); }},
+          {"heartbeat_timeout",
+           [&](const Item& i) { r.ReadDuration(i, &d->heartbeat_timeout); }},
           {"run_dir", [&](const Item& i) { r.ReadString(i, &d->run_dir); }},
           {"pidfile", [&](const Item& i) { r.ReadString(i, &d->pidfile); }},
           {"log", [&](const Item& i) { ReadLog(r, i, &d->log); }},

@@ -36,7 +36,10 @@ struct DaemonConfig {
   std::string soft_limit_text = "90%";   // as written, for messages
   uint64_t soft_limit = memory_limit * 9 / 10;  // resolved by the loader
   Duration shutdown_timeout{25000};
-  Duration kill_grace{5000};    // TERM -> KILL for a worker over a hard limit
+  Duration kill_grace{5000};  // TERM -> KILL for a worker over a hard limit
+  // A worker whose loop has not beaten for this long (a handler stuck in a
+  // job without a timeout, a blocked loop) is killed and replaced; 0 = off.
+  Duration heartbeat_timeout{60000};
   std::string run_dir = "run";  // pid file, embedded Redis socket and data
   std::string pidfile;          // default: <run_dir>/queuedaemon.<id>.pid
   LogConfig log;

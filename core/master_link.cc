@@ -2,8 +2,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+
 #include "core/exit_codes.h"
 #include "core/log.h"
+#include "core/slot_board.h"
+#include "core/units.h"
 #include "core/worker.h"
 
 namespace qd {
@@ -11,8 +16,23 @@ namespace qd {
 MasterLink::MasterLink(Worker* worker)
     : IoManager("master-link"), worker_(worker) {}
 
+namespace {
+constexpr std::chrono::milliseconds kBeatEvery{1000};
+}  // namespace
+
 void MasterLink::Start() {
   if (worker_->channel().valid()) WatchReadable(worker_->channel().fd());
+  Beat();
+}
+
+void MasterLink::OnTimer() { Beat(); }
+
+void MasterLink::Beat() {
+  SlotBoard* board = worker_->board();
+  auto timeout = worker_->config().daemon.heartbeat_timeout;
+  if (board == nullptr || timeout.count() == 0) return;
+  board->Beat(MonotonicMs());
+  WakeAfter(std::min(kBeatEvery, std::max(timeout / 4, Duration(10))));
 }
 
 void MasterLink::OnReadable(int fd) {

@@ -1,6 +1,9 @@
 // MasterLink: the worker's end of the channel to its master, as an
 // IoManager. Reads the master's commands (drain, reopen) and turns EOF (the
 // master died) into a drain. Status reports go out through Worker::Report.
+// It also beats: every kBeatEvery (at most a quarter of heartbeat_timeout)
+// it stores the time in the slot's board, where the master looks for it
+// (WorkerPool); a loop blocked past heartbeat_timeout stops the beats.
 #pragma once
 
 #include "queuedaemon/io_manager.h"
@@ -16,6 +19,9 @@ class MasterLink : public IoManager {
 
  private:
   void OnReadable(int fd) override;
+  void OnTimer() override;
+  void Beat();
+
   Worker* worker_;
 };
 

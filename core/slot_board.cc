@@ -56,6 +56,7 @@ SlotBoard::View SlotBoard::Read() const {
   View v;
   v.jobs = jobs_.load(std::memory_order_relaxed);
   v.failed = failed_.load(std::memory_order_relaxed);
+  v.beat_ms = beat_ms_.load(std::memory_order_relaxed);
   for (int tries = 0; tries < 100; ++tries) {
     uint64_t before = seq_.load(std::memory_order_acquire);
     if (before % 2 != 0) continue;
@@ -77,6 +78,7 @@ void SlotBoard::Reset() {
   jobs_.store(0, std::memory_order_relaxed);
   failed_.store(0, std::memory_order_relaxed);
   job_started_ms_.store(0, std::memory_order_relaxed);
+  beat_ms_.store(0, std::memory_order_relaxed);
   job_[0] = '\0';
 }
 

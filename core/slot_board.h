@@ -29,6 +29,7 @@ class SlotBoard {
     int64_t failed = 0;  // of those, retried or dead-lettered
     std::string job;     // "SITE/QUEUE ID", empty when none is running
     int64_t job_started_ms = 0;  // epoch ms, 0 when none is running
+    int64_t beat_ms = 0;  // the worker loop's last beat (MonotonicMs), or 0
   };
 
   // Maps a new, zeroed board; nullptr when mmap fails (monitoring only:
@@ -40,6 +41,10 @@ class SlotBoard {
   void JobStarted(std::string_view site, std::string_view queue,
                   std::string_view id, int64_t now_ms);
   void JobFinished(bool failed);
+  // The worker's loop is alive at `mono_ms` (MonotonicMs()).
+  void Beat(int64_t mono_ms) {
+    beat_ms_.store(mono_ms, std::memory_order_relaxed);
+  }
 
   // Master side.
   View Read() const;
@@ -53,6 +58,7 @@ class SlotBoard {
   std::atomic<int64_t> jobs_{0};
   std::atomic<int64_t> failed_{0};
   std::atomic<int64_t> job_started_ms_{0};
+  std::atomic<int64_t> beat_ms_{0};
   char job_[kJobChars] = {};
 };
 

@@ -39,6 +39,14 @@ inline timeval ToTimeval(Duration d) {
           static_cast<suseconds_t>((d.count() % 1000) * 1000)};
 }
 
+// steady_clock (CLOCK_MONOTONIC) in ms: the same clock in every process of
+// the host, so a worker's heartbeat can be read by its master.
+inline int64_t MonotonicMs() {
+  return std::chrono::duration_cast<Duration>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // Wall-clock ms since the epoch: the time unit of the Redis wire contract
 // (enqueued_at, failed_at, delayed-set scores).
 inline int64_t EpochMs() {

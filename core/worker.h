@@ -68,6 +68,7 @@ class Worker {
 
   IoMaster& io() { return io_; }
   const Config& config() const { return config_; }
+  SlotBoard* board() const { return board_; }
   int slot() const { return slot_; }
   Channel& channel() { return channel_; }
 

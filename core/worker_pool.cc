@@ -189,6 +189,17 @@ void WorkerPool::CheckMemory() {
       slot->Kill(d.kill_grace, "job " + slot->job() + " ran past its timeout");
       continue;
     }
+    Duration silent{0};
+    if (slot->HeartbeatLate(now, d.heartbeat_timeout, &silent)) {
+      SlotBoard::View v = slot->board()->Read();
+      slot->Kill(d.kill_grace,
+                 fmt::format("no heartbeat for {} (daemon.heartbeat_timeout "
+                             "{}): its loop is stuck{}",
+                             FormatDuration(silent),
+                             FormatDuration(d.heartbeat_timeout),
+                             v.job.empty() ? "" : " in job " + v.job));
+      continue;
+    }
     MemoryUsage m;
     if (!slot->alive() || !MemoryUsage::Read(slot->pid(), &m)) continue;
     if (m.rss > d.memory_limit) {

@@ -55,6 +55,7 @@ void WorkerSlot::Started(pid_t pid, Channel channel, int generation) {
   ++incarnation_;
   state_ = State::kStarting;
   started_at_ = Clock::now();
+  killing_ = false;
   started_ms_ = EpochMs();
   rss_ = 0;
   job_deadline_ = Clock::time_point();
@@ -83,8 +84,24 @@ void WorkerSlot::Drain() {
   }
 }
 
+bool WorkerSlot::HeartbeatLate(Clock::time_point now, Duration timeout,
+                               Duration* silent) const {
+  // A job with a timeout of its own is watched by that timeout instead.
+  if (!alive() || board_ == nullptr || timeout.count() == 0 ||
+      job_deadline_ != Clock::time_point()) {
+    return false;
+  }
+  auto ms = [](Clock::time_point t) {
+    return std::chrono::duration_cast<Duration>(t.time_since_epoch()).count();
+  };
+  int64_t last = std::max(board_->Read().beat_ms, ms(started_at_));
+  *silent = Duration(ms(now) - last);
+  return *silent > timeout;
+}
+
 void WorkerSlot::Kill(std::chrono::milliseconds grace, const std::string& why) {
-  if (!alive() || evtimer_pending(kill_timer_, nullptr)) return;
+  if (!alive() || killing_) return;  // once per process: TERM, then KILL
+  killing_ = true;
   spdlog::warn("killing worker slot {} pid {}: {}", index_, pid_, why);
   state_ = State::kStopping;
   kill(pid_, SIGTERM);

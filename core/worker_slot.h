@@ -20,6 +20,7 @@
 
 #include "core/channel.h"
 #include "core/respawn_backoff.h"
+#include "core/units.h"
 
 struct event;
 
@@ -62,6 +63,11 @@ class WorkerSlot {
     return job_deadline_ != Clock::time_point() && now > job_deadline_;
   }
   const std::string& job() const { return job_; }
+  // The worker's loop has not beaten (SlotBoard) for longer than `timeout`
+  // (0: never late) since it started; *silent gets for how long. Not while
+  // a job with a timeout runs: JobOverdue watches that.
+  bool HeartbeatLate(Clock::time_point now, Duration timeout,
+                     Duration* silent) const;
   // Shared with the worker processes of this slot (null if mmap failed).
   SlotBoard* board() const { return board_; }
   // Epoch ms when the current process started (0 = none).
@@ -84,6 +90,7 @@ class WorkerSlot {
   int generation_ = 0;
   int incarnation_ = 0;
   Clock::time_point started_at_;
+  bool killing_ = false;  // Kill() was called for the current process
   int64_t started_ms_ = 0;
   SlotBoard* board_ = nullptr;
   uint64_t rss_ = 0;

@@ -56,6 +56,7 @@ TEST(ConfigTest, DefaultsHaveOneNoopSiteOnEmbeddedRedis) {
   EXPECT_EQ(c.daemon.soft_limit, 256 * kMiB * 9 / 10);
   EXPECT_EQ(c.daemon.shutdown_timeout, Duration(25000));
   EXPECT_EQ(c.daemon.kill_grace, Duration(5000));
+  EXPECT_EQ(c.daemon.heartbeat_timeout, Duration(60000));
   EXPECT_EQ(c.daemon.log.level, "info");
   EXPECT_EQ(c.daemon.log.file, "stderr");
   EXPECT_EQ(c.redis.url, "embedded");
@@ -246,6 +247,7 @@ TEST(ConfigTest, DaemonReadsEveryKey) {
   soft_limit: 75%
   shutdown_timeout: 1m
   kill_grace: 1500ms
+  heartbeat_timeout: 2m
   run_dir: /var/lib/qd
   pidfile: /run/qd.pid
   log: { level: debug, file: /var/log/qd.log }
@@ -257,6 +259,7 @@ TEST(ConfigTest, DaemonReadsEveryKey) {
   EXPECT_EQ(c.daemon.soft_limit, 768 * kMiB);
   EXPECT_EQ(c.daemon.shutdown_timeout, Duration(60000));
   EXPECT_EQ(c.daemon.kill_grace, Duration(1500));
+  EXPECT_EQ(c.daemon.heartbeat_timeout, Duration(120000));
   EXPECT_EQ(c.daemon.run_dir, "/var/lib/qd");
   EXPECT_EQ(c.daemon.pidfile, "/run/qd.pid");
   EXPECT_EQ(c.daemon.log.level, "debug");

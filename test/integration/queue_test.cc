@@ -224,6 +224,48 @@ TEST_F(QueueTest, TermWithJobsOutlastingShutdownTimeoutEndsOnTimeLosingNone) {
   for (const auto& [slot, pid] : workers) kill(pid, SIGKILL);
 }
 
+// A handler that blocks its worker's loop (here a job of 60 s on a queue
+// without a timeout) stops the heartbeat: past heartbeat_timeout the master
+// kills the worker, the replacement replays the job, and after max_attempts
+// deaths it is dead-lettered. The idle worker next to it beats on.
+TEST_F(QueueTest, AWorkerWhoseLoopIsStuckIsKilledAndItsJobReplayed) {
+  RedisServer redis;
+  std::string config = QueueConfig(redis.url(), 2);
+  size_t at = config.find("  kill_grace: 500ms\n");
+  ASSERT_NE(at, std::string::npos);
+  config.insert(at, "  heartbeat_timeout: 1s\n");
+  Daemon d(config);
+  ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
+  Enqueue(redis.port(), "a", {"sleep:60000"});
+  ASSERT_TRUE(
+      d.WaitForLog("its loop is stuck in job a/jobs", 1, milliseconds(10000)))
+      << d.Log();
+  EXPECT_TRUE(d.WaitForLog("replaying", 1, milliseconds(10000))) << d.Log();
+  // max_attempts 3: the third death dead-letters it.
+  ASSERT_TRUE(WaitForLen(redis, "qd:{a}:dead:jobs", 1, milliseconds(20000)))
+      << d.Log();
+  EXPECT_EQ(RedisInt(redis.port(), {"XLEN", "qd:{a}:q:jobs"}), 0);
+  EXPECT_EQ(d.LogCount("no heartbeat for"), 3u) << d.Log();
+  EXPECT_GE(ReadRecord(Record(d))["sleep:60000"], 3);
+}
+
+// A job with a timeout of its own is watched by that timeout, not by the
+// heartbeat: it may block the loop past heartbeat_timeout and finish.
+TEST_F(QueueTest, AJobWithItsOwnTimeoutMayOutlastTheHeartbeat) {
+  RedisServer redis;
+  std::string config = QueueConfig(redis.url(), 1, ", timeout: 10s");
+  size_t at = config.find("  kill_grace: 500ms\n");
+  ASSERT_NE(at, std::string::npos);
+  config.insert(at, "  heartbeat_timeout: 1s\n");
+  Daemon d(config);
+  ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
+  Enqueue(redis.port(), "a", {"sleep:2500"});
+  ASSERT_TRUE(WaitForLen(redis, "qd:{a}:q:jobs", 0, milliseconds(10000)))
+      << d.Log();
+  EXPECT_EQ(d.LogCount("no heartbeat for"), 0u) << d.Log();
+  EXPECT_EQ(RedisInt(redis.port(), {"XLEN", "qd:{a}:dead:jobs"}), 0);
+}
+
 TEST_F(QueueTest, AJobThatKillsItsWorkerIsQuarantined) {
   RedisServer redis;
   Daemon d(QueueConfig(redis.url(), 1));
