@@ -45,6 +45,7 @@ void QueueManager::Start() {
   if (!sites_.empty()) leases_ = std::make_unique<LeaseKeeper>();
   for (auto& site : sites_) {
     site->set_stats(stats_);
+    site->set_reply_timeout(config_.daemon.heartbeat_timeout);
     auto one = paused_.find(site->name());
     auto all = paused_.find("*");
     bool paused = one != paused_.end() ? one->second

@@ -5,6 +5,8 @@
 #include <hiredis/async.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "core/resp_buffer.h"
 #include "core/units.h"
 
@@ -24,6 +26,47 @@ RedisClient::RedisClient(event_base* base, RedisUrl url, std::string name)
 RedisClient::~RedisClient() {
   Stop();
   event_free(retry_timer_);
+  if (watch_timer_ != nullptr) event_free(watch_timer_);
+}
+
+void RedisClient::set_reply_timeout(milliseconds timeout) {
+  reply_timeout_ = timeout;
+  if (timeout.count() == 0) {
+    if (watch_timer_ != nullptr) event_del(watch_timer_);
+    return;
+  }
+  if (watch_timer_ == nullptr) {
+    watch_timer_ =
+        event_new(base_, -1, EV_PERSIST, &RedisClient::OnWatch, this);
+  }
+  timeval tv = ToTimeval(std::min(milliseconds(1000), timeout / 4));
+  event_add(watch_timer_, &tv);
+}
+
+void RedisClient::Sent() {
+  if (outstanding_++ == 0) progress_ = std::chrono::steady_clock::now();
+}
+
+void RedisClient::OnWatch(int, short, void* arg) {
+  auto* self = static_cast<RedisClient*>(arg);
+  if (!self->connected_ || self->ac_ == nullptr || self->outstanding_ == 0) {
+    return;
+  }
+  auto silent = std::chrono::duration_cast<milliseconds>(
+      std::chrono::steady_clock::now() - self->progress_);
+  if (silent < self->reply_timeout_) return;
+  std::string why = "no reply for " + FormatDuration(silent) + " to " +
+                    std::to_string(self->outstanding_) + " commands";
+  spdlog::warn("{}: redis {}: {}: dropping the connection", self->name_,
+               self->url_.Describe(), why);
+  // As a broken connection: every pending callback gets a null reply.
+  redisAsyncContext* ac = self->ac_;
+  self->ac_ = nullptr;
+  self->connected_ = false;
+  self->outstanding_ = 0;
+  ac->data = nullptr;
+  redisAsyncFree(ac);
+  self->Lost(why);
 }
 
 void RedisClient::Start() {
@@ -33,6 +76,7 @@ void RedisClient::Start() {
 
 void RedisClient::Stop() {
   stopped_ = true;
+  outstanding_ = 0;
   evtimer_del(retry_timer_);
   if (ac_ != nullptr) {
     redisAsyncContext* ac = ac_;
@@ -130,6 +174,7 @@ void RedisClient::OnDisconnect(const redisAsyncContext* ac, int status) {
 
 void RedisClient::Lost(const std::string& why) {
   connected_ = false;
+  outstanding_ = 0;
   last_error_ = why;
   if (stopped_) return;
   if (!outage_logged_) {
@@ -164,6 +209,7 @@ bool RedisClient::Command(const std::vector<std::string_view>& args,
     delete heap;
     return false;
   }
+  Sent();
   return true;
 }
 
@@ -176,10 +222,16 @@ bool RedisClient::CommandArgv(int argc, const char** argv, const size_t* lens,
     delete heap;
     return false;
   }
+  Sent();
   return true;
 }
 
-void RedisClient::OnReply(redisAsyncContext*, void* reply, void* privdata) {
+void RedisClient::OnReply(redisAsyncContext* ac, void* reply, void* privdata) {
+  auto* self = static_cast<RedisClient*>(ac->data);
+  if (self != nullptr && reply != nullptr && self->outstanding_ > 0) {
+    --self->outstanding_;
+    self->progress_ = std::chrono::steady_clock::now();
+  }
   auto* cb = static_cast<Callback*>(privdata);
   if (*cb) (*cb)(static_cast<redisReply*>(reply));
   delete cb;

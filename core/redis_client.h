@@ -7,7 +7,10 @@
 // logs the outage once, reconnects with backoff (100 ms doubling to 5 s) and
 // calls the on-connect hook again, where the owner re-sends whatever it
 // needs. hiredis 0.14 has no async timeouts: a dead server is found by the
-// kernel (TCP keepalive, set here) or by the owner's own deadline.
+// kernel (TCP keepalive, set here), and a hung one (stopped, or a network
+// path that drops everything: keepalive takes minutes) by the reply
+// timeout: commands outstanding with no reply for that long drop the
+// connection as if it had broken.
 // Single-threaded: used only from its loop.
 #pragma once
 
@@ -48,6 +51,9 @@ class RedisClient {
   // Drops the connection at once (pending callbacks get null replies).
   void Stop();
   bool connected() const { return connected_; }
+  // 0 (the default): wait for replies however long. A blocking command's
+  // own wait (XREADGROUP BLOCK) must fit inside it.
+  void set_reply_timeout(std::chrono::milliseconds timeout);
   // Why the connection was last lost or refused ("" before any loss).
   const std::string& last_error() const { return last_error_; }
   const RedisUrl& url() const { return url_; }
@@ -70,6 +76,8 @@ class RedisClient {
   static void OnMessage(redisAsyncContext* ac, void* reply, void* privdata);
   void SendSubscribe(const std::string& channel);
   static void OnRetry(int fd, short what, void* arg);
+  static void OnWatch(int fd, short what, void* arg);
+  void Sent();
   void Connect();
   void Lost(const std::string& why);
 
@@ -85,6 +93,10 @@ class RedisClient {
   RespawnBackoff backoff_;
   ReplyArena arena_;  // every reply of ac_ (its objects die with the next)
   event* retry_timer_ = nullptr;
+  event* watch_timer_ = nullptr;  // reply timeout checks, when set
+  std::chrono::milliseconds reply_timeout_{0};
+  int outstanding_ = 0;  // commands sent, reply not yet in
+  std::chrono::steady_clock::time_point progress_;  // last reply, or first send
   std::function<void()> on_connect_;
   // By channel; hiredis keeps a pointer to the callback while subscribed.
   std::map<std::string, std::unique_ptr<MessageCallback>> subscriptions_;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <random>
 
 #include "core/delayed_job.h"
@@ -239,6 +240,12 @@ void SiteConsumer::Fetch() {
   for (size_t i = 0; i < open; ++i) args.push_back(">");
   read_in_flight_ =
       reader_.Command(args, [this](redisReply* r) { OnFetched(r); });
+}
+
+void SiteConsumer::set_reply_timeout(milliseconds timeout) {
+  milliseconds block(timeout.count() > 0 ? std::atoi(kBlockMs) : 0);
+  reader_.set_reply_timeout(timeout + block);
+  writer_.set_reply_timeout(timeout);
 }
 
 void SiteConsumer::OnFetched(redisReply* r) {

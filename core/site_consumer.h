@@ -80,6 +80,9 @@ class SiteConsumer {
   void SetPaused(bool paused);
   // Where fetch.batches and jobs.replayed are counted (may stay null).
   void set_stats(WorkerStats* stats) { stats_ = stats; }
+  // A connection with commands and no reply for `timeout` (plus the
+  // blocking read's own wait) is dropped and made again; 0 = never.
+  void set_reply_timeout(std::chrono::milliseconds timeout);
   // Moves the next job (weighted round robin over queues) into *out.
   bool TakeNext(HeldJob* out);
 

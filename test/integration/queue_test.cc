@@ -249,6 +249,33 @@ TEST_F(QueueTest, AWorkerWhoseLoopIsStuckIsKilledAndItsJobReplayed) {
   EXPECT_GE(ReadRecord(Record(d))["sleep:60000"], 3);
 }
 
+// A hung Redis (stopped: the connection stays open and nothing answers) is
+// found by the reply timeout (heartbeat_timeout, plus the blocking read's
+// wait): the worker drops its connections and reconnects; once Redis runs
+// again the jobs flow.
+TEST_F(QueueTest, AHungRedisConnectionIsDroppedAndMadeAgain) {
+  RedisServer redis;
+  std::string config = QueueConfig(redis.url(), 1);
+  size_t at = config.find("  kill_grace: 500ms\n");
+  ASSERT_NE(at, std::string::npos);
+  config.insert(at, "  heartbeat_timeout: 2s\n");
+  Daemon d(config);
+  ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
+  ASSERT_EQ(kill(redis.pid(), SIGSTOP), 0);
+  // The reader (its XREADGROUP BLOCK) and the writer (lease and promoter
+  // ticks) both have commands waiting.
+  bool dropped =
+      d.WaitForLog("dropping the connection", 2, milliseconds(10000));
+  ASSERT_EQ(kill(redis.pid(), SIGCONT), 0);
+  ASSERT_TRUE(dropped) << d.Log();
+  EXPECT_NE(d.Log().find("site a reader: redis"), std::string::npos) << d.Log();
+  std::vector<std::string> jobs = Numbered("after-", 20);
+  Enqueue(redis.port(), "a", jobs);
+  auto rec = WaitForAll(d, jobs, milliseconds(15000));
+  for (const auto& j : jobs) EXPECT_EQ(rec[j], 1) << j << "\n" << d.Log();
+  EXPECT_EQ(d.LogCount("no heartbeat for"), 0u) << "the loop never stopped";
+}
+
 // A job with a timeout of its own is watched by that timeout, not by the
 // heartbeat: it may block the loop past heartbeat_timeout and finish.
 TEST_F(QueueTest, AJobWithItsOwnTimeoutMayOutlastTheHeartbeat) {
