@@ -39,7 +39,9 @@ void RedisClient::set_reply_timeout(milliseconds timeout) {
     watch_timer_ =
         event_new(base_, -1, EV_PERSIST, &RedisClient::OnWatch, this);
   }
-  timeval tv = ToTimeval(std::min(milliseconds(1000), timeout / 4));
+  watch_every_ = std::min(milliseconds(1000), timeout / 4);
+  last_watch_ = std::chrono::steady_clock::now();
+  timeval tv = ToTimeval(watch_every_);
   event_add(watch_timer_, &tv);
 }
 
@@ -49,11 +51,16 @@ void RedisClient::Sent() {
 
 void RedisClient::OnWatch(int, short, void* arg) {
   auto* self = static_cast<RedisClient*>(arg);
+  auto now = std::chrono::steady_clock::now();
+  // A late tick means the loop was blocked (a handler ran): replies may sit
+  // unread in the socket, so the silence is counted again from here.
+  bool late = now - self->last_watch_ > 2 * self->watch_every_;
+  self->last_watch_ = now;
+  if (late) self->progress_ = now;
   if (!self->connected_ || self->ac_ == nullptr || self->outstanding_ == 0) {
     return;
   }
-  auto silent = std::chrono::duration_cast<milliseconds>(
-      std::chrono::steady_clock::now() - self->progress_);
+  auto silent = std::chrono::duration_cast<milliseconds>(now - self->progress_);
   if (silent < self->reply_timeout_) return;
   std::string why = "no reply for " + FormatDuration(silent) + " to " +
                     std::to_string(self->outstanding_) + " commands";

@@ -95,6 +95,8 @@ class RedisClient {
   event* retry_timer_ = nullptr;
   event* watch_timer_ = nullptr;  // reply timeout checks, when set
   std::chrono::milliseconds reply_timeout_{0};
+  std::chrono::milliseconds watch_every_{1000};
+  std::chrono::steady_clock::time_point last_watch_;
   int outstanding_ = 0;  // commands sent, reply not yet in
   std::chrono::steady_clock::time_point progress_;  // last reply, or first send
   std::function<void()> on_connect_;
