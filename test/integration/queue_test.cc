@@ -17,19 +17,20 @@ std::string PluginDir() {
 }
 
 // Sites `a` (and `b` when two_sites) with one queue `jobs` each, run by
-// testkit, recording into RUN_DIR/record.txt.
+// testkit, recording into RUN_DIR/record.txt; `daemon_extra` adds lines
+// (indented by two spaces) to the daemon section.
 std::string QueueConfig(const std::string& redis_url, int threads,
                         const std::string& queue_extra = "",
-                        bool two_sites = false) {
+                        bool two_sites = false,
+                        const std::string& daemon_extra = "") {
   std::string queue =
       "      jobs: { handler: testkit, record: RUN_DIR/record.txt, "
       "max_attempts: 3, retry_base: 50ms, retry_max: 200ms" +
       queue_extra + " }\n";
   std::string text = "daemon:\n  threads: " + std::to_string(threads) +
                      "\n  run_dir: RUN_DIR/run\n  shutdown_timeout: 5s\n"
-                     "  kill_grace: 500ms\n"
-                     "redis: " +
-                     redis_url +
+                     "  kill_grace: 500ms\n" +
+                     daemon_extra + "redis: " + redis_url +
                      "\n"
                      "plugins: { dir: " +
                      PluginDir() +
@@ -230,11 +231,7 @@ TEST_F(QueueTest, TermWithJobsOutlastingShutdownTimeoutEndsOnTimeLosingNone) {
 // deaths it is dead-lettered. The idle worker next to it beats on.
 TEST_F(QueueTest, AWorkerWhoseLoopIsStuckIsKilledAndItsJobReplayed) {
   RedisServer redis;
-  std::string config = QueueConfig(redis.url(), 2);
-  size_t at = config.find("  kill_grace: 500ms\n");
-  ASSERT_NE(at, std::string::npos);
-  config.insert(at, "  heartbeat_timeout: 1s\n");
-  Daemon d(config);
+  Daemon d(QueueConfig(redis.url(), 2, "", false, "  heartbeat_timeout: 1s\n"));
   ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
   Enqueue(redis.port(), "a", {"sleep:60000"});
   ASSERT_TRUE(
@@ -255,11 +252,7 @@ TEST_F(QueueTest, AWorkerWhoseLoopIsStuckIsKilledAndItsJobReplayed) {
 // again the jobs flow.
 TEST_F(QueueTest, AHungRedisConnectionIsDroppedAndMadeAgain) {
   RedisServer redis;
-  std::string config = QueueConfig(redis.url(), 1);
-  size_t at = config.find("  kill_grace: 500ms\n");
-  ASSERT_NE(at, std::string::npos);
-  config.insert(at, "  heartbeat_timeout: 2s\n");
-  Daemon d(config);
+  Daemon d(QueueConfig(redis.url(), 1, "", false, "  heartbeat_timeout: 2s\n"));
   ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
   ASSERT_EQ(kill(redis.pid(), SIGSTOP), 0);
   // The reader (its XREADGROUP BLOCK) and the writer (lease and promoter
@@ -280,11 +273,8 @@ TEST_F(QueueTest, AHungRedisConnectionIsDroppedAndMadeAgain) {
 // heartbeat: it may block the loop past heartbeat_timeout and finish.
 TEST_F(QueueTest, AJobWithItsOwnTimeoutMayOutlastTheHeartbeat) {
   RedisServer redis;
-  std::string config = QueueConfig(redis.url(), 1, ", timeout: 10s");
-  size_t at = config.find("  kill_grace: 500ms\n");
-  ASSERT_NE(at, std::string::npos);
-  config.insert(at, "  heartbeat_timeout: 1s\n");
-  Daemon d(config);
+  Daemon d(QueueConfig(redis.url(), 1, ", timeout: 10s", false,
+                       "  heartbeat_timeout: 1s\n"));
   ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
   Enqueue(redis.port(), "a", {"sleep:2500"});
   ASSERT_TRUE(WaitForLen(redis, "qd:{a}:q:jobs", 0, milliseconds(10000)))
