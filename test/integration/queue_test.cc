@@ -254,6 +254,11 @@ TEST_F(QueueTest, AHungRedisConnectionIsDroppedAndMadeAgain) {
   RedisServer redis;
   Daemon d(QueueConfig(redis.url(), 1, "", false, "  heartbeat_timeout: 2s\n"));
   ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
+  // A job run first: the worker is past its start-up replay and its reader
+  // is in its XREADGROUP BLOCK loop.
+  Enqueue(redis.port(), "a", {"before"});
+  ASSERT_EQ(WaitForAll(d, {"before"}, milliseconds(10000))["before"], 1)
+      << d.Log();
   ASSERT_EQ(kill(redis.pid(), SIGSTOP), 0);
   // The reader (its XREADGROUP BLOCK) and the writer (lease and promoter
   // ticks) both have commands waiting.
