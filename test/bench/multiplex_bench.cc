@@ -6,6 +6,9 @@
 //
 // Against one private redis-server and the example plugin's `example-line`
 // handler ("ECHO <text>" -> "<text>", terminator "\n"):
+//  0. Ceilings (ceilings.h): fork + exit + wait of this small process, two
+//     in parallel; the same clients against a trivial echo server (no
+//     master, worker or Redis between them).
 //  1. worker_keepalive 0s (a worker forked per request): C clients (default
 //     32) each sending ECHO one at a time, R requests in all (default 5000):
 //     req/s, p50/p99 latency.
@@ -13,9 +16,6 @@
 //  3. A fresh multiplex daemon: master VmRSS before and with N idle
 //     connections open (default 10000; capped by this process's hard
 //     RLIMIT_NOFILE minus 100).
-//  0. Ceilings: fork + exit + wait of this small process, two in parallel;
-//     the same clients against a trivial echo server (no master, worker or
-//     Redis between them).
 //  4. personality: fork with min(N, M) idle connections (default M = 1000):
 //     the sum of VmRSS of the master and its qd-req-* children (shared pages
 //     are counted once per process, as `ps` would), and that extrapolated to
@@ -45,6 +45,7 @@
 #include <thread>
 #include <vector>
 
+#include "ceilings.h"
 #include "daemon_harness.h"
 
 namespace {
@@ -168,12 +169,6 @@ struct LoadResult {
   double workers_us = 0;  // and its request workers, reaped or alive
 };
 
-// Runs Load() against daemon `d` and adds the CPU per request it cost the
-// master and its request workers (all reaped by the end, so counted in the
-// master's cutime/cstime).
-LoadResult MeasuredLoad(const qd::test::Daemon& d, int port, int clients,
-                        long total);
-
 // `clients` connections each sending "ECHO <n>" one at a time until `total`
 // replies came in all; every reply must be "<n>".
 LoadResult Load(int port, int clients, long total) {
@@ -264,102 +259,9 @@ LoadResult Load(int port, int clients, long total) {
   return out;
 }
 
-// The machine's bound for a fork per request: fork + _exit + waitpid in a
-// loop for `seconds` by two single-threaded forkers in parallel (2 cores),
-// each a child of this process (small), reporting its count through a pipe.
-double ForkCeiling(double seconds) {
-  auto start = Clock::now();
-  auto until = start + std::chrono::duration<double>(seconds);
-  std::vector<std::pair<pid_t, int>> forkers;
-  for (int i = 0; i < 2; ++i) {
-    int p[2];
-    if (pipe(p) != 0) break;
-    pid_t pid = fork();
-    if (pid == 0) {
-      close(p[0]);
-      long n = 0;
-      while (n < 1000000 && Clock::now() < until) {
-        pid_t c = fork();
-        if (c == 0) _exit(0);
-        if (c < 0) break;
-        waitpid(c, nullptr, 0);
-        ++n;
-      }
-      (void)!write(p[1], &n, sizeof n);
-      _exit(0);
-    }
-    close(p[1]);
-    if (pid < 0) {
-      close(p[0]);
-      break;
-    }
-    forkers.emplace_back(pid, p[0]);
-  }
-  long total = 0;
-  for (auto [pid, fd] : forkers) {
-    long n = 0;
-    if (read(fd, &n, sizeof n) == sizeof n) total += n;
-    close(fd);
-    waitpid(pid, nullptr, 0);
-  }
-  return total / std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-// The bound of the keepalive figure: the same clients against a process that
-// answers "ECHO <n>" itself (one poll loop, no master, worker or Redis).
-// Returns its pid (listening on *port), or -1.
-pid_t StartEchoServer(int* port) {
-  int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr = {};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (lfd < 0 || bind(lfd, reinterpret_cast<sockaddr*>(&addr), len) != 0 ||
-      listen(lfd, 128) != 0 ||
-      getsockname(lfd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    if (lfd >= 0) close(lfd);
-    return -1;
-  }
-  *port = ntohs(addr.sin_port);
-  pid_t pid = fork();
-  if (pid != 0) {
-    close(lfd);
-    return pid;
-  }
-  std::vector<pollfd> fds = {{lfd, POLLIN, 0}};
-  std::vector<std::string> in(1);
-  char buf[4096];
-  for (;;) {  // until the bench kills it
-    if (poll(fds.data(), fds.size(), -1) < 0) continue;
-    if (fds[0].revents != 0) {
-      int fd = accept4(lfd, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd >= 0) {
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        fds.push_back({fd, POLLIN, 0});
-        in.emplace_back();
-      }
-    }
-    for (size_t i = 1; i < fds.size(); ++i) {
-      if (fds[i].revents == 0 || fds[i].fd < 0) continue;
-      ssize_t n = recv(fds[i].fd, buf, sizeof buf, 0);
-      if (n <= 0) {
-        close(fds[i].fd);
-        fds[i].fd = -1;  // poll ignores it
-        continue;
-      }
-      in[i].append(buf, n);
-      std::string out;
-      size_t eol;
-      while ((eol = in[i].find('\n')) != std::string::npos) {
-        out += in[i].substr(5, eol - 5) + "\n";  // after "ECHO "
-        in[i].erase(0, eol + 1);
-      }
-      if (!out.empty()) (void)send(fds[i].fd, out.data(), out.size(), 0);
-    }
-  }
-}
-
+// Runs Load() against daemon `d` and adds the CPU per request it cost the
+// master and its request workers (all reaped by the end, so counted in the
+// master's cutime/cstime).
 LoadResult MeasuredLoad(const qd::test::Daemon& d, int port, int clients,
                         long total) {
   using qd::test::CpuTime;
@@ -427,25 +329,18 @@ long Flag(int argc, char** argv, const char* name, long def) {
   return def;
 }
 
-}  // namespace
+struct Options {
+  int clients = 32;
+  long requests = 5000;
+  long ka_requests = 50000;
+  long requested_idle = 10000;
+  long idle = 10000;  // capped by RLIMIT_NOFILE
+  long fork_idle = 1000;
+};
 
-int main(int argc, char** argv) {
-  int clients = static_cast<int>(Flag(argc, argv, "--clients", 32));
-  long requests = Flag(argc, argv, "--requests", 5000);
-  long ka_requests = Flag(argc, argv, "--keepalive-requests", 50000);
-  long idle = Flag(argc, argv, "--idle", 10000);
-  long fork_idle_max = Flag(argc, argv, "--fork-idle", 1000);
-  if (clients <= 0 || requests <= 0 || ka_requests <= 0 || idle <= 0 ||
-      fork_idle_max <= 0) {
-    std::fprintf(stderr,
-                 "usage: %s [--clients C] [--requests R] "
-                 "[--keepalive-requests K] [--idle N] [--fork-idle M]\n",
-                 argv[0]);
-    return 2;
-  }
-  signal(SIGPIPE, SIG_IGN);
-
-  // Our sockets: raise the soft limit to the hard one, cap N below it.
+// Raises our descriptor limit to the hard one and caps the idle count
+// below it.
+long CapIdle(long idle) {
   rlimit lim = {};
   getrlimit(RLIMIT_NOFILE, &lim);
   if (lim.rlim_cur < lim.rlim_max) {
@@ -453,161 +348,209 @@ int main(int argc, char** argv) {
     setrlimit(RLIMIT_NOFILE, &lim);
   }
   getrlimit(RLIMIT_NOFILE, &lim);
-  long requested_idle = idle;
   if (lim.rlim_cur != RLIM_INFINITY &&
       static_cast<rlim_t>(idle + 100) > lim.rlim_cur) {
     idle = std::max(0L, static_cast<long>(lim.rlim_cur) - 100);
     std::printf("idle connections capped at %ld (RLIMIT_NOFILE %lu)\n", idle,
                 static_cast<unsigned long>(lim.rlim_cur));
   }
-  long fork_idle = std::min(idle, fork_idle_max);
+  return idle;
+}
 
-  std::fprintf(stderr, "multiplex_bench: 0/4 ceilings (fork, direct echo)\n");
-  double fork_ceiling = ForkCeiling(2.0);
-  LoadResult echo_load;
-  {
-    int echo_port = 0;
-    pid_t echo = StartEchoServer(&echo_port);
-    if (echo > 0) {
-      echo_load = Load(echo_port, clients, ka_requests);
-      kill(echo, SIGKILL);
-      waitpid(echo, nullptr, 0);
-    }
-  }
-
-  qd::test::RedisServer redis;
+// One load phase: a fresh daemon with listener lines `extra`.
+LoadResult LoadPhase(const qd::test::RedisServer& redis,
+                     const std::string& extra, int clients, long total) {
   int port = qd::test::FreePort();
-  bool all_ok = true;
+  auto d = StartDaemon(redis, port, extra);
+  LoadResult r;
+  if (d) r = MeasuredLoad(*d, port, clients, total);
+  StopDaemon(d);
+  return r;
+}
 
-  std::fprintf(stderr, "multiplex_bench: 1/4 keepalive 0s, %ld requests\n",
-               requests);
-  LoadResult fork_load;
-  {
-    auto d = StartDaemon(redis, port, "    worker_keepalive: 0s\n");
-    if (d) fork_load = MeasuredLoad(*d, port, clients, requests);
-    all_ok &= fork_load.ok;
-    StopDaemon(d);
+struct IdleResult {
+  long before_kib = 0, idle_kib = 0;
+  size_t open = 0;
+};
+
+IdleResult IdlePhase(const qd::test::RedisServer& redis, long idle) {
+  IdleResult r;
+  int port = qd::test::FreePort();
+  auto d = StartDaemon(redis, port, "    worker_keepalive: 5s\n");
+  if (d) {
+    std::this_thread::sleep_for(milliseconds(1500));
+    r.before_kib = qd::test::RssKiB(d->pid());
+    std::vector<int> fds;
+    r.open = OpenIdle(port, d->pid(), idle, &fds, false);
+    std::this_thread::sleep_for(milliseconds(500));
+    r.idle_kib = qd::test::RssKiB(d->pid());
+    CloseAll(fds);
   }
+  StopDaemon(d);
+  return r;
+}
 
-  std::fprintf(stderr, "multiplex_bench: 2/4 keepalive 5s, %ld requests\n",
-               ka_requests);
-  LoadResult ka_load;
-  port = qd::test::FreePort();
-  {
-    auto d = StartDaemon(redis, port, "    worker_keepalive: 5s\n");
-    if (d) ka_load = MeasuredLoad(*d, port, clients, ka_requests);
-    all_ok &= ka_load.ok;
-    StopDaemon(d);
+struct ForkIdleResult {
+  long master_kib = 0, total_kib = 0;
+  size_t open = 0, children = 0;
+  double per_conn_kib() const {
+    return children ? double(total_kib - master_kib) / children : 0;
   }
+};
 
-  std::fprintf(stderr, "multiplex_bench: 3/4 %ld idle connections\n", idle);
-  long master_before = 0, master_idle = 0;
-  size_t idle_open = 0;
-  port = qd::test::FreePort();
-  {
-    auto d = StartDaemon(redis, port, "    worker_keepalive: 5s\n");
-    if (d) {
-      std::this_thread::sleep_for(milliseconds(1500));
-      master_before = qd::test::RssKiB(d->pid());
-      std::vector<int> fds;
-      idle_open = OpenIdle(port, d->pid(), idle, &fds, false);
-      std::this_thread::sleep_for(milliseconds(500));
-      master_idle = qd::test::RssKiB(d->pid());
-      CloseAll(fds);
+ForkIdleResult ForkIdlePhase(const qd::test::RedisServer& redis, long n) {
+  ForkIdleResult r;
+  int port = qd::test::FreePort();
+  auto d = StartDaemon(redis, port, "    personality: fork\n");
+  if (d) {
+    std::vector<int> fds;
+    r.open = OpenIdle(port, d->pid(), n, &fds, true);
+    std::this_thread::sleep_for(milliseconds(500));
+    r.master_kib = qd::test::RssKiB(d->pid());
+    r.total_kib = r.master_kib;
+    for (pid_t pid : qd::test::ChildPids(d->pid(), "qd-req-")) {
+      r.total_kib += qd::test::RssKiB(pid);
+      ++r.children;
     }
-    all_ok &= idle_open == static_cast<size_t>(idle);
-    StopDaemon(d);
+    CloseAll(fds);
   }
+  StopDaemon(d);
+  return r;
+}
 
-  std::fprintf(stderr, "multiplex_bench: 4/4 personality fork, %ld idle\n",
-               fork_idle);
-  long fork_master = 0, fork_total = 0;
-  size_t fork_open = 0, fork_children = 0;
-  port = qd::test::FreePort();
-  {
-    auto d = StartDaemon(redis, port, "    personality: fork\n");
-    if (d) {
-      std::vector<int> fds;
-      fork_open = OpenIdle(port, d->pid(), fork_idle, &fds, true);
-      std::this_thread::sleep_for(milliseconds(500));
-      fork_master = qd::test::RssKiB(d->pid());
-      fork_total = fork_master;
-      for (pid_t pid : qd::test::ChildPids(d->pid(), "qd-req-")) {
-        fork_total += qd::test::RssKiB(pid);
-        ++fork_children;
-      }
-      CloseAll(fds);
-    }
-    all_ok &= fork_open == static_cast<size_t>(fork_idle);
-    StopDaemon(d);
-  }
-  double fork_per_conn =
-      fork_children ? double(fork_total - fork_master) / fork_children : 0;
-  double fork_extrapolated = fork_master + fork_per_conn * idle;
+struct Results {
+  double fork_ceiling = 0;
+  LoadResult echo, ka0, ka5;
+  IdleResult idle;
+  ForkIdleResult fork;
+};
 
-  std::printf("queuedaemon multiplex listener (clients=%d)\n", clients);
+// The rows of one load phase: rate against its goal, ratio to `ceiling`,
+// CPU per request, latencies.
+void LoadRows(const std::string& title, const LoadResult& r, double goal,
+              const char* ceiling_name, double ceiling) {
+  Row(title.c_str(), r.ok ? Fmt("%.0f /s", r.rate) : "failed",
+      Fmt(">= %.0f /s", goal));
+  Row(ceiling_name, Fmt("%.2fx", ceiling > 0 ? r.rate / ceiling : 0), "");
+  Row("  CPU per request: master", Fmt("%.0f us", r.master_us), "");
+  Row("  CPU per request: workers", Fmt("%.0f us", r.workers_us), "");
+  Row("  p50 latency", Fmt("%.3f ms", r.p50_ms), "");
+  Row("  p99 latency", Fmt("%.3f ms", r.p99_ms), "");
+}
+
+void PrintTable(const Options& o, const Results& r) {
+  std::printf("queuedaemon multiplex listener (clients=%d)\n", o.clients);
   Row("metric", "value", "goal");
-  Row("ceiling: fork+exit+wait, 2 in parallel", Fmt("%.0f /s", fork_ceiling),
+  Row("ceiling: fork+exit+wait, 2 in parallel", Fmt("%.0f /s", r.fork_ceiling),
       "");
   Row("ceiling: direct echo server, same clients",
-      echo_load.ok ? Fmt("%.0f /s", echo_load.rate) : "failed", "");
-  Row(("keepalive 0s: req/s (" + std::to_string(requests) + " req)").c_str(),
-      fork_load.ok ? Fmt("%.0f /s", fork_load.rate) : "failed",
-      Fmt(">= %.0f /s", kForkGoal));
-  Row("  / fork ceiling", Fmt("%.2fx", fork_load.rate / fork_ceiling), "");
-  Row("  CPU per request: master", Fmt("%.0f us", fork_load.master_us), "");
-  Row("  CPU per request: workers", Fmt("%.0f us", fork_load.workers_us), "");
-  Row("  p50 latency", Fmt("%.3f ms", fork_load.p50_ms), "");
-  Row("  p99 latency", Fmt("%.3f ms", fork_load.p99_ms), "");
-  Row(("keepalive 5s: req/s (" + std::to_string(ka_requests) + " req)").c_str(),
-      ka_load.ok ? Fmt("%.0f /s", ka_load.rate) : "failed",
-      Fmt(">= %.0f /s", kKeepaliveGoal));
-  Row("  / direct echo ceiling",
-      Fmt("%.2fx", echo_load.rate > 0 ? ka_load.rate / echo_load.rate : 0), "");
-  Row("  CPU per request: master", Fmt("%.0f us", ka_load.master_us), "");
-  Row("  CPU per request: workers", Fmt("%.0f us", ka_load.workers_us), "");
-  Row("  p50 latency", Fmt("%.3f ms", ka_load.p50_ms), "");
-  Row("  p99 latency", Fmt("%.3f ms", ka_load.p99_ms), "");
-  Row("master RSS, no connections", Fmt("%.1f MiB", master_before / 1024.0),
+      r.echo.ok ? Fmt("%.0f /s", r.echo.rate) : "failed", "");
+  LoadRows("keepalive 0s: req/s (" + std::to_string(o.requests) + " req)",
+           r.ka0, kForkGoal, "  / fork ceiling", r.fork_ceiling);
+  LoadRows("keepalive 5s: req/s (" + std::to_string(o.ka_requests) + " req)",
+           r.ka5, kKeepaliveGoal, "  / direct echo ceiling", r.echo.rate);
+  Row("master RSS, no connections", Fmt("%.1f MiB", r.idle.before_kib / 1024.0),
       "");
-  Row(("master RSS, " + std::to_string(idle_open) + " idle connections")
+  Row(("master RSS, " + std::to_string(r.idle.open) + " idle connections")
           .c_str(),
-      Fmt("%.1f MiB", master_idle / 1024.0),
-      idle == 10000 ? Fmt("<= %.0f MiB", kMasterGoalMiB)
-                    : Fmt("(<= %.0f MiB @10000)", kMasterGoalMiB));
-  Row(("fork personality: " + std::to_string(fork_children) +
+      Fmt("%.1f MiB", r.idle.idle_kib / 1024.0),
+      o.idle == 10000 ? Fmt("<= %.0f MiB", kMasterGoalMiB)
+                      : Fmt("(<= %.0f MiB @10000)", kMasterGoalMiB));
+  Row(("fork personality: " + std::to_string(r.fork.children) +
        " conns, total RSS")
           .c_str(),
-      Fmt("%.1f MiB", fork_total / 1024.0), "");
-  Row("  per connection", Fmt("%.1f KiB", fork_per_conn), "");
-  Row(("  extrapolated to " + std::to_string(idle) + " conns").c_str(),
-      Fmt("%.1f MiB", fork_extrapolated / 1024.0), "");
-  if (requested_idle != idle)
+      Fmt("%.1f MiB", r.fork.total_kib / 1024.0), "");
+  Row("  per connection", Fmt("%.1f KiB", r.fork.per_conn_kib()), "");
+  Row(("  extrapolated to " + std::to_string(o.idle) + " conns").c_str(),
+      Fmt("%.1f MiB",
+          (r.fork.master_kib + r.fork.per_conn_kib() * o.idle) / 1024.0),
+      "");
+  if (o.requested_idle != o.idle)
     std::printf("note: idle connections capped from %ld to %ld\n",
-                requested_idle, idle);
+                o.requested_idle, o.idle);
   std::printf(
       "note: fork total RSS sums VmRSS of every process (shared pages counted "
       "once per process)\n");
+}
 
+// "ka0_requests":R,"ka0_ok":true,... for one load phase.
+std::string LoadJson(const char* prefix, long requests, const LoadResult& r) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "\"%1$s_requests\":%2$ld,\"%1$s_ok\":%3$s,\"%1$s_rate\":%4$.1f,"
+                "\"%1$s_p50_ms\":%5$.3f,\"%1$s_p99_ms\":%6$.3f,"
+                "\"%1$s_master_us\":%7$.1f,\"%1$s_workers_us\":%8$.1f,",
+                prefix, requests, r.ok ? "true" : "false", r.rate, r.p50_ms,
+                r.p99_ms, r.master_us, r.workers_us);
+  return buf;
+}
+
+void PrintJson(const Options& o, const Results& r) {
   std::printf(
       "BENCH {\"bench\":\"multiplex\",\"clients\":%d,"
-      "\"fork_ceiling\":%.1f,\"echo_ceiling\":%.1f,"
-      "\"ka0_requests\":%ld,\"ka0_ok\":%s,\"ka0_rate\":%.1f,"
-      "\"ka0_p50_ms\":%.3f,\"ka0_p99_ms\":%.3f,"
-      "\"ka0_master_us\":%.1f,\"ka0_workers_us\":%.1f,"
-      "\"ka5_requests\":%ld,\"ka5_ok\":%s,\"ka5_rate\":%.1f,"
-      "\"ka5_p50_ms\":%.3f,\"ka5_p99_ms\":%.3f,"
-      "\"ka5_master_us\":%.1f,\"ka5_workers_us\":%.1f,"
+      "\"fork_ceiling\":%.1f,\"echo_ceiling\":%.1f,%s%s"
       "\"idle\":%ld,\"idle_open\":%zu,\"master_rss_kib_before\":%ld,"
       "\"master_rss_kib_idle\":%ld,\"fork_idle\":%zu,"
       "\"fork_master_rss_kib\":%ld,\"fork_total_rss_kib\":%ld,"
       "\"fork_rss_kib_per_conn\":%.1f,\"fork_rss_kib_extrapolated\":%.0f}\n",
-      clients, fork_ceiling, echo_load.rate, requests,
-      fork_load.ok ? "true" : "false", fork_load.rate, fork_load.p50_ms,
-      fork_load.p99_ms, fork_load.master_us, fork_load.workers_us, ka_requests,
-      ka_load.ok ? "true" : "false", ka_load.rate, ka_load.p50_ms,
-      ka_load.p99_ms, ka_load.master_us, ka_load.workers_us, idle, idle_open,
-      master_before, master_idle, fork_children, fork_master, fork_total,
-      fork_per_conn, fork_extrapolated);
+      o.clients, r.fork_ceiling, r.echo.rate,
+      LoadJson("ka0", o.requests, r.ka0).c_str(),
+      LoadJson("ka5", o.ka_requests, r.ka5).c_str(), o.idle, r.idle.open,
+      r.idle.before_kib, r.idle.idle_kib, r.fork.children, r.fork.master_kib,
+      r.fork.total_kib, r.fork.per_conn_kib(),
+      r.fork.master_kib + r.fork.per_conn_kib() * o.idle);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  o.clients = static_cast<int>(Flag(argc, argv, "--clients", o.clients));
+  o.requests = Flag(argc, argv, "--requests", o.requests);
+  o.ka_requests = Flag(argc, argv, "--keepalive-requests", o.ka_requests);
+  o.requested_idle = Flag(argc, argv, "--idle", o.requested_idle);
+  long fork_idle_max = Flag(argc, argv, "--fork-idle", o.fork_idle);
+  if (o.clients <= 0 || o.requests <= 0 || o.ka_requests <= 0 ||
+      o.requested_idle <= 0 || fork_idle_max <= 0) {
+    std::fprintf(stderr,
+                 "usage: %s [--clients C] [--requests R] "
+                 "[--keepalive-requests K] [--idle N] [--fork-idle M]\n",
+                 argv[0]);
+    return 2;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  o.idle = CapIdle(o.requested_idle);
+  o.fork_idle = std::min(o.idle, fork_idle_max);
+
+  Results r;
+  std::fprintf(stderr, "multiplex_bench: 0/4 ceilings (fork, direct echo)\n");
+  r.fork_ceiling = qd::bench::ForkCeiling(2.0);
+  int echo_port = 0;
+  pid_t echo = qd::bench::StartEchoServer(&echo_port);
+  if (echo > 0) {
+    r.echo = Load(echo_port, o.clients, o.ka_requests);
+    kill(echo, SIGKILL);
+    waitpid(echo, nullptr, 0);
+  }
+
+  qd::test::RedisServer redis;
+  std::fprintf(stderr, "multiplex_bench: 1/4 keepalive 0s, %ld requests\n",
+               o.requests);
+  r.ka0 = LoadPhase(redis, "    worker_keepalive: 0s\n", o.clients, o.requests);
+  std::fprintf(stderr, "multiplex_bench: 2/4 keepalive 5s, %ld requests\n",
+               o.ka_requests);
+  r.ka5 =
+      LoadPhase(redis, "    worker_keepalive: 5s\n", o.clients, o.ka_requests);
+  std::fprintf(stderr, "multiplex_bench: 3/4 %ld idle connections\n", o.idle);
+  r.idle = IdlePhase(redis, o.idle);
+  std::fprintf(stderr, "multiplex_bench: 4/4 personality fork, %ld idle\n",
+               o.fork_idle);
+  r.fork = ForkIdlePhase(redis, o.fork_idle);
+
+  PrintTable(o, r);
+  PrintJson(o, r);
+  bool all_ok = r.ka0.ok && r.ka5.ok &&
+                r.idle.open == static_cast<size_t>(o.idle) &&
+                r.fork.open == static_cast<size_t>(o.fork_idle);
   return all_ok ? 0 : 1;
 }
