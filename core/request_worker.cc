@@ -49,6 +49,20 @@ std::string JsonString(const nlohmann::json& header, const char* key) {
   return it != header.end() && it->is_string() ? it->get<std::string>() : "";
 }
 
+// The size of `state` as JSON, for the kMaxState check. Serialized only
+// when it might be too large: escaping makes a byte at most six ("\u00XX"),
+// so a small state is below the bound without a dump (the reply's own dump
+// is the only one per request).
+size_t StateJsonSize(const nlohmann::json& state) {
+  size_t bound = 2;
+  for (const auto& [key, value] : state.items()) {
+    bound += 6 * (key.size() + value.get_ref<const std::string&>().size()) + 6;
+  }
+  if (bound <= RequestWire::kMaxState) return bound;
+  return state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
+      .size();
+}
+
 // A fork-personality worker's session in Redis, for whoever looks: saved
 // after each request that changed it (blocking), deleted at the end. Redis
 // trouble is logged and costs the copy only.
@@ -196,9 +210,7 @@ int ServeChannel(RequestRunner& runner, const ListenerConfig& config,
     nlohmann::json reply = {{"t", "reply"}};
     if (out.changed) {
       nlohmann::json state = record.state;
-      size_t size =
-          state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-              .size();
+      size_t size = StateJsonSize(state);
       if (size <= RequestWire::kMaxState) {
         reply["state"] = std::move(state);
       } else {
