@@ -57,6 +57,7 @@
 
 #include "bench_redis.h"
 #include "daemon_harness.h"
+#include "soak_parts.h"
 
 namespace {
 using qd::test::milliseconds;
@@ -72,10 +73,8 @@ constexpr auto kRssEvery = seconds(1);
 constexpr auto kLoopTick = milliseconds(100);
 constexpr auto kDrainLimit = seconds(120);
 constexpr auto kStartLimit = milliseconds(20000);
-constexpr long kMaxBatch = 1000;  // XADDs in one 1 ms tick when catching up
 constexpr int kExitInterrupted = 130;
 
-const std::string kQueueKey = "qd:{default}:q:soak";
 const std::string kGroup = "workers";
 
 std::atomic<int> g_signals{0};
@@ -95,16 +94,15 @@ struct Options {
 
 // False on anything but the documented options with positive values.
 bool ParseArgs(int argc, char** argv, Options* o) {
-  for (int i = 1; i < argc; i += 2) {
+  for (int i = 1; i < argc; ++i) {
     std::string name = argv[i];
     if (name == "--calm") {
       o->calm = true;
-      --i;
       continue;
     }
-    if (i + 1 >= argc) return false;
+    if (++i >= argc) return false;
     char* end = nullptr;
-    long v = std::strtol(argv[i + 1], &end, 10);
+    long v = std::strtol(argv[i], &end, 10);
     if (*end != '\0' || v <= 0) return false;
     if (name == "--minutes") {
       o->seconds = v * 60;
@@ -122,140 +120,10 @@ bool ParseArgs(int argc, char** argv, Options* o) {
 }
 
 using Conn = qd::bench::BenchRedis;
-
-// Enqueues `rate` jobs a second on its own thread until `until` or Stop().
-// The payloads are 0, 1, 2 ...; a batch is pipelined every 1 ms.
-class Producer {
- public:
-  Producer(int port, long rate) : port_(port), rate_(rate) {}
-  ~Producer() { Stop(); }
-  // Ticks count from `t0`; the last one is at `until`.
-  void Start(Clock::time_point t0, Clock::time_point until) {
-    thread_ = std::thread([this, t0, until] { Run(t0, until); });
-  }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  long enqueued() const { return enqueued_; }  // XADDs that succeeded
-  long errors() const { return errors_; }      // XADDs that did not
-  bool failed() const { return failed_; }      // the connection broke
-
- private:
-  void Run(Clock::time_point t0, Clock::time_point until) {
-    Conn c(port_);
-    long sent = 0;
-    for (long tick = 1; !stop_ && c.Ok(); ++tick) {
-      auto at = t0 + milliseconds(tick);
-      if (at > until) break;
-      std::this_thread::sleep_until(at);
-      long n = std::min(kMaxBatch, rate_ * tick / 1000 - sent);
-      for (long i = 0; i < n; ++i) {
-        c.Append({"XADD", kQueueKey, "*", "payload", std::to_string(sent + i)});
-      }
-      long ok = c.Replies(n);
-      sent += n;
-      enqueued_ += ok;
-      errors_ += n - ok;
-    }
-    failed_ = !c.Ok();
-  }
-
-  int port_;
-  long rate_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<bool> failed_{false};
-  std::atomic<long> enqueued_{0};
-  std::atomic<long> errors_{0};
-};
-
-// The testkit record read as it grows: runs per payload number. (ReadRecord
-// re-reads the whole file, a million lines by the end of a 10-minute run.)
-class RecordTail {
- public:
-  explicit RecordTail(std::string path) : path_(std::move(path)) {}
-  // Counts the complete lines appended since the last call.
-  void Update() {
-    std::ifstream in(path_, std::ios::binary);
-    if (!in) return;
-    in.seekg(offset_);
-    std::string chunk((std::istreambuf_iterator<char>(in)), {});
-    size_t end = chunk.rfind('\n');
-    if (end == std::string::npos) return;
-    offset_ += static_cast<std::streamoff>(end + 1);
-    std::istringstream lines(chunk.substr(0, end + 1));
-    for (std::string line; std::getline(lines, line);) Count(line);
-  }
-  long distinct() const { return distinct_; }
-  long duplicates() const { return duplicates_; }
-
- private:
-  void Count(const std::string& line) {
-    char* rest = nullptr;
-    unsigned long n = std::strtoul(line.c_str(), &rest, 10);
-    if (rest == line.c_str() || *rest != ' ') return;  // not a soak job
-    if (n >= runs_.size())
-      runs_.resize(std::max<size_t>(n + 1, runs_.size() * 2));
-    if (runs_[n]++ == 0) {
-      ++distinct_;
-    } else {
-      ++duplicates_;
-    }
-  }
-
-  std::string path_;
-  std::streamoff offset_ = 0;
-  std::vector<uint32_t> runs_;
-  long distinct_ = 0;
-  long duplicates_ = 0;
-};
-
-// `queuectl restart` on its own thread: it waits for the whole roll-over.
-class Recycler {
- public:
-  explicit Recycler(std::string redis_url) : url_(std::move(redis_url)) {}
-  ~Recycler() { Wait(); }
-  // Starts one restart unless one is still running; false then.
-  bool Start() {
-    if (run_.valid()) return false;
-    run_ = std::async(std::launch::async, [this] {
-      return qd::test::RunQueuectl(
-          dir_, {"--redis", url_, "restart", "--timeout", "30s"});
-    });
-    return true;
-  }
-  // Collects a finished restart.
-  void Poll() {
-    if (run_.valid() &&
-        run_.wait_for(milliseconds(0)) == std::future_status::ready) {
-      Collect();
-    }
-  }
-  void Wait() {
-    if (run_.valid()) Collect();
-  }
-  int ok() const { return ok_; }
-  int failed() const { return failed_; }
-
- private:
-  void Collect() {
-    qd::test::CtlResult r = run_.get();
-    if (r.code == 0) {
-      ++ok_;
-    } else {
-      ++failed_;
-      std::fprintf(stderr, "soak: queuectl restart exited %d: %s%s", r.code,
-                   r.out.c_str(), r.err.c_str());
-    }
-  }
-
-  std::string url_;
-  qd::test::TempDir dir_;
-  std::future<qd::test::CtlResult> run_;
-  int ok_ = 0;
-  int failed_ = 0;
-};
+using qd::bench::soak::kQueueKey;
+using qd::bench::soak::Producer;
+using qd::bench::soak::RecordTail;
+using qd::bench::soak::Recycler;
 
 std::string DaemonConfig(const Options& o, const std::string& redis_url) {
   return "daemon:\n  threads: " + std::to_string(o.threads) +
