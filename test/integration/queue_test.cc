@@ -8,84 +8,10 @@
 #include <sstream>
 
 #include "daemon_harness.h"
+#include "queue_harness.h"
 
 namespace qd::test {
 namespace {
-
-std::string PluginDir() {
-  return std::string(QD_BINARY_DIR) + "/../test-plugins";
-}
-
-// Sites `a` (and `b` when two_sites) with one queue `jobs` each, run by
-// testkit, recording into RUN_DIR/record.txt; `daemon_extra` adds lines
-// (indented by two spaces) to the daemon section.
-std::string QueueConfig(const std::string& redis_url, int threads,
-                        const std::string& queue_extra = "",
-                        bool two_sites = false,
-                        const std::string& daemon_extra = "") {
-  std::string queue =
-      "      jobs: { handler: testkit, record: RUN_DIR/record.txt, "
-      "max_attempts: 3, retry_base: 50ms, retry_max: 200ms" +
-      queue_extra + " }\n";
-  std::string text = "daemon:\n  threads: " + std::to_string(threads) +
-                     "\n  run_dir: RUN_DIR/run\n  shutdown_timeout: 5s\n"
-                     "  kill_grace: 500ms\n" +
-                     daemon_extra + "redis: " + redis_url +
-                     "\n"
-                     "plugins: { dir: " +
-                     PluginDir() +
-                     ", load: [testkit] }\n"
-                     "sites:\n  a:\n    queues:\n" +
-                     queue;
-  if (two_sites) text += "  b:\n    queues:\n" + queue;
-  return text;
-}
-
-void Enqueue(int port, const std::string& site,
-             const std::vector<std::string>& payloads) {
-  std::vector<std::vector<std::string>> cmds;
-  for (const auto& p : payloads) {
-    cmds.push_back({"XADD", "qd:{" + site + "}:q:jobs", "*", "payload", p});
-  }
-  ASSERT_EQ(RedisPipeline(port, cmds), cmds.size());
-}
-
-std::vector<std::string> Numbered(const std::string& prefix, int n) {
-  std::vector<std::string> out;
-  for (int i = 0; i < n; ++i) out.push_back(prefix + std::to_string(i));
-  return out;
-}
-
-// Waits until stream `key` holds exactly `n` entries.
-bool WaitForLen(const RedisServer& redis, const std::string& key, long long n,
-                milliseconds deadline) {
-  return WaitFor(
-      [&] {
-        return RedisInt(redis.port(), {"XLEN", key}) == n;
-      },
-      deadline);
-}
-
-class QueueTest : public ::testing::Test {
- protected:
-  std::string Record(const Daemon& d) { return d.dir().File("record.txt"); }
-  // Waits until every payload ran at least once; returns the record.
-  std::map<std::string, int> WaitForAll(const Daemon& d,
-                                        const std::vector<std::string>& want,
-                                        milliseconds deadline) {
-    std::map<std::string, int> rec;
-    WaitFor(
-        [&] {
-          rec = ReadRecord(Record(d));
-          for (const auto& p : want) {
-            if (rec.count(p) == 0) return false;
-          }
-          return true;
-        },
-        deadline);
-    return rec;
-  }
-};
 
 TEST_F(QueueTest, JobsEnqueuedWithPlainRedisRunOnceAndAreAcked) {
   RedisServer redis;
@@ -182,115 +108,6 @@ TEST_F(QueueTest, AJobOverMaxPayloadIsDeadLetteredUnrunWithTheReason) {
   EXPECT_NE(all.find(big), std::string::npos) << "the payload is kept";
 }
 
-// An orchestrator's deadline: TERM with jobs that outlast shutdown_timeout
-// ends the master at that timeout (the workers are killed), and the jobs
-// stay in Redis unacked for the slots' replay.
-TEST_F(QueueTest, TermWithJobsOutlastingShutdownTimeoutEndsOnTimeLosingNone) {
-  RedisServer redis;
-  std::string config = QueueConfig(redis.url(), 2);
-  size_t at = config.find("shutdown_timeout: 5s");
-  ASSERT_NE(at, std::string::npos);
-  config.replace(at, 20, "shutdown_timeout: 8s");
-  const std::vector<std::string> jobs = {"sleep:20000#1", "sleep:20000#2"};
-  {
-    Daemon d(config);
-    ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
-    Enqueue(redis.port(), "a", jobs);
-    ASSERT_TRUE(WaitFor([&] { return !ReadRecord(Record(d)).empty(); },
-                        milliseconds(5000)))
-        << d.Log();
-    auto term = std::chrono::steady_clock::now();
-    d.Signal(SIGTERM);
-    int code = d.WaitExit(milliseconds(15000));
-    long ms = std::chrono::duration_cast<milliseconds>(
-                  std::chrono::steady_clock::now() - term)
-                  .count();
-    EXPECT_EQ(code, 1) << "shutdown_timeout passed: exit code 1\n" << d.Log();
-    EXPECT_LT(ms, 9000) << d.Log();
-    EXPECT_GE(ms, 7500) << "it waited for the jobs up to the timeout";
-    std::printf("TERM to exit: %ld ms (shutdown_timeout 8 s)\n", ms);
-  }
-  // Neither job was acked nor lost: both entries are in the stream, pending.
-  EXPECT_EQ(RedisInt(redis.port(), {"XLEN", "qd:{a}:q:jobs"}), 2);
-  EXPECT_EQ(RedisInt(redis.port(), {"XLEN", "qd:{a}:dead:jobs"}), 0);
-  // A new daemon (same consumer names) runs them again.
-  Daemon again(config);
-  EXPECT_TRUE(WaitFor([&] { return !ReadRecord(Record(again)).empty(); },
-                      milliseconds(10000)))
-      << again.Log();
-  EXPECT_TRUE(again.WaitForLog("replaying")) << again.Log();
-  auto workers = again.Workers();
-  again.Signal(SIGKILL);  // its jobs sleep 20 s: no graceful wait here
-  again.WaitExit();
-  for (const auto& [slot, pid] : workers) kill(pid, SIGKILL);
-}
-
-// A handler that blocks its worker's loop (here a job of 60 s on a queue
-// without a timeout) stops the heartbeat: past heartbeat_timeout the master
-// kills the worker, the replacement replays the job, and after max_attempts
-// deaths it is dead-lettered. The idle worker next to it beats on.
-TEST_F(QueueTest, AWorkerWhoseLoopIsStuckIsKilledAndItsJobReplayed) {
-  RedisServer redis;
-  Daemon d(QueueConfig(redis.url(), 2, "", false, "  heartbeat_timeout: 1s\n"));
-  ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
-  Enqueue(redis.port(), "a", {"sleep:60000"});
-  ASSERT_TRUE(
-      d.WaitForLog("its loop is stuck in job a/jobs", 1, milliseconds(10000)))
-      << d.Log();
-  EXPECT_TRUE(d.WaitForLog("replaying", 1, milliseconds(10000))) << d.Log();
-  // max_attempts 3: the third death dead-letters it.
-  ASSERT_TRUE(WaitForLen(redis, "qd:{a}:dead:jobs", 1, milliseconds(20000)))
-      << d.Log();
-  EXPECT_EQ(RedisInt(redis.port(), {"XLEN", "qd:{a}:q:jobs"}), 0);
-  EXPECT_EQ(d.LogCount("no heartbeat for"), 3u) << d.Log();
-  EXPECT_GE(ReadRecord(Record(d))["sleep:60000"], 3);
-}
-
-// A hung Redis (stopped: the connection stays open and nothing answers) is
-// found by the reply timeout (heartbeat_timeout, plus the blocking read's
-// wait): the worker drops its connections and reconnects; once Redis runs
-// again the jobs flow.
-TEST_F(QueueTest, AHungRedisConnectionIsDroppedAndMadeAgain) {
-  RedisServer redis;
-  Daemon d(QueueConfig(redis.url(), 1, "", false, "  heartbeat_timeout: 2s\n"));
-  ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
-  // A job run first: the worker is past its start-up replay and its reader
-  // is in its XREADGROUP BLOCK loop.
-  Enqueue(redis.port(), "a", {"before"});
-  ASSERT_EQ(WaitForAll(d, {"before"}, milliseconds(10000))["before"], 1)
-      << d.Log();
-  ASSERT_EQ(kill(redis.pid(), SIGSTOP), 0);
-  // The reader (its XREADGROUP BLOCK) and the writer (lease and promoter
-  // ticks) both have commands waiting.
-  bool dropped =
-      d.WaitForLog("dropping the connection", 2, milliseconds(10000));
-  ASSERT_EQ(kill(redis.pid(), SIGCONT), 0);
-  ASSERT_TRUE(dropped) << d.Log();
-  EXPECT_NE(d.Log().find("site a reader: redis"), std::string::npos) << d.Log();
-  std::vector<std::string> jobs = Numbered("after-", 20);
-  Enqueue(redis.port(), "a", jobs);
-  auto rec = WaitForAll(d, jobs, milliseconds(15000));
-  for (const auto& j : jobs) EXPECT_EQ(rec[j], 1) << j << "\n" << d.Log();
-  EXPECT_EQ(d.LogCount("no heartbeat for"), 0u) << "the loop never stopped";
-}
-
-// A job with a timeout of its own is watched by that timeout, not by the
-// heartbeat: it may block the loop past heartbeat_timeout and finish.
-TEST_F(QueueTest, AJobWithItsOwnTimeoutMayOutlastTheHeartbeat) {
-  RedisServer redis;
-  Daemon d(QueueConfig(redis.url(), 1, ", timeout: 10s", false,
-                       "  heartbeat_timeout: 1s\n"));
-  ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
-  Enqueue(redis.port(), "a", {"sleep:2500"});
-  ASSERT_TRUE(WaitForLen(redis, "qd:{a}:q:jobs", 0, milliseconds(10000)))
-      << d.Log();
-  EXPECT_EQ(d.LogCount("no heartbeat for"), 0u) << d.Log();
-  // Replies that waited in the socket while the handler blocked the loop
-  // are not a hung connection.
-  EXPECT_EQ(d.LogCount("dropping the connection"), 0u) << d.Log();
-  EXPECT_EQ(RedisInt(redis.port(), {"XLEN", "qd:{a}:dead:jobs"}), 0);
-}
-
 TEST_F(QueueTest, AJobThatKillsItsWorkerIsQuarantined) {
   RedisServer redis;
   Daemon d(QueueConfig(redis.url(), 1));
@@ -375,18 +192,6 @@ TEST_F(QueueTest, AFloodedSiteDoesNotStarveAnother) {
               static_cast<long long>(latency.count()));
 }
 
-TEST_F(QueueTest, AJobPastItsTimeoutIsKilledAndReplayed) {
-  RedisServer redis;
-  Daemon d(QueueConfig(redis.url(), 1, ", timeout: 300ms"));
-  ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
-  Enqueue(redis.port(), "a", {"sleep:60000"});
-  ASSERT_TRUE(d.WaitForLog("ran past its timeout", 1, milliseconds(10000)))
-      << d.Log();
-  ASSERT_TRUE(WaitForLen(redis, "qd:{a}:dead:jobs", 1, milliseconds(30000)))
-      << d.Log();
-  EXPECT_EQ(ReadRecord(Record(d))["sleep:60000"], 3);
-}
-
 TEST_F(QueueTest, HupAddsAndRemovesSitesWithoutDroppingAJob) {
   RedisServer redis;
   Daemon d(QueueConfig(redis.url(), 2));
@@ -414,38 +219,6 @@ TEST_F(QueueTest, HupAddsAndRemovesSitesWithoutDroppingAJob) {
   EXPECT_TRUE(d.WaitForLog("gave back")) << "roll-over re-queued fetched jobs";
 }
 
-TEST_F(QueueTest, ALongJobKeepsItsLeaseAndIsNotStolen) {
-  RedisServer redis;
-  Daemon d(QueueConfig(redis.url(), 2, ", visibility_timeout: 3s"));
-  ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
-  Enqueue(redis.port(), "a", {"sleep:4500", "sleep:4501"});
-  ASSERT_TRUE(WaitForLen(redis, "qd:{a}:q:jobs", 0, milliseconds(30000)))
-      << d.Log();
-  auto rec = ReadRecord(Record(d));
-  EXPECT_EQ(rec["sleep:4500"], 1) << d.Log();
-  EXPECT_EQ(rec["sleep:4501"], 1) << d.Log();
-  EXPECT_EQ(d.LogCount("claimed idle job"), 0u) << d.Log();
-}
-
-TEST_F(QueueTest, ManyShortJobsOutlastingTheVisibilityTimeoutAreNotStolen) {
-  RedisServer redis;
-  Daemon d(QueueConfig(redis.url(), 2, ", visibility_timeout: 2s"));
-  ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
-  std::vector<std::string> payloads;
-  for (int i = 0; i < 40; ++i)
-    payloads.push_back("sleep:200#" + std::to_string(i));
-  Enqueue(redis.port(), "a", payloads);
-  ASSERT_TRUE(WaitForLen(redis, "qd:{a}:q:jobs", 0, milliseconds(30000)))
-      << d.Log();
-  auto rec = ReadRecord(Record(d));
-  for (const auto& p : payloads) EXPECT_EQ(rec[p], 1) << p;
-  EXPECT_EQ(d.LogCount("claimed idle job"), 0u) << d.Log();
-  if (HasFailure()) {
-    std::ifstream in(Record(d));
-    std::cout << in.rdbuf();
-  }
-}
-
 TEST(QueueStartupTest, AnUnknownHandlerIsRefusedNamingSiteQueueAndHandler) {
   TempDir dir;
   std::string text;
@@ -463,7 +236,7 @@ TEST(QueueStartupTest, APluginBuiltForAnotherAbiIsRefused) {
   TempDir dir;
   std::string text;
   EXPECT_EQ(CheckConfig(dir, "qd.yaml",
-                        "plugins: { dir: " + PluginDir() +
+                        "plugins: { dir: " + TestPluginDir() +
                             ", load: [bad_abi] }\nsites:\n  s1:\n    queues:\n"
                             "      q1: { handler: noop }\n",
                         &text),
