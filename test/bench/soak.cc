@@ -122,8 +122,8 @@ bool ParseArgs(int argc, char** argv, Options* o) {
 using Conn = qd::bench::BenchRedis;
 using qd::bench::soak::kQueueKey;
 using qd::bench::soak::Producer;
-using qd::bench::soak::RecordTail;
 using qd::bench::soak::Recycler;
+using qd::test::RecordTail;
 
 std::string DaemonConfig(const Options& o, const std::string& redis_url) {
   return "daemon:\n  threads: " + std::to_string(o.threads) +
@@ -257,7 +257,7 @@ class Soak {
         master_last, worker_max_kib_, interrupted ? "true" : "false");
     if (lost != 0) {
       std::fprintf(stderr, "soak: %ld jobs lost; daemon log tail:\n%s\n", lost,
-                   LogTail(40).c_str());
+                   daemon_.LogTail(40).c_str());
     }
     if (interrupted) return kExitInterrupted;
     return lost == 0 && producer_.errors() == 0 ? 0 : 1;
@@ -348,14 +348,6 @@ class Soak {
   }
 
   std::string Log() const { return daemon_.Log(); }
-  std::string LogTail(size_t lines) const {
-    std::string log = Log();
-    size_t at = log.size();
-    for (size_t n = 0; n <= lines && at != std::string::npos && at > 0; ++n) {
-      at = log.rfind('\n', at - 1);
-    }
-    return at == std::string::npos ? log : log.substr(at + 1);
-  }
 
   Options o_;
   qd::test::RedisServer redis_;

@@ -1,11 +1,10 @@
-// The parts of the soak run (soak.cc): the producer thread, the reader of
-// the testkit record, and the `queuectl restart` runner.
+// The parts of the soak run (soak.cc): the producer thread and the
+// `queuectl restart` runner (the record reader is record_tail.h).
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <future>
 #include <string>
 #include <thread>
@@ -13,6 +12,7 @@
 
 #include "bench_redis.h"
 #include "daemon_harness.h"
+#include "record_tail.h"
 
 namespace qd::bench::soak {
 
@@ -68,47 +68,6 @@ class Producer {
   std::atomic<bool> failed_{false};
   std::atomic<long> enqueued_{0};
   std::atomic<long> errors_{0};
-};
-
-// The testkit record read as it grows: runs per payload number. (ReadRecord
-// re-reads the whole file, a million lines by the end of a 10-minute run.)
-class RecordTail {
- public:
-  explicit RecordTail(std::string path) : path_(std::move(path)) {}
-  // Counts the complete lines appended since the last call.
-  void Update() {
-    std::ifstream in(path_, std::ios::binary);
-    if (!in) return;
-    in.seekg(offset_);
-    std::string chunk((std::istreambuf_iterator<char>(in)), {});
-    size_t end = chunk.rfind('\n');
-    if (end == std::string::npos) return;
-    offset_ += static_cast<std::streamoff>(end + 1);
-    std::istringstream lines(chunk.substr(0, end + 1));
-    for (std::string line; std::getline(lines, line);) Count(line);
-  }
-  long distinct() const { return distinct_; }
-  long duplicates() const { return duplicates_; }
-
- private:
-  void Count(const std::string& line) {
-    char* rest = nullptr;
-    unsigned long n = std::strtoul(line.c_str(), &rest, 10);
-    if (rest == line.c_str() || *rest != ' ') return;  // not a soak job
-    if (n >= runs_.size())
-      runs_.resize(std::max<size_t>(n + 1, runs_.size() * 2));
-    if (runs_[n]++ == 0) {
-      ++distinct_;
-    } else {
-      ++duplicates_;
-    }
-  }
-
-  std::string path_;
-  std::streamoff offset_ = 0;
-  std::vector<uint32_t> runs_;
-  long distinct_ = 0;
-  long duplicates_ = 0;
 };
 
 // `queuectl restart` on its own thread: it waits for the whole roll-over.

@@ -344,11 +344,7 @@ std::string RedisServer::url() const {
 Daemon::Daemon(const std::string& config_yaml,
                std::vector<std::string> extra_args,
                std::vector<std::string> env) {
-  std::string text = config_yaml;
-  for (size_t at; (at = text.find("RUN_DIR")) != std::string::npos;) {
-    text.replace(at, 7, dir_.path());
-  }
-  dir_.Write("qd.yaml", text);
+  WriteConfig(config_yaml);
   std::vector<std::string> args = {std::string(QD_BINARY_DIR) + "/queuedaemon",
                                    "-f", "-c", config_path()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
@@ -377,6 +373,23 @@ bool Daemon::WaitForWorkers(size_t n, milliseconds deadline) {
 
 std::string Daemon::Log() const {
   return ReadFileText(dir_.File("daemon.log"));
+}
+
+void Daemon::WriteConfig(const std::string& config_yaml) const {
+  std::string text = config_yaml;
+  for (size_t at; (at = text.find("RUN_DIR")) != std::string::npos;) {
+    text.replace(at, 7, dir_.path());
+  }
+  dir_.Write("qd.yaml", text);
+}
+
+std::string Daemon::LogTail(size_t lines) const {
+  std::string log = Log();
+  size_t at = log.size();
+  for (size_t n = 0; n <= lines && at != std::string::npos && at > 0; ++n) {
+    at = log.rfind('\n', at - 1);
+  }
+  return at == std::string::npos ? log : log.substr(at + 1);
 }
 
 size_t Daemon::LogCount(const std::string& needle) const {

@@ -105,10 +105,13 @@ class Daemon {
   pid_t pid() const { return pid_; }
   const TempDir& dir() const { return dir_; }
   std::string config_path() const { return dir_.File("qd.yaml"); }
+  // Writes qd.yaml anew (RUN_DIR replaced), e.g. before a SIGHUP.
+  void WriteConfig(const std::string& config_yaml) const;
   std::map<int, pid_t> Workers() const;
   // Waits until exactly `n` workers (slots 0..n-1) are alive.
   bool WaitForWorkers(size_t n, milliseconds deadline = milliseconds(5000));
   std::string Log() const;
+  std::string LogTail(size_t lines) const;  // the last `lines` lines
   size_t LogCount(const std::string& needle) const;
   bool WaitForLog(const std::string& needle, size_t count = 1,
                   milliseconds deadline = milliseconds(5000));

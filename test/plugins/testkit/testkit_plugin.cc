@@ -5,6 +5,7 @@
 // realtime clock reading, in ms and in us since the epoch), then acts on the
 // payload:
 //   crash        abort() the worker
+//   segv         write through a null pointer: the worker dies of SIGSEGV
 //   sleep:MS     sleep MS milliseconds, then succeed
 //   fail         JobResult::Fail
 //   retry:N      retry until the attempt is N, then succeed
@@ -23,6 +24,12 @@
 
 namespace {
 
+// Opaque to the optimizer, so the write in "segv" is really made.
+void* Null() {
+  static void* volatile null = nullptr;
+  return null;
+}
+
 class TestkitHandler : public qd::QueueHandler {
  public:
   explicit TestkitHandler(std::string record) : record_(std::move(record)) {}
@@ -31,6 +38,7 @@ class TestkitHandler : public qd::QueueHandler {
     Record(job);
     std::string p(job.payload());
     if (p == "crash") std::abort();
+    if (p == "segv") *static_cast<volatile int*>(Null()) = 1;
     if (p == "fail") return qd::JobResult::Fail("asked to fail");
     if (p == "throw") throw std::runtime_error("asked to throw");
     if (p.rfind("sleep:", 0) == 0) {
