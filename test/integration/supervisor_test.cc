@@ -59,6 +59,37 @@ TEST_F(SupervisorTest, KilledWorkerIsReplacedInItsSlotWithinOneSecond) {
   EXPECT_EQ(d.Workers().size(), 3u);
 }
 
+// Each slot is killed 25 times, one kill at a time (inside the 30-crash
+// allowance, so every replacement comes after 100 ms). In the sanitizer
+// build (scripts/sanitize) LeakSanitizer checks the master as it exits: a
+// leak per respawn would make the exit code 23 and be reported there.
+TEST_F(SupervisorTest, HundredRespawnsLeaveTheMasterAsItWas) {
+  constexpr int kSlots = 4, kKills = 100;
+  Daemon d(Config(kSlots));
+  ASSERT_TRUE(d.WaitForWorkers(kSlots)) << d.Log();
+  long rss_before = RssKiB(d.pid());
+  for (int i = 0; i < kKills; ++i) {
+    int slot = i % kSlots;
+    pid_t old = d.Workers()[slot];
+    ASSERT_EQ(kill(old, SIGKILL), 0) << "kill " << i;
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          auto w = d.Workers();
+          return w.size() == kSlots && w.count(slot) && w[slot] != old;
+        },
+        milliseconds(5000)))
+        << "kill " << i << "\n"
+        << d.Log();
+  }
+  EXPECT_EQ(d.LogCount("was killed by signal 9"), size_t{kKills});
+  EXPECT_EQ(d.LogCount("respawning in 100ms"), size_t{kKills});
+#ifndef __SANITIZE_ADDRESS__  // ASan's quarantine holds freed memory
+  EXPECT_LT(RssKiB(d.pid()), rss_before + 1024) << "KiB before " << rss_before;
+#endif
+  d.Signal(SIGTERM);
+  EXPECT_EQ(d.WaitExit(), 0) << d.Log();
+}
+
 // A slot is allowed 30 crashes in 10 s at 100 ms each (workers killed from
 // outside now and then are replaced at once); past that it is a crash loop
 // and the delay doubles.
