@@ -64,7 +64,15 @@ struct Listener::Conn {
   Clock::time_point waiting_since;
 };
 
+// Owns its channel and its timer: erasing it from procs_ frees both.
 struct Listener::Proc {
+  Proc() = default;
+  Proc(const Proc&) = delete;
+  Proc& operator=(const Proc&) = delete;
+  ~Proc() {
+    if (chan != nullptr) bufferevent_free(chan);
+    if (keepalive_timer != nullptr) event_free(keepalive_timer);
+  }
   Listener* owner = nullptr;
   pid_t pid = 0;
   bufferevent* chan = nullptr;  // null once closed
@@ -96,10 +104,7 @@ Listener::Listener(event_base* base, ListenerConfig config,
 Listener::~Listener() {
   if (listener_ != nullptr) evconnlistener_free(listener_);
   while (!conns_.empty()) Close(conns_.begin()->second.get());
-  for (auto& [pid, p] : procs_) {
-    if (p->chan != nullptr) bufferevent_free(p->chan);
-    if (p->keepalive_timer != nullptr) event_free(p->keepalive_timer);
-  }
+  procs_.clear();
   event_free(fence_timer_);
   event_free(save_timer_);
 }
