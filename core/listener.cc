@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include "core/fork_child.h"
 #include "core/frame_reader.h"
@@ -499,11 +500,9 @@ void Listener::OnReply(Proc* p, WireMessage& message) {
   c->running = false;
   if (message.State(&c->state)) MarkDirty(c);
   Reply(c, message.body);
-  auto login = message.header.find("login");
   if (c->login == Conn::Login::kRunning) {
-    bool ok = login != message.header.end() && login->is_object() &&
-              login->value("ok", false);
-    if (!ok) {
+    WireLogin login;
+    if (!message.Login(&login) || !login.ok) {
       spdlog::info("listener {}: connection {}: login refused", config_.name,
                    c->id);
       c->queued.clear();
@@ -511,8 +510,8 @@ void Listener::OnReply(Proc* p, WireMessage& message) {
       return;
     }
     c->login = Conn::Login::kDone;
-    c->site = login->value("site", std::string());
-    c->account = login->value("account", std::string());
+    c->site = std::move(login.site);
+    c->account = std::move(login.account);
     c->keepalive = config_.KeepaliveFor(c->site, c->account);
     spdlog::debug("listener {}: connection {}: {} logged in for site {}",
                   config_.name, c->id, c->account, c->site);

@@ -4,7 +4,10 @@
 #include <hiredis/read.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <new>
+#include <utility>
 
 namespace qd {
 namespace {
@@ -21,6 +24,7 @@ redisReply* NewObject(const redisReadTask* task, int type, size_t extra,
   // next reply only after the previous one's callback and freeObject).
   if (task->parent == nullptr) arena->Reset();
   auto* r = static_cast<redisReply*>(arena->Alloc(sizeof(redisReply) + extra));
+  if (r == nullptr) return nullptr;
   std::memset(r, 0, sizeof(redisReply));
   r->type = type;
   if (extra_out != nullptr) *extra_out = reinterpret_cast<char*>(r + 1);
@@ -34,6 +38,7 @@ redisReply* NewObject(const redisReadTask* task, int type, size_t extra,
 void* CreateString(const redisReadTask* task, char* str, size_t len) {
   void* buf = nullptr;
   redisReply* r = NewObject(task, task->type, len + 1, &buf);
+  if (r == nullptr) return nullptr;
   auto* s = static_cast<char*>(buf);
   std::memcpy(s, str, len);
   s[len] = '\0';
@@ -43,12 +48,12 @@ void* CreateString(const redisReadTask* task, char* str, size_t len) {
 }
 
 void* CreateArray(const redisReadTask* task, int elements) {
-  void* buf = nullptr;
-  size_t bytes = sizeof(redisReply*) * static_cast<size_t>(elements);
-  redisReply* r = NewObject(task, REDIS_REPLY_ARRAY, bytes, &buf);
+  redisReply* r = NewObject(task, REDIS_REPLY_ARRAY, 0, nullptr);
+  if (r == nullptr) return nullptr;
   if (elements > 0) {
-    std::memset(buf, 0, bytes);
-    r->element = static_cast<redisReply**>(buf);
+    size_t bytes = sizeof(redisReply*) * static_cast<size_t>(elements);
+    r->element = static_cast<redisReply**>(ArenaOf(task)->AllocZeroed(bytes));
+    if (r->element == nullptr) return nullptr;
   }
   r->elements = static_cast<size_t>(elements);
   return r;
@@ -56,6 +61,7 @@ void* CreateArray(const redisReadTask* task, int elements) {
 
 void* CreateInteger(const redisReadTask* task, long long value) {
   redisReply* r = NewObject(task, REDIS_REPLY_INTEGER, 0, nullptr);
+  if (r == nullptr) return nullptr;
   r->integer = value;
   return r;
 }
@@ -87,7 +93,10 @@ void* ReplyArena::Alloc(size_t n) {
   }
   if (current_ == blocks_.size()) {
     size_t size = std::max(kBlock, n);
-    blocks_.push_back({std::unique_ptr<char[]>(new char[size]), size});
+    // nothrow: an exception must not cross hiredis' C frames.
+    std::unique_ptr<char[]> data(new (std::nothrow) char[size]);
+    if (data == nullptr) return nullptr;
+    blocks_.push_back({std::move(data), size});
     offset_ = 0;
   }
   void* p = blocks_[current_].data.get() + offset_;
@@ -95,7 +104,21 @@ void* ReplyArena::Alloc(size_t n) {
   return p;
 }
 
+void* ReplyArena::AllocZeroed(size_t n) {
+  if (n <= kBlock) {
+    void* p = Alloc(n);
+    if (p != nullptr) std::memset(p, 0, n);
+    return p;
+  }
+  void* p = std::calloc(1, n);
+  if (p == nullptr) return nullptr;
+  large_.emplace_back(p);
+  used_ += n;
+  return p;
+}
+
 void ReplyArena::Reset() {
+  large_.clear();
   if (blocks_.size() > kKeepBlocks) blocks_.resize(kKeepBlocks);
   current_ = 0;
   offset_ = 0;

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -39,8 +40,15 @@ class ReplyArena {
   size_t used() const { return used_; }
 
   // The allocator itself (public for the reader callbacks): 16-aligned
-  // memory valid until Reset().
+  // memory valid until Reset(), or nullptr when there is none to be had
+  // (the callbacks then fail and hiredis reports "Out of memory").
   void* Alloc(size_t n);
+  // Zeroed memory, for an array's elements. A reply names its element
+  // count before it sends them, so past a block's size this is calloc'd
+  // on its own (pages the kernel zeroes when they are first touched, as
+  // with hiredis' own functions) and freed by Reset, never kept: 13 bytes
+  // ("*2000000000\r\n") must not cost 16 GB of zeroing.
+  void* AllocZeroed(size_t n);
   void Reset();
 
  private:
@@ -50,9 +58,13 @@ class ReplyArena {
     std::unique_ptr<char[]> data;
     size_t size;
   };
+  struct Free {
+    void operator()(void* p) const { std::free(p); }
+  };
   std::vector<Block> blocks_;
-  size_t current_ = 0;  // block being filled
-  size_t offset_ = 0;   // in that block
+  std::vector<std::unique_ptr<void, Free>> large_;  // from AllocZeroed
+  size_t current_ = 0;                              // block being filled
+  size_t offset_ = 0;                               // in that block
   size_t used_ = 0;
 };
 

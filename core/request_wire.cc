@@ -19,6 +19,23 @@ bool WireMessage::State(SessionState* out) const {
   }
   return true;
 }
+
+// A field of another type reads as absent, never throws: json::value()
+// would, and the master would die of a worker's bad reply.
+bool WireMessage::Login(WireLogin* out) const {
+  auto it = header.find("login");
+  if (it == header.end() || !it->is_object()) return false;
+  auto text = [&](const char* key) {
+    auto v = it->find(key);
+    return v != it->end() && v->is_string() ? v->get<std::string>() : "";
+  };
+  auto ok = it->find("ok");
+  out->ok = ok != it->end() && ok->is_boolean() && ok->get<bool>();
+  out->site = text("site");
+  out->account = text("account");
+  return true;
+}
+
 namespace {
 
 constexpr size_t kPrefix = 8;  // two big-endian u32: header, body length

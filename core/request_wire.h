@@ -30,6 +30,13 @@ struct evbuffer;
 
 namespace qd {
 
+// A worker's answer to a login request: the header's "login".
+struct WireLogin {
+  bool ok = false;
+  std::string site;
+  std::string account;
+};
+
 struct WireMessage {
   nlohmann::json header;
   std::string body;
@@ -37,6 +44,9 @@ struct WireMessage {
   // The header's "state" (string values only; others are skipped) into
   // *out; false when it has none.
   bool State(SessionState* out) const;
+  // The header's "login" into *out (a field missing or of another type
+  // reads as false or ""); false when it has none or it is not an object.
+  bool Login(WireLogin* out) const;
 };
 
 class RequestWire {

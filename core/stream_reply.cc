@@ -1,5 +1,7 @@
 #include "core/stream_reply.h"
 
+#include <algorithm>
+#include <climits>
 #include <string_view>
 
 namespace qd {
@@ -61,7 +63,10 @@ bool StreamReply::FirstPending(const redisReply* reply, std::string* id,
     return false;
   }
   *id = std::string(Str(row->element[0]));
-  *deliveries = static_cast<int>(row->element[3]->integer);
+  // Saturated, not truncated: a count past INT_MAX must not wrap to a small
+  // or negative one (the poison-job check subtracts 1 from it).
+  *deliveries = static_cast<int>(
+      std::clamp<long long>(row->element[3]->integer, 0, INT_MAX));
   return true;
 }
 

@@ -27,8 +27,8 @@ class StreamReply {
   // of queue `queue`. An entry deleted while pending comes with no fields.
   static void ParseEntries(int queue, const redisReply* entries,
                            std::vector<HeldJob>* out);
-  // XPENDING's extended form: the first row's id and delivery count; false
-  // when there is no row.
+  // XPENDING's extended form: the first row's id and delivery count
+  // (clamped to 0..INT_MAX); false when there is no row.
   static bool FirstPending(const redisReply* reply, std::string* id,
                            int* deliveries);
 };

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "core/memory_usage.h"
+
 namespace qd {
 namespace {
 
@@ -83,6 +85,39 @@ TEST_F(ReplyArenaTest, LargeRepliesGrowAndTheArenaShrinksBack) {
   reader_->fn->freeObject(r);
   ASSERT_NE(Next(":1\r\n"), nullptr);
   EXPECT_LE(arena_.blocks(), 16u);
+}
+
+// Found by test/fuzz/stream_reply_fuzz.cc: "*236223648\r\n" made the arena
+// allocate and zero 1.9 GB before a single element arrived (and keep the
+// block); "*2000000000\r\n" would throw bad_alloc through hiredis.
+TEST_F(ReplyArenaTest, AnArrayCountCostsNothingUntilItsElementsArrive) {
+  MemoryUsage before;
+  ASSERT_TRUE(MemoryUsage::Read(0, &before));
+  const std::string wire = "*100000000\r\n:1\r\n";  // 800 MB of pointers
+  redisReaderFeed(reader_, wire.data(), wire.size());
+  void* reply = nullptr;
+  // REDIS_OK (waiting for the rest) or, where calloc refuses 800 MB, an
+  // "Out of memory" error; never an exception or a crash.
+  (void)redisReaderGetReply(reader_, &reply);
+  EXPECT_EQ(reply, nullptr);
+  MemoryUsage after;
+  ASSERT_TRUE(MemoryUsage::Read(0, &after));
+  EXPECT_LT(after.rss, before.rss + (64u << 20));
+  EXPECT_LE(arena_.blocks(), 1u);
+}
+
+TEST_F(ReplyArenaTest, ALargeArrayIsBuiltAndFreedAtTheNextReply) {
+  std::string wire = "*100000\r\n";
+  for (int i = 0; i < 100000; ++i) wire += ":" + std::to_string(i) + "\r\n";
+  redisReply* r = Next(wire);
+  ASSERT_NE(r, nullptr);
+  ASSERT_EQ(r->elements, 100000u);
+  EXPECT_EQ(r->element[99999]->integer, 99999);
+  size_t used = arena_.used();
+  EXPECT_GT(used, 100000 * sizeof(redisReply*));
+  reader_->fn->freeObject(r);
+  ASSERT_NE(Next(":1\r\n"), nullptr);
+  EXPECT_LT(arena_.used(), 1024u);
 }
 
 }  // namespace

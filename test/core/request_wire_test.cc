@@ -79,6 +79,35 @@ TEST(WireMessageTest, StateTakesStringsAndSkipsTheRest) {
   EXPECT_FALSE(m.State(&state));
 }
 
+TEST(WireMessageTest, LoginReadsItsFields) {
+  WireMessage m;
+  WireLogin login;
+  EXPECT_FALSE(m.Login(&login));
+  m.header = nlohmann::json::parse(
+      R"({"t":"reply","login":{"ok":true,"site":"a","account":"alice"}})");
+  ASSERT_TRUE(m.Login(&login));
+  EXPECT_TRUE(login.ok);
+  EXPECT_EQ(login.site, "a");
+  EXPECT_EQ(login.account, "alice");
+  m.header = nlohmann::json::parse(R"({"t":"reply","login":[true]})");
+  EXPECT_FALSE(m.Login(&login));
+}
+
+// Listener::OnReply read these with json::value(), which throws on a type
+// mismatch: one bad reply from a worker ended the master (the reason the
+// reading moved here, where the session fuzz target reaches it).
+TEST(WireMessageTest, LoginFieldsOfAnotherTypeReadAsAbsent) {
+  WireMessage m;
+  m.header = nlohmann::json::parse(
+      R"({"t":"reply","login":{"ok":1,"site":5,"account":null}})");
+  WireLogin login;
+  login.site = "stale";
+  ASSERT_TRUE(m.Login(&login));
+  EXPECT_FALSE(login.ok);
+  EXPECT_EQ(login.site, "");
+  EXPECT_EQ(login.account, "");
+}
+
 TEST_F(RequestWireTest, RoundTripWithBinaryBody) {
   const std::string body("\0\xff\r\n\x80 frame", 11);
   nlohmann::json header = {{"t", "request"}, {"kind", "login"},

@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <climits>
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace qd {
 namespace {
@@ -66,6 +68,23 @@ TEST(StreamReplyTest, FirstPendingReadsTheDeliveryCount) {
   EXPECT_FALSE(StreamReply::FirstPending(empty.get(), &id, &deliveries));
   auto bad = Resp("*1\r\n*4\r\n$3\r\n7-1\r\n$1\r\nc\r\n:1500\r\n$1\r\n3\r\n");
   EXPECT_FALSE(StreamReply::FirstPending(bad.get(), &id, &deliveries));
+}
+
+// Found by test/fuzz/stream_reply_fuzz.cc (a count of -1 came out as -1):
+// the count was truncated to int, so 2^32 + 1 also read as 1 and 2^31 as
+// INT_MIN (on which SiteConsumer::Hold's deliveries - 1 overflows).
+TEST(StreamReplyTest, FirstPendingClampsTheDeliveryCount) {
+  std::string id;
+  int deliveries = 0;
+  for (auto [count, want] : {std::pair<const char*, int>{"4294967297", INT_MAX},
+                             {"2147483648", INT_MAX},
+                             {"-1", 0},
+                             {"-9223372036854775807", 0}}) {
+    auto r = Resp(std::string("*1\r\n*4\r\n$1\r\n1\r\n$1\r\nc\r\n:0\r\n:") +
+                  count + "\r\n");
+    ASSERT_TRUE(StreamReply::FirstPending(r.get(), &id, &deliveries)) << count;
+    EXPECT_EQ(deliveries, want) << count;
+  }
 }
 
 }  // namespace
