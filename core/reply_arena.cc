@@ -119,6 +119,11 @@ void* ReplyArena::AllocZeroed(size_t n) {
 
 void ReplyArena::Reset() {
   large_.clear();
+  // Only standard blocks are kept: one large value (a 500 MB payload) must
+  // not stay with the connection for its life.
+  blocks_.erase(std::remove_if(blocks_.begin(), blocks_.end(),
+                               [](const Block& b) { return b.size > kBlock; }),
+                blocks_.end());
   if (blocks_.size() > kKeepBlocks) blocks_.resize(kKeepBlocks);
   current_ = 0;
   offset_ = 0;

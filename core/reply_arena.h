@@ -35,8 +35,14 @@ class ReplyArena {
   // Makes `reader` build its replies here.
   void Install(redisReader* reader);
 
-  // For tests: blocks held and bytes in use by the reply being built.
+  // For tests: blocks held, their bytes, and bytes in use by the reply
+  // being built.
   size_t blocks() const { return blocks_.size(); }
+  size_t held() const {
+    size_t n = 0;
+    for (const auto& b : blocks_) n += b.size;
+    return n;
+  }
   size_t used() const { return used_; }
 
   // The allocator itself (public for the reader callbacks): 16-aligned
@@ -53,7 +59,7 @@ class ReplyArena {
 
  private:
   static constexpr size_t kBlock = 64 << 10;
-  static constexpr size_t kKeepBlocks = 16;  // 1 MiB kept between replies
+  static constexpr size_t kKeepBlocks = 16;  // of kBlock: 1 MiB kept
   struct Block {
     std::unique_ptr<char[]> data;
     size_t size;

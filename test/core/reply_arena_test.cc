@@ -87,6 +87,19 @@ TEST_F(ReplyArenaTest, LargeRepliesGrowAndTheArenaShrinksBack) {
   EXPECT_LE(arena_.blocks(), 16u);
 }
 
+// One 2 MiB value takes a block of its own; the next reply must not keep it.
+TEST_F(ReplyArenaTest, ABlockForOneLargeValueIsNotKept) {
+  std::string big(2 << 20, 'x');
+  redisReply* r =
+      Next("$" + std::to_string(big.size()) + "\r\n" + big + "\r\n");
+  ASSERT_NE(r, nullptr);
+  EXPECT_EQ(r->len, big.size());
+  EXPECT_GT(arena_.held(), big.size());
+  reader_->fn->freeObject(r);
+  ASSERT_NE(Next(":1\r\n"), nullptr);
+  EXPECT_LE(arena_.held(), size_t{64 << 10});  // a standard block for ":1"
+}
+
 // Found by test/fuzz/stream_reply_fuzz.cc: "*236223648\r\n" made the arena
 // allocate and zero 1.9 GB before a single element arrived (and keep the
 // block); "*2000000000\r\n" would throw bad_alloc through hiredis.
