@@ -78,12 +78,12 @@ struct Listener::Proc {
 
 Listener::Listener(event_base* base, ListenerConfig config,
                    RequestHandler* handler, std::string conn_prefix,
-                   std::string redis_url, SessionStore sessions)
+                   RedisUrl redis, SessionStore sessions)
     : base_(base),
       config_(std::move(config)),
       handler_(handler),
       conn_prefix_(std::move(conn_prefix)),
-      redis_url_(std::move(redis_url)),
+      redis_(std::move(redis)),
       sessions_(std::move(sessions)) {
   fence_timer_ = evtimer_new(base_, &Listener::OnFenceTimer, this);
   save_timer_ = evtimer_new(base_, &Listener::OnSaveTimer, this);
@@ -282,7 +282,7 @@ void Listener::ForkForClient(int fd) {
   if (pid == 0) {
     RequestRunner runner(config_, *handler_, id);
     _exit(ServeClient(runner, config_, *handler_, fd,
-                      SessionRecord::Key(config_.prefix, id), redis_url_));
+                      SessionRecord::Key(config_.prefix, id), redis_));
   }
   evutil_closesocket(fd);
   if (pid < 0) {

@@ -7,11 +7,11 @@
 namespace qd {
 
 ListenerSet::ListenerSet(event_base* base, std::string conn_prefix,
-                         std::string redis_url, SessionStore sessions,
+                         RedisUrl redis, SessionStore sessions,
                          std::function<void()> on_finished)
     : base_(base),
       conn_prefix_(std::move(conn_prefix)),
-      redis_url_(std::move(redis_url)),
+      redis_(std::move(redis)),
       sessions_(std::move(sessions)),
       on_finished_(std::move(on_finished)) {}
 
@@ -21,7 +21,7 @@ std::unique_ptr<Listener> ListenerSet::Make(const ListenerConfig& config,
                                             const HandlerSet& handlers) {
   auto listener = std::make_unique<Listener>(
       base_, config, handlers.FindListener(config.name),
-      conn_prefix_ + config.name + ":", redis_url_, sessions_);
+      conn_prefix_ + config.name + ":", redis_, sessions_);
   listener->set_on_finished(on_finished_);
   return listener;
 }

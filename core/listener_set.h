@@ -27,9 +27,9 @@ namespace qd {
 
 class ListenerSet {
  public:
-  // `conn_prefix`, `redis_url` and `sessions` as for Listener.
+  // `conn_prefix`, `redis` and `sessions` as for Listener.
   // `on_finished` is called whenever a listener finishes after Shutdown().
-  ListenerSet(event_base* base, std::string conn_prefix, std::string redis_url,
+  ListenerSet(event_base* base, std::string conn_prefix, RedisUrl redis,
               SessionStore sessions, std::function<void()> on_finished);
   ~ListenerSet();
 
@@ -50,7 +50,7 @@ class ListenerSet {
 
   event_base* base_;
   std::string conn_prefix_;
-  std::string redis_url_;
+  RedisUrl redis_;
   SessionStore sessions_;
   std::function<void()> on_finished_;
   std::map<std::string, std::unique_ptr<Listener>> listeners_;

@@ -192,16 +192,23 @@ void MasterMonitor::Ping() {
 }
 
 RedisClient* MasterMonitor::ClientFor(const SiteConfig& site) {
-  if (site.redis.empty() || site.redis == config_->redis.url) return redis_;
-  auto it = site_clients_.find(site.redis);
+  const RedisEndpoint& endpoint = config_->RedisOf(site);
+  if (&endpoint == &config_->redis || endpoint.SameAs(config_->redis)) {
+    return redis_;
+  }
+  RedisUrl url;
+  Status s = endpoint.Resolve(&url);
+  if (!s.ok()) return nullptr;  // the loader checked it; not expected
+  // A changed password (a reload) makes a new client; the old one stays
+  // idle, as one of a site that left.
+  auto it = site_clients_.find(url.Key() + " " + url.password);
   if (it == site_clients_.end()) {
-    RedisUrl url;
-    Status s = RedisUrl::Parse(site.redis, &url);
-    if (!s.ok()) return nullptr;  // the loader checked it; not expected
     auto client =
         std::make_unique<RedisClient>(base_, url, "monitor " + url.Describe());
     client->Start();
-    it = site_clients_.emplace(site.redis, std::move(client)).first;
+    it =
+        site_clients_.emplace(url.Key() + " " + url.password, std::move(client))
+            .first;
   }
   return it->second.get();
 }
@@ -215,7 +222,7 @@ void MasterMonitor::SampleSites() {
     RedisClient* redis = ClientFor(site);
     auto sample = std::make_shared<SiteSnapshot>();
     sample->name = name;
-    sample->redis = redis != nullptr ? redis->url().Describe() : site.redis;
+    sample->redis = redis != nullptr ? redis->url().Describe() : site.redis.url;
     if (redis == nullptr || !redis->connected()) {
       sites_[name] = *sample;  // unknown: -1 everywhere
       for (const auto& q : site.queues) {

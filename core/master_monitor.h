@@ -93,7 +93,8 @@ class MasterMonitor {
   std::unique_ptr<StatsdSink> statsd_;
   std::unique_ptr<HttpMonitor> http_;
   std::string http_address_;
-  // Site Redis servers other than the daemon's, by URL.
+  // Site Redis servers other than the daemon's, by RedisUrl::Key() and
+  // password.
   std::map<std::string, std::unique_ptr<RedisClient>> site_clients_;
   std::map<std::string, SiteSnapshot> sites_;  // last samples, by name
   std::map<std::string, bool> sampling_;       // a round is in flight

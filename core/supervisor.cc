@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/master_monitor.h"
 #include "core/process.h"
+#include "core/redis_conn.h"
 #include "core/units.h"
 #include "core/worker.h"
 
@@ -114,7 +115,8 @@ int Supervisor::Run(int ready_fd) {
     }
   }
   config_->redis.url = WorkerRedisUrl();
-  s = StartListeners();
+  s = CheckRedisLogins();
+  if (s.ok()) s = StartListeners();
   if (!s.ok()) {
     spdlog::critical("{}", s.message());
     if (redis_) redis_->Stop();
@@ -147,7 +149,7 @@ int Supervisor::Run(int ready_fd) {
     return 1;
   }
   RedisUrl url;
-  (void)RedisUrl::Parse(config_->redis.url, &url);  // parsed once already
+  (void)config_->redis.Resolve(&url);  // parsed once already
   control_ = std::make_unique<ControlChannel>(
       base_, url, redis_client_.get(), Process::HostName(),
       [this](const ControlCommand& cmd, ControlChannel::Respond respond) {
@@ -166,9 +168,34 @@ int Supervisor::Run(int ready_fd) {
   return exit_code_;
 }
 
+// Blocking, at start-up only (the loop is not running yet): a login the
+// server refuses would fail again on every reconnect, so it stops the
+// start instead. A server that is down is the clients' to retry.
+Status Supervisor::CheckRedisLogins() const {
+  std::set<std::string> checked;
+  std::vector<const RedisEndpoint*> endpoints = {&config_->redis};
+  for (const auto& [name, site] : config_->sites) {
+    endpoints.push_back(&config_->RedisOf(site));
+  }
+  for (const RedisEndpoint* endpoint : endpoints) {
+    RedisUrl url;
+    Status s = endpoint->Resolve(&url);
+    if (!s.ok()) return s;
+    if (!checked.insert(url.Key() + " " + url.password).second) continue;
+    s = RedisConn::CheckLogin(url, {2, 0});
+    if (s.ok()) continue;
+    std::string hint = endpoint->password_from.empty()
+                           ? " (no password configured: set password_file or "
+                             "password_env in redis:)"
+                           : " (password from " + endpoint->password_from + ")";
+    return Status::Error(s.message() + hint);
+  }
+  return Status::Ok();
+}
+
 Status Supervisor::StartListeners() {
   RedisUrl url;
-  Status s = RedisUrl::Parse(config_->redis.url, &url);
+  Status s = config_->redis.Resolve(&url);
   if (!s.ok()) return s;
   redis_client_ = std::make_unique<RedisClient>(base_, url, "master");
   redis_client_->Start();
@@ -177,7 +204,7 @@ Status Supervisor::StartListeners() {
   std::string prefix =
       config_->daemon.id + ":" + std::to_string(getpid()) + ":";
   listeners_ = std::make_unique<ListenerSet>(
-      base_, prefix, config_->redis.url,
+      base_, prefix, url,
       SessionStore{
           [this](const std::string& key, const std::string& record,
                  Duration ttl) {
@@ -282,10 +309,10 @@ Status Supervisor::ReloadConfig(const std::string& why,
   if (next->daemon.id != was.id || next->PidFile() != config_->PidFile() ||
       next->daemon.run_dir != was.run_dir ||
       (next->redis.url == "embedded") != static_cast<bool>(redis_) ||
-      (!redis_ && next->redis.url != config_->redis.url)) {
+      (!redis_ && !next->redis.SameAs(config_->redis))) {
     spdlog::warn(
-        "{}: daemon.id, pid file, run_dir and redis.url change only on "
-        "restart; keeping the current ones",
+        "{}: daemon.id, pid file, run_dir and redis (url and credentials) "
+        "change only on restart; keeping the current ones",
         why);
     next->daemon.id = was.id;
     next->daemon.pidfile = config_->PidFile();

@@ -94,6 +94,8 @@ class Supervisor {
   void BeginShutdown(const std::string& why);
   void MaybeFinish();
   std::string WorkerRedisUrl() const;
+  // Every Redis server's login (blocking; start-up only).
+  Status CheckRedisLogins() const;
   Status StartListeners();
   int RunWorker(int slot, int incarnation, Channel channel);
 
