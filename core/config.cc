@@ -104,6 +104,8 @@ void ReadDaemon(ConfigReader& r, const Item& item, DaemonConfig* d) {
            [&](const Item& i) { r.ReadDuration(i, &d->heartbeat_timeout); }},
           {"run_dir", [&](const Item& i) { r.ReadString(i, &d->run_dir); }},
           {"pidfile", [&](const Item& i) { r.ReadString(i, &d->pidfile); }},
+          {"user", [&](const Item& i) { r.ReadString(i, &d->user); }},
+          {"group", [&](const Item& i) { r.ReadString(i, &d->group); }},
           {"log", [&](const Item& i) { ReadLog(r, i, &d->log); }},
       });
   ResolveSoftLimit(r, soft_limit.path.empty() ? memory_limit : soft_limit, d);

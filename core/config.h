@@ -43,6 +43,10 @@ struct DaemonConfig {
   Duration heartbeat_timeout{60000};
   std::string run_dir = "run";  // pid file, embedded Redis socket and data
   std::string pidfile;          // default: <run_dir>/queuedaemon.<id>.pid
+  // Who the daemon runs as once it has bound its sockets (Privileges): a
+  // name or a numeric id; "" = stay as started. --user/--group beat them.
+  std::string user;
+  std::string group;  // "" = the user's primary group
   LogConfig log;
 };
 

@@ -103,8 +103,14 @@ class Listener {
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
-  // Binds and listens; an error names the listener and the address.
-  Status Open();
+  // Binds and listens on `config.listen` ("host:port" or "unix:/path"):
+  // a non-blocking descriptor for Open(). An error names the listener and
+  // the address. Apart from Open() so that the master binds before it
+  // drops its privileges and serves after.
+  [[nodiscard]] static Status Bind(const ListenerConfig& config, int* fd);
+  // Serves on `fd` from Bind() (taken over, closed on error), or binds now
+  // when -1.
+  Status Open(int fd = -1);
   // A reload: new settings and handler for what comes next. REQUIRES: the
   // same `listen` and personality.
   void Update(ListenerConfig config, RequestHandler* handler);

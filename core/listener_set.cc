@@ -1,6 +1,7 @@
 #include "core/listener_set.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -26,14 +27,38 @@ std::unique_ptr<Listener> ListenerSet::Make(const ListenerConfig& config,
   return listener;
 }
 
-Status ListenerSet::Open(const Config& config, const HandlerSet& handlers) {
+Status ListenerSet::Bind(const Config& config,
+                         std::map<std::string, int>* fds) {
   for (const auto& [name, lc] : config.listeners) {
-    auto listener = Make(lc, handlers);
-    Status s = listener->Open();
-    if (!s.ok()) return s;
-    listeners_[name] = std::move(listener);
+    int fd = -1;
+    Status s = Listener::Bind(lc, &fd);
+    if (!s.ok()) {
+      for (const auto& [n, bound] : *fds) close(bound);
+      fds->clear();
+      return s;
+    }
+    (*fds)[name] = fd;
   }
   return Status::Ok();
+}
+
+Status ListenerSet::Open(const Config& config, const HandlerSet& handlers,
+                         std::map<std::string, int> fds) {
+  Status s;
+  for (const auto& [name, lc] : config.listeners) {
+    auto bound = fds.find(name);
+    int fd = bound != fds.end() ? bound->second : -1;
+    if (bound != fds.end()) fds.erase(bound);
+    if (!s.ok()) {
+      if (fd >= 0) close(fd);
+      continue;
+    }
+    auto listener = Make(lc, handlers);
+    s = listener->Open(fd);
+    if (s.ok()) listeners_[name] = std::move(listener);
+  }
+  for (const auto& [name, fd] : fds) close(fd);
+  return s;
 }
 
 void ListenerSet::Apply(const Config& config, const HandlerSet& handlers) {

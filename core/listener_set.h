@@ -1,12 +1,14 @@
 // ListenerSet: the master's listeners, by name, across reloads.
 //
-// Open() binds every configured listener at start-up (an error stops the
-// daemon before any worker starts). Apply() takes a reloaded config:
-// listeners with the same `listen` and personality keep their sockets,
-// connections and workers and take the new settings and handler; removed or
-// moved ones shut down gracefully (their connections are answered, then
-// closed) and new ones open. A listener that cannot bind on reload is logged
-// and skipped; the rest of the reload goes on. Used from the master's loop.
+// Bind() binds every configured listener at start-up (an error stops the
+// daemon before any worker starts), before the master drops its
+// privileges; Open() serves them once the handlers are built. Apply() takes a
+// reloaded config: listeners with the same `listen` and personality keep their
+// sockets, connections and workers and take the new settings and handler;
+// removed or moved ones shut down gracefully (their connections are answered,
+// then closed) and new ones open. A listener that cannot bind on reload is
+// logged and skipped; the rest of the reload goes on. Used from the master's
+// loop.
 #pragma once
 
 #include <sys/types.h>
@@ -33,7 +35,14 @@ class ListenerSet {
               SessionStore sessions, std::function<void()> on_finished);
   ~ListenerSet();
 
-  Status Open(const Config& config, const HandlerSet& handlers);
+  // Binds the sockets of every listener of `config`; the first error is
+  // returned (what was bound is closed).
+  [[nodiscard]] static Status Bind(const Config& config,
+                                   std::map<std::string, int>* fds);
+  // Serves every listener of `config`, on the descriptors `fds` from Bind()
+  // holds (taken over; a listener without one binds now).
+  Status Open(const Config& config, const HandlerSet& handlers,
+              std::map<std::string, int> fds = {});
   void Apply(const Config& config, const HandlerSet& handlers);
   void Shutdown();
   void KillAll();

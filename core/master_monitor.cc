@@ -57,12 +57,12 @@ MasterMonitor::~MasterMonitor() {
   site_clients_.clear();
 }
 
-Status MasterMonitor::Start(const Config& config, int threads) {
+Status MasterMonitor::Start(const Config& config, int threads, int http_fd) {
   config_ = &config;
   threads_ = threads;
   if (!redis_->connected()) redis_->Start();
   if (!config.monitor.http.empty()) {
-    Status s = OpenHttp(config.monitor.http);
+    Status s = OpenHttp(config.monitor.http, http_fd);
     if (!s.ok()) return s;
   }
   Status s = OpenStatsd();
@@ -98,10 +98,10 @@ void MasterMonitor::Apply(const Config& config, int threads) {
   if (!s.ok()) spdlog::error("statsd off: {}", s.message());
 }
 
-Status MasterMonitor::OpenHttp(const std::string& address) {
+Status MasterMonitor::OpenHttp(const std::string& address, int fd) {
   std::unique_ptr<HttpMonitor> http;
   Status s = HttpMonitor::Open(
-      base_, address, [this] { return Snapshot(); }, &http);
+      base_, address, [this] { return Snapshot(); }, &http, fd);
   if (!s.ok()) return s;
   http_ = std::move(http);
   http_address_ = address;

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -378,6 +379,9 @@ Daemon::Daemon(const std::string& config_yaml,
     text.replace(at, 7, dir_.path());
   }
   dir_.Write("qd.yaml", text);
+  // Traversable by all, so that a daemon started with --user reaches its
+  // run_dir below it (files in it keep their own modes).
+  chmod(dir_.path().c_str(), 0755);
   std::vector<std::string> args = {std::string(QD_BINARY_DIR) + "/queuedaemon",
                                    "-f", "-c", config_path()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
