@@ -1,8 +1,9 @@
 // The config schema: which keys exist, their types and their checks, for
-// the sections without a file of their own (daemon, redis, plugins,
-// monitor, control, sites), and the document that holds them all. Listeners
-// are read in config_listeners.cc and xmpp accounts in config_xmpp.cc; the
-// mechanics of walking YAML with positions live in ConfigReader.
+// the sections without a file of their own (daemon, plugins, monitor,
+// control, sites), and the document that holds them all. Redis servers are
+// read in config_redis.cc, listeners in config_listeners.cc and xmpp
+// accounts in config_xmpp.cc; the mechanics of walking YAML with positions
+// live in ConfigReader.
 #include "core/config.h"
 
 #include <cerrno>
@@ -30,6 +31,7 @@ using config_detail::LinkXmppQueues;
 using config_detail::ReadHostPort;
 using config_detail::ReadListeners;
 using config_detail::ReadPositiveDuration;
+using config_detail::ReadRedisEndpoint;
 using config_detail::ReadToken;
 using config_detail::ReadXmppAccount;
 using config_detail::SiteRef;
@@ -40,27 +42,6 @@ constexpr int kMaxInt = std::numeric_limits<int>::max();
 const std::vector<std::string> kLogLevels = {
     "trace", "debug", "info", "warn", "error", "critical", "off"};
 const std::vector<std::string> kSiteModes = {"listen", "poll"};
-
-bool IsRedisUrl(const std::string& url) {
-  auto has_rest = [&](std::string_view scheme) {
-    return url.size() > scheme.size() &&
-           url.compare(0, scheme.size(), scheme) == 0;
-  };
-  return url == "embedded" || has_rest("redis://") || has_rest("unix://");
-}
-
-void ReadRedisUrl(ConfigReader& r, const Item& item, std::string* out) {
-  std::string url;
-  if (!r.ReadString(item, &url)) return;
-  if (!IsRedisUrl(url)) {
-    r.Fail(item,
-           "expected 'embedded', redis://host:port/db or unix:///path.sock, "
-           "got " +
-               ConfigReader::Describe(item.value));
-    return;
-  }
-  *out = url;
-}
 
 void ReadLog(ConfigReader& r, const Item& item, LogConfig* log) {
   r.ReadMap(
@@ -123,27 +104,11 @@ void ReadDaemon(ConfigReader& r, const Item& item, DaemonConfig* d) {
            [&](const Item& i) { r.ReadDuration(i, &d->heartbeat_timeout); }},
           {"run_dir", [&](const Item& i) { r.ReadString(i, &d->run_dir); }},
           {"pidfile", [&](const Item& i) { r.ReadString(i, &d->pidfile); }},
+          {"user", [&](const Item& i) { r.ReadString(i, &d->user); }},
+          {"group", [&](const Item& i) { r.ReadString(i, &d->group); }},
           {"log", [&](const Item& i) { ReadLog(r, i, &d->log); }},
       });
   ResolveSoftLimit(r, soft_limit.path.empty() ? memory_limit : soft_limit, d);
-}
-
-void ReadRedis(ConfigReader& r, const Item& item, RedisConfig* redis) {
-  if (item.value.IsScalar()) {
-    ReadRedisUrl(r, item, &redis->url);
-    return;
-  }
-  if (item.value.IsSequence()) {
-    r.Fail(item, "expected a url or a map with 'url', got a list");
-    return;
-  }
-  r.ReadMap(
-      item,
-      {
-          {"url", [&](const Item& i) { ReadRedisUrl(r, i, &redis->url); }},
-          {"server_binary",
-           [&](const Item& i) { r.ReadString(i, &redis->server_binary); }},
-      });
 }
 
 void ReadPlugins(ConfigReader& r, const Item& item, PluginsConfig* plugins) {
@@ -274,7 +239,10 @@ void ReadSite(ConfigReader& r, const Item& item, SiteConfig* site) {
   r.ReadMap(
       item,
       {
-          {"redis", [&](const Item& i) { ReadRedisUrl(r, i, &site->redis); }},
+          {"redis",
+           [&](const Item& i) {
+             ReadRedisEndpoint(r, i, &site->redis, nullptr);
+           }},
           {"prefix",
            [&](const Item& i) { ReadToken(r, i, kNameExtra, &site->prefix); }},
           {"mode",
@@ -311,7 +279,10 @@ void ReadDocument(ConfigReader& r, const YAML::Node& root, Config* c) {
       document,
       {
           {"daemon", [&](const Item& i) { ReadDaemon(r, i, &c->daemon); }},
-          {"redis", [&](const Item& i) { ReadRedis(r, i, &c->redis); }},
+          {"redis",
+           [&](const Item& i) {
+             ReadRedisEndpoint(r, i, &c->redis, &c->redis.server_binary);
+           }},
           {"plugins", [&](const Item& i) { ReadPlugins(r, i, &c->plugins); }},
           {"monitor", [&](const Item& i) { ReadMonitor(r, i, &c->monitor); }},
           {"control", [&](const Item& i) { ReadControl(r, i, &c->control); }},

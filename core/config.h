@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "core/redis_url.h"
 #include "core/units.h"
 #include "core/xmpp_account.h"
 #include "queuedaemon/status.h"
@@ -42,13 +43,39 @@ struct DaemonConfig {
   Duration heartbeat_timeout{60000};
   std::string run_dir = "run";  // pid file, embedded Redis socket and data
   std::string pidfile;          // default: <run_dir>/queuedaemon.<id>.pid
+  // Who the daemon runs as once it has bound its sockets (Privileges): a
+  // name or a numeric id; "" = stay as started. --user/--group beat them.
+  std::string user;
+  std::string group;  // "" = the user's primary group
   LogConfig log;
 };
 
-struct RedisConfig {
+// A Redis server as the config names it (the top-level `redis:` and a
+// site's own) and the credentials to AUTH with. The loader reads the
+// password from password_file or password_env; it is never written
+// anywhere (messages, logs, /status): only `password_from` names where it
+// came from.
+struct RedisEndpoint {
   // "embedded" (the master runs a private redis-server on a unix socket in
-  // run_dir, AOF on), "redis://host:port/db" or "unix:///path.sock".
-  std::string url = "embedded";
+  // run_dir, AOF on), "redis://host:port/db" or "unix:///path.sock"; a
+  // site's "" (none given) or "embedded" means the daemon's.
+  std::string url;
+  std::string username;  // ACL user; "" = the default user
+  std::string password;  // "" = no AUTH
+  // "redis.password_file /etc/qd/redis.pw", for messages; "" = no password.
+  std::string password_from;
+
+  // The parsed url with the credentials. REQUIRES: url is a redis:// or
+  // unix:// url (the master resolves "embedded" before the fork).
+  Status Resolve(RedisUrl* out) const;
+  bool SameAs(const RedisEndpoint& other) const {
+    return url == other.url && username == other.username &&
+           password == other.password;
+  }
+};
+
+struct RedisConfig : RedisEndpoint {
+  RedisConfig() { url = "embedded"; }
   std::string server_binary = "redis-server";  // for "embedded"
 };
 
@@ -103,7 +130,7 @@ struct QueueConfig {
 
 struct SiteConfig {
   std::string name;
-  std::string redis;  // empty = the daemon's redis
+  RedisEndpoint redis;  // url "" (or "embedded") = the daemon's redis
   std::string prefix = "qd";
   std::string mode = "listen";  // listen | poll
   Duration poll_interval{1000};
@@ -167,11 +194,11 @@ struct Config {
   // embedded Redis, one site "default" with a "noop" queue.
   static Config Defaults();
 
-  // The Redis url of `site`: its own, or (empty or "embedded") the
-  // daemon's, which the master resolves to a unix url before the fork.
-  const std::string& RedisUrlOf(const SiteConfig& site) const {
-    bool own = !site.redis.empty() && site.redis != "embedded";
-    return own ? site.redis : redis.url;
+  // The Redis of `site`: its own, or (none or "embedded") the daemon's,
+  // whose "embedded" the master resolves to a unix url before the fork.
+  const RedisEndpoint& RedisOf(const SiteConfig& site) const {
+    bool own = !site.redis.url.empty() && site.redis.url != "embedded";
+    return own ? site.redis : redis;
   }
   // The pid file path with defaults applied.
   std::string PidFile() const;

@@ -58,6 +58,14 @@ void ReadPositiveDuration(ConfigReader& r, const Item& item, Duration* out);
 void CheckSiteRefs(ConfigReader& r, const std::vector<SiteRef>& refs,
                    const std::map<std::string, SiteConfig>& sites);
 
+// --- Redis (config_redis.cc) ---
+
+// The top-level `redis:` (`server_binary` set) or a site's (`server_binary`
+// null): a url, or a map with url, username and password_file or
+// password_env. The password is read here; messages never hold it.
+void ReadRedisEndpoint(ConfigReader& r, const Item& item, RedisEndpoint* e,
+                       std::string* server_binary);
+
 // --- Listeners (config_listeners.cc) ---
 
 // The `listeners:` section. Sites the listeners name are added to *refs.

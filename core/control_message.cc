@@ -4,11 +4,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <sys/stat.h>
 
-#include <fstream>
 #include <set>
 
+#include "core/secret_file.h"
 #include "core/units.h"
 
 namespace qd {
@@ -202,19 +201,10 @@ Status OpenControl(std::string_view payload, const std::string& secret,
 }
 
 Status ReadControlSecret(const std::string& path, std::string* secret) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) {
-    return Status::Error("control.secret_file " + path + ": cannot read it");
-  }
-  if ((st.st_mode & (S_IRGRP | S_IROTH)) != 0) {
-    return Status::Error("control.secret_file " + path +
-                         ": readable by others; chmod 600 it");
-  }
-  std::ifstream in(path);
-  std::string line;
-  if (!in || !std::getline(in, line)) {
-    return Status::Error("control.secret_file " + path + ": cannot read it");
-  }
+  std::string content;
+  Status s = SecretFile::Read(path, &content);
+  if (!s.ok()) return Status::Error("control.secret_file " + s.message());
+  std::string line = content.substr(0, content.find('\n'));
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) {
     line.pop_back();
   }

@@ -74,8 +74,7 @@ std::string SealControl(const std::string& json, const std::string& secret);
 Status OpenControl(std::string_view payload, const std::string& secret,
                    std::string* json);
 // Reads a secret file: its first line, at least 16 bytes; refused when the
-// file is readable by others (mode & 077 on the group/other bits for
-// reading) so that a shared host does not leak it.
+// file is readable by its group or others (SecretFile).
 Status ReadControlSecret(const std::string& path, std::string* secret);
 
 }  // namespace qd

@@ -1,9 +1,14 @@
-// Exit codes that carry meaning between a worker and its master.
-// A worker's exit code tells the master what to do with its slot; anything
-// not listed here (or a signal) is a crash and respawns with backoff.
+// Exit codes that carry meaning between a worker and its master, and the
+// master's own. A worker's exit code tells the master what to do with its
+// slot; anything not listed here (or a signal) is a crash and respawns with
+// backoff.
 #pragma once
 
 namespace qd {
+
+// The master (queuedaemon itself): a bad config or a failed start-up (an
+// unknown user, a port in use, a refused Redis login, ...).
+constexpr int kExitStartup = 1;
 
 // Drained on request (master drain, master gone): nothing to do.
 constexpr int kExitOk = 0;

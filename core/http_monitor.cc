@@ -96,18 +96,26 @@ void Reply(evhttp_request* req, int code, const char* reason, const char* type,
 
 }  // namespace
 
-Status HttpMonitor::Open(event_base* base, const std::string& host_port,
-                         SnapshotFn snapshot,
-                         std::unique_ptr<HttpMonitor>* out) {
+Status HttpMonitor::Bind(const std::string& host_port, int* fd) {
   std::string where = "monitor.http " + host_port;
   std::string host, port;
   if (!SplitHostPort(host_port, &host, &port)) {
     return Status::Error(
         where + ": expected host:port such as 127.0.0.1:9187 or [::1]:9187");
   }
-  int fd = -1;
-  Status bound = BindListen(host, port, &fd);
+  Status bound = BindListen(host, port, fd);
   if (!bound.ok()) return Status::Error(where + ": " + bound.message());
+  return Status::Ok();
+}
+
+Status HttpMonitor::Open(event_base* base, const std::string& host_port,
+                         SnapshotFn snapshot, std::unique_ptr<HttpMonitor>* out,
+                         int fd) {
+  std::string where = "monitor.http " + host_port;
+  if (fd < 0) {
+    Status bound = Bind(host_port, &fd);
+    if (!bound.ok()) return bound;
+  }
   evhttp* http = evhttp_new(base);
   if (http == nullptr || evhttp_accept_socket(http, fd) != 0) {
     if (http != nullptr) evhttp_free(http);

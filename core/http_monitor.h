@@ -48,11 +48,17 @@ class HttpMonitor {
   // `snapshot` is called once per request, on the loop's thread. On error
   // (bad address, bind or listen failure) *out is untouched and the message
   // reads "monitor.http 127.0.0.1:9187: cannot listen: Address already in
-  // use". REQUIRES: `base` outlives *out.
+  // use". With `fd` >= 0 (from Bind(), taken over) nothing is bound: the
+  // master binds before it drops its privileges. REQUIRES: `base` outlives
+  // *out.
   [[nodiscard]] static Status Open(event_base* base,
                                    const std::string& host_port,
                                    SnapshotFn snapshot,
-                                   std::unique_ptr<HttpMonitor>* out);
+                                   std::unique_ptr<HttpMonitor>* out,
+                                   int fd = -1);
+  // The listening socket of `host_port` alone, for Open(); errors as
+  // Open()'s.
+  [[nodiscard]] static Status Bind(const std::string& host_port, int* fd);
   // Closes the listening socket and every open connection.
   ~HttpMonitor();
   HttpMonitor(const HttpMonitor&) = delete;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/queue_keys.h"
+#include "core/redis_conn.h"
 #include "core/site_consumer.h"
 
 namespace qd {
@@ -88,10 +89,11 @@ std::vector<redisReply*> Pipeline(
 }  // namespace
 
 void LeaseKeeper::Renew(SiteConsumer* site) {
-  redisContext* c = Connection(site);
+  std::string why;
+  redisContext* c = Connection(site, &why);
   if (c == nullptr) {
-    spdlog::warn("lease keeper: cannot reach Redis at {}",
-                 site->url().Describe());
+    spdlog::warn("lease keeper: cannot reach Redis at {}: {}",
+                 site->url().Describe(), why);
     return;
   }
   // Every entry pending for this consumer: the running job, the ones
@@ -129,29 +131,33 @@ void LeaseKeeper::Renew(SiteConsumer* site) {
   if (!error.empty()) {
     spdlog::warn("lease keeper: {}", error);
     redisFree(c);
-    connections_.erase(site->url().Describe());
+    connections_.erase(site->url().Key());
     return;
   }
   spdlog::debug("lease keeper: renewed the leases of site {}", site->name());
 }
 
-redisContext* LeaseKeeper::Connection(SiteConsumer* site) {
+redisContext* LeaseKeeper::Connection(SiteConsumer* site, std::string* why) {
   const RedisUrl& url = site->url();
-  auto it = connections_.find(url.Describe());
+  auto it = connections_.find(url.Key());
   if (it != connections_.end()) return it->second;
   timeval tv = {1, 0};
   redisContext* c =
       url.is_unix ? redisConnectUnixWithTimeout(url.host.c_str(), tv)
                   : redisConnectWithTimeout(url.host.c_str(), url.port, tv);
   if (c == nullptr || c->err != 0) {
+    *why = c != nullptr ? c->errstr : "out of memory";
     if (c != nullptr) redisFree(c);
     return nullptr;
   }
   redisSetTimeout(c, tv);
-  if (url.db != 0) {
-    freeReplyObject(redisCommand(c, "SELECT %d", url.db));
+  Status s = RedisConn::LogIn(c, url);
+  if (!s.ok()) {
+    *why = s.message();
+    redisFree(c);
+    return nullptr;
   }
-  connections_[url.Describe()] = c;
+  connections_[url.Key()] = c;
   return c;
 }
 

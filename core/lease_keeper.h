@@ -46,7 +46,9 @@ class LeaseKeeper {
   using Clock = std::chrono::steady_clock;
   void Loop();
   void Renew(SiteConsumer* site);
-  redisContext* Connection(SiteConsumer* site);
+  // The site's connection, made (and logged in) on first use; null with
+  // *why when it cannot be made.
+  redisContext* Connection(SiteConsumer* site, std::string* why);
 
   std::mutex mu_;
   std::condition_variable stop_cv_;
@@ -54,7 +56,8 @@ class LeaseKeeper {
   SiteConsumer* site_ = nullptr;  // null: no handler running
   int queue_ = 0;
   Clock::time_point started_;
-  std::map<std::string, redisContext*> connections_;  // thread-owned
+  // By RedisUrl::Key(); thread-owned.
+  std::map<std::string, redisContext*> connections_;
   // When each site's held jobs were last renewed (first seen: its first
   // job's start).
   std::map<SiteConsumer*, Clock::time_point> renewed_at_;  // thread-owned

@@ -87,12 +87,12 @@ struct Listener::Proc {
 
 Listener::Listener(event_base* base, ListenerConfig config,
                    RequestHandler* handler, std::string conn_prefix,
-                   std::string redis_url, SessionStore sessions)
+                   RedisUrl redis, SessionStore sessions)
     : base_(base),
       config_(std::move(config)),
       handler_(handler),
       conn_prefix_(std::move(conn_prefix)),
-      redis_url_(std::move(redis_url)),
+      redis_(std::move(redis)),
       sessions_(std::move(sessions)) {
   fence_timer_ = evtimer_new(base_, &Listener::OnFenceTimer, this);
   save_timer_ = evtimer_new(base_, &Listener::OnSaveTimer, this);
@@ -110,12 +110,45 @@ Listener::~Listener() {
   event_free(save_timer_);
 }
 
-Status Listener::Open() {
-  std::string where = "listener " + config_.name + " on " + config_.listen;
-  unsigned flags =
-      LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE;
-  if (config_.listen.rfind("unix:", 0) == 0) {
-    std::string path = config_.listen.substr(5);
+namespace {
+
+// A socket bound to `addr` and listening, or -1 with errno set.
+int ListenOn(int family, const sockaddr* addr, socklen_t len) {
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  if (family != AF_UNIX) {
+    // What evconnlistener_new_bind set: accepted sockets inherit keepalive.
+    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  }
+  if (bind(fd, addr, len) != 0 || listen(fd, kBacklog) != 0) {
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+  }
+  return fd;
+}
+
+// Why a bind failed, with what to do about a privileged port once the
+// daemon has dropped root (a reload cannot bind it any more).
+std::string BindError(int error) {
+  std::string why = std::strerror(error);
+  if (error == EACCES && geteuid() != 0) {
+    why +=
+        " (the daemon runs as uid " + std::to_string(geteuid()) +
+        ": a port below 1024 is bound only at start-up, as root; restart it)";
+  }
+  return why;
+}
+
+}  // namespace
+
+Status Listener::Bind(const ListenerConfig& config, int* fd) {
+  std::string where = "listener " + config.name + " on " + config.listen;
+  if (config.listen.rfind("unix:", 0) == 0) {
+    std::string path = config.listen.substr(5);
     sockaddr_un addr = {};
     addr.sun_family = AF_UNIX;
     if (path.size() >= sizeof(addr.sun_path)) {
@@ -126,24 +159,15 @@ Status Listener::Open() {
     if (lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
       unlink(path.c_str());  // left by an earlier run
     }
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0 ||
-        bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-        listen(fd, kBacklog) != 0) {
-      std::string why = std::strerror(errno);
-      if (fd >= 0) close(fd);
-      return Status::Error(where + ": " + why);
-    }
-    listener_ = evconnlistener_new(base_, &Listener::OnAccept, this, flags,
-                                   kBacklog, fd);
+    *fd = ListenOn(AF_UNIX, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
   } else {
     // Numeric addresses and names ("localhost:6001") alike.
-    size_t colon = config_.listen.rfind(':');
-    std::string host = config_.listen.substr(0, colon);
+    size_t colon = config.listen.rfind(':');
+    std::string host = config.listen.substr(0, colon);
     if (host.size() > 2 && host.front() == '[') {
       host = host.substr(1, host.size() - 2);
     }
-    std::string port = config_.listen.substr(colon + 1);
+    std::string port = config.listen.substr(colon + 1);
     evutil_addrinfo hints = {};
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -153,13 +177,30 @@ Status Listener::Open() {
     if (err != 0) {
       return Status::Error(where + ": " + evutil_gai_strerror(err));
     }
-    listener_ = evconnlistener_new_bind(base_, &Listener::OnAccept, this, flags,
-                                        kBacklog, found->ai_addr,
-                                        static_cast<int>(found->ai_addrlen));
+    *fd = ListenOn(found->ai_family, found->ai_addr,
+                   static_cast<socklen_t>(found->ai_addrlen));
+    int saved = errno;
     evutil_freeaddrinfo(found);
+    errno = saved;
   }
+  if (*fd < 0) return Status::Error(where + ": " + BindError(errno));
+  return Status::Ok();
+}
+
+Status Listener::Open(int fd) {
+  if (fd < 0) {
+    Status s = Bind(config_, &fd);
+    if (!s.ok()) return s;
+  }
+  unsigned flags = LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC;
+  // Already listening (backlog 0: evconnlistener leaves it as it is).
+  listener_ =
+      evconnlistener_new(base_, &Listener::OnAccept, this, flags, 0, fd);
   if (listener_ == nullptr) {
-    return Status::Error(where + ": " + std::strerror(errno));
+    int saved = errno;
+    close(fd);
+    return Status::Error("listener " + config_.name + " on " + config_.listen +
+                         ": " + std::strerror(saved));
   }
   evconnlistener_set_error_cb(listener_, &Listener::OnAcceptError);
   spdlog::info("listener {}: {} on {}, handler {}", config_.name,
@@ -288,7 +329,7 @@ void Listener::ForkForClient(int fd) {
   if (pid == 0) {
     RequestRunner runner(config_, *handler_, id);
     _exit(ServeClient(runner, config_, *handler_, fd,
-                      SessionRecord::Key(config_.prefix, id), redis_url_));
+                      SessionRecord::Key(config_.prefix, id), redis_));
   }
   evutil_closesocket(fd);
   if (pid < 0) {

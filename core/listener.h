@@ -52,6 +52,7 @@
 #include <unordered_map>
 
 #include "core/config.h"
+#include "core/redis_url.h"
 #include "queuedaemon/request_handler.h"
 #include "queuedaemon/status.h"
 
@@ -94,17 +95,22 @@ struct SessionStore {
 class Listener {
  public:
   // `conn_prefix` starts every connection id ("generic:sip:1234:");
-  // fork-personality workers open `redis_url` for their sessions; multiplex
+  // fork-personality workers open `redis` for their sessions; multiplex
   // sessions are written through `sessions`.
   Listener(event_base* base, ListenerConfig config, RequestHandler* handler,
-           std::string conn_prefix, std::string redis_url,
-           SessionStore sessions);
+           std::string conn_prefix, RedisUrl redis, SessionStore sessions);
   ~Listener();
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
-  // Binds and listens; an error names the listener and the address.
-  Status Open();
+  // Binds and listens on `config.listen` ("host:port" or "unix:/path"):
+  // a non-blocking descriptor for Open(). An error names the listener and
+  // the address. Apart from Open() so that the master binds before it
+  // drops its privileges and serves after.
+  [[nodiscard]] static Status Bind(const ListenerConfig& config, int* fd);
+  // Serves on `fd` from Bind() (taken over, closed on error), or binds now
+  // when -1.
+  Status Open(int fd = -1);
   // A reload: new settings and handler for what comes next. REQUIRES: the
   // same `listen` and personality.
   void Update(ListenerConfig config, RequestHandler* handler);
@@ -173,7 +179,7 @@ class Listener {
   ListenerConfig config_;
   RequestHandler* handler_;
   std::string conn_prefix_;
-  std::string redis_url_;
+  RedisUrl redis_;
   SessionStore sessions_;
   evconnlistener* listener_ = nullptr;
   bool shutting_down_ = false;

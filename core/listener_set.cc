@@ -1,17 +1,18 @@
 #include "core/listener_set.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 
 namespace qd {
 
 ListenerSet::ListenerSet(event_base* base, std::string conn_prefix,
-                         std::string redis_url, SessionStore sessions,
+                         RedisUrl redis, SessionStore sessions,
                          std::function<void()> on_finished)
     : base_(base),
       conn_prefix_(std::move(conn_prefix)),
-      redis_url_(std::move(redis_url)),
+      redis_(std::move(redis)),
       sessions_(std::move(sessions)),
       on_finished_(std::move(on_finished)) {}
 
@@ -21,19 +22,43 @@ std::unique_ptr<Listener> ListenerSet::Make(const ListenerConfig& config,
                                             const HandlerSet& handlers) {
   auto listener = std::make_unique<Listener>(
       base_, config, handlers.FindListener(config.name),
-      conn_prefix_ + config.name + ":", redis_url_, sessions_);
+      conn_prefix_ + config.name + ":", redis_, sessions_);
   listener->set_on_finished(on_finished_);
   return listener;
 }
 
-Status ListenerSet::Open(const Config& config, const HandlerSet& handlers) {
+Status ListenerSet::Bind(const Config& config,
+                         std::map<std::string, int>* fds) {
   for (const auto& [name, lc] : config.listeners) {
-    auto listener = Make(lc, handlers);
-    Status s = listener->Open();
-    if (!s.ok()) return s;
-    listeners_[name] = std::move(listener);
+    int fd = -1;
+    Status s = Listener::Bind(lc, &fd);
+    if (!s.ok()) {
+      for (const auto& [n, bound] : *fds) close(bound);
+      fds->clear();
+      return s;
+    }
+    (*fds)[name] = fd;
   }
   return Status::Ok();
+}
+
+Status ListenerSet::Open(const Config& config, const HandlerSet& handlers,
+                         std::map<std::string, int> fds) {
+  Status s;
+  for (const auto& [name, lc] : config.listeners) {
+    auto bound = fds.find(name);
+    int fd = bound != fds.end() ? bound->second : -1;
+    if (bound != fds.end()) fds.erase(bound);
+    if (!s.ok()) {
+      if (fd >= 0) close(fd);
+      continue;
+    }
+    auto listener = Make(lc, handlers);
+    s = listener->Open(fd);
+    if (s.ok()) listeners_[name] = std::move(listener);
+  }
+  for (const auto& [name, fd] : fds) close(fd);
+  return s;
 }
 
 void ListenerSet::Apply(const Config& config, const HandlerSet& handlers) {

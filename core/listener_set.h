@@ -1,12 +1,14 @@
 // ListenerSet: the master's listeners, by name, across reloads.
 //
-// Open() binds every configured listener at start-up (an error stops the
-// daemon before any worker starts). Apply() takes a reloaded config:
-// listeners with the same `listen` and personality keep their sockets,
-// connections and workers and take the new settings and handler; removed or
-// moved ones shut down gracefully (their connections are answered, then
-// closed) and new ones open. A listener that cannot bind on reload is logged
-// and skipped; the rest of the reload goes on. Used from the master's loop.
+// Bind() binds every configured listener at start-up (an error stops the
+// daemon before any worker starts), before the master drops its
+// privileges; Open() serves them once the handlers are built. Apply() takes a
+// reloaded config: listeners with the same `listen` and personality keep their
+// sockets, connections and workers and take the new settings and handler;
+// removed or moved ones shut down gracefully (their connections are answered,
+// then closed) and new ones open. A listener that cannot bind on reload is
+// logged and skipped; the rest of the reload goes on. Used from the master's
+// loop.
 #pragma once
 
 #include <sys/types.h>
@@ -27,13 +29,20 @@ namespace qd {
 
 class ListenerSet {
  public:
-  // `conn_prefix`, `redis_url` and `sessions` as for Listener.
+  // `conn_prefix`, `redis` and `sessions` as for Listener.
   // `on_finished` is called whenever a listener finishes after Shutdown().
-  ListenerSet(event_base* base, std::string conn_prefix, std::string redis_url,
+  ListenerSet(event_base* base, std::string conn_prefix, RedisUrl redis,
               SessionStore sessions, std::function<void()> on_finished);
   ~ListenerSet();
 
-  Status Open(const Config& config, const HandlerSet& handlers);
+  // Binds the sockets of every listener of `config`; the first error is
+  // returned (what was bound is closed).
+  [[nodiscard]] static Status Bind(const Config& config,
+                                   std::map<std::string, int>* fds);
+  // Serves every listener of `config`, on the descriptors `fds` from Bind()
+  // holds (taken over; a listener without one binds now).
+  Status Open(const Config& config, const HandlerSet& handlers,
+              std::map<std::string, int> fds = {});
   void Apply(const Config& config, const HandlerSet& handlers);
   void Shutdown();
   void KillAll();
@@ -50,7 +59,7 @@ class ListenerSet {
 
   event_base* base_;
   std::string conn_prefix_;
-  std::string redis_url_;
+  RedisUrl redis_;
   SessionStore sessions_;
   std::function<void()> on_finished_;
   std::map<std::string, std::unique_ptr<Listener>> listeners_;

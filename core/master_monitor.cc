@@ -57,12 +57,12 @@ MasterMonitor::~MasterMonitor() {
   site_clients_.clear();
 }
 
-Status MasterMonitor::Start(const Config& config, int threads) {
+Status MasterMonitor::Start(const Config& config, int threads, int http_fd) {
   config_ = &config;
   threads_ = threads;
   if (!redis_->connected()) redis_->Start();
   if (!config.monitor.http.empty()) {
-    Status s = OpenHttp(config.monitor.http);
+    Status s = OpenHttp(config.monitor.http, http_fd);
     if (!s.ok()) return s;
   }
   Status s = OpenStatsd();
@@ -98,10 +98,10 @@ void MasterMonitor::Apply(const Config& config, int threads) {
   if (!s.ok()) spdlog::error("statsd off: {}", s.message());
 }
 
-Status MasterMonitor::OpenHttp(const std::string& address) {
+Status MasterMonitor::OpenHttp(const std::string& address, int fd) {
   std::unique_ptr<HttpMonitor> http;
   Status s = HttpMonitor::Open(
-      base_, address, [this] { return Snapshot(); }, &http);
+      base_, address, [this] { return Snapshot(); }, &http, fd);
   if (!s.ok()) return s;
   http_ = std::move(http);
   http_address_ = address;
@@ -192,16 +192,23 @@ void MasterMonitor::Ping() {
 }
 
 RedisClient* MasterMonitor::ClientFor(const SiteConfig& site) {
-  if (site.redis.empty() || site.redis == config_->redis.url) return redis_;
-  auto it = site_clients_.find(site.redis);
+  const RedisEndpoint& endpoint = config_->RedisOf(site);
+  if (&endpoint == &config_->redis || endpoint.SameAs(config_->redis)) {
+    return redis_;
+  }
+  RedisUrl url;
+  Status s = endpoint.Resolve(&url);
+  if (!s.ok()) return nullptr;  // the loader checked it; not expected
+  // A changed password (a reload) makes a new client; the old one stays
+  // idle, as one of a site that left.
+  auto it = site_clients_.find(url.Key() + " " + url.password);
   if (it == site_clients_.end()) {
-    RedisUrl url;
-    Status s = RedisUrl::Parse(site.redis, &url);
-    if (!s.ok()) return nullptr;  // the loader checked it; not expected
     auto client =
         std::make_unique<RedisClient>(base_, url, "monitor " + url.Describe());
     client->Start();
-    it = site_clients_.emplace(site.redis, std::move(client)).first;
+    it =
+        site_clients_.emplace(url.Key() + " " + url.password, std::move(client))
+            .first;
   }
   return it->second.get();
 }
@@ -215,7 +222,7 @@ void MasterMonitor::SampleSites() {
     RedisClient* redis = ClientFor(site);
     auto sample = std::make_shared<SiteSnapshot>();
     sample->name = name;
-    sample->redis = redis != nullptr ? redis->url().Describe() : site.redis;
+    sample->redis = redis != nullptr ? redis->url().Describe() : site.redis.url;
     if (redis == nullptr || !redis->connected()) {
       sites_[name] = *sample;  // unknown: -1 everywhere
       for (const auto& q : site.queues) {

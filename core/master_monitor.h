@@ -53,8 +53,9 @@ class MasterMonitor {
   ~MasterMonitor();
 
   // Opens the HTTP endpoint (an error is fatal at start-up: the operator
-  // asked for it) and the statsd socket, and starts the timers.
-  Status Start(const Config& config, int threads);
+  // asked for it; `http_fd` >= 0 is its socket, bound already by
+  // HttpMonitor::Bind) and the statsd socket, and starts the timers.
+  Status Start(const Config& config, int threads, int http_fd = -1);
   // A reloaded config: sites and statsd settings follow; a changed
   // monitor.http is reopened (kept on the old address when that fails).
   void Apply(const Config& config, int threads);
@@ -80,7 +81,7 @@ class MasterMonitor {
   void PublishHashes(const MonitorSnapshot& s);
   void FlushStatsd();
   Status OpenStatsd();
-  Status OpenHttp(const std::string& address);
+  Status OpenHttp(const std::string& address, int fd = -1);
   RedisClient* ClientFor(const SiteConfig& site);
 
   event_base* base_;
@@ -93,7 +94,8 @@ class MasterMonitor {
   std::unique_ptr<StatsdSink> statsd_;
   std::unique_ptr<HttpMonitor> http_;
   std::string http_address_;
-  // Site Redis servers other than the daemon's, by URL.
+  // Site Redis servers other than the daemon's, by RedisUrl::Key() and
+  // password.
   std::map<std::string, std::unique_ptr<RedisClient>> site_clients_;
   std::map<std::string, SiteSnapshot> sites_;  // last samples, by name
   std::map<std::string, bool> sampling_;       // a round is in flight

@@ -57,7 +57,9 @@ Status PidFile::Acquire(const std::string& path) {
   path_ = path;
   Status s = MakeParent(path);
   if (!s.ok()) return Status::Error("pid file " + path + ": " + s.message());
-  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  // Not through a symbolic link: after a --user drop the directory may be
+  // that user's, who must not make root write elsewhere on the next start.
+  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd_ < 0) {
     return Status::Error("pid file " + path + ": " + std::strerror(errno));
   }

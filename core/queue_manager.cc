@@ -34,7 +34,7 @@ void QueueManager::Start() {
   for (const auto& [name, site] : config_.sites) {
     if (site.queues.empty()) continue;
     RedisUrl url;
-    Status s = RedisUrl::Parse(config_.RedisUrlOf(site), &url);
+    Status s = config_.RedisOf(site).Resolve(&url);
     if (!s.ok()) {
       spdlog::error("site {}: {}", name, s.message());
       continue;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "core/resp_buffer.h"
 #include "core/units.h"
@@ -57,9 +58,9 @@ void RedisClient::OnWatch(int, short, void* arg) {
   bool late = now - self->last_watch_ > 2 * self->watch_every_;
   self->last_watch_ = now;
   if (late) self->progress_ = now;
-  if (!self->connected_ || self->ac_ == nullptr || self->outstanding_ == 0) {
-    return;
-  }
+  // While logging in (AUTH sent, not answered) connected_ is still false:
+  // a server that hangs then is dropped too.
+  if (self->ac_ == nullptr || self->outstanding_ == 0) return;
   auto silent = std::chrono::duration_cast<milliseconds>(now - self->progress_);
   if (silent < self->reply_timeout_) return;
   std::string why = "no reply for " + FormatDuration(silent) + " to " +
@@ -109,6 +110,21 @@ void RedisClient::Connect() {
   redisLibeventAttach(ac_, base_);
   redisAsyncSetConnectCallback(ac_, &RedisClient::OnConnect);
   redisAsyncSetDisconnectCallback(ac_, &RedisClient::OnDisconnect);
+  // AUTH goes first in the pipeline, on every (re)connect: nothing else
+  // is sent before its reply says the login worked (Ready()).
+  if (url_.has_auth()) {
+    std::vector<std::string_view> args = url_.AuthArgs();
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (std::string_view a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    (void)redisAsyncCommandArgv(ac_, &RedisClient::OnAuth, nullptr,
+                                static_cast<int>(argv.size()), argv.data(),
+                                lens.data());
+    Sent();
+  }
   if (url_.db != 0) {
     std::string db = std::to_string(url_.db);
     const char* argv[] = {"SELECT", db.c_str()};
@@ -127,19 +143,45 @@ void RedisClient::OnConnect(const redisAsyncContext* ac, int status) {
     return;
   }
   if (!self->url_.is_unix) redisEnableKeepAlive(&self->ac_->c);
-  self->connected_ = true;
-  self->backoff_.Reset();
-  if (self->outage_logged_) {
+  if (!self->url_.has_auth()) self->Ready();  // else once AUTH is answered
+}
+
+// A null reply: the connection went first (OnDisconnect or Stop() deal
+// with that). An error reply (WRONGPASS, NOAUTH, ...): the login failed,
+// which is a failed connect: dropped, logged once, tried again with backoff.
+void RedisClient::OnAuth(redisAsyncContext* ac, void* reply, void*) {
+  auto* self = static_cast<RedisClient*>(ac->data);
+  auto* r = static_cast<redisReply*>(reply);
+  if (self == nullptr || r == nullptr) return;
+  if (self->outstanding_ > 0) --self->outstanding_;
+  if (r->type != REDIS_REPLY_ERROR) {
+    self->Ready();
+    return;
+  }
+  std::string why = self->url_.AuthName() + " failed: " +
+                    self->url_.Redact(std::string(ReplyString(r)));
+  // Freed after this callback returns; the replies behind AUTH (all
+  // refused) go nowhere.
+  self->ac_ = nullptr;
+  self->outstanding_ = 0;
+  ac->data = nullptr;
+  redisAsyncFree(ac);
+  self->Lost(why, /*refused=*/true);
+}
+
+void RedisClient::Ready() {
+  connected_ = true;
+  backoff_.Reset();
+  refusal_logged_ = false;
+  if (outage_logged_) {
     auto down = std::chrono::duration_cast<milliseconds>(
-        std::chrono::steady_clock::now() - self->down_since_);
-    spdlog::info("{}: reconnected to redis {} after {}", self->name_,
-                 self->url_.Describe(), FormatDuration(down));
-    self->outage_logged_ = false;
+        std::chrono::steady_clock::now() - down_since_);
+    spdlog::info("{}: reconnected to redis {} after {}", name_, url_.Describe(),
+                 FormatDuration(down));
+    outage_logged_ = false;
   }
-  for (const auto& [channel, cb] : self->subscriptions_) {
-    self->SendSubscribe(channel);
-  }
-  if (self->on_connect_) self->on_connect_();
+  for (const auto& [channel, cb] : subscriptions_) SendSubscribe(channel);
+  if (on_connect_) on_connect_();
 }
 
 void RedisClient::Subscribe(const std::string& channel,
@@ -179,14 +221,17 @@ void RedisClient::OnDisconnect(const redisAsyncContext* ac, int status) {
   self->Lost(status == REDIS_OK ? "connection closed" : ac->errstr);
 }
 
-void RedisClient::Lost(const std::string& why) {
+void RedisClient::Lost(const std::string& why, bool refused) {
   connected_ = false;
   outstanding_ = 0;
   last_error_ = why;
   if (stopped_) return;
-  if (!outage_logged_) {
+  // Logged when the outage begins, and again when a server that was only
+  // unreachable starts refusing the login (a changed password).
+  if (!outage_logged_ || (refused && !refusal_logged_)) {
+    if (!outage_logged_) down_since_ = std::chrono::steady_clock::now();
     outage_logged_ = true;
-    down_since_ = std::chrono::steady_clock::now();
+    refusal_logged_ = refused;
     spdlog::warn("{}: redis {} unavailable ({}); retrying with backoff", name_,
                  url_.Describe(), why);
   }

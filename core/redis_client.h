@@ -6,12 +6,15 @@
 // the connection drops, every pending callback gets a null reply, the client
 // logs the outage once, reconnects with backoff (100 ms doubling to 5 s) and
 // calls the on-connect hook again, where the owner re-sends whatever it
-// needs. hiredis 0.14 has no async timeouts: a dead server is found by the
-// kernel (TCP keepalive, set here), and a hung one (stopped, or a network
-// path that drops everything: keepalive takes minutes) by the reply
-// timeout: commands outstanding with no reply for that long drop the
-// connection as if it had broken.
-// Single-threaded: used only from its loop.
+// needs. With credentials in the url, every connection first pipelines
+// AUTH (then SELECT) and counts as connected only once AUTH is answered;
+// a refused AUTH (WRONGPASS, NOAUTH) is a failed connect: logged once,
+// retried with the same backoff. Messages never hold the password. hiredis 0.14
+// has no async timeouts: a dead server is found by the kernel (TCP keepalive,
+// set here), and a hung one (stopped, or a network path that drops everything:
+// keepalive takes minutes) by the reply timeout: commands outstanding with no
+// reply for that long drop the connection as if it had broken. Single-threaded:
+// used only from its loop.
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -73,13 +76,17 @@ class RedisClient {
   static void OnConnect(const redisAsyncContext* ac, int status);
   static void OnDisconnect(const redisAsyncContext* ac, int status);
   static void OnReply(redisAsyncContext* ac, void* reply, void* privdata);
+  static void OnAuth(redisAsyncContext* ac, void* reply, void* privdata);
   static void OnMessage(redisAsyncContext* ac, void* reply, void* privdata);
   void SendSubscribe(const std::string& channel);
   static void OnRetry(int fd, short what, void* arg);
   static void OnWatch(int fd, short what, void* arg);
   void Sent();
   void Connect();
-  void Lost(const std::string& why);
+  // Logged in (or no login needed): commands may go.
+  void Ready();
+  // `refused`: the server refused our credentials.
+  void Lost(const std::string& why, bool refused = false);
 
   event_base* base_;
   RedisUrl url_;
@@ -88,6 +95,7 @@ class RedisClient {
   bool connected_ = false;
   bool stopped_ = true;
   bool outage_logged_ = false;
+  bool refusal_logged_ = false;  // the outage's log line said AUTH failed
   std::string last_error_;
   std::chrono::steady_clock::time_point down_since_;
   RespawnBackoff backoff_;

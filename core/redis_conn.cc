@@ -2,17 +2,19 @@
 
 #include <sys/time.h>
 
+#include <vector>
+
 namespace qd {
 namespace {
 
 constexpr timeval kConnectTimeout = {2, 0};
-constexpr timeval kReplyTimeout = {30, 0};
 
 }  // namespace
 
 RedisConn::~RedisConn() { redisFree(c_); }
 
-Status RedisConn::Open(const RedisUrl& url, std::unique_ptr<RedisConn>* out) {
+Status RedisConn::Open(const RedisUrl& url, std::unique_ptr<RedisConn>* out,
+                       timeval reply_timeout) {
   std::string name = "redis " + url.Describe();
   redisContext* c =
       url.is_unix
@@ -22,12 +24,49 @@ Status RedisConn::Open(const RedisUrl& url, std::unique_ptr<RedisConn>* out) {
   if (c == nullptr) return Status::Error(name + ": out of memory");
   std::unique_ptr<RedisConn> conn(new RedisConn(c, std::move(name)));
   if (c->err != 0) return conn->Error(c->errstr);
-  redisSetTimeout(c, kReplyTimeout);
-  if (url.db != 0) {
-    Status s = conn->Call({"SELECT", std::to_string(url.db)});
-    if (!s.ok()) return s;
-  }
+  redisSetTimeout(c, reply_timeout);
+  Status s = LogIn(c, url);
+  if (!s.ok()) return conn->Error(s.message());
   *out = std::move(conn);
+  return Status::Ok();
+}
+
+Status RedisConn::CheckLogin(const RedisUrl& url, timeval timeout) {
+  RedisUrl server;  // where, without logging in
+  server.is_unix = url.is_unix;
+  server.host = url.host;
+  server.port = url.port;
+  std::unique_ptr<RedisConn> conn;
+  if (!Open(server, &conn, timeout).ok()) return Status::Ok();
+  Status s = LogIn(conn->c_, url);
+  if (!s.ok()) return conn->Error(s.message());
+  return conn->Call({"PING"});
+}
+
+Status RedisConn::LogIn(redisContext* c, const RedisUrl& url) {
+  std::string db = std::to_string(url.db);
+  std::vector<std::vector<std::string_view>> commands;
+  if (url.has_auth()) commands.push_back(url.AuthArgs());
+  if (url.db != 0) commands.push_back({"SELECT", db});
+  for (const auto& args : commands) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (std::string_view a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    void* reply = redisCommandArgv(c, static_cast<int>(argv.size()),
+                                   argv.data(), lens.data());
+    if (reply == nullptr) {
+      return Status::Error(c->err != 0 ? c->errstr : "connection lost");
+    }
+    ReplyPtr r(static_cast<redisReply*>(reply));
+    if (r->type == REDIS_REPLY_ERROR) {
+      std::string what = args[0] == "AUTH" ? url.AuthName() : "SELECT";
+      return Status::Error(
+          what + " failed: " + url.Redact(std::string(r->str, r->len)));
+    }
+  }
   return Status::Ok();
 }
 

@@ -2,12 +2,13 @@
 // queuectl, and request workers (one request at a time, no event loop).
 // Never use it inside an event loop.
 //
-// Opened from a RedisUrl: TCP (then SELECT db when db != 0) or a unix
-// socket. Every error it returns names the server ("redis 127.0.0.1:6379/0:
-// Connection refused"), so a caller can print it as is. Pipelining is
-// explicit: Append()/AppendRaw() queue commands locally, Read() flushes the
-// queue and returns the next reply in order. After an I/O error the
-// connection is unusable (hiredis sets its error for good). Not thread-safe.
+// Opened from a RedisUrl: TCP or a unix socket, then AUTH when the url
+// has credentials and SELECT db when db != 0. Every error it returns names the
+// server ("redis 127.0.0.1:6379/0: Connection refused"), so a caller can print
+// it as is. Pipelining is explicit: Append()/AppendRaw() queue commands
+// locally, Read() flushes the queue and returns the next reply in order. After
+// an I/O error the connection is unusable (hiredis sets its error for good).
+// Not thread-safe.
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -34,8 +35,21 @@ class RedisConn {
   RedisConn(const RedisConn&) = delete;
   RedisConn& operator=(const RedisConn&) = delete;
 
-  // Connects (2 s timeout; 30 s per reply afterwards) and selects the db.
-  static Status Open(const RedisUrl& url, std::unique_ptr<RedisConn>* out);
+  // Connects (2 s timeout; `reply_timeout` per reply afterwards), logs in
+  // and selects the db. A refused login reads "redis HOST:PORT/DB: AUTH
+  // failed: WRONGPASS ..." (never the password).
+  static Status Open(const RedisUrl& url, std::unique_ptr<RedisConn>* out,
+                     timeval reply_timeout = {30, 0});
+  // The start-up check of a server the daemon will use: connects and, when
+  // the server answers, logs in as Open() does and PINGs. Ok when all that
+  // worked, and when the server cannot be reached (the daemon's clients
+  // retry and log that); an error naming the server when it refused the
+  // login or a command (WRONGPASS, NOAUTH, a db out of range).
+  static Status CheckLogin(const RedisUrl& url, timeval timeout);
+  // AUTH (when `url` has credentials) and SELECT (db != 0) on a connected
+  // synchronous context, for code that holds a raw one. The error does not
+  // name the server.
+  static Status LogIn(redisContext* c, const RedisUrl& url);
 
   // "redis 127.0.0.1:6379/0" or "redis /run/redis.sock".
   const std::string& name() const { return name_; }

@@ -15,8 +15,19 @@ bool ToInt(std::string_view s, int min, int max, int* out) {
   return true;
 }
 
+// `url` with the user information of a redis:// url ("user:pw@") masked,
+// so that a message never repeats a password written into a url.
+std::string Masked(std::string_view url) {
+  if (url.substr(0, 8) != "redis://") return std::string(url);
+  std::string_view rest = url.substr(8);
+  std::string_view authority = rest.substr(0, rest.find('/'));
+  size_t at = authority.rfind('@');
+  if (at == std::string_view::npos) return std::string(url);
+  return "redis://***" + std::string(rest.substr(at));
+}
+
 Status Bad(std::string_view url, const std::string& why) {
-  return Status::Error("redis url '" + std::string(url) + "': " + why);
+  return Status::Error("redis url '" + Masked(url) + "': " + why);
 }
 
 }  // namespace
@@ -40,15 +51,19 @@ Status RedisUrl::Parse(std::string_view url, RedisUrl* out) {
   } else if (url.substr(0, 8) == "redis://") {
     std::string_view rest = url.substr(8);
     auto slash = rest.find('/');
+    if (auto at = rest.substr(0, slash).rfind('@');
+        at != std::string_view::npos) {
+      return Bad(url,
+                 "credentials in the url are refused (they would show in "
+                 "logs); give username and password_file or password_env "
+                 "in the config");
+    }
     if (slash != std::string_view::npos) {
       std::string_view db = rest.substr(slash + 1);
       if (!db.empty() && !ToInt(db, 0, 1 << 20, &r.db)) {
         return Bad(url, "db must be a number");
       }
       rest = rest.substr(0, slash);
-    }
-    if (auto at = rest.rfind('@'); at != std::string_view::npos) {
-      return Bad(url, "passwords in the url are not supported yet");
     }
     std::string_view host = rest, port;
     if (!rest.empty() && rest[0] == '[') {
@@ -77,6 +92,24 @@ Status RedisUrl::Parse(std::string_view url, RedisUrl* out) {
 std::string RedisUrl::Describe() const {
   if (is_unix) return host;
   return host + ":" + std::to_string(port) + "/" + std::to_string(db);
+}
+
+std::vector<std::string_view> RedisUrl::AuthArgs() const {
+  if (username.empty()) return {"AUTH", password};
+  return {"AUTH", username, password};
+}
+
+std::string RedisUrl::AuthName() const {
+  return username.empty() ? "AUTH" : "AUTH as " + username;
+}
+
+std::string RedisUrl::Redact(std::string text) const {
+  if (password.empty()) return text;
+  for (size_t at = 0; (at = text.find(password, at)) != std::string::npos;
+       at += 3) {
+    text.replace(at, password.size(), "***");
+  }
+  return text;
 }
 
 }  // namespace qd

@@ -1,11 +1,17 @@
-// RedisUrl: where a Redis server is, parsed from the config's url forms
-// "redis://HOST[:PORT][/DB]" (port 6379, db 0 by default; "[::1]" for IPv6)
-// and "unix:///ABS/PATH.sock[?db=N]". "embedded" is resolved by the master to
-// a unix url before anything parses it.
+// RedisUrl: where a Redis server is and how to log in to it, parsed from
+// the config's url forms "redis://HOST[:PORT][/DB]" (port 6379, db 0 by
+// default; "[::1]" for IPv6) and "unix:///ABS/PATH.sock[?db=N]". "embedded"
+// is resolved by the master to a unix url before anything parses it.
+//
+// The credentials never come from the url text: a "redis://user:pw@host"
+// is refused (a url ends up in logs, messages and ps), and the config's
+// password_file or password_env fills them in (RedisEndpoint::Resolve).
+// Describe() and every message built here leave them out.
 #pragma once
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "queuedaemon/status.h"
 
@@ -16,10 +22,27 @@ struct RedisUrl {
   std::string host;  // or the socket path
   int port = 6379;
   int db = 0;
+  // AUTH before anything else when `password` is set; an empty `username`
+  // is the default user ("AUTH password").
+  std::string username;
+  std::string password;
 
   static Status Parse(std::string_view url, RedisUrl* out);
-  // For messages: "127.0.0.1:6379/0" or "/run/redis.sock".
+  // For messages: "127.0.0.1:6379/0" or "/run/redis.sock". Never the
+  // credentials.
   std::string Describe() const;
+  // Identifies a connection for sharing: the server, db and user.
+  std::string Key() const { return Describe() + " " + username; }
+
+  bool has_auth() const { return !password.empty(); }
+  // "AUTH [username] password", as the arguments of one command.
+  // REQUIRES: has_auth().
+  std::vector<std::string_view> AuthArgs() const;
+  // "AUTH" or "AUTH as USER", for messages.
+  std::string AuthName() const;
+  // `text` with every occurrence of the password masked: for messages
+  // built from what a server replied.
+  std::string Redact(std::string text) const;
 };
 
 }  // namespace qd

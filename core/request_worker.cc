@@ -68,9 +68,8 @@ size_t StateJsonSize(const nlohmann::json& state) {
 // trouble is logged and costs the copy only.
 class SessionSaver {
  public:
-  SessionSaver(std::string key, std::string redis_url,
-               std::chrono::milliseconds ttl)
-      : key_(std::move(key)), url_(std::move(redis_url)), ttl_(ttl) {}
+  SessionSaver(std::string key, RedisUrl redis, std::chrono::milliseconds ttl)
+      : key_(std::move(key)), url_(std::move(redis)), ttl_(ttl) {}
 
   void Save(SessionRecord& record) {
     RedisConn* redis = Redis();
@@ -98,9 +97,7 @@ class SessionSaver {
  private:
   RedisConn* Redis() {
     if (redis_) return redis_.get();
-    RedisUrl url;
-    Status s = RedisUrl::Parse(url_, &url);
-    if (s.ok()) s = RedisConn::Open(url, &redis_);
+    Status s = RedisConn::Open(url_, &redis_);
     if (!s.ok()) {
       spdlog::error("session store: {}", s.message());
       return nullptr;
@@ -109,7 +106,7 @@ class SessionSaver {
   }
 
   std::string key_;
-  std::string url_;
+  RedisUrl url_;
   std::chrono::milliseconds ttl_;
   std::unique_ptr<RedisConn> redis_;
   bool saved_ = false;
@@ -231,8 +228,8 @@ int ServeChannel(RequestRunner& runner, const ListenerConfig& config,
 
 int ServeClient(RequestRunner& runner, const ListenerConfig& config,
                 RequestHandler& handler, int client_fd,
-                const std::string& session_key, const std::string& redis_url) {
-  SessionSaver saver(session_key, redis_url, config.session_ttl);
+                const std::string& session_key, const RedisUrl& redis) {
+  SessionSaver saver(session_key, redis, config.session_ttl);
   int code = ServeClientLoop(runner, config, handler, client_fd, saver);
   saver.Forget();
   return code;

@@ -13,6 +13,7 @@
 
 #include <string>
 
+#include "core/redis_url.h"
 #include "core/request_runner.h"
 
 namespace qd {
@@ -24,6 +25,6 @@ int ServeChannel(RequestRunner& runner, const ListenerConfig& config,
                  int channel_fd);
 int ServeClient(RequestRunner& runner, const ListenerConfig& config,
                 RequestHandler& handler, int client_fd,
-                const std::string& session_key, const std::string& redis_url);
+                const std::string& session_key, const RedisUrl& redis);
 
 }  // namespace qd

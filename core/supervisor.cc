@@ -6,9 +6,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <set>
 #include <stdexcept>
 
+#include "core/exit_codes.h"
+#include "core/http_monitor.h"
 #include "core/log.h"
 #include "core/master_monitor.h"
 #include "core/process.h"
@@ -20,33 +21,6 @@ namespace {
 constexpr int kSignals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGCHLD};
 
 }  // namespace
-
-Status CommandLine::Apply(Config* config) const {
-  if (!id.empty()) config->daemon.id = id;
-  if (!pidfile.empty()) config->daemon.pidfile = pidfile;
-  if (sites.empty()) return Status::Ok();
-  std::set<std::string> wanted(sites.begin(), sites.end());
-  for (const auto& name : wanted) {
-    if (config->sites.count(name) == 0) {
-      std::string have;
-      for (const auto& [n, s] : config->sites)
-        have += (have.empty() ? "" : ", ") + n;
-      return Status::Error(
-          "--site " + name + ": no such site in " +
-          (config->file.empty() ? "the built-in config" : config->file) +
-          " (sites: " + have + ")");
-    }
-  }
-  for (auto it = config->sites.begin(); it != config->sites.end();) {
-    it = wanted.count(it->first) ? std::next(it) : config->sites.erase(it);
-  }
-  return Status::Ok();
-}
-
-int CommandLine::Threads(const Config& config) const {
-  int n = threads >= 0 ? threads : config.daemon.threads;
-  return n > 0 ? n : Process::CpuCount();
-}
 
 Supervisor::Supervisor(CommandLine cmdline, Config config,
                        HandlerRegistry& registry)
@@ -91,35 +65,41 @@ int Supervisor::RunWorker(int slot, int incarnation, Channel channel) {
 
 int Supervisor::Run(int ready_fd) {
   started_ = std::chrono::steady_clock::now();
-  handlers_ = std::make_unique<HandlerSet>();
-  Status s = BuildHandlers(*config_, plugins_, registry_, handlers_.get());
-  if (s.ok()) s = pidfile_.Acquire(config_->PidFile());
-  if (!s.ok()) {
+  auto fail = [this](const Status& s) {
     spdlog::critical("{}", s.message());
-    return 1;
-  }
+    if (listeners_) listeners_->Shutdown();
+    if (redis_) redis_->Stop();
+    return kExitStartup;
+  };
+  const DaemonConfig& daemon = config_->daemon;
+  Status s = Privileges::Resolve(daemon.user, daemon.group, &privileges_);
+  if (s.ok()) s = pidfile_.Acquire(config_->PidFile());
+  if (!s.ok()) return fail(s);
   signal(SIGPIPE, SIG_IGN);
   for (size_t i = 0; i < std::size(kSignals); ++i) {
     signals_[i] = evsignal_new(base_, kSignals[i], &Supervisor::OnSignal, this);
     event_add(signals_[i], nullptr);
   }
-  if (config_->redis.url == "embedded") {
-    redis_ = std::make_unique<EmbeddedRedis>(
-        base_, config_->redis.server_binary,
-        Process::Absolute(config_->daemon.run_dir) + "/redis");
-    s = redis_->Start();
-    if (!s.ok()) {
-      spdlog::critical("{}", s.message());
-      return 1;
-    }
+  // The order matters. Everything that may need root comes first: the pid
+  // file (above) and every listening socket (a port below 1024). Then the
+  // master becomes daemon.user, before anything else runs: plugins load as
+  // that user (their code never runs as root, and a reload, which loads
+  // plugins and binds new listeners, can do what start-up did), the
+  // embedded Redis starts as that user (its data in run_dir is the
+  // user's, so a restart of it after the drop works), and every worker is
+  // forked from an unprivileged master.
+  std::map<std::string, int> listener_fds;
+  int http_fd = -1;
+  s = ListenerSet::Bind(*config_, &listener_fds);
+  if (s.ok() && !config_->monitor.http.empty()) {
+    s = HttpMonitor::Bind(config_->monitor.http, &http_fd);
   }
-  config_->redis.url = WorkerRedisUrl();
-  s = StartListeners();
-  if (!s.ok()) {
-    spdlog::critical("{}", s.message());
-    if (redis_) redis_->Stop();
-    return 1;
-  }
+  if (s.ok()) s = DropPrivileges();
+  handlers_ = std::make_unique<HandlerSet>();
+  if (s.ok()) s = BuildHandlers(*config_, plugins_, registry_, handlers_.get());
+  if (s.ok()) s = StartRedis();
+  if (s.ok()) s = StartListeners(std::move(listener_fds));
+  if (!s.ok()) return fail(s);
 
   pool_ = std::make_unique<WorkerPool>(
       base_, [this](int slot, int incarnation, Channel channel) {
@@ -139,15 +119,10 @@ int Supervisor::Run(int ready_fd) {
       base_, redis_client_.get(),
       MasterMonitor::Sources{pool_.get(), listeners_.get(),
                              [this] { return shutting_down_; }});
-  s = monitor_->Start(*config_, n);
-  if (!s.ok()) {
-    spdlog::critical("{}", s.message());
-    listeners_->Shutdown();
-    if (redis_) redis_->Stop();
-    return 1;
-  }
+  s = monitor_->Start(*config_, n, http_fd);
+  if (!s.ok()) return fail(s);
   RedisUrl url;
-  (void)RedisUrl::Parse(config_->redis.url, &url);  // parsed once already
+  (void)config_->redis.Resolve(&url);  // parsed once already
   control_ = std::make_unique<ControlChannel>(
       base_, url, redis_client_.get(), Process::HostName(),
       [this](const ControlCommand& cmd, ControlChannel::Respond respond) {
@@ -164,46 +139,6 @@ int Supervisor::Run(int ready_fd) {
   if (redis_) redis_->Stop();
   spdlog::info("exiting with code {}", exit_code_);
   return exit_code_;
-}
-
-Status Supervisor::StartListeners() {
-  RedisUrl url;
-  Status s = RedisUrl::Parse(config_->redis.url, &url);
-  if (!s.ok()) return s;
-  redis_client_ = std::make_unique<RedisClient>(base_, url, "master");
-  redis_client_->Start();
-  int files = Process::RaiseFileLimit();
-  if (!config_->listeners.empty()) spdlog::debug("open file limit {}", files);
-  std::string prefix =
-      config_->daemon.id + ":" + std::to_string(getpid()) + ":";
-  listeners_ = std::make_unique<ListenerSet>(
-      base_, prefix, config_->redis.url,
-      SessionStore{
-          [this](const std::string& key, const std::string& record,
-                 Duration ttl) {
-            std::string px = std::to_string(ttl.count());
-            (void)redis_client_->Command({"SET", key, record, "PX", px},
-                                         [](redisReply*) {});
-          },
-          [this](const std::string& key) {
-            (void)redis_client_->Command({"DEL", key}, [](redisReply*) {});
-          }},
-      [this] { MaybeFinish(); });
-  return listeners_->Open(*config_, *handlers_);
-}
-
-std::string Supervisor::WorkerRedisUrl() const {
-  return redis_ ? redis_->url() : config_->redis.url;
-}
-
-Status Supervisor::BuildHandlers(const Config& config, PluginLoader& plugins,
-                                 HandlerRegistry& registry, HandlerSet* out) {
-  Status s = plugins.Load(config.plugins.dir, config.plugins.load, registry);
-  if (!s.ok()) return s;
-  HandlerSet handlers;
-  s = registry.Build(config, &handlers);
-  if (s.ok()) *out = std::move(handlers);
-  return s;
 }
 
 void Supervisor::OnSignal(int sig, short, void* arg) {
@@ -280,16 +215,19 @@ Status Supervisor::ReloadConfig(const std::string& why,
   if (!s.ok()) return s;
   const DaemonConfig& was = config_->daemon;
   if (next->daemon.id != was.id || next->PidFile() != config_->PidFile() ||
-      next->daemon.run_dir != was.run_dir ||
+      next->daemon.run_dir != was.run_dir || next->daemon.user != was.user ||
+      next->daemon.group != was.group ||
       (next->redis.url == "embedded") != static_cast<bool>(redis_) ||
-      (!redis_ && next->redis.url != config_->redis.url)) {
+      (!redis_ && !next->redis.SameAs(config_->redis))) {
     spdlog::warn(
-        "{}: daemon.id, pid file, run_dir and redis.url change only on "
-        "restart; keeping the current ones",
+        "{}: daemon.id, pid file, run_dir, user, group and redis (url and "
+        "credentials) change only on restart; keeping the current ones",
         why);
     next->daemon.id = was.id;
     next->daemon.pidfile = config_->PidFile();
     next->daemon.run_dir = was.run_dir;
+    next->daemon.user = was.user;
+    next->daemon.group = was.group;
     next->redis = config_->redis;
   }
   if (next->redis.url == "embedded") next->redis.url = WorkerRedisUrl();

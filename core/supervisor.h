@@ -13,6 +13,9 @@
 //   USR1      reopen the log file, here and in every worker.
 //   CHLD      reap: workers go to the pool, request workers to the
 //             listeners, the Redis server to EmbeddedRedis.
+// Start-up binds every socket (listeners, monitor.http) and writes the pid
+// file, then drops to daemon.user/daemon.group (Privileges) before loading
+// plugins, starting the embedded Redis or forking workers (see Run()).
 // Listeners (ListenerSet) are opened before the first worker starts, follow
 // reloads, and stop accepting on TERM/INT: the shutdown waits for their
 // connections' requests in progress too. MasterMonitor publishes the
@@ -26,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "core/command_line.h"
 #include "core/config.h"
 #include "core/control_channel.h"
 #include "core/embedded_redis.h"
@@ -35,6 +39,7 @@
 #include "core/master_monitor.h"
 #include "core/pid_file.h"
 #include "core/plugin_loader.h"
+#include "core/privileges.h"
 #include "core/redis_client.h"
 #include "core/worker_pool.h"
 
@@ -42,24 +47,6 @@ struct event;
 struct event_base;
 
 namespace qd {
-
-// What the command line says; it beats the config file, on reload too.
-struct CommandLine {
-  std::string config_path;         // "" = embedded defaults
-  int threads = -1;                // -1 = from the config
-  std::string id;                  // "" = from the config
-  std::string pidfile;             // "" = from the config
-  std::string log_level;           // "" = from the config (-v debug, -q warn)
-  std::vector<std::string> sites;  // --site: serve only these; empty = all
-  bool foreground = false;
-  bool no_fork = false;
-
-  // Applies the overrides to a freshly loaded config; a --site that the
-  // config does not have is an error (naming the sites it has).
-  Status Apply(Config* config) const;
-  // The worker count: --threads, else daemon.threads, 0 meaning CPU count.
-  int Threads(const Config& config) const;
-};
 
 class Supervisor {
  public:
@@ -79,6 +66,14 @@ class Supervisor {
   static Status BuildHandlers(const Config& config, PluginLoader& plugins,
                               HandlerRegistry& registry, HandlerSet* out);
 
+  // Becomes `privileges` (daemon.user, daemon.group) for good; as root it
+  // first gives daemon.run_dir, run_dir/redis (with everything in it, for
+  // an embedded Redis), `pidfile` and the log file to that user, so the
+  // daemon can still use them. Also what --no-fork uses.
+  static Status DropPrivileges(const Config& config,
+                               const Privileges& privileges,
+                               const std::string& pidfile);
+
  private:
   static void OnSignal(int sig, short what, void* arg);
   static void OnShutdownTimeout(int fd, short what, void* arg);
@@ -94,7 +89,12 @@ class Supervisor {
   void BeginShutdown(const std::string& why);
   void MaybeFinish();
   std::string WorkerRedisUrl() const;
-  Status StartListeners();
+  Status DropPrivileges();
+  // The embedded Redis (when configured), then every server's login.
+  Status StartRedis();
+  Status CheckRedisLogins() const;
+  // `fds`: the listeners' sockets, bound before the privileges were dropped.
+  Status StartListeners(std::map<std::string, int> fds);
   int RunWorker(int slot, int incarnation, Channel channel);
 
   CommandLine cmdline_;
@@ -104,6 +104,7 @@ class Supervisor {
   std::unique_ptr<HandlerSet> handlers_;
   event_base* base_;
   PidFile pidfile_;
+  Privileges privileges_;  // whom the master becomes after binding
   std::unique_ptr<EmbeddedRedis> redis_;
   std::unique_ptr<WorkerPool> pool_;
   std::unique_ptr<ListenerSet> listeners_;

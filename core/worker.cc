@@ -146,7 +146,7 @@ void Worker::AddXmppManagers() {
       continue;
     }
     RedisUrl url;
-    Status s = RedisUrl::Parse(config_.RedisUrlOf(site), &url);
+    Status s = config_.RedisOf(site).Resolve(&url);
     if (!s.ok()) continue;  // the queues said why
     io_.Add(std::make_unique<XmppConfirmPoller>(
         site, url, "xmpp", account->second.confirm_interval));

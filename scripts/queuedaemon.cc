@@ -12,10 +12,12 @@
 
 #include "core/config.h"
 #include "core/embedded_redis.h"
+#include "core/exit_codes.h"
 #include "core/handler_registry.h"
 #include "core/handler_set.h"
 #include "core/log.h"
 #include "core/plugin_loader.h"
+#include "core/privileges.h"
 #include "core/process.h"
 #include "core/supervisor.h"
 #include "core/version.h"
@@ -55,15 +57,24 @@ int Daemonize() {
   return fds[1];
 }
 
+// As the master does: the privileges go first (no socket to bind here),
+// then plugins load.
 int RunNoFork(const qd::Config& config, qd::HandlerRegistry& registry) {
   qd::Config cfg = config;
   qd::PluginLoader plugins;
   qd::HandlerSet handlers;
+  qd::Privileges privileges;
   qd::Status built =
-      qd::Supervisor::BuildHandlers(cfg, plugins, registry, &handlers);
+      qd::Privileges::Resolve(cfg.daemon.user, cfg.daemon.group, &privileges);
+  if (built.ok()) {
+    built = qd::Supervisor::DropPrivileges(cfg, privileges, "");
+  }
+  if (built.ok()) {
+    built = qd::Supervisor::BuildHandlers(cfg, plugins, registry, &handlers);
+  }
   if (!built.ok()) {
     spdlog::critical("{}", built.message());
-    return 1;
+    return qd::kExitStartup;
   }
   event_base* spare = event_base_new();  // EmbeddedRedis' restart timer
   int rc;
@@ -90,16 +101,21 @@ int RunNoFork(const qd::Config& config, qd::HandlerRegistry& registry) {
   return rc;
 }
 
-// --check-config: the file, its plugins and its handlers.
+// --check-config: the file, its user and group, its plugins and its
+// handlers.
 int CheckConfig(const qd::CommandLine& cmd, const qd::Config& config,
                 qd::HandlerRegistry& registry) {
   qd::PluginLoader plugins;
   qd::HandlerSet handlers;
-  qd::Status s =
-      qd::Supervisor::BuildHandlers(config, plugins, registry, &handlers);
+  qd::Privileges privileges;
+  qd::Status s = qd::Privileges::Resolve(config.daemon.user,
+                                         config.daemon.group, &privileges);
+  if (s.ok()) {
+    s = qd::Supervisor::BuildHandlers(config, plugins, registry, &handlers);
+  }
   if (!s.ok()) {
     std::fprintf(stderr, "queuedaemon: %s\n", s.message().c_str());
-    return 1;
+    return qd::kExitStartup;
   }
   std::printf("%s: ok\n", cmd.config_path.empty() ? "built-in defaults"
                                                   : cmd.config_path.c_str());
@@ -140,6 +156,12 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("-i,--id", cmd.id, "daemon id: pid file and consumer names");
   app.add_option("--pidfile", cmd.pidfile, "pid file path");
+  app.add_option("--user", cmd.user,
+                 "run as this user (name or uid) once the sockets are bound "
+                 "(default: daemon.user)");
+  app.add_option("--group", cmd.group,
+                 "run as this group (name or gid; default: daemon.group, "
+                 "else the user's primary group)");
   bool all_sites = false;
   app.add_option("-s,--site", cmd.sites,
                  "serve only this site of the config (repeatable)");

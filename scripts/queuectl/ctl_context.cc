@@ -25,11 +25,13 @@ Status CtlContext::Load(const Options& options) {
   }
   if (!options.id.empty()) config_.daemon.id = options.id;
   selected_id_ = options.id;
-  if (!options.redis_url.empty()) config_.redis.url = options.redis_url;
+  if (!options.redis_url.empty()) {
+    // Another server: the config's credentials are not sent to it.
+    static_cast<RedisEndpoint&>(config_.redis) = RedisEndpoint();
+    config_.redis.url = options.redis_url;
+  }
   for (const auto& [name, site] : config_.sites) {
-    const std::string& url =
-        site.redis.empty() ? config_.redis.url : site.redis;
-    Status s = Resolve(url, &servers_[name]);
+    Status s = Resolve(config_.RedisOf(site), &servers_[name]);
     if (!s.ok()) return Status::Error("site " + name + ": " + s.message());
   }
   return Status::Ok();
@@ -62,13 +64,13 @@ Status CtlContext::Connect(const SiteConfig& site, RedisConn** out) {
 
 Status CtlContext::ConnectDaemon(RedisConn** out) {
   RedisUrl url;
-  Status s = Resolve(config_.redis.url, &url);
+  Status s = Resolve(config_.redis, &url);
   if (!s.ok()) return s;
   return Open(url, out);
 }
 
 Status CtlContext::Open(const RedisUrl& url, RedisConn** out) {
-  std::unique_ptr<RedisConn>& conn = conns_[url.Describe()];
+  std::unique_ptr<RedisConn>& conn = conns_[url.Key()];
   if (conn == nullptr) {
     Status s = RedisConn::Open(url, &conn);
     if (!s.ok()) return s;
@@ -81,14 +83,14 @@ std::string CtlContext::Describe() const {
   return config_.file.empty() ? "the built-in config" : config_.file;
 }
 
-Status CtlContext::Resolve(const std::string& url, RedisUrl* out) const {
-  if (url == "embedded") {
+Status CtlContext::Resolve(const RedisEndpoint& endpoint, RedisUrl* out) const {
+  if (endpoint.url == "embedded") {
     return RedisUrl::Parse("unix://" +
                                Process::Absolute(config_.daemon.run_dir) +
                                "/redis/redis.sock",
                            out);
   }
-  return RedisUrl::Parse(url, out);
+  return endpoint.Resolve(out);
 }
 
 }  // namespace qd::ctl

@@ -4,9 +4,12 @@
 // that lives there).
 //
 // Where a site's Redis is: its own `redis:` if it has one, else the
-// daemon's `redis.url`, which `--redis URL` replaces. "embedded" means the
+// daemon's `redis`, which `--redis URL` replaces (without the config's
+// credentials, which are not sent to another server). "embedded" means the
 // daemon's private server on <daemon.run_dir>/redis/redis.sock, with
 // run_dir made absolute against the current directory, as the daemon does.
+// Connections log in with the config's username and password_file or
+// password_env, as the daemon's do.
 // Errors from Load(), Site() and Queue() are usage/config errors (exit 2);
 // errors from Connect() are run-time errors (exit 1). Not thread-safe.
 #pragma once
@@ -28,7 +31,7 @@ class CtlContext {
   // The global options, as given on the command line ("" = not given).
   struct Options {
     std::string config_path;  // -c: default the built-in defaults
-    std::string redis_url;    // --redis: replaces the config's redis.url
+    std::string redis_url;    // --redis: replaces the config's redis
     std::string id;           // -i: replaces daemon.id
   };
 
@@ -53,14 +56,14 @@ class CtlContext {
 
  private:
   std::string Describe() const;
-  Status Resolve(const std::string& url, RedisUrl* out) const;
+  Status Resolve(const RedisEndpoint& endpoint, RedisUrl* out) const;
 
   Status Open(const RedisUrl& url, RedisConn** out);
 
   Config config_;
   std::string selected_id_;
   std::map<std::string, RedisUrl> servers_;                  // by site name
-  std::map<std::string, std::unique_ptr<RedisConn>> conns_;  // by Describe()
+  std::map<std::string, std::unique_ptr<RedisConn>> conns_;  // by Key()
 };
 
 }  // namespace qd::ctl

@@ -525,7 +525,7 @@ TEST(ConfigTest, SiteReadsEveryKey) {
 )");
   const SiteConfig& site = c.sites.at("shop");
   EXPECT_EQ(site.name, "shop");
-  EXPECT_EQ(site.redis, "redis://10.0.0.5:6379/2");
+  EXPECT_EQ(site.redis.url, "redis://10.0.0.5:6379/2");
   EXPECT_EQ(site.prefix, "jobs");
   EXPECT_EQ(site.mode, "poll");
   EXPECT_EQ(site.poll_interval, Duration(250));
@@ -545,7 +545,7 @@ TEST(ConfigTest, SiteReadsEveryKey) {
 TEST(ConfigTest, QueueDefaults) {
   Config c = Load("sites:\n  a:\n    queues: { noop: { handler: noop } }\n");
   const SiteConfig& site = c.sites.at("a");
-  EXPECT_EQ(site.redis, "");
+  EXPECT_EQ(site.redis.url, "");
   EXPECT_EQ(site.prefix, "qd");
   EXPECT_EQ(site.mode, "listen");
   EXPECT_EQ(site.poll_interval, Duration(1000));
@@ -673,8 +673,8 @@ TEST(ConfigTest, SiteKeysAreChecked) {
               "expected one of listen|poll, got 'push'");
   ExpectError("sites:\n  a:\n    redis: mysql://x\n",
               "x.yaml:3:12: sites.a.redis: ", "expected 'embedded'");
-  ExpectError("sites:\n  a:\n    redis: { url: embedded }\n",
-              "x.yaml:3:12: sites.a.redis: ", "expected a string, got a map");
+  ExpectError("sites:\n  a:\n    redis: [a]\n",
+              "x.yaml:3:12: sites.a.redis: ", "expected a url or a map");
   ExpectError("sites:\n  a:\n    prefix: 'q{d}'\n",
               "x.yaml:3:13: sites.a.prefix: ",
               "expected letters, digits and _ . : - only");

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -200,7 +201,14 @@ std::string RedisCommand(const std::string& host_or_socket, int port,
   return out;
 }
 
-RedisServer::RedisServer(bool aof) : aof_(aof) {
+RedisServer::RedisServer(bool aof) : aof_(aof) { Boot(); }
+
+RedisServer::RedisServer(std::vector<std::string> args, std::string password)
+    : aof_(false), args_(std::move(args)), password_(std::move(password)) {
+  Boot();
+}
+
+void RedisServer::Boot() {
   for (int attempt = 0; attempt < 5 && pid_ == 0; ++attempt) {
     port_ = FreePort();
     Start();
@@ -226,10 +234,13 @@ bool RedisServer::Start() {
   } else {
     args.insert(args.end(), {"--appendonly", "no"});
   }
+  args.insert(args.end(), args_.begin(), args_.end());
   pid_t pid = Spawn(args, {}, dir_.File("redis.log"));
-  if (WaitFor(
-          [&] { return RedisCommand("127.0.0.1", port_, "PING") == "PONG"; },
-          milliseconds(5000))) {
+  auto pong = [&] {
+    return RedisStrings(port_, {"PING"}, password_) ==
+           std::vector<std::string>{"PONG"};
+  };
+  if (WaitFor(pong, milliseconds(5000))) {
     pid_ = pid;
     return true;
   }
@@ -246,12 +257,28 @@ void RedisServer::Kill() {
 
 RedisServer::~RedisServer() { StopPid(pid_); }
 
+namespace {
+
+// AUTH `password` unless it is empty; false when refused.
+bool LogIn(redisContext* c, const std::string& password) {
+  if (password.empty()) return true;
+  const char* argv[] = {"AUTH", password.c_str()};
+  size_t lens[] = {4, password.size()};
+  auto* r = static_cast<redisReply*>(redisCommandArgv(c, 2, argv, lens));
+  bool ok = r != nullptr && r->type != REDIS_REPLY_ERROR;
+  if (r != nullptr) freeReplyObject(r);
+  return ok;
+}
+
+}  // namespace
+
 size_t RedisPipeline(int port,
-                     const std::vector<std::vector<std::string>>& cmds) {
+                     const std::vector<std::vector<std::string>>& cmds,
+                     const std::string& password) {
   timeval tv = {5, 0};
   redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
   size_t ok = 0;
-  if (c == nullptr || c->err != 0) {
+  if (c == nullptr || c->err != 0 || !LogIn(c, password)) {
     if (c != nullptr) redisFree(c);
     return 0;
   }
@@ -281,11 +308,12 @@ namespace {
 // Runs one command on 127.0.0.1:port and hands its reply (null on error)
 // to `use`.
 void WithReply(int port, const std::vector<std::string>& cmd,
+               const std::string& password,
                const std::function<void(const redisReply*)>& use) {
   timeval tv = {2, 0};
   redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
   redisReply* r = nullptr;
-  if (c != nullptr && c->err == 0) {
+  if (c != nullptr && c->err == 0 && LogIn(c, password)) {
     std::vector<const char*> argv;
     std::vector<size_t> lens;
     for (const auto& a : cmd) {
@@ -312,18 +340,20 @@ void Flatten(const redisReply* r, std::vector<std::string>* out) {
 
 }  // namespace
 
-long long RedisInt(int port, const std::vector<std::string>& cmd) {
+long long RedisInt(int port, const std::vector<std::string>& cmd,
+                   const std::string& password) {
   long long out = -1;
-  WithReply(port, cmd, [&](const redisReply* r) {
+  WithReply(port, cmd, password, [&](const redisReply* r) {
     if (r != nullptr && r->type == REDIS_REPLY_INTEGER) out = r->integer;
   });
   return out;
 }
 
 std::vector<std::string> RedisStrings(int port,
-                                      const std::vector<std::string>& cmd) {
+                                      const std::vector<std::string>& cmd,
+                                      const std::string& password) {
   std::vector<std::string> out;
-  WithReply(port, cmd, [&](const redisReply* r) {
+  WithReply(port, cmd, password, [&](const redisReply* r) {
     if (r != nullptr) Flatten(r, &out);
   });
   return out;
@@ -345,6 +375,9 @@ Daemon::Daemon(const std::string& config_yaml,
                std::vector<std::string> extra_args,
                std::vector<std::string> env) {
   WriteConfig(config_yaml);
+  // Traversable by all, so that a daemon started with --user reaches its
+  // run_dir below it (files in it keep their own modes).
+  chmod(dir_.path().c_str(), 0755);
   std::vector<std::string> args = {std::string(QD_BINARY_DIR) + "/queuedaemon",
                                    "-f", "-c", config_path()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());

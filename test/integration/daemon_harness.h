@@ -58,21 +58,29 @@ std::string RedisCommand(const std::string& host_or_socket, int port,
                          const std::string& command);
 
 // Sends many commands in one pipeline over TCP; returns how many replies
-// were not errors.
+// were not errors. The helpers below log in with `password` first when it
+// is not empty ("AUTH password", the default user).
 size_t RedisPipeline(int port,
-                     const std::vector<std::vector<std::string>>& cmds);
+                     const std::vector<std::vector<std::string>>& cmds,
+                     const std::string& password = "");
 // An integer reply (XLEN, ZCARD ...), -1 on error.
-long long RedisInt(int port, const std::vector<std::string>& cmd);
+long long RedisInt(int port, const std::vector<std::string>& cmd,
+                   const std::string& password = "");
 // Every string, status and integer in the reply, depth first (XRANGE,
 // ZRANGE ...); empty on error.
 std::vector<std::string> RedisStrings(int port,
-                                      const std::vector<std::string>& cmd);
+                                      const std::vector<std::string>& cmd,
+                                      const std::string& password = "");
 
 // A real redis-server on 127.0.0.1:<free port>. By default no persistence;
 // `aof` turns on the append-only file with fsync on every write.
 class RedisServer {
  public:
   explicit RedisServer(bool aof = false);
+  // Without AOF, with `args` added to redis-server's command line (e.g.
+  // {"--requirepass", PW}); `password` is what the harness's own readiness
+  // check logs in with (the default user's).
+  RedisServer(std::vector<std::string> args, std::string password);
   ~RedisServer();
   int port() const { return port_; }
   std::string url() const;
@@ -83,8 +91,12 @@ class RedisServer {
   bool Start();
 
  private:
+  void Boot();  // on a free port, or throws
+
   TempDir dir_;
   bool aof_;
+  std::vector<std::string> args_;
+  std::string password_;
   int port_ = 0;
   pid_t pid_ = 0;
 };
