@@ -4,6 +4,7 @@
 // follows) or from an environment variable; never from the config text or
 // the url, which end up in logs and messages.
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,10 +65,23 @@ void ReadPasswordFile(ConfigReader& r, const Item& item, RedisEndpoint* e) {
   e->password_from = item.path + " " + path;
 }
 
+// A password variable is taken out of the environment once read, so that
+// what the daemon starts (exec jobs' commands, the embedded redis-server)
+// does not inherit it; reloads read the value kept here.
+const char* TakePasswordVariable(const std::string& name) {
+  static std::map<std::string, std::string> taken;
+  if (const char* value = std::getenv(name.c_str())) {
+    taken[name] = value;
+    unsetenv(name.c_str());
+  }
+  auto it = taken.find(name);
+  return it == taken.end() ? nullptr : it->second.c_str();
+}
+
 void ReadPasswordEnv(ConfigReader& r, const Item& item, RedisEndpoint* e) {
   std::string name;
   if (!r.ReadString(item, &name)) return;
-  const char* value = std::getenv(name.c_str());
+  const char* value = TakePasswordVariable(name);
   if (value == nullptr) {
     return r.Fail(item, name + " is not set in the environment");
   }

@@ -205,6 +205,7 @@ RedisClient* MasterMonitor::ClientFor(const SiteConfig& site) {
   if (it == site_clients_.end()) {
     auto client =
         std::make_unique<RedisClient>(base_, url, "monitor " + url.Describe());
+    client->set_reply_timeout(config_->daemon.heartbeat_timeout);
     client->Start();
     it =
         site_clients_.emplace(url.Key() + " " + url.password, std::move(client))

@@ -190,6 +190,10 @@ Status Privileges::Chown(const std::string& path, bool recursive) const {
   if (lstat(path.c_str(), &st) != 0) {
     return errno == ENOENT ? Status::Ok() : Failed("chown " + path, errno);
   }
+  if (S_ISREG(st.st_mode) && st.st_nlink > 1) {
+    return Status::Error("chown " + path + ": refused, the file has " +
+                         std::to_string(st.st_nlink) + " hard links");
+  }
   if (lchown(path.c_str(), uid_, gid_) != 0) {
     return Failed("chown " + path, errno);
   }

@@ -45,7 +45,8 @@ class Privileges {
   // to the target user and group. A file with more than one hard link is
   // left alone (it may be one of the system's, linked in). A missing path
   // is not an error. Not root: nothing happens.
-  [[nodiscard]] Status Chown(const std::string& path, bool recursive) const;
+  [[nodiscard]] Status Chown(const std::string& path,
+                             bool recursive = false) const;
 
   // Becomes the target user and group for good; see the header comment.
   [[nodiscard]] Status Drop() const;

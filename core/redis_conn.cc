@@ -39,8 +39,15 @@ Status RedisConn::CheckLogin(const RedisUrl& url, timeval timeout) {
   std::unique_ptr<RedisConn> conn;
   if (!Open(server, &conn, timeout).ok()) return Status::Ok();
   Status s = LogIn(conn->c_, url);
-  if (!s.ok()) return conn->Error(s.message());
-  return conn->Call({"PING"});
+  s = s.ok() ? conn->Call({"PING"}) : conn->Error(s.message());
+  if (s.ok()) return s;
+  // Only a refusal is final; a server loading its data (LOADING), busy
+  // with a script (BUSY) or slow to answer is the clients' to retry.
+  for (const char* refusal : {"NOAUTH", "WRONGPASS", "invalid password",
+                              "invalid username", "DB index"}) {
+    if (s.message().find(refusal) != std::string::npos) return s;
+  }
+  return Status::Ok();
 }
 
 Status RedisConn::LogIn(redisContext* c, const RedisUrl& url) {

@@ -73,6 +73,7 @@ int Supervisor::Run(int ready_fd) {
   };
   const DaemonConfig& daemon = config_->daemon;
   Status s = Privileges::Resolve(daemon.user, daemon.group, &privileges_);
+  if (s.ok()) s = TakeRunDir(*config_, privileges_);
   if (s.ok()) s = pidfile_.Acquire(config_->PidFile());
   if (!s.ok()) return fail(s);
   signal(SIGPIPE, SIG_IGN);

@@ -67,12 +67,13 @@ class Supervisor {
                               HandlerRegistry& registry, HandlerSet* out);
 
   // Becomes `privileges` (daemon.user, daemon.group) for good; as root it
-  // first gives daemon.run_dir, run_dir/redis (with everything in it, for
-  // an embedded Redis), `pidfile` and the log file to that user, so the
-  // daemon can still use them. Also what --no-fork uses.
+  // first makes sure of run_dir (TakeRunDir) and gives the log file to that
+  // user, so the daemon can still use them. Also what --no-fork uses.
   static Status DropPrivileges(const Config& config,
-                               const Privileges& privileges,
-                               const std::string& pidfile);
+                               const Privileges& privileges);
+  // As root with a user to become: creates daemon.run_dir and gives it to
+  // that user, or accepts an existing one only if it is that user's.
+  static Status TakeRunDir(const Config& config, const Privileges& privileges);
 
  private:
   static void OnSignal(int sig, short what, void* arg);

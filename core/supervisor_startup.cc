@@ -21,37 +21,45 @@
 namespace qd {
 
 Status Supervisor::DropPrivileges() {
-  return DropPrivileges(*config_, privileges_, pidfile_.path());
+  return DropPrivileges(*config_, privileges_);
+}
+
+// run_dir must be the user's after the drop (the pid file in it is removed
+// at exit, the embedded Redis keeps its socket and data there). It is given
+// to the user only when this start creates it: an existing directory (a
+// shared /run or /tmp, another service's) is never taken over.
+Status Supervisor::TakeRunDir(const Config& config,
+                              const Privileges& privileges) {
+  if (privileges.empty() || geteuid() != 0) return Status::Ok();
+  const std::string& run_dir = config.daemon.run_dir;
+  if (mkdir(run_dir.c_str(), 0755) == 0) return privileges.Chown(run_dir);
+  struct stat st;
+  if (errno != EEXIST || lstat(run_dir.c_str(), &st) != 0) {
+    return Status::Error("run_dir " + run_dir + ": " + std::strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode) || st.st_uid != privileges.uid()) {
+    return Status::Error(
+        "run_dir " + run_dir + " exists and belongs to uid " +
+        std::to_string(st.st_uid) + ", not to " + privileges.Describe() +
+        ": the daemon gives run_dir to its user only when it creates it; "
+        "chown it or name a new directory");
+  }
+  return Status::Ok();
 }
 
 Status Supervisor::DropPrivileges(const Config& config,
-                                  const Privileges& privileges,
-                                  const std::string& pidfile) {
+                                  const Privileges& privileges) {
   if (privileges.empty()) return Status::Ok();
-  if (geteuid() == 0) {
-    // run_dir stays usable after the drop: the pid file can be removed at
-    // exit and the embedded Redis keeps its socket and data there.
-    const std::string& run_dir = config.daemon.run_dir;
-    if (mkdir(run_dir.c_str(), 0755) != 0 && errno != EEXIST) {
-      return Status::Error("run_dir " + run_dir + ": " + std::strerror(errno));
-    }
-    std::vector<std::pair<std::string, bool>> paths = {{run_dir, false}};
-    if (config.redis.url == "embedded") {
-      paths.push_back({run_dir + "/redis", true});
-    }
-    if (!pidfile.empty()) paths.push_back({pidfile, false});
-    // Reopened after the drop (SIGUSR1, log rotation).
-    const std::string& log = config.daemon.log.file;
-    if (log != "stderr" && log != "syslog") paths.push_back({log, false});
-    std::string given;
-    for (const auto& [path, recursive] : paths) {
-      Status s = privileges.Chown(path, recursive);
-      if (!s.ok()) return s;
-      given += (given.empty() ? "" : ", ") + path + (recursive ? "/*" : "");
-    }
-    spdlog::info("gave {} to {}", given, privileges.Describe());
+  Status s = TakeRunDir(config, privileges);
+  if (!s.ok()) return s;
+  // Reopened after the drop (SIGUSR1): the file must be the user's (its
+  // directory too, for a rotation that renames it: README, "Privileges").
+  const std::string& log = config.daemon.log.file;
+  if (geteuid() == 0 && log != "stderr" && log != "syslog") {
+    s = privileges.Chown(log);
+    if (!s.ok()) return s;
   }
-  Status s = privileges.Drop();
+  s = privileges.Drop();
   if (!s.ok()) return s;
   spdlog::info("running as {}", privileges.Describe());
   return Status::Ok();
@@ -99,6 +107,9 @@ Status Supervisor::StartListeners(std::map<std::string, int> fds) {
   Status s = config_->redis.Resolve(&url);
   if (!s.ok()) return s;
   redis_client_ = std::make_unique<RedisClient>(base_, url, "master");
+  // A hung server is dropped and reconnected, as in the workers (the value
+  // of the start; a reload does not change it).
+  redis_client_->set_reply_timeout(config_->daemon.heartbeat_timeout);
   redis_client_->Start();
   int files = Process::RaiseFileLimit();
   if (!config_->listeners.empty()) spdlog::debug("open file limit {}", files);

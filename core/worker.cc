@@ -149,7 +149,8 @@ void Worker::AddXmppManagers() {
     Status s = config_.RedisOf(site).Resolve(&url);
     if (!s.ok()) continue;  // the queues said why
     io_.Add(std::make_unique<XmppConfirmPoller>(
-        site, url, "xmpp", account->second.confirm_interval));
+        site, url, "xmpp", account->second.confirm_interval,
+        config_.daemon.heartbeat_timeout));
   }
 }
 

@@ -22,13 +22,15 @@ return #due
 
 XmppConfirmPoller::XmppConfirmPoller(const SiteConfig& site, RedisUrl url,
                                      std::string queue,
-                                     std::chrono::milliseconds interval)
+                                     std::chrono::milliseconds interval,
+                                     std::chrono::milliseconds reply_timeout)
     : IoManager("xmpp-confirm " + site.name),
       site_(site),
       url_(std::move(url)),
       confirm_key_(QueueKeys::XmppConfirm(site.prefix, site.name)),
       stream_key_(QueueKeys::Stream(site.prefix, site.name, queue)),
-      interval_(interval) {}
+      interval_(interval),
+      reply_timeout_(reply_timeout) {}
 
 XmppConfirmPoller::~XmppConfirmPoller() {
   if (redis_) redis_->Stop();
@@ -37,6 +39,7 @@ XmppConfirmPoller::~XmppConfirmPoller() {
 void XmppConfirmPoller::Start() {
   redis_ = std::make_unique<RedisClient>(base(), url_,
                                          "site " + site_.name + " confirm");
+  redis_->set_reply_timeout(reply_timeout_);
   redis_->Start();
   // The first poll within a second, then the backoff up to the interval.
   StartPolling(interval_, std::min(interval_, std::chrono::milliseconds(1000)));

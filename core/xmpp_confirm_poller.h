@@ -28,8 +28,11 @@ class XmppConfirmPoller : public IoManager {
   static constexpr int kBatch = 100;
 
   // Moves due members of `site`'s confirm set into its `queue` stream.
+  // A connection with commands unanswered for `reply_timeout` is dropped
+  // and made again (0: never).
   XmppConfirmPoller(const SiteConfig& site, RedisUrl url, std::string queue,
-                    std::chrono::milliseconds interval);
+                    std::chrono::milliseconds interval,
+                    std::chrono::milliseconds reply_timeout);
   ~XmppConfirmPoller() override;
 
   void Start() override;
@@ -43,6 +46,7 @@ class XmppConfirmPoller : public IoManager {
   RedisUrl url_;
   std::string confirm_key_, stream_key_;
   std::chrono::milliseconds interval_;
+  std::chrono::milliseconds reply_timeout_;
   std::unique_ptr<RedisClient> redis_;
   bool in_flight_ = false;
 };

@@ -67,7 +67,7 @@ int RunNoFork(const qd::Config& config, qd::HandlerRegistry& registry) {
   qd::Status built =
       qd::Privileges::Resolve(cfg.daemon.user, cfg.daemon.group, &privileges);
   if (built.ok()) {
-    built = qd::Supervisor::DropPrivileges(cfg, privileges, "");
+    built = qd::Supervisor::DropPrivileges(cfg, privileges);
   }
   if (built.ok()) {
     built = qd::Supervisor::BuildHandlers(cfg, plugins, registry, &handlers);

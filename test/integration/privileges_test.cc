@@ -131,11 +131,12 @@ TEST_F(PrivilegesTest, BindsAsRootThenRunsAsNobody) {
   for (const auto& [slot, pid] : d.Workers()) {
     ExpectNobody(pid, "worker " + std::to_string(slot));
   }
-  // The run_dir and the pid file in it are the user's now.
+  // The run_dir (created by this start) is the user's; the pid file in it
+  // stays root's (never handed over), and the user removes it at exit.
   std::string pidfile = d.dir().File("run/queuedaemon.generic.pid");
   EXPECT_EQ(ReadFileText(pidfile), std::to_string(d.pid()) + "\n");
   EXPECT_EQ(OwnerOf(d.dir().File("run")), uid_);
-  EXPECT_EQ(OwnerOf(pidfile), uid_);
+  EXPECT_EQ(OwnerOf(pidfile), 0u);
 
   // Sockets bound before the drop serve after it, in workers that are
   // nobody's too.
@@ -238,6 +239,24 @@ TEST_F(PrivilegesTest, AnUnknownUserOrGroupStopsTheStart) {
       std::string::npos)
       << group.Log();
   EXPECT_EQ(group.Workers().size(), 0u);
+}
+
+// An existing run_dir that is not the user's (a shared /run, another
+// service's directory) is never handed over: the start stops instead.
+TEST_F(PrivilegesTest, AnExistingRunDirOfAnotherOwnerIsNotTakenOver) {
+  RedisServer redis;
+  TempDir shared;  // root's
+  std::string yaml = Config(redis.url(), "", "");
+  yaml.replace(yaml.find("RUN_DIR/run"), 11, shared.path());
+  Daemon d(yaml, {"--user", "nobody"});
+  EXPECT_EQ(d.WaitExit(), 1);
+  EXPECT_NE(d.Log().find("run_dir " + shared.path() +
+                         " exists and belongs to uid 0, not to nobody"),
+            std::string::npos)
+      << d.Log();
+  struct stat st;
+  ASSERT_EQ(stat(shared.path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
 }
 
 }  // namespace
