@@ -271,15 +271,11 @@ class Soak {
   }
 
   void KillOne() {
-    auto workers = daemon_.Workers();
-    if (workers.empty()) return;
-    auto it = workers.begin();
-    std::advance(
-        it, std::uniform_int_distribution<size_t>(0, workers.size() - 1)(rng_));
-    if (kill(it->second, SIGKILL) != 0) return;
+    auto killed = daemon_.KillWorker(rng_());
+    if (!killed) return;
     ++kills_;
     std::fprintf(stderr, "soak: %5.1fs kill -9 worker slot %d pid %d\n",
-                 Secs(Clock::now() - t0_), it->first, it->second);
+                 Secs(Clock::now() - t0_), killed->first, killed->second);
   }
 
   void Recycle() {

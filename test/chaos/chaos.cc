@@ -362,12 +362,7 @@ class Chaos {
   }
 
   void KillOne() {
-    auto workers = daemon_.Workers();
-    if (workers.empty()) return;
-    auto it = workers.begin();
-    std::advance(
-        it, std::uniform_int_distribution<size_t>(0, workers.size() - 1)(rng_));
-    if (kill(it->second, SIGKILL) == 0) ++kills_;
+    if (daemon_.KillWorker(rng_())) ++kills_;
   }
 
   bool Poison() {

@@ -18,6 +18,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -402,6 +403,15 @@ bool Daemon::WaitForWorkers(size_t n, milliseconds deadline) {
         return w.size() == n && (n == 0 || w.rbegin()->first == int(n) - 1);
       },
       deadline);
+}
+
+std::optional<std::pair<int, pid_t>> Daemon::KillWorker(uint32_t random) const {
+  auto workers = Workers();
+  if (workers.empty()) return std::nullopt;
+  auto it = workers.begin();
+  std::advance(it, random % workers.size());
+  if (kill(it->second, SIGKILL) != 0) return std::nullopt;
+  return *it;
 }
 
 std::string Daemon::Log() const {

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -120,6 +121,9 @@ class Daemon {
   // Writes qd.yaml anew (RUN_DIR replaced), e.g. before a SIGHUP.
   void WriteConfig(const std::string& config_yaml) const;
   std::map<int, pid_t> Workers() const;
+  // SIGKILLs the worker `random % count` of those alive; its slot and pid,
+  // or nothing when none was alive (or the kill failed).
+  std::optional<std::pair<int, pid_t>> KillWorker(uint32_t random) const;
   // Waits until exactly `n` workers (slots 0..n-1) are alive.
   bool WaitForWorkers(size_t n, milliseconds deadline = milliseconds(5000));
   std::string Log() const;
