@@ -62,8 +62,6 @@ pid_t Spawn(const std::vector<std::string>& args,
   return pid;
 }
 
-namespace {
-
 void StopPid(pid_t pid) {
   if (pid <= 0) return;
   kill(pid, SIGTERM);
@@ -73,8 +71,6 @@ void StopPid(pid_t pid) {
     waitpid(pid, nullptr, 0);
   }
 }
-
-}  // namespace
 
 bool WaitFor(const std::function<bool()>& cond, milliseconds deadline) {
   auto end = std::chrono::steady_clock::now() + deadline;

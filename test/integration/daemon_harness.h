@@ -26,6 +26,9 @@ bool WaitFor(const std::function<bool()>& cond, milliseconds deadline);
 pid_t Spawn(const std::vector<std::string>& args,
             const std::vector<std::string>& env, const std::string& log,
             const std::string& in = "", bool truncate = false);
+// SIGTERM to a child of this process, SIGKILL after 10 s; reaps it. Does
+// nothing for pid <= 0 (never signals a process group).
+void StopPid(pid_t pid);
 
 class TempDir {
  public:
