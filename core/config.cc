@@ -251,6 +251,10 @@ void ReadSite(ConfigReader& r, const Item& item, SiteConfig* site) {
            [&](const Item& i) {
              ReadPositiveDuration(r, i, &site->poll_interval);
            }},
+          {"consumer_idle_limit",
+           [&](const Item& i) {
+             r.ReadDuration(i, &site->consumer_idle_limit);
+           }},
           {"queues",
            [&](const Item& i) {
              r.ReadEntries(i, [&](const Item& queue) {

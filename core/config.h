@@ -64,13 +64,26 @@ struct RedisEndpoint {
   std::string password;  // "" = no AUTH
   // "redis.password_file /etc/qd/redis.pw", for messages; "" = no password.
   std::string password_from;
+  // Redis Sentinel, in place of a url (which is "" then): the Sentinels to
+  // ask ("host:port", "[v6]:port") for the master named `master`, and the
+  // db to select on it. The credentials are the master's (and its
+  // replicas'); the Sentinels are asked without AUTH.
+  std::vector<std::string> sentinels;
+  std::string master;
+  int db = 0;
 
-  // The parsed url with the credentials. REQUIRES: url is a redis:// or
-  // unix:// url (the master resolves "embedded" before the fork).
+  // A server of its own: a url other than "embedded", or Sentinels.
+  bool Given() const {
+    return !sentinels.empty() || (!url.empty() && url != "embedded");
+  }
+  // The parsed url with the credentials (or the Sentinels to ask).
+  // REQUIRES: Sentinels, or url is a redis:// or unix:// url (the master
+  // resolves "embedded" before the fork).
   Status Resolve(RedisUrl* out) const;
   bool SameAs(const RedisEndpoint& other) const {
     return url == other.url && username == other.username &&
-           password == other.password;
+           password == other.password && sentinels == other.sentinels &&
+           master == other.master && db == other.db;
   }
 };
 
@@ -134,6 +147,11 @@ struct SiteConfig {
   std::string prefix = "qd";
   std::string mode = "listen";  // listen | poll
   Duration poll_interval{1000};
+  // A consumer of a queue's group (another host's worker, a slot of a
+  // daemon that is gone) with nothing pending and idle past this is
+  // deleted (XGROUP DELCONSUMER); 0 = never. A live worker reads every
+  // second, so only the consumers of workers that are gone are idle.
+  Duration consumer_idle_limit{3600000};
   std::map<std::string, QueueConfig> queues;
 };
 
@@ -197,8 +215,7 @@ struct Config {
   // The Redis of `site`: its own, or (none or "embedded") the daemon's,
   // whose "embedded" the master resolves to a unix url before the fork.
   const RedisEndpoint& RedisOf(const SiteConfig& site) const {
-    bool own = !site.redis.url.empty() && site.redis.url != "embedded";
-    return own ? site.redis : redis;
+    return site.redis.Given() ? site.redis : redis;
   }
   // The pid file path with defaults applied.
   std::string PidFile() const;

@@ -1,5 +1,6 @@
 // The `redis:` section and a site's own `redis:` (RedisEndpoint): a url, or
-// a map with the url and the credentials. A password is read from a file
+// a map with the url (or the Sentinels and the master's name) and the
+// credentials. A password is read from a file
 // that only its owner may read (SecretFile, the rule control.secret_file
 // follows) or from an environment variable; never from the config text or
 // the url, which end up in logs and messages.
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "core/config_sections.h"
+#include "core/host_port.h"
 #include "core/secret_file.h"
 
 namespace qd::config_detail {
@@ -90,6 +92,25 @@ void ReadPasswordEnv(ConfigReader& r, const Item& item, RedisEndpoint* e) {
   e->password_from = item.path + " " + name;
 }
 
+// `sentinel: [host:port, ...]`: at least one, each with its port.
+void ReadSentinels(ConfigReader& r, const Item& item, RedisEndpoint* e) {
+  std::vector<std::string> list;
+  if (!r.ReadStringList(item, &list)) return;
+  if (list.empty()) {
+    return r.Fail(item, "expected a list of Sentinels (host:port), got none");
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    std::string host, port;
+    if (!SplitHostPort(list[i], &host, &port) || host.empty() ||
+        std::stoi(port) == 0) {
+      return r.Fail(item, "entry " + std::to_string(i + 1) + " '" + list[i] +
+                              "': expected host:port (a Sentinel's port, "
+                              "usually 26379)");
+    }
+  }
+  e->sentinels = std::move(list);
+}
+
 }  // namespace
 
 void ReadRedisEndpoint(ConfigReader& r, const Item& item, RedisEndpoint* e,
@@ -98,7 +119,7 @@ void ReadRedisEndpoint(ConfigReader& r, const Item& item, RedisEndpoint* e,
   if (item.value.IsSequence()) {
     return r.Fail(item, "expected a url or a map with 'url', got a list");
   }
-  std::optional<Item> url, username, password;
+  std::optional<Item> url, username, password, sentinel, master, db;
   auto once = [&](const Item& i) {
     if (password) {
       r.Fail(i, "give password_file or password_env, not both");
@@ -126,6 +147,21 @@ void ReadRedisEndpoint(ConfigReader& r, const Item& item, RedisEndpoint* e,
        [&](const Item& i) {
          if (once(i)) ReadPasswordEnv(r, i, e);
        }},
+      {"sentinel",
+       [&](const Item& i) {
+         sentinel = i;
+         ReadSentinels(r, i, e);
+       }},
+      {"master",
+       [&](const Item& i) {
+         master = i;
+         r.ReadString(i, &e->master);
+       }},
+      {"db",
+       [&](const Item& i) {
+         db = i;
+         r.ReadInt(i, 0, 1 << 20, &e->db);
+       }},
       {"password",
        [&](const Item& i) {
          r.FailAtKey(i,
@@ -139,8 +175,27 @@ void ReadRedisEndpoint(ConfigReader& r, const Item& item, RedisEndpoint* e,
                     [&](const Item& i) { r.ReadString(i, server_binary); }});
   }
   if (!r.ReadMap(item, keys) || !r.ok()) return;
-  if (server_binary == nullptr && !url) {
-    return r.FailAtKey(item, "url is missing");
+  if (sentinel) {
+    if (url) {
+      return r.Fail(*url,
+                    "give url or sentinel, not both (with sentinel, the "
+                    "Sentinels say where the master is)");
+    }
+    if (!master) {
+      return r.FailAtKey(item,
+                         "sentinel needs master: the name the Sentinels "
+                         "monitor it by (sentinel monitor NAME ...)");
+    }
+    e->url.clear();  // the top level's "embedded" default
+  } else if (master || db) {
+    return r.Fail(master ? *master : *db,
+                  master ? "master is the name of a Sentinel-monitored master: "
+                           "give sentinel: [host:port, ...] too"
+                         : "db goes in the url (redis://host:port/DB); the "
+                           "db key is for sentinel");
+  }
+  if (server_binary == nullptr && !url && !sentinel) {
+    return r.FailAtKey(item, "url (or sentinel and master) is missing");
   }
   if (username && !password) {
     return r.Fail(*username, "username needs password_file or password_env");
@@ -158,8 +213,19 @@ namespace qd {
 
 Status RedisEndpoint::Resolve(RedisUrl* out) const {
   RedisUrl parsed;
-  Status s = RedisUrl::Parse(url, &parsed);
-  if (!s.ok()) return s;
+  if (!sentinels.empty()) {
+    for (const std::string& text : sentinels) {
+      RedisUrl::Server server;
+      std::string port;
+      SplitHostPort(text, &server.host, &port);  // checked by the loader
+      server.port = std::atoi(port.c_str());
+      parsed.sentinels.push_back(std::move(server));
+    }
+    parsed.master_name = master;
+    parsed.db = db;
+  } else if (Status s = RedisUrl::Parse(url, &parsed); !s.ok()) {
+    return s;
+  }
   parsed.username = username;
   parsed.password = password;
   *out = std::move(parsed);

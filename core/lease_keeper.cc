@@ -141,23 +141,8 @@ redisContext* LeaseKeeper::Connection(SiteConsumer* site, std::string* why) {
   const RedisUrl& url = site->url();
   auto it = connections_.find(url.Key());
   if (it != connections_.end()) return it->second;
-  timeval tv = {1, 0};
-  redisContext* c =
-      url.is_unix ? redisConnectUnixWithTimeout(url.host.c_str(), tv)
-                  : redisConnectWithTimeout(url.host.c_str(), url.port, tv);
-  if (c == nullptr || c->err != 0) {
-    *why = c != nullptr ? c->errstr : "out of memory";
-    if (c != nullptr) redisFree(c);
-    return nullptr;
-  }
-  redisSetTimeout(c, tv);
-  Status s = RedisConn::LogIn(c, url);
-  if (!s.ok()) {
-    *why = s.message();
-    redisFree(c);
-    return nullptr;
-  }
-  connections_[url.Key()] = c;
+  redisContext* c = RedisConn::Connect(url, {1, 0}, why);
+  if (c != nullptr) connections_[url.Key()] = c;
   return c;
 }
 

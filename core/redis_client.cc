@@ -14,14 +14,30 @@
 namespace qd {
 namespace {
 using std::chrono::milliseconds;
+
+// Which login reply OnLogin() has (its privdata).
+char kAuthReply, kRoleReply;
+// Each Sentinel's connect and reply.
+constexpr timeval kSentinelTimeout = {0, 500000};
+
+bool StartsWith(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
 }  // namespace
 
 RedisClient::RedisClient(event_base* base, RedisUrl url, std::string name)
     : base_(base),
       url_(std::move(url)),
+      at_(url_),
       name_(std::move(name)),
-      backoff_(milliseconds(100), milliseconds(5000), milliseconds(10000)) {
+      backoff_(milliseconds(100),
+               milliseconds(url_.via_sentinel() ? 1000 : 5000),
+               milliseconds(10000)) {
   retry_timer_ = evtimer_new(base_, &RedisClient::OnRetry, this);
+  if (url_.via_sentinel()) {
+    lookup_ = std::make_unique<SentinelLookup>(base_, kSentinelTimeout);
+  }
 }
 
 RedisClient::~RedisClient() {
@@ -66,26 +82,34 @@ void RedisClient::OnWatch(int, short, void* arg) {
   std::string why = "no reply for " + FormatDuration(silent) + " to " +
                     std::to_string(self->outstanding_) + " commands";
   spdlog::warn("{}: redis {}: {}: dropping the connection", self->name_,
-               self->url_.Describe(), why);
-  // As a broken connection: every pending callback gets a null reply.
-  redisAsyncContext* ac = self->ac_;
-  self->ac_ = nullptr;
-  self->connected_ = false;
-  self->outstanding_ = 0;
-  ac->data = nullptr;
-  redisAsyncFree(ac);
-  self->Lost(why);
+               self->at_.Describe(), why);
+  self->Drop(why);
+}
+
+// As a broken connection: every pending callback gets a null reply (at
+// once, or after the callback we are in returns: hiredis defers the free).
+void RedisClient::Drop(const std::string& why, bool refused) {
+  redisAsyncContext* ac = ac_;
+  ac_ = nullptr;
+  connected_ = false;
+  outstanding_ = 0;
+  if (ac != nullptr) {
+    ac->data = nullptr;
+    redisAsyncFree(ac);
+  }
+  Lost(why, refused);
 }
 
 void RedisClient::Start() {
   stopped_ = false;
-  if (ac_ == nullptr) Connect();
+  if (ac_ == nullptr && !(lookup_ && lookup_->running())) Connect();
 }
 
 void RedisClient::Stop() {
   stopped_ = true;
   outstanding_ = 0;
   evtimer_del(retry_timer_);
+  if (lookup_) lookup_->Cancel();
   if (ac_ != nullptr) {
     redisAsyncContext* ac = ac_;
     ac_ = nullptr;
@@ -95,14 +119,34 @@ void RedisClient::Stop() {
   }
 }
 
+std::string RedisClient::AtServer(const std::string& why) const {
+  return url_.via_sentinel() ? at_.Describe() + ": " + why : why;
+}
+
 void RedisClient::Connect() {
-  ac_ = url_.is_unix ? redisAsyncConnectUnix(url_.host.c_str())
-                     : redisAsyncConnect(url_.host.c_str(), url_.port);
+  if (!url_.via_sentinel()) {
+    ConnectTo(url_);
+    return;
+  }
+  lookup_->Start(url_, [this](const Status& s, RedisUrl master) {
+    if (!s.ok()) {
+      Lost(s.message());
+      return;
+    }
+    ConnectTo(std::move(master));
+  });
+}
+
+void RedisClient::ConnectTo(RedisUrl at) {
+  at_ = std::move(at);
+  cluster_logged_ = false;
+  ac_ = at_.is_unix ? redisAsyncConnectUnix(at_.host.c_str())
+                    : redisAsyncConnect(at_.host.c_str(), at_.port);
   if (ac_ == nullptr || ac_->err != 0) {
     std::string why = ac_ != nullptr ? ac_->errstr : "out of memory";
     if (ac_ != nullptr) redisAsyncFree(ac_);
     ac_ = nullptr;
-    Lost(why);
+    Lost(AtServer(why));
     return;
   }
   ac_->data = this;
@@ -110,26 +154,37 @@ void RedisClient::Connect() {
   redisLibeventAttach(ac_, base_);
   redisAsyncSetConnectCallback(ac_, &RedisClient::OnConnect);
   redisAsyncSetDisconnectCallback(ac_, &RedisClient::OnDisconnect);
-  // AUTH goes first in the pipeline, on every (re)connect: nothing else
-  // is sent before its reply says the login worked (Ready()).
-  if (url_.has_auth()) {
-    std::vector<std::string_view> args = url_.AuthArgs();
+  // AUTH goes first in the pipeline, on every (re)connect, then SELECT,
+  // then (a master found by the Sentinels) ROLE: nothing else is sent
+  // before their replies say the login worked (Ready()).
+  login_replies_ = 0;
+  if (at_.has_auth()) {
+    std::vector<std::string_view> args = at_.AuthArgs();
     std::vector<const char*> argv;
     std::vector<size_t> lens;
     for (std::string_view a : args) {
       argv.push_back(a.data());
       lens.push_back(a.size());
     }
-    (void)redisAsyncCommandArgv(ac_, &RedisClient::OnAuth, nullptr,
+    (void)redisAsyncCommandArgv(ac_, &RedisClient::OnLogin, &kAuthReply,
                                 static_cast<int>(argv.size()), argv.data(),
                                 lens.data());
     Sent();
+    ++login_replies_;
   }
-  if (url_.db != 0) {
-    std::string db = std::to_string(url_.db);
+  if (at_.db != 0) {
+    std::string db = std::to_string(at_.db);
     const char* argv[] = {"SELECT", db.c_str()};
     size_t lens[] = {6, db.size()};
     redisAsyncCommandArgv(ac_, nullptr, nullptr, 2, argv, lens);
+  }
+  if (url_.via_sentinel()) {
+    const char* argv[] = {"ROLE"};
+    size_t lens[] = {4};
+    redisAsyncCommandArgv(ac_, &RedisClient::OnLogin, &kRoleReply, 1, argv,
+                          lens);
+    Sent();
+    ++login_replies_;
   }
 }
 
@@ -139,34 +194,39 @@ void RedisClient::OnConnect(const redisAsyncContext* ac, int status) {
   if (status != REDIS_OK) {
     // hiredis frees the context after this callback.
     self->ac_ = nullptr;
-    self->Lost(ac->errstr);
+    self->Lost(self->AtServer(ac->errstr));
     return;
   }
-  if (!self->url_.is_unix) redisEnableKeepAlive(&self->ac_->c);
-  if (!self->url_.has_auth()) self->Ready();  // else once AUTH is answered
+  if (!self->at_.is_unix) redisEnableKeepAlive(&self->ac_->c);
+  if (self->login_replies_ == 0) self->Ready();  // else in OnLogin
 }
 
 // A null reply: the connection went first (OnDisconnect or Stop() deal
-// with that). An error reply (WRONGPASS, NOAUTH, ...): the login failed,
+// with that). An AUTH error (WRONGPASS, NOAUTH, ...): the login failed,
 // which is a failed connect: dropped, logged once, tried again with backoff.
-void RedisClient::OnAuth(redisAsyncContext* ac, void* reply, void*) {
+// A ROLE other than master: the Sentinels named a server that is no master
+// (yet, or any more): the same, asking them again.
+void RedisClient::OnLogin(redisAsyncContext* ac, void* reply, void* which) {
   auto* self = static_cast<RedisClient*>(ac->data);
   auto* r = static_cast<redisReply*>(reply);
   if (self == nullptr || r == nullptr) return;
   if (self->outstanding_ > 0) --self->outstanding_;
-  if (r->type != REDIS_REPLY_ERROR) {
-    self->Ready();
+  if (which == &kAuthReply && r->type == REDIS_REPLY_ERROR) {
+    // The replies behind AUTH (all refused) go nowhere.
+    self->Drop(self->AtServer(self->at_.AuthName() + " failed: " +
+                              self->at_.Redact(std::string(ReplyString(r)))),
+               /*refused=*/true);
     return;
   }
-  std::string why = self->url_.AuthName() + " failed: " +
-                    self->url_.Redact(std::string(ReplyString(r)));
-  // Freed after this callback returns; the replies behind AUTH (all
-  // refused) go nowhere.
-  self->ac_ = nullptr;
-  self->outstanding_ = 0;
-  ac->data = nullptr;
-  redisAsyncFree(ac);
-  self->Lost(why, /*refused=*/true);
+  if (which == &kRoleReply && !RoleIsMaster(r)) {
+    std::string role = r->type == REDIS_REPLY_ARRAY && r->elements > 0
+                           ? std::string(ReplyString(r->element[0]))
+                           : std::string(ReplyString(r));
+    self->Drop(self->AtServer("ROLE says " + role +
+                              ", not master: asking the Sentinels again"));
+    return;
+  }
+  if (--self->login_replies_ == 0) self->Ready();
 }
 
 void RedisClient::Ready() {
@@ -176,7 +236,7 @@ void RedisClient::Ready() {
   if (outage_logged_) {
     auto down = std::chrono::duration_cast<milliseconds>(
         std::chrono::steady_clock::now() - down_since_);
-    spdlog::info("{}: reconnected to redis {} after {}", name_, url_.Describe(),
+    spdlog::info("{}: reconnected to redis {} after {}", name_, at_.Describe(),
                  FormatDuration(down));
     outage_logged_ = false;
   }
@@ -218,7 +278,8 @@ void RedisClient::OnDisconnect(const redisAsyncContext* ac, int status) {
   if (self == nullptr) return;
   self->ac_ = nullptr;
   self->connected_ = false;
-  self->Lost(status == REDIS_OK ? "connection closed" : ac->errstr);
+  self->Lost(
+      self->AtServer(status == REDIS_OK ? "connection closed" : ac->errstr));
 }
 
 void RedisClient::Lost(const std::string& why, bool refused) {
@@ -242,7 +303,10 @@ void RedisClient::Lost(const std::string& why, bool refused) {
 
 void RedisClient::OnRetry(int, short, void* arg) {
   auto* self = static_cast<RedisClient*>(arg);
-  if (!self->stopped_ && self->ac_ == nullptr) self->Connect();
+  if (!self->stopped_ && self->ac_ == nullptr &&
+      !(self->lookup_ && self->lookup_->running())) {
+    self->Connect();
+  }
 }
 
 // Formatted here (RespBuffer) and handed over with
@@ -284,9 +348,32 @@ void RedisClient::OnReply(redisAsyncContext* ac, void* reply, void* privdata) {
     --self->outstanding_;
     self->progress_ = std::chrono::steady_clock::now();
   }
+  auto* r = static_cast<redisReply*>(reply);
   auto* cb = static_cast<Callback*>(privdata);
-  if (*cb) (*cb)(static_cast<redisReply*>(reply));
+  if (*cb) (*cb)(r);
   delete cb;
+  // Read again: the callback may have stopped this client.
+  self = static_cast<RedisClient*>(ac->data);
+  if (self != nullptr && r != nullptr && r->type == REDIS_REPLY_ERROR) {
+    self->Inspect(r);
+  }
+}
+
+void RedisClient::Inspect(const redisReply* r) {
+  std::string_view text = ReplyString(r);
+  if (StartsWith(text, "READONLY")) {
+    spdlog::warn("{}: redis {} is read-only now ({}): reconnecting", name_,
+                 at_.Describe(), text);
+    Drop(AtServer("READONLY: a replica, not the master"));
+  } else if (ReplyIsRedirect(r) && !cluster_logged_) {
+    cluster_logged_ = true;
+    spdlog::error(
+        "{}: redis {} is a Redis Cluster node that does not hold the key's "
+        "slot ({}); queuedaemon does not follow Cluster redirections: set "
+        "this site's redis url to the node that holds the slot (README, "
+        "\"Scaling out\")",
+        name_, at_.Describe(), text);
+  }
 }
 
 }  // namespace qd

@@ -13,8 +13,17 @@
 // has no async timeouts: a dead server is found by the kernel (TCP keepalive,
 // set here), and a hung one (stopped, or a network path that drops everything:
 // keepalive takes minutes) by the reply timeout: commands outstanding with no
-// reply for that long drop the connection as if it had broken. Single-threaded:
-// used only from its loop.
+// reply for that long drop the connection as if it had broken.
+//
+// A url with Sentinels (core/redis_sentinel.h) is looked up before every
+// connect, without blocking the loop; the server found must say "master"
+// to ROLE (in the login pipeline) or the connect counts as failed. A
+// READONLY reply (a master demoted by a failover, or a url naming a
+// replica) drops the connection, so the reconnect asks the Sentinels
+// again; reconnects back off only to 1 s then. A MOVED or ASK reply (a
+// Redis Cluster node that does not hold the key's slot: Cluster
+// redirections are not followed) is logged once per connection with what
+// to do. Single-threaded: used only from its loop.
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -27,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/redis_sentinel.h"
 #include "core/redis_url.h"
 #include "core/reply_arena.h"
 #include "core/respawn_backoff.h"
@@ -59,6 +69,7 @@ class RedisClient {
   void set_reply_timeout(std::chrono::milliseconds timeout);
   // Why the connection was last lost or refused ("" before any loss).
   const std::string& last_error() const { return last_error_; }
+  // As configured (with Sentinels: the url they were asked with).
   const RedisUrl& url() const { return url_; }
 
   // Returns false (and does not call `cb`) when not connected.
@@ -76,13 +87,22 @@ class RedisClient {
   static void OnConnect(const redisAsyncContext* ac, int status);
   static void OnDisconnect(const redisAsyncContext* ac, int status);
   static void OnReply(redisAsyncContext* ac, void* reply, void* privdata);
-  static void OnAuth(redisAsyncContext* ac, void* reply, void* privdata);
+  // AUTH and ROLE, sent before anything else: Ready() once both answered.
+  static void OnLogin(redisAsyncContext* ac, void* reply, void* privdata);
   static void OnMessage(redisAsyncContext* ac, void* reply, void* privdata);
   void SendSubscribe(const std::string& channel);
   static void OnRetry(int fd, short what, void* arg);
   static void OnWatch(int fd, short what, void* arg);
   void Sent();
+  // Looks the master up first when the url has Sentinels.
   void Connect();
+  void ConnectTo(RedisUrl at);
+  // "<at_>: <why>" for messages about the server reached.
+  std::string AtServer(const std::string& why) const;
+  // Frees the connection (pending callbacks get null replies), then Lost().
+  void Drop(const std::string& why, bool refused = false);
+  // READONLY drops the connection; MOVED/ASK is logged once.
+  void Inspect(const redisReply* error);
   // Logged in (or no login needed): commands may go.
   void Ready();
   // `refused`: the server refused our credentials.
@@ -90,8 +110,12 @@ class RedisClient {
 
   event_base* base_;
   RedisUrl url_;
+  RedisUrl at_;  // the server of the current connection (url_ or its master)
+  std::unique_ptr<SentinelLookup> lookup_;  // when url_ has Sentinels
   std::string name_;
   redisAsyncContext* ac_ = nullptr;
+  int login_replies_ = 0;  // AUTH and ROLE replies still to come
+  bool cluster_logged_ = false;
   bool connected_ = false;
   bool stopped_ = true;
   bool outage_logged_ = false;
@@ -119,6 +143,12 @@ inline std::string_view ReplyString(const redisReply* r) {
 }
 inline bool ReplyIsError(const redisReply* r) {
   return r == nullptr || r->type == REDIS_REPLY_ERROR;
+}
+// A Redis Cluster redirection (MOVED or ASK): the key's slot is elsewhere.
+inline bool ReplyIsRedirect(const redisReply* r) {
+  std::string_view text = ReplyString(r);
+  return r != nullptr && r->type == REDIS_REPLY_ERROR &&
+         (text.substr(0, 6) == "MOVED " || text.substr(0, 4) == "ASK ");
 }
 
 }  // namespace qd

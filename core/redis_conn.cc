@@ -4,6 +4,9 @@
 
 #include <vector>
 
+#include "core/redis_client.h"
+#include "core/redis_sentinel.h"
+
 namespace qd {
 namespace {
 
@@ -13,32 +16,86 @@ constexpr timeval kConnectTimeout = {2, 0};
 
 RedisConn::~RedisConn() { redisFree(c_); }
 
+namespace {
+
+// Connected, logged in and (`role`) checked to be a master, or null and
+// *why (not naming the server).
+redisContext* ConnectTo(const RedisUrl& at, timeval connect_timeout,
+                        timeval reply_timeout, bool role, std::string* why) {
+  redisContext* c =
+      at.is_unix
+          ? redisConnectUnixWithTimeout(at.host.c_str(), connect_timeout)
+          : redisConnectWithTimeout(at.host.c_str(), at.port, connect_timeout);
+  if (c == nullptr || c->err != 0) {
+    *why = c != nullptr ? c->errstr : "out of memory";
+    if (c != nullptr) redisFree(c);
+    return nullptr;
+  }
+  redisSetTimeout(c, reply_timeout);
+  Status s = RedisConn::LogIn(c, at);
+  if (s.ok() && role) {
+    ReplyPtr r(static_cast<redisReply*>(redisCommand(c, "ROLE")));
+    if (r == nullptr) {
+      s = Status::Error(c->errstr);
+    } else if (!RoleIsMaster(r.get())) {
+      s = Status::Error(
+          "the Sentinels named a server that is not the "
+          "master (ROLE); a failover may be under way");
+    }
+  }
+  if (!s.ok()) {
+    *why = s.message();
+    redisFree(c);
+    return nullptr;
+  }
+  return c;
+}
+
+}  // namespace
+
+redisContext* RedisConn::Connect(const RedisUrl& url, timeval timeout,
+                                 std::string* why) {
+  RedisUrl at = url;
+  if (url.via_sentinel()) {
+    Status s = LookupMaster(url, timeout, &at);
+    if (!s.ok()) {
+      *why = s.message();
+      return nullptr;
+    }
+  }
+  redisContext* c = ConnectTo(at, timeout, timeout, url.via_sentinel(), why);
+  if (c == nullptr) *why = "redis " + at.Describe() + ": " + *why;
+  return c;
+}
+
 Status RedisConn::Open(const RedisUrl& url, std::unique_ptr<RedisConn>* out,
                        timeval reply_timeout) {
-  std::string name = "redis " + url.Describe();
+  RedisUrl at = url;
+  if (url.via_sentinel()) {
+    Status s = LookupMaster(url, kConnectTimeout, &at);
+    if (!s.ok()) return s;
+  }
+  std::string name = "redis " + at.Describe();
+  std::string why;
   redisContext* c =
-      url.is_unix
-          ? redisConnectUnixWithTimeout(url.host.c_str(), kConnectTimeout)
-          : redisConnectWithTimeout(url.host.c_str(), url.port,
-                                    kConnectTimeout);
-  if (c == nullptr) return Status::Error(name + ": out of memory");
-  std::unique_ptr<RedisConn> conn(new RedisConn(c, std::move(name)));
-  if (c->err != 0) return conn->Error(c->errstr);
-  redisSetTimeout(c, reply_timeout);
-  Status s = LogIn(c, url);
-  if (!s.ok()) return conn->Error(s.message());
-  *out = std::move(conn);
+      ConnectTo(at, kConnectTimeout, reply_timeout, url.via_sentinel(), &why);
+  if (c == nullptr) return Status::Error(name + ": " + why);
+  out->reset(new RedisConn(c, std::move(name)));
   return Status::Ok();
 }
 
 Status RedisConn::CheckLogin(const RedisUrl& url, timeval timeout) {
+  RedisUrl at = url;
+  if (url.via_sentinel() && !LookupMaster(url, timeout, &at).ok()) {
+    return Status::Ok();  // the clients ask again, and log why
+  }
   RedisUrl server;  // where, without logging in
-  server.is_unix = url.is_unix;
-  server.host = url.host;
-  server.port = url.port;
+  server.is_unix = at.is_unix;
+  server.host = at.host;
+  server.port = at.port;
   std::unique_ptr<RedisConn> conn;
   if (!Open(server, &conn, timeout).ok()) return Status::Ok();
-  Status s = LogIn(conn->c_, url);
+  Status s = LogIn(conn->c_, at);
   s = s.ok() ? conn->Call({"PING"}) : conn->Error(s.message());
   if (s.ok()) return s;
   // Only a refusal is final; a server loading its data (LOADING), busy
@@ -46,6 +103,25 @@ Status RedisConn::CheckLogin(const RedisUrl& url, timeval timeout) {
   for (const char* refusal : {"NOAUTH", "WRONGPASS", "invalid password",
                               "invalid username", "DB index"}) {
     if (s.message().find(refusal) != std::string::npos) return s;
+  }
+  return Status::Ok();
+}
+
+Status RedisConn::CheckSlot(const RedisUrl& url, timeval timeout,
+                            const std::vector<std::string>& keys) {
+  std::unique_ptr<RedisConn> conn;
+  if (!Open(url, &conn, timeout).ok()) return Status::Ok();
+  for (const std::string& key : keys) conn->Append({"EXISTS", key});
+  for (const std::string& key : keys) {
+    ReplyPtr r;
+    if (!conn->Read(&r).ok()) return Status::Ok();
+    if (!ReplyIsRedirect(r.get())) continue;
+    return conn->Error(
+        "a Redis Cluster node that does not hold " + key + " (" +
+        std::string(ReplyString(r.get())) +
+        "); queuedaemon does not follow Cluster redirections: give the site "
+        "the url of the node that holds its slot (README, \"Scaling "
+        "out\")");
   }
   return Status::Ok();
 }

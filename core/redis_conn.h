@@ -2,13 +2,14 @@
 // queuectl, and request workers (one request at a time, no event loop).
 // Never use it inside an event loop.
 //
-// Opened from a RedisUrl: TCP or a unix socket, then AUTH when the url
-// has credentials and SELECT db when db != 0. Every error it returns names the
-// server ("redis 127.0.0.1:6379/0: Connection refused"), so a caller can print
-// it as is. Pipelining is explicit: Append()/AppendRaw() queue commands
-// locally, Read() flushes the queue and returns the next reply in order. After
-// an I/O error the connection is unusable (hiredis sets its error for good).
-// Not thread-safe.
+// Opened from a RedisUrl: TCP or a unix socket (or the master the url's
+// Sentinels name, which must then say "master" to ROLE), then AUTH when
+// the url has credentials and SELECT db when db != 0. Every error it returns
+// names the server ("redis 127.0.0.1:6379/0: Connection refused"), so a caller
+// can print it as is. Pipelining is explicit: Append()/AppendRaw() queue
+// commands locally, Read() flushes the queue and returns the next reply in
+// order. After an I/O error the connection is unusable (hiredis sets its error
+// for good). Not thread-safe.
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -40,12 +41,23 @@ class RedisConn {
   // failed: WRONGPASS ..." (never the password).
   static Status Open(const RedisUrl& url, std::unique_ptr<RedisConn>* out,
                      timeval reply_timeout = {30, 0});
+  // What Open() does, for code that keeps a raw context (the lease
+  // keeper): connected within `timeout`, logged in, replies bounded by
+  // `timeout`; null and *why (naming the server) when that failed.
+  static redisContext* Connect(const RedisUrl& url, timeval timeout,
+                               std::string* why);
   // The start-up check of a server the daemon will use: connects and, when
   // the server answers, logs in as Open() does and PINGs. Ok when all that
   // worked, and when the server cannot be reached (the daemon's clients
   // retry and log that); an error naming the server when it refused the
   // login or a command (WRONGPASS, NOAUTH, a db out of range).
   static Status CheckLogin(const RedisUrl& url, timeval timeout);
+  // The start-up check of the sites' servers: an error when this one is a
+  // Redis Cluster node that sends one of `keys` (a key of each site on it)
+  // elsewhere (MOVED, ASK), as redirections are not followed; Ok
+  // otherwise, unreachable included.
+  static Status CheckSlot(const RedisUrl& url, timeval timeout,
+                          const std::vector<std::string>& keys);
   // AUTH (when `url` has credentials) and SELECT (db != 0) on a connected
   // synchronous context, for code that holds a raw one. The error does not
   // name the server.

@@ -90,8 +90,21 @@ Status RedisUrl::Parse(std::string_view url, RedisUrl* out) {
 }
 
 std::string RedisUrl::Describe() const {
-  if (is_unix) return host;
-  return host + ":" + std::to_string(port) + "/" + std::to_string(db);
+  std::string db_part = "/" + std::to_string(db);
+  if (via_sentinel())
+    return "master " + master_name + " via sentinel" + db_part;
+  std::string where =
+      is_unix ? host : host + ":" + std::to_string(port) + db_part;
+  return master_name.empty() ? where : where + " (master " + master_name + ")";
+}
+
+std::string RedisUrl::Key() const {
+  std::string key = Describe() + " " + username;
+  if (is_unix) key += " db " + std::to_string(db);
+  for (const Server& s : sentinels) {
+    key += " " + s.host + ":" + std::to_string(s.port);
+  }
+  return key;
 }
 
 std::vector<std::string_view> RedisUrl::AuthArgs() const {

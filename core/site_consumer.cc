@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "core/consumer_sweep.h"
 #include "core/delayed_job.h"
 #include "core/handler_set.h"
 #include "core/promoter_script.h"
@@ -367,6 +368,7 @@ void SiteConsumer::ClaimTick() {
   timeval next = ToTimeval(claim_every_);
   evtimer_add(claim_timer_, &next);
   if (!writer_.connected() || paused_) return;
+  SweepTick();
   for (size_t i = 0; i < queues_.size(); ++i) {
     const Queue& q = queues_[i];
     if (!q.FetchOpen()) continue;
@@ -404,6 +406,19 @@ void SiteConsumer::ClaimTick() {
                 });
           }
         });
+  }
+}
+
+// With the claims, now and then: a quarter of the limit, between 1 s and
+// 1 min apart.
+void SiteConsumer::SweepTick() {
+  milliseconds limit = site_.consumer_idle_limit;
+  auto now = std::chrono::steady_clock::now();
+  if (limit.count() == 0 || now < next_sweep_) return;
+  next_sweep_ =
+      now + std::clamp(limit / 4, milliseconds(1000), milliseconds(60000));
+  for (const Queue& q : queues_) {
+    SweepConsumers(writer_, site_.name, q, consumer_, limit);
   }
 }
 

@@ -16,7 +16,8 @@
 // stream ("worker died N times"); its neighbours in the batch do not.
 // Then fetch new entries in batches. Entries idle past a queue's
 // visibility_timeout (a dead worker on any host) are taken over with
-// XAUTOCLAIM.
+// XAUTOCLAIM, and consumers of workers that are gone are deleted
+// (ConsumerSweep).
 //
 // Drain: stop fetching and claiming, wait for the read in flight, then give
 // back what was fetched but not started by re-queueing it atomically
@@ -107,6 +108,7 @@ class SiteConsumer {
   void Fetch();
   void OnFetched(redisReply* reply);
   void ClaimTick();
+  void SweepTick();  // ConsumerSweep
   void PromoteTick();
   void Requeue();
   bool Buffered(const HeldJob& job) const;
@@ -142,6 +144,7 @@ class SiteConsumer {
   event* claim_timer_ = nullptr;
   event* promote_timer_ = nullptr;
   std::chrono::milliseconds claim_every_{5000};
+  std::chrono::steady_clock::time_point next_sweep_;
 };
 
 }  // namespace qd

@@ -9,12 +9,14 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <map>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/process.h"
+#include "core/queue_keys.h"
 #include "core/redis_conn.h"
 #include "core/supervisor.h"
 
@@ -83,8 +85,16 @@ Status Supervisor::StartRedis() {
 Status Supervisor::CheckRedisLogins() const {
   std::set<std::string> checked;
   std::vector<const RedisEndpoint*> endpoints = {&config_->redis};
+  // Per server, a key of each site on it: a Redis Cluster node that does
+  // not hold a site's slot stops the start (CheckSlot).
+  std::map<std::string, std::pair<RedisUrl, std::vector<std::string>>> slots;
   for (const auto& [name, site] : config_->sites) {
     endpoints.push_back(&config_->RedisOf(site));
+    RedisUrl url;
+    if (!config_->RedisOf(site).Resolve(&url).ok()) continue;  // said below
+    auto& server = slots[url.Key() + " " + url.password];
+    server.first = url;
+    server.second.push_back(QueueKeys::Delayed(site.prefix, name));
   }
   for (const RedisEndpoint* endpoint : endpoints) {
     RedisUrl url;
@@ -98,6 +108,10 @@ Status Supervisor::CheckRedisLogins() const {
                              "password_env in redis:)"
                            : " (password from " + endpoint->password_from + ")";
     return Status::Error(s.message() + hint);
+  }
+  for (const auto& [key, server] : slots) {
+    Status s = RedisConn::CheckSlot(server.first, {2, 0}, server.second);
+    if (!s.ok()) return s;
   }
   return Status::Ok();
 }

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "core/units.h"
 #include "scripts/queuectl/bulk_enqueuer.h"
 #include "scripts/queuectl/exit_code.h"
 
@@ -21,6 +22,11 @@ EnqueueCommand::EnqueueCommand(CLI::App* parent) {
   app_->add_flag("--any-queue", any_queue_,
                  "allow a queue that the config does not list");
   app_->add_flag("--stats", stats_, "with --bulk: print the rate on stderr");
+  app_->add_option("--replicas", replicas_,
+                   "then wait until this many replicas have the job(s) "
+                   "(Redis WAIT), so that a failover cannot lose them");
+  app_->add_option("--replicas-timeout", replicas_timeout_,
+                   "how long --replicas waits (default 1s)");
 }
 
 int EnqueueCommand::Run(CtlContext* ctx) {
@@ -32,7 +38,30 @@ int EnqueueCommand::Run(CtlContext* ctx) {
   s = ctx->Connect(*site, &conn);
   if (!s.ok()) return Fail(kExitRuntime, s);
   JobWriter writer(site->prefix, site->name, queue_, delay);
-  return bulk_ ? RunBulk(conn, &writer) : RunOne(conn, &writer);
+  int code = bulk_ ? RunBulk(conn, &writer) : RunOne(conn, &writer);
+  if (code != kExitOk || replicas_ == 0) return code;
+  return WaitForReplicas(conn);
+}
+
+// WAIT counts the replicas that have every write of this connection so
+// far. Fewer than asked: the jobs are in the master, but a failover now
+// could lose them (asynchronous replication).
+int EnqueueCommand::WaitForReplicas(RedisConn* conn) {
+  Duration timeout{1000};
+  if (!replicas_timeout_.empty()) {
+    (void)ParseDuration(replicas_timeout_, &timeout);  // Check() read it
+  }
+  std::string n = std::to_string(replicas_);
+  std::string ms = std::to_string(timeout.count());
+  ReplyPtr r;
+  Status s = conn->Call({"WAIT", n, ms}, &r);
+  if (!s.ok()) return Fail(kExitRuntime, s);
+  if (r->type == REDIS_REPLY_INTEGER && r->integer >= replicas_) return kExitOk;
+  return Fail(kExitRuntime,
+              Status::Error("enqueued, but only " + std::to_string(r->integer) +
+                            " of " + n + " replicas had it within " +
+                            FormatDuration(timeout) +
+                            ": a failover now could lose it"));
 }
 
 Status EnqueueCommand::Check(CtlContext* ctx, const SiteConfig** site,
@@ -56,6 +85,12 @@ Status EnqueueCommand::Check(CtlContext* ctx, const SiteConfig** site,
   }
   if (bulk_ && !jid_.empty()) {
     return Status::Error("--jid names one job; it cannot go with --bulk");
+  }
+  if (replicas_ < 0) return Status::Error("--replicas: must be 0 or more");
+  if (!replicas_timeout_.empty()) {
+    Duration timeout;
+    s = ParseDuration(replicas_timeout_, &timeout);
+    if (!s.ok()) return Status::Error("--replicas-timeout: " + s.message());
   }
   return Status::Ok();
 }

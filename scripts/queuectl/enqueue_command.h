@@ -6,7 +6,10 @@
 // (see BulkEnqueuer), prints how many were enqueued; `--stats` adds the
 // rate on stderr. `--delay D` puts the job(s) in the site's delayed set,
 // due D from now. The queue must be configured for the site unless
-// `--any-queue` is given.
+// `--any-queue` is given. `--replicas N` then waits (Redis WAIT, at most
+// `--replicas-timeout`, 1 s) until N replicas have the job(s) and fails
+// when fewer do: with asynchronous replication, a job the master accepted
+// and no replica had yet is lost if the master dies before it is copied.
 #pragma once
 
 #include <string>
@@ -27,6 +30,7 @@ class EnqueueCommand : public Command {
   int RunOne(RedisConn* conn, JobWriter* writer);
   int RunBulk(RedisConn* conn, JobWriter* writer);
   static bool ReadAll(FILE* in, std::string* out);
+  int WaitForReplicas(RedisConn* conn);
 
   std::string site_;
   std::string queue_;
@@ -36,6 +40,8 @@ class EnqueueCommand : public Command {
   bool bulk_ = false;
   bool any_queue_ = false;
   bool stats_ = false;
+  int replicas_ = 0;
+  std::string replicas_timeout_;
 };
 
 }  // namespace qd::ctl

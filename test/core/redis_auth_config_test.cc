@@ -188,13 +188,17 @@ TEST_F(RedisAuthConfigTest, PasswordFileErrors) {
               "larger than 64 KiB");
 }
 
+// Variables of their own: the loader keeps a variable it has read (and
+// took out of the environment) for reloads, so QD_TEST_REDIS_PW stays set
+// for the loader once another test in this process has read it.
 TEST_F(RedisAuthConfigTest, PasswordEnvErrors) {
-  ExpectError("redis: { url: 'redis://h', password_env: QD_TEST_REDIS_PW }\n",
+  ExpectError("redis: { url: 'redis://h', password_env: QD_TEST_NO_PW }\n",
               "x.yaml:1:42: redis.password_env: ",
-              "QD_TEST_REDIS_PW is not set in the environment");
-  setenv("QD_TEST_REDIS_PW", "", 1);
-  ExpectError("redis: { url: 'redis://h', password_env: QD_TEST_REDIS_PW }\n",
-              "x.yaml:1:42: redis.password_env: ", "QD_TEST_REDIS_PW is empty");
+              "QD_TEST_NO_PW is not set in the environment");
+  setenv("QD_TEST_EMPTY_PW", "", 1);
+  ExpectError("redis: { url: 'redis://h', password_env: QD_TEST_EMPTY_PW }\n",
+              "x.yaml:1:42: redis.password_env: ", "QD_TEST_EMPTY_PW is empty");
+  unsetenv("QD_TEST_EMPTY_PW");
 }
 
 TEST_F(RedisAuthConfigTest, OnePasswordSourceAtMost) {
@@ -249,8 +253,9 @@ TEST_F(RedisAuthConfigTest, PasswordsInTheUrlAreRefusedWithoutRepeatingThem) {
 }
 
 TEST_F(RedisAuthConfigTest, SiteRedisMapShape) {
-  ExpectError("sites:\n  a:\n    redis: { username: x }\n",
-              "x.yaml:3:5: sites.a.redis: ", "url is missing");
+  ExpectError(
+      "sites:\n  a:\n    redis: { username: x }\n",
+      "x.yaml:3:5: sites.a.redis: ", "url (or sentinel and master) is missing");
   ExpectError(
       "sites:\n  a:\n    redis: { url: 'redis://h', server_binary: x }\n",
       "x.yaml:3:32: sites.a.redis.server_binary: ", "unknown key");

@@ -392,6 +392,15 @@ std::map<int, pid_t> Daemon::Workers() const {
   return ChildrenByPrefix(pid_, "qd-worker-");
 }
 
+size_t Daemon::Crash() {
+  kill(pid_, SIGSTOP);
+  auto workers = Workers();
+  for (const auto& [slot, pid] : workers) kill(pid, SIGKILL);
+  kill(pid_, SIGKILL);
+  WaitExit();
+  return workers.size();
+}
+
 bool Daemon::WaitForWorkers(size_t n, milliseconds deadline) {
   return WaitFor(
       [&] {

@@ -127,6 +127,10 @@ class Daemon {
   // SIGKILLs the worker `random % count` of those alive; its slot and pid,
   // or nothing when none was alive (or the kill failed).
   std::optional<std::pair<int, pid_t>> KillWorker(uint32_t random) const;
+  // The host dies: the master is stopped (so it respawns nothing), its
+  // workers and then it are SIGKILLed, and it is reaped. Returns how many
+  // workers were killed.
+  size_t Crash();
   // Waits until exactly `n` workers (slots 0..n-1) are alive.
   bool WaitForWorkers(size_t n, milliseconds deadline = milliseconds(5000));
   std::string Log() const;
