@@ -108,7 +108,20 @@ void SiteConsumer::OnWriterConnected() {
   if (draining_) Requeue();
 }
 
-void SiteConsumer::OnReaderConnected() { MaybeFetch(); }
+// A reader that connects again may have lost a read in flight: the server
+// delivered its entries (they are pending for this consumer) and the reply
+// never came (Redis restarted from its AOF, a failover, a hung connection
+// dropped). So it replays this consumer's pending entries again before
+// fetching, once the jobs it holds have run, instead of leaving them to
+// another worker's XAUTOCLAIM after the visibility timeout.
+void SiteConsumer::OnReaderConnected() {
+  if (phase_ == Phase::kFetch) {
+    phase_ = Phase::kReplay;
+    reconnect_replay_ = true;
+  }
+  if (phase_ == Phase::kReplay && !replay_in_flight_) ReplayNext();
+  MaybeFetch();
+}
 
 void SiteConsumer::CreateGroups() {
   for (const auto& q : queues_) {
@@ -124,7 +137,9 @@ void SiteConsumer::CreateGroups() {
 }
 
 void SiteConsumer::ReplayNext() {
-  if (draining_ || !writer_.connected()) return;
+  // Held jobs are pending too: the "id 0" read would return them again.
+  // AfterChunk() comes back here once they ran.
+  if (draining_ || !writer_.connected() || ready_count_ > 0) return;
   outcomes_
       .FlushAcks();  // the next "id 0" read must not see what we just finished
   replay_in_flight_ = true;
@@ -177,6 +192,9 @@ void SiteConsumer::FinishReplayRead() {
     }
     auto it = replay_counts_.find(job.id);
     if (it != replay_counts_.end()) job.deliveries = it->second;
+    // After a reconnect no worker died: the lost read counted a delivery
+    // that never ran.
+    if (reconnect_replay_ && job.deliveries > 1) --job.deliveries;
     spdlog::info("site {}: replaying {} {} (delivery {})", site_.name,
                  queues_[job.queue].name, job.id, job.deliveries);
     if (stats_ != nullptr)
@@ -190,6 +208,7 @@ void SiteConsumer::FinishReplayRead() {
     ReplayNext();
   } else {
     phase_ = Phase::kFetch;
+    reconnect_replay_ = false;
     timeval now = {0, 0};
     evtimer_add(promote_timer_, &now);
     timeval claim = ToTimeval(claim_every_);

@@ -14,7 +14,9 @@
 // only the entry actually being run counts a delivery, so the job that kills
 // its worker is the only one that reaches max_attempts and goes to the dead
 // stream ("worker died N times"); its neighbours in the batch do not.
-// Then fetch new entries in batches. Entries idle past a queue's
+// Then fetch new entries in batches. The replay runs again whenever the
+// reader reconnects (a read in flight may have been delivered and its
+// reply lost). Entries idle past a queue's
 // visibility_timeout (a dead worker on any host) are taken over with
 // XAUTOCLAIM, and consumers of workers that are gone are deleted
 // (ConsumerSweep).
@@ -135,6 +137,7 @@ class SiteConsumer {
   bool paused_ = false;
   bool read_in_flight_ = false;
   bool replay_in_flight_ = false;
+  bool reconnect_replay_ = false;  // the replay after the reader reconnected
   std::vector<HeldJob> replay_batch_;
   std::unordered_map<std::string, int> replay_counts_;
   int replay_pending_replies_ = 0;

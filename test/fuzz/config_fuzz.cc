@@ -6,7 +6,8 @@
 // the output untouched, and that a config the loader accepts keeps the
 // limits it promises (soft limit within memory_limit, terminators of 1..8
 // bytes, max_frame within 64 MiB, every queue and listener with a handler,
-// names matching their keys, retry_max >= retry_base, ...).
+// names matching their keys, retry_max >= retry_base, a url or Sentinels
+// with a master for Redis, ...).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -18,17 +19,35 @@ namespace {
 
 constexpr char kName[] = "fuzz.yaml";
 
+// A url, or Sentinels (each a host and a port) with a master's name.
+void CheckEndpoint(const qd::RedisEndpoint& e, bool site) {
+  if (e.sentinels.empty()) {
+    FUZZ_CHECK(site || !e.url.empty());
+    return;
+  }
+  FUZZ_CHECK(e.url.empty() && !e.master.empty() && e.db >= 0);
+  qd::RedisUrl url;
+  FUZZ_CHECK(e.Resolve(&url).ok());
+  FUZZ_CHECK(url.sentinels.size() == e.sentinels.size());
+  for (const auto& s : url.sentinels) {
+    FUZZ_CHECK(!s.host.empty() && s.port >= 1 && s.port <= 65535);
+  }
+}
+
 void CheckLoaded(const qd::Config& c) {
   FUZZ_CHECK(c.file == kName);
   FUZZ_CHECK(c.daemon.memory_limit >= (16u << 20));
   FUZZ_CHECK(c.daemon.soft_limit <= c.daemon.memory_limit);
   FUZZ_CHECK(c.daemon.threads >= 0 && c.daemon.threads <= 1024);
-  FUZZ_CHECK(!c.daemon.id.empty() && !c.redis.url.empty());
+  FUZZ_CHECK(!c.daemon.id.empty());
+  CheckEndpoint(c.redis, false);
   FUZZ_CHECK(c.monitor.interval.count() > 0);
   for (const auto& [name, site] : c.sites) {
     FUZZ_CHECK(site.name == name && !name.empty());
     FUZZ_CHECK(name.find_first_of("{}") == std::string::npos);
     FUZZ_CHECK(site.poll_interval.count() > 0);
+    FUZZ_CHECK(site.consumer_idle_limit.count() >= 0);
+    CheckEndpoint(site.redis, true);
     for (const auto& [qname, q] : site.queues) {
       FUZZ_CHECK(q.name == qname && !q.handler.empty());
       FUZZ_CHECK(q.max_attempts >= 1 && q.weight >= 1);

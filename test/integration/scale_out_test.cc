@@ -195,6 +195,51 @@ TEST(ScaleOutTest, AConsumerHoldingJobsIsNeverForgotten) {
   EXPECT_EQ(d.LogCount("forgot consumer holder:0"), 0u);
 }
 
+// A read whose reply was lost (Redis restarted from its AOF, a failover, a
+// dropped connection) left entries pending for the worker without its
+// knowing. Made here exactly: in one transaction, entries are added and
+// read as the worker's consumer; then the worker's connections are
+// killed. The reconnected worker replays them at once, not after the
+// visibility timeout (an hour here), and counts no death.
+TEST(ScaleOutTest, AReadWhoseReplyWasLostRunsAfterTheReconnect) {
+  RedisServer redis;
+  Daemon d(ScaleConfig(redis.url(), 1, "lost", ", visibility_timeout: 1h"));
+  ASSERT_TRUE(d.WaitForWorkers(1));
+  std::set<std::string> consumers;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        consumers = Consumers(redis.port());
+        return consumers.size() == 1;
+      },
+      milliseconds(10000)));
+  const std::string key = "qd:{a}:q:jobs";
+  std::vector<std::string> want = Numbered("lost", 5);
+  std::vector<std::vector<std::string>> cmds = {{"MULTI"}};
+  for (const auto& p : want) cmds.push_back({"XADD", key, "*", "payload", p});
+  cmds.push_back({"XREADGROUP", "GROUP", "workers", *consumers.begin(), "COUNT",
+                  "5", "STREAMS", key, ">"});
+  cmds.push_back({"EXEC"});
+  ASSERT_EQ(RedisPipeline(redis.port(), cmds), cmds.size());
+  ASSERT_EQ(Pending(redis.port()), 5);
+  EXPECT_EQ(Covered(ReadRecord(d.dir().File("record.txt")), want), 0u);
+  EXPECT_GE(RedisInt(redis.port(),
+                     {"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"}),
+            2);
+  std::map<std::string, int> r;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = ReadRecord(d.dir().File("record.txt"));
+        return Covered(r, want) == want.size();
+      },
+      milliseconds(15000)))
+      << "ran " << Covered(r, want) << " of 5\n"
+      << d.LogTail(20);
+  EXPECT_TRUE(
+      WaitFor([&] { return Pending(redis.port()) == 0; }, milliseconds(5000)));
+  EXPECT_EQ(RedisInt(redis.port(), {"XLEN", "qd:{a}:dead:jobs"}), 0);
+  EXPECT_GE(d.LogCount("(delivery 1)"), 5u) << d.LogTail(20);
+}
+
 // Site a on one server, site b on another: one worker serves both, each
 // through its own connections, and a backlog on one does not hold up the
 // other.
