@@ -149,8 +149,9 @@ struct SiteConfig {
   Duration poll_interval{1000};
   // A consumer of a queue's group (another host's worker, a slot of a
   // daemon that is gone) with nothing pending and idle past this is
-  // deleted (XGROUP DELCONSUMER); 0 = never. A live worker reads every
-  // second, so only the consumers of workers that are gone are idle.
+  // deleted (XGROUP DELCONSUMER); 0 = never. On a queue quiet that long a
+  // live worker's goes too (Redis 7.0 counts only deliveries as
+  // activity), and comes back with its next job (ConsumerSweep).
   Duration consumer_idle_limit{3600000};
   std::map<std::string, QueueConfig> queues;
 };

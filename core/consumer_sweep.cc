@@ -43,8 +43,10 @@ void SweepConsumers(RedisClient& writer, const std::string& site,
           return;
         }
         if (r->type != REDIS_REPLY_ARRAY) return;
+        // Debug: on Redis 7.0 an empty read does not count as activity, so
+        // the consumers of live workers on a quiet queue go too.
         for (size_t i = 0; i < r->elements; ++i) {
-          spdlog::info(
+          spdlog::debug(
               "site {}: forgot consumer {} of queue {} (nothing pending, "
               "idle over {} ms)",
               site, ReplyString(r->element[i]), name, idle_limit.count());

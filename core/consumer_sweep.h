@@ -12,8 +12,10 @@
 // jobs (still in the stream, but pending for nobody: never delivered
 // again). Entries of a dead consumer are first taken over by XAUTOCLAIM
 // after the visibility timeout; then it has nothing pending and goes too. A
-// live worker that was deleted (a site paused for longer than the limit)
-// is created again by its next read, as at its first.
+// live worker's consumer may go too: on Redis 7.0 a read that finds nothing
+// does not count as activity, so on a queue quiet for longer than the limit
+// every consumer is idle. That is harmless: it is created again by the next
+// entry delivered to it, as at its first read.
 //
 //   EVAL <script> 1 STREAM GROUP IDLE_MS KEEP
 // returns the names deleted. Run by every worker now and then (harmless

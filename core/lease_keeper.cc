@@ -109,6 +109,9 @@ void LeaseKeeper::Renew(SiteConsumer* site) {
   std::vector<std::vector<std::string>> claims;
   for (size_t i = 0; i < replies.size(); ++i) {
     redisReply* r = replies[i];
+    if (r->type == REDIS_REPLY_ERROR && error.empty()) {
+      error = "XPENDING: " + std::string(r->str, r->len);
+    }
     std::vector<std::string> args = {"XCLAIM", pending[i][1], QueueKeys::kGroup,
                                      site->consumer(), "0"};
     if (r->type == REDIS_REPLY_ARRAY) {
@@ -126,8 +129,15 @@ void LeaseKeeper::Renew(SiteConsumer* site) {
     claims.push_back(std::move(args));
   }
   if (error.empty() && !claims.empty()) {
-    for (auto* r : Pipeline(c, claims, &error)) freeReplyObject(r);
+    for (auto* r : Pipeline(c, claims, &error)) {
+      if (r->type == REDIS_REPLY_ERROR && error.empty()) {
+        error = "XCLAIM: " + std::string(r->str, r->len);
+      }
+      freeReplyObject(r);
+    }
   }
+  // Any error drops the connection: a master demoted by a failover answers
+  // the claims with READONLY, and the next renewal asks the Sentinels again.
   if (!error.empty()) {
     spdlog::warn("lease keeper: {}", error);
     redisFree(c);

@@ -16,7 +16,7 @@ namespace {
 using std::chrono::milliseconds;
 
 // Which login reply OnLogin() has (its privdata).
-char kAuthReply, kRoleReply;
+char kAuthReply, kSelectReply, kRoleReply;
 // Each Sentinel's connect and reply.
 constexpr timeval kSentinelTimeout = {0, 500000};
 
@@ -140,6 +140,7 @@ void RedisClient::Connect() {
 void RedisClient::ConnectTo(RedisUrl at) {
   at_ = std::move(at);
   cluster_logged_ = false;
+  readonly_logged_ = false;
   ac_ = at_.is_unix ? redisAsyncConnectUnix(at_.host.c_str())
                     : redisAsyncConnect(at_.host.c_str(), at_.port);
   if (ac_ == nullptr || ac_->err != 0) {
@@ -176,7 +177,10 @@ void RedisClient::ConnectTo(RedisUrl at) {
     std::string db = std::to_string(at_.db);
     const char* argv[] = {"SELECT", db.c_str()};
     size_t lens[] = {6, db.size()};
-    redisAsyncCommandArgv(ac_, nullptr, nullptr, 2, argv, lens);
+    redisAsyncCommandArgv(ac_, &RedisClient::OnLogin, &kSelectReply, 2, argv,
+                          lens);
+    Sent();
+    ++login_replies_;
   }
   if (url_.via_sentinel()) {
     const char* argv[] = {"ROLE"};
@@ -211,14 +215,26 @@ void RedisClient::OnLogin(redisAsyncContext* ac, void* reply, void* which) {
   auto* r = static_cast<redisReply*>(reply);
   if (self == nullptr || r == nullptr) return;
   if (self->outstanding_ > 0) --self->outstanding_;
-  if (which == &kAuthReply && r->type == REDIS_REPLY_ERROR) {
-    // The replies behind AUTH (all refused) go nowhere.
-    self->Drop(self->AtServer(self->at_.AuthName() + " failed: " +
+  if (which != &kRoleReply && r->type == REDIS_REPLY_ERROR) {
+    // The replies behind it (all refused) go nowhere.
+    std::string what = which == &kAuthReply ? self->at_.AuthName() : "SELECT";
+    self->Drop(self->AtServer(what + " failed: " +
                               self->at_.Redact(std::string(ReplyString(r)))),
                /*refused=*/true);
     return;
   }
-  if (which == &kRoleReply && !RoleIsMaster(r)) {
+  // A user without the ROLE command (NOPERM: it is in @admin) is let in
+  // unchecked; a stale Sentinel answer then shows as READONLY on the first
+  // write, which drops the connection too.
+  if (which == &kRoleReply && r->type == REDIS_REPLY_ERROR) {
+    if (!self->role_refusal_logged_) {
+      self->role_refusal_logged_ = true;
+      spdlog::warn(
+          "{}: redis {}: ROLE refused ({}): cannot check that the server the "
+          "Sentinels named is the master; grant the user +role",
+          self->name_, self->at_.Describe(), ReplyString(r));
+    }
+  } else if (which == &kRoleReply && !RoleIsMaster(r)) {
     std::string role = r->type == REDIS_REPLY_ARRAY && r->elements > 0
                            ? std::string(ReplyString(r->element[0]))
                            : std::string(ReplyString(r));
@@ -359,12 +375,19 @@ void RedisClient::OnReply(redisAsyncContext* ac, void* reply, void* privdata) {
   }
 }
 
+// READONLY with Sentinels: the master was demoted; ask them again. Without
+// them the url names a replica, which another connection would not change:
+// said once per connection.
 void RedisClient::Inspect(const redisReply* r) {
   std::string_view text = ReplyString(r);
-  if (StartsWith(text, "READONLY")) {
-    spdlog::warn("{}: redis {} is read-only now ({}): reconnecting", name_,
-                 at_.Describe(), text);
-    Drop(AtServer("READONLY: a replica, not the master"));
+  if (StartsWith(text, "READONLY") && url_.via_sentinel()) {
+    Drop(AtServer("READONLY: demoted to a replica"));
+  } else if (StartsWith(text, "READONLY") && !readonly_logged_) {
+    readonly_logged_ = true;
+    spdlog::error(
+        "{}: redis {} is a read-only replica ({}): give the master's url, or "
+        "the Sentinels (README, \"Scaling out\")",
+        name_, at_.Describe(), text);
   } else if (ReplyIsRedirect(r) && !cluster_logged_) {
     cluster_logged_ = true;
     spdlog::error(

@@ -17,11 +17,13 @@
 //
 // A url with Sentinels (core/redis_sentinel.h) is looked up before every
 // connect, without blocking the loop; the server found must say "master"
-// to ROLE (in the login pipeline) or the connect counts as failed. A
-// READONLY reply (a master demoted by a failover, or a url naming a
-// replica) drops the connection, so the reconnect asks the Sentinels
-// again; reconnects back off only to 1 s then. A MOVED or ASK reply (a
-// Redis Cluster node that does not hold the key's slot: Cluster
+// to ROLE (in the login pipeline) or the connect counts as failed (a user
+// not allowed ROLE is let in unchecked, with a warning). A READONLY reply
+// (a master demoted by a failover) drops the connection, so the reconnect
+// asks the Sentinels again; reconnects back off only to 1 s then. Without
+// Sentinels, READONLY (a url naming a replica) is logged once per
+// connection. A failed SELECT is a failed connect, as a refused AUTH. A MOVED
+// or ASK reply (a Redis Cluster node that does not hold the key's slot: Cluster
 // redirections are not followed) is logged once per connection with what
 // to do. Single-threaded: used only from its loop.
 #pragma once
@@ -114,8 +116,10 @@ class RedisClient {
   std::unique_ptr<SentinelLookup> lookup_;  // when url_ has Sentinels
   std::string name_;
   redisAsyncContext* ac_ = nullptr;
-  int login_replies_ = 0;  // AUTH and ROLE replies still to come
-  bool cluster_logged_ = false;
+  int login_replies_ = 0;             // AUTH and ROLE replies still to come
+  bool cluster_logged_ = false;       // MOVED/ASK, once per connection
+  bool readonly_logged_ = false;      // READONLY without Sentinels, the same
+  bool role_refusal_logged_ = false;  // ROLE refused (NOPERM), once
   bool connected_ = false;
   bool stopped_ = true;
   bool outage_logged_ = false;

@@ -35,9 +35,10 @@ redisContext* ConnectTo(const RedisUrl& at, timeval connect_timeout,
   Status s = RedisConn::LogIn(c, at);
   if (s.ok() && role) {
     ReplyPtr r(static_cast<redisReply*>(redisCommand(c, "ROLE")));
+    // An error reply (a user not allowed ROLE) is let in unchecked.
     if (r == nullptr) {
       s = Status::Error(c->errstr);
-    } else if (!RoleIsMaster(r.get())) {
+    } else if (r->type != REDIS_REPLY_ERROR && !RoleIsMaster(r.get())) {
       s = Status::Error(
           "the Sentinels named a server that is not the "
           "master (ROLE); a failover may be under way");
@@ -57,7 +58,11 @@ redisContext* RedisConn::Connect(const RedisUrl& url, timeval timeout,
                                  std::string* why) {
   RedisUrl at = url;
   if (url.via_sentinel()) {
-    Status s = LookupMaster(url, timeout, &at);
+    // Each Sentinel briefly: the caller (the lease keeper) may hold up a
+    // worker meanwhile.
+    timeval each = {0, 300000};
+    if (timercmp(&timeout, &each, <)) each = timeout;
+    Status s = LookupMaster(url, each, &at);
     if (!s.ok()) {
       *why = s.message();
       return nullptr;

@@ -137,8 +137,10 @@ void SentinelLookup::Close() {
   redisAsyncFree(ac);
 }
 
-// The command is queued at once; hiredis sends it when the connect is done,
-// and a refused connect ends in OnDisconnect.
+// The command is queued at once; hiredis sends it when the connect is done.
+// A refused connect ends in OnReply with a null reply (hiredis frees the
+// context and fails what was queued; OnDisconnect is only for connections
+// that were made).
 void SentinelLookup::AskNext() {
   if (next_ >= url_.sentinels.size()) {
     Finish(NoMaster(url_, errors_), RedisUrl());

@@ -8,6 +8,9 @@
 #include "scripts/queuectl/exit_code.h"
 
 namespace qd::ctl {
+namespace {
+constexpr Duration kMaxReplicasTimeout{25000};
+}  // namespace
 
 EnqueueCommand::EnqueueCommand(CLI::App* parent) {
   app_ = parent->add_subcommand("enqueue", "add a job (or many) to a queue");
@@ -56,7 +59,10 @@ int EnqueueCommand::WaitForReplicas(RedisConn* conn) {
   ReplyPtr r;
   Status s = conn->Call({"WAIT", n, ms}, &r);
   if (!s.ok()) return Fail(kExitRuntime, s);
-  if (r->type == REDIS_REPLY_INTEGER && r->integer >= replicas_) return kExitOk;
+  if (r->type != REDIS_REPLY_INTEGER) {
+    return Fail(kExitRuntime, conn->Error("WAIT: not an integer reply"));
+  }
+  if (r->integer >= replicas_) return kExitOk;
   return Fail(kExitRuntime,
               Status::Error("enqueued, but only " + std::to_string(r->integer) +
                             " of " + n + " replicas had it within " +
@@ -91,6 +97,12 @@ Status EnqueueCommand::Check(CtlContext* ctx, const SiteConfig** site,
     Duration timeout;
     s = ParseDuration(replicas_timeout_, &timeout);
     if (!s.ok()) return Status::Error("--replicas-timeout: " + s.message());
+    // WAIT 0 waits for ever; the connection's replies time out at 30 s.
+    if (timeout.count() == 0 || timeout > kMaxReplicasTimeout) {
+      return Status::Error("--replicas-timeout: " + replicas_timeout_ +
+                           ": give 1ms to " +
+                           FormatDuration(kMaxReplicasTimeout));
+    }
   }
   return Status::Ok();
 }

@@ -96,6 +96,9 @@ TEST(RedisSentinelConfigTest, MistakesAreNamedWithTheirPlace) {
   EXPECT_NE(LoadError("redis: { url: 'redis://h', db: 3 }\n")
                 .find("db goes in the url"),
             std::string::npos);
+  EXPECT_NE(LoadError("redis: { sentinel: [h:1], master: '' }\n")
+                .find("expected a non-empty string"),
+            std::string::npos);
   EXPECT_NE(LoadError("sites: { a: { redis: { master: m } } }\n")
                 .find("give sentinel"),
             std::string::npos);

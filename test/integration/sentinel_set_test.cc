@@ -2,7 +2,7 @@
 // the replica, and when the master is killed the sentinels promote the
 // replica, which then holds the data and takes writes. Prints how long the
 // failover took, for whoever tunes the timeouts of tests built on it.
-#include "redis_sentinel_harness.h"
+#include "sentinel_set.h"
 
 #include <gtest/gtest.h>
 

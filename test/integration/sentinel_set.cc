@@ -1,4 +1,4 @@
-#include "redis_sentinel_harness.h"
+#include "sentinel_set.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
