@@ -13,6 +13,7 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "core/config.h"
 
@@ -77,31 +78,25 @@ TEST(RedisSentinelConfigTest, ASiteOnSentinelsIsItsOwnServer) {
 }
 
 TEST(RedisSentinelConfigTest, MistakesAreNamedWithTheirPlace) {
-  EXPECT_NE(LoadError("redis: { sentinel: [h:26379] }\n")
-                .find("x.yaml:1:1: redis: sentinel needs master"),
-            std::string::npos);
-  EXPECT_NE(LoadError("redis: { sentinel: [h:26379], master: m, url: "
-                      "'redis://h' }\n")
-                .find("give url or sentinel, not both"),
-            std::string::npos);
-  EXPECT_NE(LoadError("redis: { sentinel: [h], master: m }\n")
-                .find("redis.sentinel: entry 1 'h': expected host:port"),
-            std::string::npos);
-  EXPECT_NE(LoadError("redis: { sentinel: [], master: m }\n")
-                .find("expected a list of Sentinels"),
-            std::string::npos);
-  EXPECT_NE(LoadError("redis: { url: 'redis://h', master: m }\n")
-                .find("give sentinel: [host:port, ...] too"),
-            std::string::npos);
-  EXPECT_NE(LoadError("redis: { url: 'redis://h', db: 3 }\n")
-                .find("db goes in the url"),
-            std::string::npos);
-  EXPECT_NE(LoadError("redis: { sentinel: [h:1], master: '' }\n")
-                .find("expected a non-empty string"),
-            std::string::npos);
-  EXPECT_NE(LoadError("sites: { a: { redis: { master: m } } }\n")
-                .find("give sentinel"),
-            std::string::npos);
+  // Each config with (part of) the one-line message it must get.
+  const std::pair<const char*, const char*> cases[] = {
+      {"redis: { sentinel: [h:26379] }\n",
+       "x.yaml:1:1: redis: sentinel needs master"},
+      {"redis: { sentinel: [h:26379], master: m, url: 'redis://h' }\n",
+       "give url or sentinel, not both"},
+      {"redis: { sentinel: [h], master: m }\n",
+       "redis.sentinel: entry 1 'h': expected host:port"},
+      {"redis: { sentinel: [], master: m }\n", "expected a list of Sentinels"},
+      {"redis: { url: 'redis://h', master: m }\n",
+       "give sentinel: [host:port, ...] too"},
+      {"redis: { url: 'redis://h', db: 3 }\n", "db goes in the url"},
+      {"redis: { sentinel: [h:1], master: '' }\n",
+       "expected a non-empty string"},
+      {"sites: { a: { redis: { master: m } } }\n", "give sentinel"},
+  };
+  for (const auto& [text, what] : cases) {
+    EXPECT_NE(LoadError(text).find(what), std::string::npos) << text;
+  }
 }
 
 TEST(RedisSentinelConfigTest, ConsumerIdleLimitDefaultsToAnHour) {
