@@ -53,8 +53,8 @@ using qd::chaos::Clock;
 using qd::chaos::kSites;
 using qd::chaos::Producer;
 using qd::chaos::Secs;
-using qd::chaos::Zombies;
 using qd::test::milliseconds;
+using qd::test::Zombies;
 using std::chrono::seconds;
 
 constexpr int kThreads = 3;

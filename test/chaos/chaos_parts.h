@@ -2,7 +2,6 @@
 // through Redis restarts, and the zombie count.
 #pragma once
 
-#include <dirent.h>
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
@@ -10,8 +9,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -125,28 +122,5 @@ class Producer {
   std::atomic<long> resent_{0};
   std::atomic<long> reconnects_{0};
 };
-
-// Children of `parent` that are zombies (exited, not reaped).
-inline std::vector<pid_t> Zombies(pid_t parent) {
-  std::vector<pid_t> out;
-  DIR* d = opendir("/proc");
-  if (d == nullptr) return out;
-  while (dirent* e = readdir(d)) {
-    pid_t pid = std::atoi(e->d_name);
-    if (pid <= 0) continue;
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), {});
-    size_t close = stat.rfind(')');
-    if (close == std::string::npos) continue;
-    char state = 0;
-    int ppid = 0;
-    if (std::sscanf(stat.c_str() + close + 1, " %c %d", &state, &ppid) == 2 &&
-        ppid == parent && state == 'Z') {
-      out.push_back(pid);
-    }
-  }
-  closedir(d);
-  return out;
-}
 
 }  // namespace qd::chaos

@@ -120,20 +120,43 @@ std::map<int, pid_t> ChildrenByPrefix(pid_t parent, const std::string& prefix) {
   return out;
 }
 
-std::vector<pid_t> ChildPids(pid_t parent, const std::string& prefix) {
+namespace {
+
+// The children of `parent` whose state ("R", "S", "Z", ...) and name pass
+// `keep`, in one scan of /proc.
+std::vector<pid_t> ScanChildren(
+    pid_t parent, const std::function<bool(const std::string& state,
+                                           const std::string& comm)>& keep) {
   std::vector<pid_t> out;
   DIR* dir = opendir("/proc");
+  if (dir == nullptr) return out;
   while (dirent* e = readdir(dir)) {
     pid_t pid = std::atoi(e->d_name);
     if (pid <= 0) continue;
     std::string comm;
     auto f = StatFields(pid, &comm);
-    if (f.size() >= 2 && f[0] != "Z" && std::atoi(f[1].c_str()) == parent &&
-        comm.rfind(prefix, 0) == 0) {
+    if (f.size() >= 2 && std::atoi(f[1].c_str()) == parent &&
+        keep(f[0], comm)) {
       out.push_back(pid);
     }
   }
   closedir(dir);
+  return out;
+}
+
+}  // namespace
+
+std::vector<pid_t> Zombies(pid_t parent) {
+  return ScanChildren(parent, [](const std::string& state, const std::string&) {
+    return state == "Z";
+  });
+}
+
+std::vector<pid_t> ChildPids(pid_t parent, const std::string& prefix) {
+  std::vector<pid_t> out = ScanChildren(
+      parent, [&](const std::string& state, const std::string& comm) {
+        return state != "Z" && comm.rfind(prefix, 0) == 0;
+      });
   // The scan is not atomic: a child seen early may be gone, and a newer one
   // seen later. Keeping only those still alive now makes the answer a set
   // that was alive at one moment (the end of the scan).

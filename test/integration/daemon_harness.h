@@ -51,6 +51,8 @@ std::map<int, pid_t> ChildrenByPrefix(pid_t parent, const std::string& prefix);
 // Every pid returned was alive at one moment, so the count never exceeds
 // how many such children really lived at once.
 std::vector<pid_t> ChildPids(pid_t parent, const std::string& prefix);
+// Children of `parent` that exited and were not reaped.
+std::vector<pid_t> Zombies(pid_t parent);
 // utime + stime of a process.
 milliseconds CpuTime(pid_t pid);
 // cutime + cstime: what the process's reaped children used.

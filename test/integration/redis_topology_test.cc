@@ -1,0 +1,212 @@
+// Redis behind Sentinel and in a Cluster (README, "Scaling out"): a
+// failover followed with no acknowledged job lost, a user not allowed ROLE,
+// and a site that must name the Cluster node of its slot. Real
+// redis-server, redis-sentinel, redis-cli and queuedaemon processes.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon_harness.h"
+#include "queue_harness.h"
+#include "scale_out_harness.h"
+#include "sentinel_set.h"
+
+namespace qd::test {
+namespace {
+
+using std::chrono::steady_clock;
+
+// A master, a replica and three Sentinels: the master is killed in the
+// middle of a run. Jobs the replica had (WAIT said so) before the kill all
+// run; so do jobs enqueued on the new master after the failover.
+TEST(ScaleOutTest, ASentinelFailoverIsFollowedAndNoAcknowledgedJobIsLost) {
+  SentinelSet set;
+  std::string redis =
+      "{ sentinel: " + set.SentinelList() + ", master: " + set.name() + " }";
+  Daemon d(ScaleConfig(redis, 2, "sentinel"));
+  ASSERT_TRUE(d.WaitForWorkers(2));
+  std::vector<std::string> before = Numbered("sleep:1:before", 2000);
+  std::vector<std::vector<std::string>> cmds;
+  for (const auto& p : before) {
+    cmds.push_back({"XADD", "qd:{a}:q:jobs", "*", "payload", p});
+  }
+  cmds.push_back({"WAIT", "1", "5000"});
+  ASSERT_EQ(RedisPipeline(set.master_port(), cmds), cmds.size());
+  // The WAIT's reply: the replica has every one of them.
+  ASSERT_EQ(RedisInt(set.master_port(), {"WAIT", "1", "5000"}), 1);
+  // So does queuectl's, found through the Sentinels.
+  CtlResult ctl =
+      RunQueuectl(d.dir(), {"-c", "qd.yaml", "enqueue", "--replicas", "1", "a",
+                            "jobs", "ctl-before"});
+  ASSERT_EQ(ctl.code, 0) << ctl.err;
+  before.push_back("ctl-before");
+
+  std::string rec = d.dir().File("record.txt");
+  ASSERT_TRUE(WaitFor([&] { return ReadRecord(rec).size() >= 300; },
+                      milliseconds(20000)));
+  set.KillMaster();
+  auto killed = steady_clock::now();
+  ASSERT_TRUE(set.WaitForFailover(milliseconds(30000)));
+  auto promoted = steady_clock::now();
+
+  std::vector<std::string> after = Numbered("after", 500);
+  Enqueue(set.replica_port(), "a", after);
+  // The new master has no replica left: queuectl says the job may be
+  // lost in the next failover (it is enqueued all the same).
+  ctl = RunQueuectl(d.dir(),
+                    {"-c", "qd.yaml", "enqueue", "--replicas", "1",
+                     "--replicas-timeout", "200ms", "a", "jobs", "ctl-after"});
+  EXPECT_EQ(ctl.code, 1);
+  EXPECT_NE(ctl.err.find("only 0 of 1 replicas had it within 200ms"),
+            std::string::npos)
+      << ctl.err;
+  after.push_back("ctl-after");
+  std::map<std::string, int> r;
+  steady_clock::time_point first_after{};
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = ReadRecord(rec);
+        if (first_after == steady_clock::time_point{} && Covered(r, after) > 0)
+          first_after = steady_clock::now();
+        return Covered(r, before) == before.size() &&
+               Covered(r, after) == after.size();
+      },
+      milliseconds(60000)))
+      << "before: " << Covered(r, before) << " of " << before.size()
+      << ", after: " << Covered(r, after) << " of " << after.size();
+  size_t runs = 0;
+  for (const auto& [p, n] : r) runs += n;
+  auto ms = [](auto d) {
+    return static_cast<long long>(
+        std::chrono::duration_cast<milliseconds>(d).count());
+  };
+  std::printf(
+      "failover %lld ms after the kill; first new job ran %lld ms after the "
+      "promotion; %zu runs for %zu jobs (%zu again)\n",
+      ms(promoted - killed), ms(first_after - promoted), runs,
+      before.size() + after.size(), runs - before.size() - after.size());
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return RedisInt(set.replica_port(), {"XLEN", "qd:{a}:q:jobs"}) == 0;
+      },
+      milliseconds(10000)));
+  EXPECT_GE(d.LogCount("(master " + set.name() + ")"), 1u) << d.LogTail(30);
+
+  // queuectl finds the new master through the Sentinels too.
+  CtlResult stats = RunQueuectl(d.dir(), {"-c", "qd.yaml", "stats"});
+  EXPECT_EQ(stats.code, 0) << stats.err;
+}
+
+// An ACL user without ROLE (it is in @admin) on Sentinel-found servers:
+// the daemon warns once and runs its jobs all the same.
+TEST(ScaleOutTest, AUserNotAllowedRoleIsLetInWithAWarning) {
+  SentinelSet set;
+  for (int port : {set.master_port(), set.replica_port()}) {
+    ASSERT_EQ(RedisStrings(port, {"ACL", "SETUSER", "qd", "on", ">s3cret-pw",
+                                  "~*", "&*", "+@all", "-role"}),
+              std::vector<std::string>{"OK"});
+  }
+  std::string redis = "{ sentinel: " + set.SentinelList() +
+                      ", master: " + set.name() +
+                      ", username: qd, password_env: QD_TEST_PW }";
+  Daemon d(ScaleConfig(redis, 1, "norole"), {}, {"QD_TEST_PW=s3cret-pw"});
+  ASSERT_TRUE(d.WaitForWorkers(1));
+  std::vector<std::string> want = Numbered("r", 20);
+  Enqueue(set.master_port(), "a", want);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return Covered(ReadRecord(d.dir().File("record.txt")), want) ==
+               want.size();
+      },
+      milliseconds(15000)))
+      << d.LogTail(20);
+  EXPECT_GE(d.LogCount("grant the user +role"), 1u);
+  EXPECT_EQ(d.Log().find("s3cret-pw"), std::string::npos);
+}
+
+// A Redis Cluster of three masters: a site whose url names a node without
+// its slot is refused at start, with what to do; named by the node that
+// holds its slot, it runs (its retries through the delayed set too: the
+// promoter script's keys share the slot).
+TEST(ScaleOutTest, ASiteOnAClusterMustNameTheNodeOfItsSlot) {
+  std::vector<std::unique_ptr<RedisServer>> nodes;
+  std::vector<std::string> create = {"redis-cli", "--cluster", "create"};
+  for (int i = 0; i < 3; ++i) {
+    // The bus port is given: port + 10000 (the default) may not be free.
+    nodes.push_back(std::make_unique<RedisServer>(
+        std::vector<std::string>{"--cluster-enabled", "yes",
+                                 "--cluster-config-file", "nodes.conf",
+                                 "--cluster-port", std::to_string(FreePort())},
+        ""));
+    create.push_back("127.0.0.1:" + std::to_string(nodes.back()->port()));
+  }
+  create.push_back("--cluster-yes");
+  TempDir dir;
+  pid_t pid = Spawn(create, {}, dir.File("create.log"));
+  int status = -1;
+  ASSERT_TRUE(WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; },
+                      milliseconds(30000)));
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << ReadFileText(dir.File("create.log"));
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        for (const auto& n : nodes) {
+          auto info = RedisStrings(n->port(), {"CLUSTER", "INFO"});
+          if (info.empty() ||
+              info[0].find("cluster_state:ok") == std::string::npos) {
+            return false;
+          }
+        }
+        return true;
+      },
+      milliseconds(30000)));
+  // The node that holds site a's slot answers; the others say MOVED.
+  const std::string key = "qd:{a}:delayed";
+  int owner = 0, other = 0;
+  for (const auto& n : nodes) {
+    (RedisInt(n->port(), {"EXISTS", key}) == 0 ? owner : other) = n->port();
+  }
+  ASSERT_NE(owner, 0);
+  ASSERT_NE(other, 0);
+
+  RedisServer own;  // the daemon's own Redis cannot be a Cluster
+  auto config = [&](int node) {
+    std::string text = QueueConfig(own.url(), 1);
+    std::string site = "  a:\n    queues:\n";
+    text.replace(text.find(site), site.size(),
+                 "  a:\n    redis: redis://127.0.0.1:" + std::to_string(node) +
+                     "\n    queues:\n");
+    return text;
+  };
+  {
+    Daemon wrong(config(other));
+    EXPECT_EQ(wrong.WaitExit(), 1);
+    std::string log = wrong.Log();
+    EXPECT_NE(log.find("does not follow Cluster redirections"),
+              std::string::npos)
+        << log;
+    EXPECT_NE(log.find("MOVED"), std::string::npos) << log;
+    EXPECT_NE(log.find(key), std::string::npos) << log;
+  }
+  Daemon right(config(owner));
+  ASSERT_TRUE(right.WaitForWorkers(1));
+  std::vector<std::string> want = Numbered("c", 100);
+  want.push_back("retry:1");
+  Enqueue(owner, "a", want);
+  std::map<std::string, int> r;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = ReadRecord(right.dir().File("record.txt"));
+        return Covered(r, want) == want.size() && r["retry:1"] == 2;
+      },
+      milliseconds(30000)))
+      << "done " << Covered(r, want) << " of " << want.size();
+}
+
+}  // namespace
+}  // namespace qd::test
