@@ -392,40 +392,44 @@ void SiteConsumer::ClaimTick() {
     const Queue& q = queues_[i];
     if (!q.FetchOpen()) continue;
     std::string idle = std::to_string(q.config->visibility_timeout.count());
+    writer_.Command({"XAUTOCLAIM", q.key, QueueKeys::kGroup, consumer_, idle,
+                     "0-0", "COUNT", kClaimBatch},
+                    [this, i](redisReply* r) { OnClaimed(i, r); });
+  }
+}
+
+// The entries XAUTOCLAIM gave queue `queue`: their delivery counts are
+// asked (XPENDING, one each, pipelined); with the last reply they are held.
+void SiteConsumer::OnClaimed(size_t queue, redisReply* r) {
+  if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 2) return;
+  auto claimed = std::make_shared<std::vector<HeldJob>>();
+  StreamReply::ParseEntries(static_cast<int>(queue), r->element[1],
+                            claimed.get());
+  for (size_t k = 0; k < claimed->size(); ++k) {
+    const std::string& id = (*claimed)[k].id;
+    bool last = k + 1 == claimed->size();
     writer_.Command(
-        {"XAUTOCLAIM", q.key, QueueKeys::kGroup, consumer_, idle, "0-0",
-         "COUNT", kClaimBatch},
-        [this, i](redisReply* r) {
-          if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 2) {
-            return;
-          }
-          auto claimed = std::make_shared<std::vector<HeldJob>>();
-          StreamReply::ParseEntries(static_cast<int>(i), r->element[1],
-                                    claimed.get());
-          for (size_t k = 0; k < claimed->size(); ++k) {
-            const std::string& id = (*claimed)[k].id;
-            bool last = k + 1 == claimed->size();
-            writer_.Command(
-                {"XPENDING", queues_[i].key, QueueKeys::kGroup, id, id, "1"},
-                [this, claimed, k, last](redisReply* p) {
-                  if (p == nullptr) return;  // lost: claimed again later
-                  std::string id;
-                  StreamReply::FirstPending(p, &id, &(*claimed)[k].deliveries);
-                  if (!last) return;
-                  for (auto& job : *claimed) {
-                    if (Buffered(job)) continue;  // ours already
-                    spdlog::info("site {}: claimed idle job {} (delivery {})",
-                                 site_.name, job.id, job.deliveries);
-                    if (stats_ != nullptr) {
-                      stats_->Count("jobs.replayed", queues_[job.queue].tags);
-                    }
-                    Hold(std::move(job));
-                  }
-                  wake_();
-                });
-          }
+        {"XPENDING", queues_[queue].key, QueueKeys::kGroup, id, id, "1"},
+        [this, claimed, k, last](redisReply* p) {
+          if (p == nullptr) return;  // lost: claimed again later
+          std::string id;
+          StreamReply::FirstPending(p, &id, &(*claimed)[k].deliveries);
+          if (last) HoldClaimed(claimed.get());
         });
   }
+}
+
+void SiteConsumer::HoldClaimed(std::vector<HeldJob>* claimed) {
+  for (auto& job : *claimed) {
+    if (Buffered(job)) continue;  // ours already
+    spdlog::info("site {}: claimed idle job {} (delivery {})", site_.name,
+                 job.id, job.deliveries);
+    if (stats_ != nullptr) {
+      stats_->Count("jobs.replayed", queues_[job.queue].tags);
+    }
+    Hold(std::move(job));
+  }
+  wake_();
 }
 
 // With the claims, now and then: a quarter of the limit, between 1 s and

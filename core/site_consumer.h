@@ -110,6 +110,8 @@ class SiteConsumer {
   void Fetch();
   void OnFetched(redisReply* reply);
   void ClaimTick();
+  void OnClaimed(size_t queue, redisReply* reply);  // XAUTOCLAIM's
+  void HoldClaimed(std::vector<HeldJob>* claimed);
   void SweepTick();  // ConsumerSweep
   void PromoteTick();
   void Requeue();
