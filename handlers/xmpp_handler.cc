@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "core/jid.h"
-#include "core/job_context_impl.h"
-#include "core/xmpp_manager.h"
+#include "core/util/jid.h"
+#include "core/queue/job_context_impl.h"
+#include "core/xmpp/xmpp_manager.h"
 #include "handlers/handler_options.h"
 #include "queuedaemon/suggest.h"
 

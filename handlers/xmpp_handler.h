@@ -1,4 +1,5 @@
-// XmppHandler: the built-in `xmpp` queue handler (DESIGN.md, "XMPP").
+// XmppHandler: the built-in `xmpp` queue handler (docs/architecture.md,
+// "XMPP").
 //
 // Payload: {"to": JID, "body": TEXT, "type": "chat"|"normal"} (type
 // defaults to chat). The message goes out on the link of the queue's
@@ -17,7 +18,7 @@
 #include <memory>
 #include <string>
 
-#include "core/fetch_gate.h"
+#include "core/queue/fetch_gate.h"
 #include "queuedaemon/queue_handler.h"
 
 namespace qd {

@@ -10,18 +10,18 @@
 #include <cstdio>
 #include <iostream>
 
-#include "core/config.h"
-#include "core/embedded_redis.h"
-#include "core/exit_codes.h"
-#include "core/handler_registry.h"
-#include "core/handler_set.h"
-#include "core/log.h"
-#include "core/plugin_loader.h"
-#include "core/privileges.h"
-#include "core/process.h"
-#include "core/supervisor.h"
-#include "core/version.h"
-#include "core/worker.h"
+#include "core/config/config.h"
+#include "core/redis/embedded_redis.h"
+#include "core/util/exit_codes.h"
+#include "core/plugin/handler_registry.h"
+#include "core/plugin/handler_set.h"
+#include "core/config/log.h"
+#include "core/plugin/plugin_loader.h"
+#include "core/os/privileges.h"
+#include "core/os/process.h"
+#include "core/supervisor/supervisor.h"
+#include "core/util/version.h"
+#include "core/worker/worker.h"
 #include "handlers/builtin_handlers.h"
 
 namespace {

@@ -1,5 +1,5 @@
 // queuemon: shows what queuedaemon (and any other statsd client) sends over
-// UDP, live (DESIGN.md, "Monitoring").
+// UDP, live (docs/architecture.md, "Monitoring").
 //
 //   queuemon [--listen HOST:PORT] [--interval DUR] [--json] [--once]
 //            [--timeout DUR] [--prefix P]
@@ -10,7 +10,7 @@
 #include <cstdio>
 #include <string>
 
-#include "core/units.h"
+#include "core/util/units.h"
 #include "scripts/queuemon/monitor_loop.h"
 
 namespace {

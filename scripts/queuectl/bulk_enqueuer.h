@@ -15,8 +15,8 @@
 #include <cstdio>
 #include <string>
 
-#include "core/redis_conn.h"
-#include "core/resp_buffer.h"
+#include "core/redis/redis_conn.h"
+#include "core/redis/resp_buffer.h"
 #include "queuedaemon/status.h"
 #include "scripts/queuectl/job_writer.h"
 

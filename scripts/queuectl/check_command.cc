@@ -8,8 +8,8 @@
 #include <memory>
 #include <set>
 
-#include "core/process.h"
-#include "core/redis_url.h"
+#include "core/os/process.h"
+#include "core/config/redis_url.h"
 #include "scripts/queuectl/stats_reader.h"
 
 namespace qd::ctl {

@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "core/units.h"
+#include "core/util/units.h"
 #include "scripts/queuectl/exit_code.h"
 
 namespace qd::ctl {

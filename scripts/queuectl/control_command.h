@@ -1,5 +1,5 @@
 // ControlCommand: the queuectl subcommands that talk to live daemons over
-// the control channel (core/control_message.h; README, "Control"):
+// the control channel (core/control/control_message.h; README, "Control"):
 //
 //   queuectl reload [--site S]    re-read the config (one site's only)
 //   queuectl restart              roll the workers over, one slot at a time
@@ -32,8 +32,8 @@
 #include <string>
 #include <vector>
 
-#include "core/control_message.h"
-#include "core/redis_conn.h"
+#include "core/control/control_message.h"
+#include "core/redis/redis_conn.h"
 #include "scripts/queuectl/command.h"
 
 namespace qd::ctl {

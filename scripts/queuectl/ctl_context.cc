@@ -1,6 +1,6 @@
 #include "scripts/queuectl/ctl_context.h"
 
-#include "core/process.h"
+#include "core/os/process.h"
 
 namespace qd::ctl {
 namespace {

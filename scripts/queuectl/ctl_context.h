@@ -19,9 +19,9 @@
 #include <string>
 #include <string_view>
 
-#include "core/config.h"
-#include "core/redis_conn.h"
-#include "core/redis_url.h"
+#include "core/config/config.h"
+#include "core/redis/redis_conn.h"
+#include "core/config/redis_url.h"
 #include "queuedaemon/status.h"
 
 namespace qd::ctl {

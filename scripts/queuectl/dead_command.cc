@@ -3,8 +3,8 @@
 #include <cstdio>
 #include <ctime>
 
-#include "core/queue_keys.h"
-#include "core/units.h"
+#include "core/queue/queue_keys.h"
+#include "core/util/units.h"
 #include "scripts/queuectl/dead_retrier.h"
 #include "scripts/queuectl/exit_code.h"
 #include "scripts/queuectl/job_writer.h"

@@ -1,6 +1,6 @@
 #include "scripts/queuectl/dead_entry.h"
 
-#include "core/delayed_job.h"
+#include "core/queue/delayed_job.h"
 
 namespace qd::ctl {
 namespace {

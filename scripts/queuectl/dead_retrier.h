@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "core/redis_conn.h"
+#include "core/redis/redis_conn.h"
 #include "queuedaemon/status.h"
 #include "scripts/queuectl/dead_entry.h"
 

@@ -3,7 +3,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "core/units.h"
+#include "core/util/units.h"
 #include "scripts/queuectl/bulk_enqueuer.h"
 #include "scripts/queuectl/exit_code.h"
 

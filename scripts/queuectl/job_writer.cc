@@ -3,8 +3,8 @@
 #include <chrono>
 #include <cstdio>
 
-#include "core/delayed_job.h"
-#include "core/queue_keys.h"
+#include "core/queue/delayed_job.h"
+#include "core/queue/queue_keys.h"
 
 namespace qd::ctl {
 

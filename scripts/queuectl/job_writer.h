@@ -1,5 +1,5 @@
 // JobWriter: turns one payload into the Redis command that enqueues it, per
-// DESIGN.md's wire contract, for one site and queue.
+// docs/architecture.md's wire contract, for one site and queue.
 //
 //   now:    XADD PREFIX:{SITE}:q:QUEUE * payload P [jid J] enqueued_at MS
 //   later:  ZADD PREFIX:{SITE}:delayed NOW+DELAY <DelayedJob member>
@@ -13,8 +13,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/resp_buffer.h"
-#include "core/units.h"
+#include "core/redis/resp_buffer.h"
+#include "core/util/units.h"
 
 namespace qd::ctl {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/queue_keys.h"
+#include "core/queue/queue_keys.h"
 
 namespace qd::ctl {
 

@@ -1,7 +1,7 @@
 // StatsReader: the numbers of `queuectl stats` for one site, read from its
 // Redis in one pipelined round trip.
 //
-// The numbers per queue and site are QueueDepth's (core/queue_depth.h).
+// The numbers per queue and site are QueueDepth's (core/queue/queue_depth.h).
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -10,9 +10,9 @@
 #include <map>
 #include <string>
 
-#include "core/config.h"
-#include "core/queue_depth.h"
-#include "core/redis_conn.h"
+#include "core/config/config.h"
+#include "core/queue/queue_depth.h"
+#include "core/redis/redis_conn.h"
 #include "queuedaemon/status.h"
 
 namespace qd::ctl {

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "core/process.h"
+#include "core/os/process.h"
 #include "scripts/queuectl/exit_code.h"
 
 namespace qd::ctl {

@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/statsd_line.h"
+#include "core/stats/statsd_line.h"
 #include "scripts/queuemon/report.h"
 #include "scripts/queuemon/sample_set.h"
 

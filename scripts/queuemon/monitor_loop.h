@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "core/units.h"
+#include "core/util/units.h"
 #include "queuedaemon/status.h"
 #include "scripts/queuemon/aggregator.h"
 #include "scripts/queuemon/udp_listener.h"

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/statsd_line.h"
+#include "core/stats/statsd_line.h"
 
 namespace qd::mon {
 

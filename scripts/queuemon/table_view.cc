@@ -6,7 +6,7 @@
 #include <ctime>
 #include <vector>
 
-#include "core/units.h"
+#include "core/util/units.h"
 
 namespace qd::mon {
 namespace {

@@ -12,7 +12,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/config.h"
+#include "core/config/config.h"
 #include "test/fuzz/fuzz_check.h"
 
 namespace {

@@ -22,7 +22,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/frame_reader.h"
+#include "core/listen/frame_reader.h"
 #include "test/fuzz/fuzz_check.h"
 
 namespace {

@@ -18,8 +18,8 @@
 #include <string>
 #include <string_view>
 
-#include "core/request_wire.h"
-#include "core/session_record.h"
+#include "core/listen/request_wire.h"
+#include "core/listen/session_record.h"
 #include "test/fuzz/fuzz_check.h"
 
 namespace {

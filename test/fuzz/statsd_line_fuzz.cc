@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/statsd_line.h"
+#include "core/stats/statsd_line.h"
 #include "test/fuzz/fuzz_check.h"
 
 namespace {

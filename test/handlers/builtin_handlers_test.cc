@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/handler_registry.h"
+#include "core/plugin/handler_registry.h"
 
 namespace qd {
 namespace {

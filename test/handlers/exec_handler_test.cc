@@ -10,7 +10,7 @@
 #include <chrono>
 #include <string>
 
-#include "test/core/fake_job_context.h"
+#include "test/core/plugin/fake_job_context.h"
 
 namespace qd {
 namespace {

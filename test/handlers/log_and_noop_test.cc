@@ -4,7 +4,7 @@
 
 #include "handlers/log_handler.h"
 #include "handlers/noop_handler.h"
-#include "test/core/fake_job_context.h"
+#include "test/core/plugin/fake_job_context.h"
 
 namespace qd {
 namespace {

@@ -5,8 +5,8 @@
 #include <set>
 #include <string>
 
-#include "core/xmpp_manager.h"
-#include "test/core/fake_job_context.h"
+#include "core/xmpp/xmpp_manager.h"
+#include "test/core/plugin/fake_job_context.h"
 
 namespace qd {
 namespace {

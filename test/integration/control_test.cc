@@ -23,9 +23,9 @@
 #include <sstream>
 #include <thread>
 
-#include "core/control_message.h"
-#include "core/process.h"
-#include "core/units.h"
+#include "core/control/control_message.h"
+#include "core/os/process.h"
+#include "core/util/units.h"
 #include "daemon_harness.h"
 
 namespace qd::test {

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "core/statsd_line.h"
+#include "core/stats/statsd_line.h"
 #include "daemon_harness.h"
 
 namespace qd::test {

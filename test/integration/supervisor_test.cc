@@ -1,4 +1,4 @@
-// The master/worker lifecycle of DESIGN.md, on the real binary.
+// The master/worker lifecycle of docs/architecture.md, on the real binary.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>

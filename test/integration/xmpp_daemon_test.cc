@@ -11,8 +11,8 @@
 #include <set>
 #include <string>
 
-#include "core/units.h"
-#include "core/xmpp_manager.h"
+#include "core/util/units.h"
+#include "core/xmpp/xmpp_manager.h"
 #include "daemon_harness.h"
 #include "prosody_server.h"
 

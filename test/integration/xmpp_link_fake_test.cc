@@ -24,8 +24,8 @@
 #include <utility>
 #include <vector>
 
-#include "core/base64.h"
-#include "core/xmpp_link.h"
+#include "core/util/base64.h"
+#include "core/xmpp/xmpp_link.h"
 #include "fake_xmpp_server.h"
 #include "prosody_server.h"  // MakeSelfSignedCert, TempDir
 

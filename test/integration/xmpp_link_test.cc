@@ -2,7 +2,7 @@
 // SCRAM, messages, XEP-0199 pings, a stopped server, a wrong password and a
 // wrong CA. The test drives the link's event_base itself, one loop turn at a
 // time, until a condition holds or a deadline passes.
-#include "core/xmpp_link.h"
+#include "core/xmpp/xmpp_link.h"
 
 #include <event2/event.h>
 #include <gtest/gtest.h>

@@ -1,9 +1,9 @@
 // Job and JobResult: what a QueueHandler receives and returns.
 //
-// A Job is a view of one stream entry (DESIGN.md, "Queues in Redis"): its
-// strings point into the reply that carried it and are valid only during the
-// handler call that received it (copy what you keep). Fields other than the
-// well-known ones are carried along in fields() untouched.
+// A Job is a view of one stream entry (docs/architecture.md, "Queues in
+// Redis"): its strings point into the reply that carried it and are valid only
+// during the handler call that received it (copy what you keep). Fields other
+// than the well-known ones are carried along in fields() untouched.
 #pragma once
 
 #include <chrono>

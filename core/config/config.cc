@@ -1,0 +1,395 @@
+// The config schema: which keys exist, their types and their checks, for
+// the sections without a file of their own (daemon, plugins, monitor,
+// control, sites), and the document that holds them all. Redis servers are
+// read in config_redis.cc, listeners in config_listeners.cc and xmpp
+// accounts in config_xmpp.cc; the mechanics of walking YAML with positions
+// live in ConfigReader.
+#include "core/config/config.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <limits>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "core/config/config_reader.h"
+#include "core/config/config_sections.h"
+#include "core/control/control_message.h"
+
+namespace qd {
+namespace {
+
+using config_detail::CheckName;
+using config_detail::CheckSiteRefs;
+using config_detail::IsName;
+using config_detail::Item;
+using config_detail::kNameExtra;
+using config_detail::LinkXmppQueues;
+using config_detail::ReadHostPort;
+using config_detail::ReadListeners;
+using config_detail::ReadPositiveDuration;
+using config_detail::ReadRedisEndpoint;
+using config_detail::ReadToken;
+using config_detail::ReadXmppAccount;
+using config_detail::SiteRef;
+
+constexpr int kMaxThreads = 1024;
+constexpr int kMaxInt = std::numeric_limits<int>::max();
+
+const std::vector<std::string> kLogLevels = {
+    "trace", "debug", "info", "warn", "error", "critical", "off"};
+const std::vector<std::string> kSiteModes = {"listen", "poll"};
+
+void ReadLog(ConfigReader& r, const Item& item, LogConfig* log) {
+  r.ReadMap(
+      item,
+      {
+          {"level",
+           [&](const Item& i) { r.ReadChoice(i, kLogLevels, &log->level); }},
+          {"file", [&](const Item& i) { r.ReadString(i, &log->file); }},
+      });
+}
+
+// Below this, workers would be killed or recycled at birth.
+constexpr uint64_t kMinMemoryLimit = 16ull << 20;
+
+// Resolves daemon.soft_limit against the final memory_limit; errors point
+// at `item` (soft_limit when given, else memory_limit).
+void ResolveSoftLimit(ConfigReader& r, const Item& item, DaemonConfig* d) {
+  if (!r.ok()) return;
+  Status s =
+      ParseSoftLimit(d->soft_limit_text, d->memory_limit, &d->soft_limit);
+  if (!s.ok()) {
+    r.Fail(item, s.message());
+  } else if (d->soft_limit > d->memory_limit) {
+    r.Fail(item, "soft limit " + FormatSize(d->soft_limit) +
+                     " is above memory_limit " + FormatSize(d->memory_limit));
+  }
+}
+
+// The soft limit is resolved once the whole map is read, because it depends
+// on memory_limit, which may come after it.
+void ReadDaemon(ConfigReader& r, const Item& item, DaemonConfig* d) {
+  Item soft_limit, memory_limit;
+  r.ReadMap(
+      item,
+      {
+          {"id", [&](const Item& i) { ReadToken(r, i, "_.-", &d->id); }},
+          {"threads",
+           [&](const Item& i) { r.ReadInt(i, 0, kMaxThreads, &d->threads); }},
+          {"memory_limit",
+           [&](const Item& i) {
+             memory_limit = i;
+             if (r.ReadSize(i, &d->memory_limit) &&
+                 d->memory_limit < kMinMemoryLimit) {
+               r.Fail(i, "expected at least " + FormatSize(kMinMemoryLimit) +
+                             " (an idle worker alone needs a few MiB), got " +
+                             FormatSize(d->memory_limit));
+             }
+           }},
+          {"soft_limit",
+           [&](const Item& i) {
+             soft_limit = i;
+             r.ReadScalar(i, "a percent or a size such as 90% or 200MiB",
+                          &d->soft_limit_text);
+           }},
+          {"shutdown_timeout",
+           [&](const Item& i) { r.ReadDuration(i, &d->shutdown_timeout); }},
+          {"kill_grace",
+           [&](const Item& i) { r.ReadDuration(i, &d->kill_grace); }},
+          {"heartbeat_timeout",
+           [&](const Item& i) { r.ReadDuration(i, &d->heartbeat_timeout); }},
+          {"run_dir", [&](const Item& i) { r.ReadString(i, &d->run_dir); }},
+          {"pidfile", [&](const Item& i) { r.ReadString(i, &d->pidfile); }},
+          {"user", [&](const Item& i) { r.ReadString(i, &d->user); }},
+          {"group", [&](const Item& i) { r.ReadString(i, &d->group); }},
+          {"log", [&](const Item& i) { ReadLog(r, i, &d->log); }},
+      });
+  ResolveSoftLimit(r, soft_limit.path.empty() ? memory_limit : soft_limit, d);
+}
+
+void ReadPlugins(ConfigReader& r, const Item& item, PluginsConfig* plugins) {
+  r.ReadMap(
+      item,
+      {
+          {"dir", [&](const Item& i) { r.ReadString(i, &plugins->dir); }},
+          {"load", [&](const Item& i) { r.ReadStringList(i, &plugins->load); }},
+      });
+}
+
+void ReadControl(ConfigReader& r, const Item& item, ControlConfig* control) {
+  r.ReadMap(
+      item,
+      {
+          {"enabled", [&](const Item& i) { r.ReadBool(i, &control->enabled); }},
+          {"secret_file",
+           [&](const Item& i) {
+             std::string path;
+             if (!r.ReadString(i, &path)) return;
+             Status s = ReadControlSecret(path, &control->secret);
+             if (!s.ok()) {
+               r.Fail(i, s.message());
+               return;
+             }
+             control->secret_file = path;
+           }},
+      });
+}
+
+// The host part of a host:port IsHostPort accepted ("[::1]" -> "::1").
+std::string HostOf(const std::string& host_port) {
+  std::string host = host_port.substr(0, host_port.rfind(':'));
+  if (host.size() > 2 && host.front() == '[')
+    host = host.substr(1, host.size() - 2);
+  return host;
+}
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+void ReadMonitor(ConfigReader& r, const Item& item, MonitorConfig* monitor) {
+  std::optional<Item> http;
+  r.ReadMap(
+      item,
+      {
+          {"udp", [&](const Item& i) { ReadHostPort(r, i, &monitor->udp); }},
+          {"prefix",
+           [&](const Item& i) {
+             std::string text;
+             if (!r.ReadString(i, &text)) return;
+             if (!IsName(text, "_.-")) {
+               r.Fail(i, "expected letters, digits and _ . - only, got " +
+                             ConfigReader::Describe(i.value));
+               return;
+             }
+             monitor->prefix = text;
+           }},
+          {"interval",
+           [&](const Item& i) {
+             ReadPositiveDuration(r, i, &monitor->interval);
+           }},
+          {"tags",
+           [&](const Item& i) {
+             r.ReadChoice(i, {"dogstatsd", "plain"}, &monitor->tags);
+           }},
+          {"http",
+           [&](const Item& i) {
+             ReadHostPort(r, i, &monitor->http);
+             http = i;
+           }},
+          {"http_public",
+           [&](const Item& i) { r.ReadBool(i, &monitor->http_public); }},
+      });
+  if (r.ok() && http && !monitor->http_public &&
+      !IsLoopback(HostOf(monitor->http))) {
+    r.Fail(*http, monitor->http +
+                      " is not a loopback address and /metrics, /status have "
+                      "no authentication; set monitor.http_public: true to "
+                      "serve them beyond this host");
+  }
+}
+
+void ReadQueue(ConfigReader& r, const Item& item, QueueConfig* q) {
+  q->name = item.key.Scalar();
+  q->line = item.key.Mark().line + 1;
+  q->column = item.key.Mark().column + 1;
+  q->handler_options = YAML::Node(YAML::NodeType::Map);
+  if (item.value.IsScalar()) {  // "noop: noop" is a natural first guess
+    r.Fail(item, "expected a map such as { handler: " + item.value.Scalar() +
+                     " }, got " + ConfigReader::Describe(item.value));
+    return;
+  }
+  r.ReadMap(
+      item,
+      {
+          {"handler", [&](const Item& i) { r.ReadString(i, &q->handler); }},
+          {"max_attempts",
+           [&](const Item& i) { r.ReadInt(i, 1, kMaxInt, &q->max_attempts); }},
+          {"timeout", [&](const Item& i) { r.ReadDuration(i, &q->timeout); }},
+          {"visibility_timeout",
+           [&](const Item& i) {
+             ReadPositiveDuration(r, i, &q->visibility_timeout);
+           }},
+          {"retry_base",
+           [&](const Item& i) { r.ReadDuration(i, &q->retry_base); }},
+          {"retry_max",
+           [&](const Item& i) { r.ReadDuration(i, &q->retry_max); }},
+          {"weight",
+           [&](const Item& i) { r.ReadInt(i, 1, kMaxInt, &q->weight); }},
+          {"max_payload",
+           [&](const Item& i) { r.ReadSize(i, &q->max_payload); }},
+      },
+      [&](const Item& i) { q->handler_options[i.key.Scalar()] = i.value; });
+  if (!r.ok()) return;
+  if (q->handler.empty()) {
+    r.FailAtKey(item, "missing required key 'handler'");
+  } else if (q->retry_max < q->retry_base) {
+    r.FailAtKey(item, "retry_max " + FormatDuration(q->retry_max) +
+                          " is below retry_base " +
+                          FormatDuration(q->retry_base));
+  }
+}
+
+void ReadSite(ConfigReader& r, const Item& item, SiteConfig* site) {
+  site->name = item.key.Scalar();
+  r.ReadMap(
+      item,
+      {
+          {"redis",
+           [&](const Item& i) {
+             ReadRedisEndpoint(r, i, &site->redis, nullptr);
+           }},
+          {"prefix",
+           [&](const Item& i) { ReadToken(r, i, kNameExtra, &site->prefix); }},
+          {"mode",
+           [&](const Item& i) { r.ReadChoice(i, kSiteModes, &site->mode); }},
+          {"poll_interval",
+           [&](const Item& i) {
+             ReadPositiveDuration(r, i, &site->poll_interval);
+           }},
+          {"consumer_idle_limit",
+           [&](const Item& i) {
+             r.ReadDuration(i, &site->consumer_idle_limit);
+           }},
+          {"queues",
+           [&](const Item& i) {
+             r.ReadEntries(i, [&](const Item& queue) {
+               CheckName(r, queue, "queue");
+               ReadQueue(r, queue, &site->queues[queue.key.Scalar()]);
+             });
+           }},
+      });
+}
+
+void ReadDocument(ConfigReader& r, const YAML::Node& root, Config* c) {
+  Item document{YAML::Node(), root, ""};
+  if (root.IsNull()) {
+    r.FailAt(YAML::Mark(), "",
+             "empty config: expected a map of sections "
+             "(daemon, redis, plugins, monitor, sites, ...)");
+    return;
+  }
+  if (!root.IsMap()) {
+    r.Fail(document, "expected a map of sections at the top level, got " +
+                         ConfigReader::Describe(root));
+    return;
+  }
+  std::vector<SiteRef> site_refs;
+  r.ReadMap(
+      document,
+      {
+          {"daemon", [&](const Item& i) { ReadDaemon(r, i, &c->daemon); }},
+          {"redis",
+           [&](const Item& i) {
+             ReadRedisEndpoint(r, i, &c->redis, &c->redis.server_binary);
+           }},
+          {"plugins", [&](const Item& i) { ReadPlugins(r, i, &c->plugins); }},
+          {"monitor", [&](const Item& i) { ReadMonitor(r, i, &c->monitor); }},
+          {"control", [&](const Item& i) { ReadControl(r, i, &c->control); }},
+          {"sites",
+           [&](const Item& i) {
+             r.ReadEntries(i, [&](const Item& site) {
+               CheckName(r, site, "site");
+               ReadSite(r, site, &c->sites[site.key.Scalar()]);
+             });
+           }},
+          {"listeners",
+           [&](const Item& i) {
+             ReadListeners(r, i, &c->listeners, &site_refs);
+           }},
+          {"xmpp",
+           [&](const Item& i) {
+             r.ReadEntries(i, [&](const Item& account) {
+               XmppAccount& a = c->xmpp[account.key.Scalar()];
+               a.name = account.key.Scalar();
+               a.line = account.key.Mark().line + 1;
+               ReadXmppAccount(r, account, &a, &site_refs);
+             });
+           }},
+      });
+  if (r.ok()) CheckSiteRefs(r, site_refs, c->sites);
+  if (r.ok()) LinkXmppQueues(r, c);
+}
+
+// A Config before any file is read: no sites, defaults everywhere else.
+Config Empty() {
+  Config c;
+  Status s = ParseSoftLimit(c.daemon.soft_limit_text, c.daemon.memory_limit,
+                            &c.daemon.soft_limit);
+  (void)s;  // the built-in values always parse
+  return c;
+}
+
+}  // namespace
+
+Status Config::LoadFile(const std::string& path, Config* out) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return Status::Error(path + ": cannot read: " + std::strerror(errno));
+  }
+  std::string text;
+  char buf[8192];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), file)) > 0) text.append(buf, n);
+  int error = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (error != 0) {
+    return Status::Error(path + ": cannot read: " + std::strerror(error));
+  }
+  return LoadString(text, path, out);
+}
+
+Status Config::LoadString(const std::string& text, const std::string& name,
+                          Config* out) {
+  ConfigReader r(name);
+  Config c = Empty();
+  c.file = name;
+  try {
+    ReadDocument(r, YAML::Load(text), &c);
+  } catch (const YAML::ParserException& e) {
+    r.FailAt(e.mark, "", "YAML syntax: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    r.FailAt(e.mark, "", e.msg);
+  } catch (const std::exception& e) {
+    r.FailAt(YAML::Mark::null_mark(), "",
+             std::string("cannot load: ") + e.what());
+  }
+  if (!r.ok()) return r.status();
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+Config Config::Defaults() {
+  Config c = Empty();
+  SiteConfig& site = c.sites["default"];
+  site.name = "default";
+  QueueConfig& noop = site.queues["noop"];
+  noop.name = "noop";
+  noop.handler = "noop";
+  noop.handler_options = YAML::Node(YAML::NodeType::Map);
+  return c;
+}
+
+Duration ListenerConfig::KeepaliveFor(const std::string& site,
+                                      const std::string& account) const {
+  if (!account.empty()) {
+    auto it = account_keepalive.find(account);
+    if (it != account_keepalive.end()) return it->second;
+  }
+  if (!site.empty()) {
+    auto it = site_keepalive.find(site);
+    if (it != site_keepalive.end()) return it->second;
+  }
+  return worker_keepalive;
+}
+
+std::string Config::PidFile() const {
+  if (!daemon.pidfile.empty()) return daemon.pidfile;
+  return daemon.run_dir + "/queuedaemon." + daemon.id + ".pid";
+}
+
+}  // namespace qd

@@ -1,0 +1,37 @@
+// XmppAccount: one `xmpp:` entry of the config, validated by the loader
+// (jid parsed, password read from password_file, tls a known mode, site
+// configured); XmppLink connects with it. The password is never logged.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "core/util/jid.h"
+
+namespace qd {
+
+struct XmppAccount {
+  std::string name;  // the config key, for log lines: "alerts"
+  std::string site;  // the site whose `xmpp` jobs it sends ("" = none yet)
+  Jid jid;           // the resource, if any, is requested at bind time
+  std::string password;
+  std::string host;  // "" = the JID's domain
+  int port = 5222;
+  std::string tls = "required";  // required | starttls-if-offered | off
+  std::string ca_file;           // "" = the system's trust store
+  bool allow_plain_without_tls = false;
+  std::chrono::milliseconds ping_interval{120000};
+  std::chrono::milliseconds ping_timeout{30000};
+  std::chrono::milliseconds whitespace_interval{60000};
+  // Connect, TLS, SASL and bind must be done within this, or the attempt
+  // counts as failed (a stopped server accepts TCP and never answers).
+  std::chrono::milliseconds connect_timeout{30000};
+  std::chrono::milliseconds reconnect_min{1000};
+  std::chrono::milliseconds reconnect_max{300000};
+  // How often the confirmation poller looks for due entries in
+  // PREFIX:{SITE}:xmpp:confirm (0 = no poller).
+  std::chrono::milliseconds confirm_interval{10000};
+  int line = 0;  // 1-based position in the config file, for messages
+};
+
+}  // namespace qd

@@ -1,0 +1,414 @@
+#include "core/monitor/monitor_render.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <iterator>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace qd {
+namespace {
+
+using Labels = std::vector<std::pair<std::string_view, std::string>>;
+
+// The states a slot can be in (WorkerSlot::StateName); each gets a
+// workers{state} sample even at 0, so a state's series does not come and go.
+constexpr const char* kSlotStates[] = {"starting", "ready",  "stopping",
+                                       "backoff",  "parked", "empty"};
+
+// Writes the exposition text: one family (HELP, TYPE) then its samples.
+class Exposition {
+ public:
+  void Family(std::string_view name, std::string_view type,
+              std::string_view help) {
+    name_ = fmt::format("queuedaemon_{}", name);
+    fmt::format_to(std::back_inserter(text_), "# HELP {} {}\n# TYPE {} {}\n",
+                   name_, help, name_, type);
+  }
+  // REQUIRES: Family() was called. `value` is already formatted.
+  void Sample(const Labels& labels, std::string_view value) {
+    text_ += name_;
+    if (!labels.empty()) {
+      text_ += '{';
+      for (size_t i = 0; i < labels.size(); ++i) {
+        if (i > 0) text_ += ',';
+        fmt::format_to(std::back_inserter(text_), "{}=\"{}\"", labels[i].first,
+                       Escape(labels[i].second));
+      }
+      text_ += '}';
+    }
+    fmt::format_to(std::back_inserter(text_), " {}\n", value);
+  }
+  void Sample(const Labels& labels, int64_t value) {
+    Sample(labels, std::to_string(value));
+  }
+  // A family with one unlabelled sample.
+  void Single(std::string_view name, std::string_view type,
+              std::string_view help, int64_t value) {
+    Family(name, type, help);
+    Sample({}, value);
+  }
+  std::string Take() { return std::move(text_); }
+
+ private:
+  // Label values escape backslash, double quote and newline.
+  static std::string Escape(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (char c : value) {
+      if (c == '\\') {
+        out += "\\\\";
+      } else if (c == '"') {
+        out += "\\\"";
+      } else if (c == '\n') {
+        out += "\\n";
+      } else {
+        out += c;
+      }
+    }
+    return out;
+  }
+
+  std::string name_;
+  std::string text_;
+};
+
+// Epoch milliseconds as Prometheus seconds ("1700000000.250").
+std::string Seconds(int64_t ms) {
+  return fmt::format("{}.{:03}", ms / 1000, ms % 1000);
+}
+
+int64_t Counter(const MonitorSnapshot& s, const std::string& key) {
+  auto it = s.counters.find(key);
+  return it == s.counters.end() ? 0 : it->second;
+}
+
+void RenderProcess(const MonitorSnapshot& s, Exposition* out) {
+  out->Family("build_info", "gauge", "Version of the running daemon.");
+  out->Sample({{"version", s.version}}, 1);
+  out->Family("start_time_seconds", "gauge",
+              "Start of the master process, seconds since the epoch.");
+  out->Sample({}, Seconds(s.started_ms));
+  out->Single("up", "gauge", "1 while the daemon serves, 0 once shutting down.",
+              s.shutting_down ? 0 : 1);
+  out->Single("redis_up", "gauge",
+              "1 when the master's last Redis PING was answered.",
+              s.redis_ok ? 1 : 0);
+  out->Single("healthy", "gauge", "1 when /healthz answers 200.",
+              CheckHealth(s).ok ? 1 : 0);
+  out->Single("master_rss_bytes", "gauge", "Resident memory of the master.",
+              static_cast<int64_t>(s.master_rss));
+  out->Single("workers_configured", "gauge",
+              "Worker slots the pool should have (threads).", s.threads);
+}
+
+void RenderCounters(const MonitorSnapshot& s, Exposition* out) {
+  struct Row {
+    const char* name;
+    const char* key;
+    const char* help;
+  };
+  static const Row kRows[] = {
+      {"jobs_handled_total", "jobs.handled", "Jobs that succeeded."},
+      {"jobs_failed_total", "jobs.failed",
+       "Jobs retried or dead-lettered after a failure."},
+      {"workers_respawned_total", "workers.respawned",
+       "Worker processes started again after one ended."},
+      {"workers_recycled_total", "workers.recycled",
+       "Workers replaced on purpose (job or memory limits)."},
+      {"workers_crashed_total", "workers.crashed",
+       "Workers that ended without being asked to."},
+  };
+  for (const Row& row : kRows) {
+    out->Single(row.name, "counter", row.help, Counter(s, row.key));
+  }
+}
+
+void RenderWorkers(const MonitorSnapshot& s, Exposition* out) {
+  std::set<std::string> states(std::begin(kSlotStates), std::end(kSlotStates));
+  for (const WorkerSnapshot& w : s.workers) {
+    if (!w.state.empty()) states.insert(w.state);
+  }
+  out->Family("workers", "gauge", "Worker slots in each state.");
+  for (const std::string& state : states) {
+    int64_t n = std::count_if(
+        s.workers.begin(), s.workers.end(),
+        [&](const WorkerSnapshot& w) { return w.state == state; });
+    out->Sample({{"state", state}}, n);
+  }
+
+  struct Row {
+    const char* name;
+    const char* type;
+    const char* help;
+    int64_t (*get)(const WorkerSnapshot&);
+  };
+  static const Row kRows[] = {
+      {"worker_rss_bytes", "gauge", "Resident memory of the slot's process.",
+       [](const WorkerSnapshot& w) { return static_cast<int64_t>(w.rss); }},
+      {"worker_jobs_total", "counter",
+       "Jobs finished by the slot's current process.",
+       [](const WorkerSnapshot& w) { return w.jobs; }},
+      {"worker_failed_total", "counter",
+       "Jobs of the slot's current process that failed.",
+       [](const WorkerSnapshot& w) { return w.failed; }},
+      {"worker_restarts_total", "counter",
+       "Processes started in the slot after its first.",
+       [](const WorkerSnapshot& w) { return w.restarts; }},
+  };
+  for (const Row& row : kRows) {
+    out->Family(row.name, row.type, row.help);
+    for (const WorkerSnapshot& w : s.workers) {
+      out->Sample({{"slot", std::to_string(w.slot)}}, row.get(w));
+    }
+  }
+  out->Family("worker_start_time_seconds", "gauge",
+              "Start of the slot's current process, seconds since the epoch.");
+  for (const WorkerSnapshot& w : s.workers) {
+    if (w.pid <= 0 || w.started_ms <= 0) continue;
+    out->Sample({{"slot", std::to_string(w.slot)}}, Seconds(w.started_ms));
+  }
+}
+
+void RenderQueues(const MonitorSnapshot& s, Exposition* out) {
+  struct Row {
+    const char* name;
+    const char* help;
+    int64_t QueueSnapshot::*value;
+  };
+  static const Row kRows[] = {
+      {"queue_ready", "Entries not yet delivered to any worker.",
+       &QueueSnapshot::ready},
+      {"queue_pending", "Entries delivered and not acknowledged.",
+       &QueueSnapshot::pending},
+      {"queue_dead", "Dead-lettered entries.", &QueueSnapshot::dead},
+  };
+  for (const Row& row : kRows) {
+    out->Family(row.name, "gauge", row.help);
+    for (const SiteSnapshot& site : s.sites) {
+      for (const QueueSnapshot& q : site.queues) {
+        if (q.*row.value < 0) continue;
+        out->Sample({{"site", site.name}, {"queue", q.name}}, q.*row.value);
+      }
+    }
+  }
+  out->Family("site_delayed", "gauge",
+              "Jobs in the site's delayed set (retries, later jobs).");
+  for (const SiteSnapshot& site : s.sites) {
+    if (site.delayed >= 0) out->Sample({{"site", site.name}}, site.delayed);
+  }
+  out->Family(
+      "site_sampled_time_seconds", "gauge",
+      "Last good sample of the site's depths, seconds since the epoch.");
+  for (const SiteSnapshot& site : s.sites) {
+    if (site.sampled_ms > 0) {
+      out->Sample({{"site", site.name}}, Seconds(site.sampled_ms));
+    }
+  }
+}
+
+void RenderListeners(const MonitorSnapshot& s, Exposition* out) {
+  struct Row {
+    const char* name;
+    const char* type;
+    const char* help;
+    int64_t (*get)(const ListenerStats&);
+  };
+  using L = const ListenerStats&;
+  static const Row kRows[] = {
+      {"listener_connections", "gauge", "Open client connections.",
+       [](L l) -> int64_t { return l.connections; }},
+      {"listener_workers", "gauge", "Request workers alive (the fence counts).",
+       [](L l) -> int64_t { return l.workers; }},
+      {"listener_busy_workers", "gauge", "Request workers running a request.",
+       [](L l) -> int64_t { return l.busy; }},
+      {"listener_idle_workers", "gauge", "Kept-alive workers waiting.",
+       [](L l) -> int64_t { return l.idle; }},
+      {"listener_waiting", "gauge", "Connections waiting at the fork fence.",
+       [](L l) -> int64_t { return l.waiting; }},
+      {"listener_accepted_total", "counter", "Connections accepted.",
+       [](L l) -> int64_t { return l.accepted; }},
+      {"listener_refused_total", "counter",
+       "Connections refused over max_connections.",
+       [](L l) -> int64_t { return l.refused; }},
+      {"listener_requests_total", "counter", "Requests received.",
+       [](L l) -> int64_t { return l.requests; }},
+      {"listener_forks_total", "counter", "Request workers forked.",
+       [](L l) -> int64_t { return l.forks; }},
+      {"listener_reclaimed_total", "counter",
+       "Idle workers closed to make room at the fence.",
+       [](L l) -> int64_t { return l.reclaimed; }},
+      {"listener_busy_replies_total", "counter",
+       "Busy replies sent after fence_timeout.",
+       [](L l) -> int64_t { return l.busy_replies; }},
+      {"listener_error_replies_total", "counter",
+       "Error replies sent after a worker died during a request.",
+       [](L l) -> int64_t { return l.error_replies; }},
+      {"listener_too_long_total", "counter", "Frames over max_frame.",
+       [](L l) -> int64_t { return l.too_long; }},
+      {"listener_idle_closed_total", "counter",
+       "Connections closed after idle_timeout.",
+       [](L l) -> int64_t { return l.idle_closed; }},
+  };
+  for (const Row& row : kRows) {
+    out->Family(row.name, row.type, row.help);
+    for (const ListenerStats& l : s.listeners) {
+      out->Sample({{"listener", l.name}}, row.get(l));
+    }
+  }
+}
+
+// Epoch ms as JSON: null for 0 (none).
+nlohmann::json TimeOrNull(int64_t ms) {
+  return ms > 0 ? nlohmann::json(ms) : nlohmann::json();
+}
+
+// Depths as JSON: null for -1 (not known).
+nlohmann::json DepthOrNull(int64_t n) {
+  return n >= 0 ? nlohmann::json(n) : nlohmann::json();
+}
+
+// Whole seconds from `from_ms` to `now_ms`, never negative.
+int64_t AgeSeconds(int64_t from_ms, int64_t now_ms) {
+  return std::max<int64_t>(0, now_ms - from_ms) / 1000;
+}
+
+nlohmann::json WorkerJson(const WorkerSnapshot& w, int64_t now_ms) {
+  bool alive = w.pid > 0;
+  nlohmann::json job;  // null: none running
+  if (!w.job.empty()) {
+    job = {{"name", w.job},
+           {"age_ms", w.job_started_ms > 0 ? nlohmann::json(std::max<int64_t>(
+                                                 0, now_ms - w.job_started_ms))
+                                           : nlohmann::json()}};
+  }
+  return {{"slot", w.slot},
+          {"pid", alive ? nlohmann::json(w.pid) : nlohmann::json()},
+          {"state", w.state},
+          {"rss", w.rss},
+          {"started", TimeOrNull(alive ? w.started_ms : 0)},
+          {"age_s", alive && w.started_ms > 0
+                        ? nlohmann::json(AgeSeconds(w.started_ms, now_ms))
+                        : nlohmann::json()},
+          {"jobs", w.jobs},
+          {"failed", w.failed},
+          {"restarts", w.restarts},
+          {"job", job}};
+}
+
+nlohmann::json SiteJson(const SiteSnapshot& site) {
+  nlohmann::json queues = nlohmann::json::array();
+  for (const QueueSnapshot& q : site.queues) {
+    queues.push_back({{"name", q.name},
+                      {"ready", DepthOrNull(q.ready)},
+                      {"pending", DepthOrNull(q.pending)},
+                      {"dead", DepthOrNull(q.dead)}});
+  }
+  return {{"name", site.name},
+          {"redis", site.redis},
+          {"delayed", DepthOrNull(site.delayed)},
+          {"sampled", TimeOrNull(site.sampled_ms)},
+          {"queues", queues}};
+}
+
+nlohmann::json ListenerJson(const ListenerStats& l) {
+  return {{"name", l.name},
+          {"connections", l.connections},
+          {"workers", l.workers},
+          {"busy", l.busy},
+          {"idle", l.idle},
+          {"waiting", l.waiting},
+          {"accepted", l.accepted},
+          {"refused", l.refused},
+          {"requests", l.requests},
+          {"forks", l.forks},
+          {"reclaimed", l.reclaimed},
+          {"busy_replies", l.busy_replies},
+          {"error_replies", l.error_replies},
+          {"too_long", l.too_long},
+          {"idle_closed", l.idle_closed}};
+}
+
+}  // namespace
+
+std::string RenderPrometheus(const MonitorSnapshot& snapshot) {
+  Exposition out;
+  RenderProcess(snapshot, &out);
+  RenderCounters(snapshot, &out);
+  RenderWorkers(snapshot, &out);
+  RenderQueues(snapshot, &out);
+  RenderListeners(snapshot, &out);
+  return out.Take();
+}
+
+nlohmann::json RenderStatus(const MonitorSnapshot& s) {
+  nlohmann::json workers = nlohmann::json::array();
+  for (const WorkerSnapshot& w : s.workers) {
+    workers.push_back(WorkerJson(w, s.now_ms));
+  }
+  nlohmann::json sites = nlohmann::json::array();
+  for (const SiteSnapshot& site : s.sites) sites.push_back(SiteJson(site));
+  nlohmann::json listeners = nlohmann::json::array();
+  for (const ListenerStats& l : s.listeners) {
+    listeners.push_back(ListenerJson(l));
+  }
+  Health health = CheckHealth(s);
+  return {
+      {"pid", s.pid},
+      {"host", s.host},
+      {"id", s.id},
+      {"version", s.version},
+      {"started", TimeOrNull(s.started_ms)},
+      {"uptime_s", s.started_ms > 0 ? AgeSeconds(s.started_ms, s.now_ms) : 0},
+      {"config_file", s.config_file},
+      {"threads", s.threads},
+      {"rss", s.master_rss},
+      {"shutting_down", s.shutting_down},
+      {"health",
+       {{"ok", health.ok},
+        {"reason",
+         health.ok ? nlohmann::json() : nlohmann::json(health.reason)}}},
+      {"redis",
+       {{"ok", s.redis_ok},
+        {"error",
+         s.redis_ok ? nlohmann::json() : nlohmann::json(s.redis_error)}}},
+      {"workers", workers},
+      {"sites", sites},
+      {"listeners", listeners},
+      {"counters", s.counters},
+  };
+}
+
+Health CheckHealth(const MonitorSnapshot& s) {
+  if (s.shutting_down) return {false, "shutting down"};
+  std::vector<std::string> problems;
+  for (int slot = 0; slot < s.threads; ++slot) {
+    auto it =
+        std::find_if(s.workers.begin(), s.workers.end(),
+                     [&](const WorkerSnapshot& w) { return w.slot == slot; });
+    if (it == s.workers.end() || (it->pid <= 0 && it->state.empty())) {
+      problems.push_back(fmt::format("slot {}: no worker", slot));
+    } else if (it->pid <= 0) {
+      problems.push_back(
+          fmt::format("slot {}: no worker ({})", slot, it->state));
+    }
+  }
+  if (!s.redis_ok) {
+    std::string error = s.redis_error.empty() ? "no answer" : s.redis_error;
+    std::replace(error.begin(), error.end(), '\n', ' ');
+    problems.push_back("redis: " + error);
+  }
+  Health health{problems.empty(), ""};
+  for (const std::string& problem : problems) {
+    if (!health.reason.empty()) health.reason += "; ";
+    health.reason += problem;
+  }
+  return health;
+}
+
+}  // namespace qd

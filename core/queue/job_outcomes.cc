@@ -1,0 +1,185 @@
+#include "core/queue/job_outcomes.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <random>
+
+#include "core/queue/delayed_job.h"
+#include "core/queue/queue_keys.h"
+#include "core/util/units.h"
+
+namespace qd {
+namespace {
+using std::chrono::milliseconds;
+
+std::string_view FieldOf(const HeldJob::Fields& fields, std::string_view name) {
+  for (const auto& f : fields) {
+    if (f.first == name) return f.second;
+  }
+  return {};
+}
+
+int AttemptOf(const HeldJob& job) {
+  return std::atoi(std::string(FieldOf(job.fields, "attempt")).c_str());
+}
+
+void SetField(HeldJob::Fields* fields, const std::string& name,
+              std::string value) {
+  for (auto& f : *fields) {
+    if (f.first == name) {
+      f.second = std::move(value);
+      return;
+    }
+  }
+  fields->emplace_back(name, std::move(value));
+}
+
+// MULTI + commands + EXEC as one pipelined burst; `done` gets EXEC's reply.
+void Transaction(RedisClient& c,
+                 const std::vector<std::vector<std::string_view>>& commands,
+                 RedisClient::Callback done) {
+  c.Command({"MULTI"}, nullptr);
+  for (const auto& cmd : commands) c.Command(cmd, nullptr);
+  c.Command({"EXEC"}, std::move(done));
+}
+
+}  // namespace
+
+JobOutcomes::JobOutcomes(RedisClient& writer, const SiteConfig& site,
+                         std::vector<SiteQueue>& queues)
+    : writer_(writer),
+      site_(site),
+      queues_(queues),
+      delayed_key_(QueueKeys::Delayed(site.prefix, site.name)) {}
+
+void JobOutcomes::Retry(const HeldJob& job, const std::string& reason,
+                        milliseconds delay) {
+  const SiteQueue& q = queues_[job.queue];
+  int attempt = AttemptOf(job);
+  if (attempt + 1 >= q.config->max_attempts) {
+    Dead(job, reason);
+    return;
+  }
+  HeldJob::Fields fields = job.fields;
+  SetField(&fields, "attempt", std::to_string(attempt + 1));
+  if (FieldOf(fields, "jid").empty()) SetField(&fields, "jid", job.id);
+  SetField(&fields, "error", reason);
+  if (delay < milliseconds(0)) delay = RetryDelay(*q.config, attempt);
+  std::string member = DelayedJob::Encode(q.name, fields);
+  std::string due = std::to_string(EpochMs() + delay.count());
+  if (!writer_.connected()) return;  // stays pending: claimed or replayed
+  Transaction(writer_,
+              {{"ZADD", delayed_key_, due, member},
+               {"XACK", q.key, QueueKeys::kGroup, job.id},
+               {"XDEL", q.key, job.id}},
+              nullptr);
+}
+
+void JobOutcomes::Dead(const HeldJob& job, const std::string& reason) {
+  const SiteQueue& q = queues_[job.queue];
+  spdlog::warn("site {} queue {}: job {} dead: {}", site_.name, q.name, job.id,
+               reason);
+  HeldJob::Fields fields = job.fields;
+  SetField(&fields, "error", reason);
+  SetField(&fields, "failed_at", std::to_string(EpochMs()));
+  SetField(&fields, "attempts",
+           std::to_string(std::max(AttemptOf(job) + 1, job.deliveries - 1)));
+  SetField(&fields, "origin_queue", q.name);
+  SetField(&fields, "origin_id", job.id);
+  std::vector<std::string_view> xadd = {"XADD", q.dead_key, "*"};
+  for (const auto& [k, v] : fields) {
+    xadd.push_back(k);
+    xadd.push_back(v);
+  }
+  if (!writer_.connected()) return;  // stays pending: claimed or replayed
+  Transaction(writer_,
+              {xadd,
+               {"XACK", q.key, QueueKeys::kGroup, job.id},
+               {"XDEL", q.key, job.id}},
+              nullptr);
+}
+
+milliseconds JobOutcomes::RetryDelay(const QueueConfig& q, int attempt) const {
+  static thread_local std::mt19937 rng(std::random_device{}());
+  double base = static_cast<double>(q.retry_base.count());
+  double cap = static_cast<double>(q.retry_max.count());
+  double exp = std::min(cap, base * std::pow(2.0, std::min(attempt, 40)));
+  // Jitter: between half and all of the exponential step.
+  std::uniform_real_distribution<double> jitter(0.5, 1.0);
+  return milliseconds(static_cast<int64_t>(exp * jitter(rng)));
+}
+
+void JobOutcomes::FlushAcks() {
+  if (!writer_.connected()) return;
+  for (size_t index = 0; index < queues_.size(); ++index) {
+    SiteQueue& q = queues_[index];
+    if (q.acks.empty()) continue;
+    auto ids = std::make_shared<std::vector<std::string>>(std::move(q.acks));
+    q.acks.clear();
+    std::vector<std::string_view> xack = {"XACK", q.key, QueueKeys::kGroup};
+    std::vector<std::string_view> xdel = {"XDEL", q.key};
+    for (const auto& id : *ids) {
+      xack.push_back(id);
+      xdel.push_back(id);
+    }
+    ++acks_in_flight_;
+    Transaction(writer_, {xack, xdel}, [this, ids, index](redisReply* r) {
+      --acks_in_flight_;
+      if (r == nullptr) {  // lost before EXEC answered: send again later
+        auto& acks = queues_[index].acks;
+        acks.insert(acks.end(), ids->begin(), ids->end());
+      }
+    });
+  }
+}
+
+void JobOutcomes::Requeue() {
+  size_t held = 0;
+  for (const auto& q : queues_) held += q.ready.size();
+  if (held > 0 && !writer_.connected()) {
+    spdlog::warn(
+        "site {}: redis unavailable: {} fetched jobs stay pending for this "
+        "slot's replay",
+        site_.name, held);
+  }
+  for (auto& q : queues_) {
+    if (q.ready.empty() || !writer_.connected()) {
+      q.ready.clear();
+      continue;
+    }
+    std::vector<std::vector<std::string_view>> cmds;
+    std::vector<std::string_view> xack = {"XACK", q.key, QueueKeys::kGroup};
+    std::vector<std::string_view> xdel = {"XDEL", q.key};
+    for (const auto& job : q.ready) {
+      std::vector<std::string_view> xadd = {"XADD", q.key, "*"};
+      for (const auto& [k, v] : job.fields) {
+        xadd.push_back(k);
+        xadd.push_back(v);
+      }
+      cmds.push_back(std::move(xadd));
+      xack.push_back(job.id);
+      xdel.push_back(job.id);
+    }
+    cmds.push_back(xack);
+    cmds.push_back(xdel);
+    ++requeues_in_flight_;
+    Transaction(writer_, cmds, [this](redisReply*) { --requeues_in_flight_; });
+    spdlog::info("site {} queue {}: gave back {} fetched jobs", site_.name,
+                 q.name, q.ready.size());
+    q.ready.clear();
+  }
+}
+
+bool JobOutcomes::Busy() const {
+  if (requeues_in_flight_ > 0 || acks_in_flight_ > 0) return true;
+  if (!writer_.connected()) return false;
+  for (const auto& q : queues_) {
+    if (!q.acks.empty()) return true;
+  }
+  return false;
+}
+
+}  // namespace qd

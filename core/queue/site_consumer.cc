@@ -1,0 +1,483 @@
+#include "core/queue/site_consumer.h"
+
+#include <event2/event.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <random>
+
+#include "core/queue/consumer_sweep.h"
+#include "core/queue/delayed_job.h"
+#include "core/plugin/handler_set.h"
+#include "core/queue/promoter_script.h"
+#include "core/queue/queue_keys.h"
+#include "core/queue/stream_reply.h"
+#include "core/util/units.h"
+#include "core/worker/worker_stats.h"
+
+namespace qd {
+namespace {
+using std::chrono::milliseconds;
+
+constexpr int kFetchBatch = 128;  // per stream and read
+// The next read goes out as soon as less than a batch is held: it then
+// overlaps the run of what is held instead of leaving the worker idle for
+// a round trip per batch (which bounded a no-op drain before).
+constexpr size_t kLowWater = kFetchBatch;
+constexpr const char* kBlockMs = "1000";
+constexpr milliseconds kPromoteEvery(500);
+constexpr const char* kPromoteLimit = "256";
+constexpr const char* kClaimBatch = "64";
+
+}  // namespace
+
+SiteConsumer::SiteConsumer(event_base* base, const SiteConfig& site,
+                           const RedisUrl& url, std::string consumer,
+                           const HandlerSet& handlers,
+                           std::function<void()> wake)
+    : base_(base),
+      site_(site),
+      consumer_(std::move(consumer)),
+      tag_(QueueKeys::SiteTag(site.prefix, site.name)),
+      delayed_key_(QueueKeys::Delayed(site.prefix, site.name)),
+      wake_(std::move(wake)),
+      reader_(base, url, "site " + site.name + " reader"),
+      writer_(base, url, "site " + site.name + " writer"),
+      outcomes_(writer_, site, queues_),
+      poll_backoff_(site.poll_interval,
+                    std::min(site.poll_interval, milliseconds(1000))) {
+  milliseconds min_visibility(300000);
+  for (const auto& [name, q] : site.queues) {
+    Queue queue;
+    queue.name = name;
+    queue.key = QueueKeys::Stream(site.prefix, site.name, name);
+    queue.dead_key = QueueKeys::Dead(site.prefix, site.name, name);
+    queue.config = &q;
+    queue.handler = handlers.Find(site.name, name);
+    queue.gate = dynamic_cast<const FetchGate*>(queue.handler);
+    queue.tags = {{"site", site.name}, {"queue", name}};
+    queue_by_key_[queue.key] = static_cast<int>(queues_.size());
+    queues_.push_back(std::move(queue));
+    min_visibility = std::min(min_visibility, q.visibility_timeout);
+  }
+  claim_every_ =
+      std::clamp(min_visibility / 4, milliseconds(100), milliseconds(5000));
+  auto make = [&](void (*cb)(int, short, void*)) {
+    return evtimer_new(base_, cb, this);
+  };
+  fetch_timer_ = make(+[](int, short, void* self) {
+    static_cast<SiteConsumer*>(self)->Fetch();
+  });
+  claim_timer_ = make(+[](int, short, void* self) {
+    static_cast<SiteConsumer*>(self)->ClaimTick();
+  });
+  promote_timer_ = make(+[](int, short, void* self) {
+    static_cast<SiteConsumer*>(self)->PromoteTick();
+  });
+  writer_.set_on_connect([this] { OnWriterConnected(); });
+  reader_.set_on_connect([this] { OnReaderConnected(); });
+}
+
+SiteConsumer::~SiteConsumer() {
+  draining_ = true;
+  reader_.Stop();
+  writer_.Stop();
+  event_free(fetch_timer_);
+  event_free(claim_timer_);
+  event_free(promote_timer_);
+}
+
+void SiteConsumer::Start() {
+  writer_.Start();
+  reader_.Start();
+}
+
+// --- start-up: groups and replay -------------------------------------------
+
+void SiteConsumer::OnWriterConnected() {
+  CreateGroups();
+  outcomes_.FlushAcks();
+  if (phase_ == Phase::kConnecting) phase_ = Phase::kReplay;
+  if (phase_ == Phase::kReplay && !replay_in_flight_) ReplayNext();
+  if (phase_ == Phase::kFetch && !draining_) {
+    timeval now = {0, 0};
+    evtimer_add(promote_timer_, &now);
+  }
+  if (draining_) Requeue();
+}
+
+// A reader that connects again may have lost a read in flight: the server
+// delivered its entries (they are pending for this consumer) and the reply
+// never came (Redis restarted from its AOF, a failover, a hung connection
+// dropped). So it replays this consumer's pending entries again before
+// fetching, once the jobs it holds have run, instead of leaving them to
+// another worker's XAUTOCLAIM after the visibility timeout.
+void SiteConsumer::OnReaderConnected() {
+  if (phase_ == Phase::kFetch) {
+    phase_ = Phase::kReplay;
+    reconnect_replay_ = true;
+  }
+  if (phase_ == Phase::kReplay && !replay_in_flight_) ReplayNext();
+  MaybeFetch();
+}
+
+void SiteConsumer::CreateGroups() {
+  for (const auto& q : queues_) {
+    writer_.Command(
+        {"XGROUP", "CREATE", q.key, QueueKeys::kGroup, "0", "MKSTREAM"},
+        [key = q.key](redisReply* r) {
+          if (ReplyIsError(r) && r != nullptr &&
+              ReplyString(r).rfind("BUSYGROUP", 0) != 0) {
+            spdlog::error("XGROUP CREATE {}: {}", key, ReplyString(r));
+          }
+        });
+  }
+}
+
+void SiteConsumer::ReplayNext() {
+  // Held jobs are pending too: the "id 0" read would return them again.
+  // AfterChunk() comes back here once they ran.
+  if (draining_ || !writer_.connected() || ready_count_ > 0) return;
+  outcomes_
+      .FlushAcks();  // the next "id 0" read must not see what we just finished
+  replay_in_flight_ = true;
+  replay_batch_.clear();
+  replay_counts_.clear();
+  replay_pending_replies_ = 1 + static_cast<int>(queues_.size());
+  std::vector<std::string_view> read = {
+      "XREADGROUP", "GROUP", QueueKeys::kGroup, consumer_,
+      "COUNT",      "1",     "STREAMS"};
+  for (const auto& q : queues_) read.push_back(q.key);
+  for (size_t i = 0; i < queues_.size(); ++i) read.push_back("0");
+  auto lost = std::make_shared<bool>(false);
+  auto step = [this, lost] {
+    if (--replay_pending_replies_ > 0) return;
+    if (*lost) {
+      replay_in_flight_ = false;  // read again once reconnected
+    } else {
+      FinishReplayRead();
+    }
+  };
+  writer_.Command(read, [this, lost, step](redisReply* r) {
+    if (r == nullptr) *lost = true;
+    StreamReply::ParseRead(r, queue_by_key_, &replay_batch_);
+    step();
+  });
+  for (const auto& q : queues_) {
+    writer_.Command(
+        {"XPENDING", q.key, QueueKeys::kGroup, "-", "+", "1", consumer_},
+        [this, lost, step](redisReply* r) {
+          if (r == nullptr) *lost = true;
+          std::string id;
+          int deliveries;
+          if (StreamReply::FirstPending(r, &id, &deliveries)) {
+            replay_counts_[id] = deliveries;
+          }
+          step();
+        });
+  }
+}
+
+void SiteConsumer::FinishReplayRead() {
+  replay_in_flight_ = false;
+  bool deleted_only = false;
+  size_t jobs = 0;
+  for (auto& job : replay_batch_) {
+    if (job.fields.empty()) {  // deleted while pending: just forget it
+      queues_[job.queue].acks.push_back(job.id);
+      deleted_only = true;
+      continue;
+    }
+    auto it = replay_counts_.find(job.id);
+    if (it != replay_counts_.end()) job.deliveries = it->second;
+    // After a reconnect no worker died: the lost read counted a delivery
+    // that never ran.
+    if (reconnect_replay_ && job.deliveries > 1) --job.deliveries;
+    spdlog::info("site {}: replaying {} {} (delivery {})", site_.name,
+                 queues_[job.queue].name, job.id, job.deliveries);
+    if (stats_ != nullptr)
+      stats_->Count("jobs.replayed", queues_[job.queue].tags);
+    Hold(std::move(job));
+    ++jobs;
+  }
+  if (jobs > 0) {
+    wake_();
+  } else if (deleted_only) {
+    ReplayNext();
+  } else {
+    phase_ = Phase::kFetch;
+    reconnect_replay_ = false;
+    timeval now = {0, 0};
+    evtimer_add(promote_timer_, &now);
+    timeval claim = ToTimeval(claim_every_);
+    evtimer_add(claim_timer_, &claim);
+    MaybeFetch();
+  }
+}
+
+// --- fetching ----------------------------------------------------------------
+
+void SiteConsumer::SetPaused(bool paused) {
+  if (paused_ == paused) return;
+  paused_ = paused;
+  // Paused: what is held goes back to the stream (a read in flight gives
+  // back what it brings when it returns); resumed: fetch again.
+  if (paused_ && !read_in_flight_) Requeue();
+  if (!paused_) MaybeFetch();
+}
+
+void SiteConsumer::MaybeFetch() {
+  if (draining_ || paused_ || phase_ != Phase::kFetch || read_in_flight_ ||
+      !reader_.connected() || ready_count_ >= kLowWater ||
+      evtimer_pending(fetch_timer_, nullptr)) {
+    return;
+  }
+  Fetch();
+}
+
+void SiteConsumer::Fetch() {
+  if (draining_ || paused_ || read_in_flight_ || !reader_.connected()) {
+    return;
+  }
+  bool listen = site_.mode != "poll";
+  std::string count = std::to_string(kFetchBatch);
+  std::vector<std::string_view> args = {
+      "XREADGROUP", "GROUP", QueueKeys::kGroup, consumer_, "COUNT", count};
+  if (listen) {
+    args.push_back("BLOCK");
+    args.push_back(kBlockMs);
+  }
+  args.push_back("STREAMS");
+  size_t open = 0;
+  for (const auto& q : queues_) {
+    if (!q.FetchOpen()) continue;
+    args.push_back(q.key);
+    ++open;
+  }
+  if (open == 0) return;  // QueueManager::GatesChanged() fetches later
+  for (size_t i = 0; i < open; ++i) args.push_back(">");
+  read_in_flight_ =
+      reader_.Command(args, [this](redisReply* r) { OnFetched(r); });
+}
+
+void SiteConsumer::set_reply_timeout(milliseconds timeout) {
+  milliseconds block(timeout.count() > 0 ? std::atoi(kBlockMs) : 0);
+  reader_.set_reply_timeout(timeout + block);
+  writer_.set_reply_timeout(timeout);
+}
+
+void SiteConsumer::OnFetched(redisReply* r) {
+  read_in_flight_ = false;
+  if (r == nullptr) {
+    if (draining_) Requeue();
+    return;  // the reader reconnects and fetches again
+  }
+  if (r->type == REDIS_REPLY_ERROR) {
+    spdlog::warn("site {}: XREADGROUP: {}", site_.name, ReplyString(r));
+    if (ReplyString(r).rfind("NOGROUP", 0) == 0) CreateGroups();
+    timeval later = ToTimeval(milliseconds(500));
+    evtimer_add(fetch_timer_, &later);
+    return;
+  }
+  std::vector<HeldJob> got;
+  StreamReply::ParseRead(r, queue_by_key_, &got);
+  for (auto& job : got) Hold(std::move(job));
+  if (draining_ || (paused_ && !got.empty())) {
+    Requeue();
+    return;
+  }
+  if (!got.empty()) {
+    if (stats_ != nullptr) stats_->Count("fetch.batches", {});
+    wake_();
+  }
+  if (site_.mode == "poll") {
+    timeval next = ToTimeval(poll_backoff_.Next(!got.empty()));
+    evtimer_add(fetch_timer_, &next);
+  } else {
+    MaybeFetch();
+  }
+}
+
+// XAUTOCLAIM can return an entry this worker holds itself: fetched, then
+// left in its buffer past the visibility timeout. Fresh reads (">") and the
+// replay cannot repeat a held id, so only claims look, by scanning that
+// queue's buffer (claims are rare and at most kClaimBatch; a per-job hash
+// set cost the drain ~9%). Deferred jobs are confirmed within ping_timeout,
+// which the config keeps below visibility_timeout, and the job a handler is
+// running is acked before the loop reads a claim's reply.
+bool SiteConsumer::Buffered(const HeldJob& job) const {
+  const auto& ready = queues_[job.queue].ready;
+  return std::any_of(ready.begin(), ready.end(),
+                     [&](const HeldJob& h) { return h.id == job.id; });
+}
+
+void SiteConsumer::Hold(HeldJob job) {
+  const Queue& q = queues_[job.queue];
+  int deaths = job.deliveries - 1;
+  if (deaths >= q.config->max_attempts) {
+    Dead(job, "worker died " + std::to_string(deaths) + " times running it");
+    return;
+  }
+  uint64_t size = 0;
+  for (const auto& [name, value] : job.fields)
+    size += name.size() + value.size();
+  if (size > q.config->max_payload) {
+    Dead(job, "job of " + FormatSize(size) + " exceeds max_payload " +
+                  FormatSize(q.config->max_payload) + ": not run");
+    return;
+  }
+  queues_[job.queue].ready.push_back(std::move(job));
+  ++ready_count_;
+}
+
+bool SiteConsumer::TakeNext(HeldJob* out) {
+  if (!HasReady()) return false;
+  Queue* best = nullptr;
+  int total = 0;
+  for (auto& q : queues_) {
+    if (q.ready.empty()) continue;
+    q.current_weight += q.config->weight;
+    total += q.config->weight;
+    if (best == nullptr || q.current_weight > best->current_weight) best = &q;
+  }
+  best->current_weight -= total;
+  *out = std::move(best->ready.front());
+  best->ready.pop_front();
+  --ready_count_;
+  return true;
+}
+
+// --- outcomes ----------------------------------------------------------------
+
+void SiteConsumer::Ack(const HeldJob& job) {
+  queues_[job.queue].acks.push_back(job.id);
+}
+
+void SiteConsumer::Retry(const HeldJob& job, const std::string& reason,
+                         milliseconds delay) {
+  outcomes_.Retry(job, reason, delay);
+}
+
+void SiteConsumer::Dead(const HeldJob& job, const std::string& reason) {
+  outcomes_.Dead(job, reason);
+}
+
+void SiteConsumer::Send(const std::vector<std::string>& args) {
+  std::vector<std::string_view> views(args.begin(), args.end());
+  if (!writer_.Command(views, nullptr)) {
+    spdlog::error("site {}: redis unavailable, dropped {} {}", site_.name,
+                  args[0], args.size() > 1 ? args[1] : "");
+  }
+}
+
+void SiteConsumer::AfterChunk() {
+  outcomes_.FlushAcks();
+  if (phase_ == Phase::kReplay && ready_count_ == 0 && !replay_in_flight_) {
+    ReplayNext();
+  }
+  MaybeFetch();
+}
+
+// --- periodic: claim and promote ---------------------------------------------
+
+void SiteConsumer::ClaimTick() {
+  if (draining_) return;
+  timeval next = ToTimeval(claim_every_);
+  evtimer_add(claim_timer_, &next);
+  if (!writer_.connected() || paused_) return;
+  SweepTick();
+  for (size_t i = 0; i < queues_.size(); ++i) {
+    const Queue& q = queues_[i];
+    if (!q.FetchOpen()) continue;
+    std::string idle = std::to_string(q.config->visibility_timeout.count());
+    writer_.Command({"XAUTOCLAIM", q.key, QueueKeys::kGroup, consumer_, idle,
+                     "0-0", "COUNT", kClaimBatch},
+                    [this, i](redisReply* r) { OnClaimed(i, r); });
+  }
+}
+
+// The entries XAUTOCLAIM gave queue `queue`: their delivery counts are
+// asked (XPENDING, one each, pipelined); with the last reply they are held.
+void SiteConsumer::OnClaimed(size_t queue, redisReply* r) {
+  if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 2) return;
+  auto claimed = std::make_shared<std::vector<HeldJob>>();
+  StreamReply::ParseEntries(static_cast<int>(queue), r->element[1],
+                            claimed.get());
+  for (size_t k = 0; k < claimed->size(); ++k) {
+    const std::string& id = (*claimed)[k].id;
+    bool last = k + 1 == claimed->size();
+    writer_.Command(
+        {"XPENDING", queues_[queue].key, QueueKeys::kGroup, id, id, "1"},
+        [this, claimed, k, last](redisReply* p) {
+          if (p == nullptr) return;  // lost: claimed again later
+          std::string id;
+          StreamReply::FirstPending(p, &id, &(*claimed)[k].deliveries);
+          if (last) HoldClaimed(claimed.get());
+        });
+  }
+}
+
+void SiteConsumer::HoldClaimed(std::vector<HeldJob>* claimed) {
+  for (auto& job : *claimed) {
+    if (Buffered(job)) continue;  // ours already
+    spdlog::info("site {}: claimed idle job {} (delivery {})", site_.name,
+                 job.id, job.deliveries);
+    if (stats_ != nullptr) {
+      stats_->Count("jobs.replayed", queues_[job.queue].tags);
+    }
+    Hold(std::move(job));
+  }
+  wake_();
+}
+
+// With the claims, now and then: a quarter of the limit, between 1 s and
+// 1 min apart.
+void SiteConsumer::SweepTick() {
+  milliseconds limit = site_.consumer_idle_limit;
+  auto now = std::chrono::steady_clock::now();
+  if (limit.count() == 0 || now < next_sweep_) return;
+  next_sweep_ =
+      now + std::clamp(limit / 4, milliseconds(1000), milliseconds(60000));
+  for (const Queue& q : queues_) {
+    SweepConsumers(writer_, site_.name, q, consumer_, limit);
+  }
+}
+
+void SiteConsumer::PromoteTick() {
+  if (draining_) return;
+  timeval next = ToTimeval(kPromoteEvery);
+  evtimer_add(promote_timer_, &next);
+  if (!writer_.connected()) return;
+  std::string now = std::to_string(EpochMs());
+  writer_.Command(
+      {"EVAL", kPromoterScript, "1", delayed_key_, now, kPromoteLimit, tag_},
+      [this](redisReply* r) {
+        if (r != nullptr && r->type == REDIS_REPLY_ERROR) {
+          spdlog::error("site {}: promoter: {}", site_.name, ReplyString(r));
+        }
+      });
+}
+
+// --- drain -------------------------------------------------------------------
+
+void SiteConsumer::Drain() {
+  if (draining_) return;
+  draining_ = true;
+  evtimer_del(fetch_timer_);
+  evtimer_del(claim_timer_);
+  evtimer_del(promote_timer_);
+  if (!read_in_flight_) Requeue();
+}
+
+void SiteConsumer::Requeue() {
+  outcomes_.FlushAcks();
+  if (ready_count_ == 0) return;
+  outcomes_.Requeue();
+  ready_count_ = 0;
+}
+
+bool SiteConsumer::Busy() const { return read_in_flight_ || outcomes_.Busy(); }
+
+}  // namespace qd

@@ -1,0 +1,199 @@
+#include "core/redis/redis_conn.h"
+
+#include <sys/time.h>
+
+#include <vector>
+
+#include "core/redis/redis_client.h"
+#include "core/redis/redis_sentinel.h"
+
+namespace qd {
+namespace {
+
+constexpr timeval kConnectTimeout = {2, 0};
+
+}  // namespace
+
+RedisConn::~RedisConn() { redisFree(c_); }
+
+namespace {
+
+// Connected, logged in and (`role`) checked to be a master, or null and
+// *why (not naming the server).
+redisContext* ConnectTo(const RedisUrl& at, timeval connect_timeout,
+                        timeval reply_timeout, bool role, std::string* why) {
+  redisContext* c =
+      at.is_unix
+          ? redisConnectUnixWithTimeout(at.host.c_str(), connect_timeout)
+          : redisConnectWithTimeout(at.host.c_str(), at.port, connect_timeout);
+  if (c == nullptr || c->err != 0) {
+    *why = c != nullptr ? c->errstr : "out of memory";
+    if (c != nullptr) redisFree(c);
+    return nullptr;
+  }
+  redisSetTimeout(c, reply_timeout);
+  Status s = RedisConn::LogIn(c, at);
+  if (s.ok() && role) {
+    ReplyPtr r(static_cast<redisReply*>(redisCommand(c, "ROLE")));
+    // An error reply (a user not allowed ROLE) is let in unchecked.
+    if (r == nullptr) {
+      s = Status::Error(c->errstr);
+    } else if (r->type != REDIS_REPLY_ERROR && !RoleIsMaster(r.get())) {
+      s = Status::Error(
+          "the Sentinels named a server that is not the "
+          "master (ROLE); a failover may be under way");
+    }
+  }
+  if (!s.ok()) {
+    *why = s.message();
+    redisFree(c);
+    return nullptr;
+  }
+  return c;
+}
+
+}  // namespace
+
+redisContext* RedisConn::Connect(const RedisUrl& url, timeval timeout,
+                                 std::string* why) {
+  RedisUrl at = url;
+  if (url.via_sentinel()) {
+    // Each Sentinel briefly: the caller (the lease keeper) may hold up a
+    // worker meanwhile.
+    timeval each = {0, 300000};
+    if (timercmp(&timeout, &each, <)) each = timeout;
+    Status s = LookupMaster(url, each, &at);
+    if (!s.ok()) {
+      *why = s.message();
+      return nullptr;
+    }
+  }
+  redisContext* c = ConnectTo(at, timeout, timeout, url.via_sentinel(), why);
+  if (c == nullptr) *why = "redis " + at.Describe() + ": " + *why;
+  return c;
+}
+
+Status RedisConn::Open(const RedisUrl& url, std::unique_ptr<RedisConn>* out,
+                       timeval reply_timeout) {
+  RedisUrl at = url;
+  if (url.via_sentinel()) {
+    Status s = LookupMaster(url, kConnectTimeout, &at);
+    if (!s.ok()) return s;
+  }
+  std::string name = "redis " + at.Describe();
+  std::string why;
+  redisContext* c =
+      ConnectTo(at, kConnectTimeout, reply_timeout, url.via_sentinel(), &why);
+  if (c == nullptr) return Status::Error(name + ": " + why);
+  out->reset(new RedisConn(c, std::move(name)));
+  return Status::Ok();
+}
+
+Status RedisConn::CheckLogin(const RedisUrl& url, timeval timeout) {
+  RedisUrl at = url;
+  if (url.via_sentinel() && !LookupMaster(url, timeout, &at).ok()) {
+    return Status::Ok();  // the clients ask again, and log why
+  }
+  RedisUrl server;  // where, without logging in
+  server.is_unix = at.is_unix;
+  server.host = at.host;
+  server.port = at.port;
+  std::unique_ptr<RedisConn> conn;
+  if (!Open(server, &conn, timeout).ok()) return Status::Ok();
+  Status s = LogIn(conn->c_, at);
+  s = s.ok() ? conn->Call({"PING"}) : conn->Error(s.message());
+  if (s.ok()) return s;
+  // Only a refusal is final; a server loading its data (LOADING), busy
+  // with a script (BUSY) or slow to answer is the clients' to retry.
+  for (const char* refusal : {"NOAUTH", "WRONGPASS", "invalid password",
+                              "invalid username", "DB index"}) {
+    if (s.message().find(refusal) != std::string::npos) return s;
+  }
+  return Status::Ok();
+}
+
+Status RedisConn::CheckSlot(const RedisUrl& url, timeval timeout,
+                            const std::vector<std::string>& keys) {
+  std::unique_ptr<RedisConn> conn;
+  if (!Open(url, &conn, timeout).ok()) return Status::Ok();
+  for (const std::string& key : keys) conn->Append({"EXISTS", key});
+  for (const std::string& key : keys) {
+    ReplyPtr r;
+    if (!conn->Read(&r).ok()) return Status::Ok();
+    if (!ReplyIsRedirect(r.get())) continue;
+    return conn->Error(
+        "a Redis Cluster node that does not hold " + key + " (" +
+        std::string(ReplyString(r.get())) +
+        "); queuedaemon does not follow Cluster redirections: give the site "
+        "the url of the node that holds its slot (README, \"Scaling "
+        "out\")");
+  }
+  return Status::Ok();
+}
+
+Status RedisConn::LogIn(redisContext* c, const RedisUrl& url) {
+  std::string db = std::to_string(url.db);
+  std::vector<std::vector<std::string_view>> commands;
+  if (url.has_auth()) commands.push_back(url.AuthArgs());
+  if (url.db != 0) commands.push_back({"SELECT", db});
+  for (const auto& args : commands) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lens;
+    for (std::string_view a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    void* reply = redisCommandArgv(c, static_cast<int>(argv.size()),
+                                   argv.data(), lens.data());
+    if (reply == nullptr) {
+      return Status::Error(c->err != 0 ? c->errstr : "connection lost");
+    }
+    ReplyPtr r(static_cast<redisReply*>(reply));
+    if (r->type == REDIS_REPLY_ERROR) {
+      std::string what = args[0] == "AUTH" ? url.AuthName() : "SELECT";
+      return Status::Error(
+          what + " failed: " + url.Redact(std::string(r->str, r->len)));
+    }
+  }
+  return Status::Ok();
+}
+
+Status RedisConn::Call(const std::vector<std::string_view>& args,
+                       ReplyPtr* reply) {
+  Append(args);
+  ReplyPtr r;
+  Status s = Read(&r);
+  if (!s.ok()) return s;
+  if (r->type == REDIS_REPLY_ERROR) {
+    return Error(std::string(args[0]) + ": " + std::string(r->str, r->len));
+  }
+  if (reply != nullptr) *reply = std::move(r);
+  return Status::Ok();
+}
+
+void RedisConn::Append(const std::vector<std::string_view>& args) {
+  RespBuffer buf;
+  buf.Add(args);
+  AppendRaw(buf);
+}
+
+void RedisConn::AppendRaw(const RespBuffer& commands) {
+  // Only fails on out-of-memory; the next Read() then reports c_->err.
+  (void)redisAppendFormattedCommand(c_, commands.data().data(),
+                                    commands.data().size());
+}
+
+Status RedisConn::Read(ReplyPtr* reply) {
+  void* r = nullptr;
+  if (redisGetReply(c_, &r) != REDIS_OK || r == nullptr) {
+    return Error(c_->err != 0 ? c_->errstr : "connection lost");
+  }
+  reply->reset(static_cast<redisReply*>(r));
+  return Status::Ok();
+}
+
+Status RedisConn::Error(const std::string& what) const {
+  return Status::Error(name_ + ": " + what);
+}
+
+}  // namespace qd

@@ -1,0 +1,88 @@
+// Redis Sentinel: where the master of a Sentinel-monitored group is.
+//
+// A url with Sentinels (RedisUrl::via_sentinel(), from the config's
+// `redis: { sentinel: [...], master: NAME }`) is looked up before every
+// connection: the Sentinels are asked in the order given, each with its
+// own deadline, `SENTINEL get-master-addr-by-name NAME`; the first address
+// one gives is used. Whoever connects then checks with ROLE that the server
+// is a master (RoleIsMaster): a Sentinel that has not yet seen a failover
+// names the old master, which may be back as a replica. So a failover is
+// followed without subscribing to the Sentinels' +switch-master: the old
+// master's connections break (or its writes fail with READONLY, which
+// RedisClient takes as a lost connection), the reconnect asks again, and
+// the answer changes once the Sentinels have promoted a replica.
+//
+// The Sentinels are asked without AUTH (a Sentinel with requirepass is not
+// supported yet). Two forms: LookupMaster blocks (queuectl, request
+// workers, the lease keeper's thread, start-up checks); SentinelLookup runs
+// on an event loop (RedisClient).
+#pragma once
+
+#include <hiredis/hiredis.h>
+#include <sys/time.h>
+
+#include <functional>
+#include <string>
+
+#include "core/config/redis_url.h"
+#include "queuedaemon/status.h"
+
+struct event;
+struct event_base;
+struct redisAsyncContext;
+
+namespace qd {
+
+// The master of `url`'s Sentinels: a copy of `url` with the master's host
+// and port and no Sentinels (it keeps master_name, the db and the
+// credentials). `timeout` bounds each Sentinel's connect and reply. The
+// error names every Sentinel asked and what it said.
+// REQUIRES: url.via_sentinel().
+Status LookupMaster(const RedisUrl& url, timeval timeout, RedisUrl* master);
+
+// A reply to `SENTINEL get-master-addr-by-name`: ["host", "port"], or nil
+// when that Sentinel does not monitor the name.
+Status ParseMasterAddr(const redisReply* reply, std::string* host, int* port);
+
+// A reply to ROLE says "master".
+bool RoleIsMaster(const redisReply* reply);
+
+// The lookup on an event loop: one at a time, Start() again for the next.
+// The callback gets the master (as LookupMaster) or the error; it may start
+// another lookup or destroy this object.
+class SentinelLookup {
+ public:
+  using Done = std::function<void(const Status& status, RedisUrl master)>;
+
+  SentinelLookup(event_base* base, timeval timeout);
+  ~SentinelLookup();
+  SentinelLookup(const SentinelLookup&) = delete;
+  SentinelLookup& operator=(const SentinelLookup&) = delete;
+
+  // Cancels a lookup in progress (its callback is not called).
+  void Start(const RedisUrl& url, Done done);
+  void Cancel();
+  bool running() const { return static_cast<bool>(done_); }
+
+ private:
+  static void OnReply(redisAsyncContext* ac, void* reply, void* privdata);
+  static void OnDisconnect(const redisAsyncContext* ac, int status);
+  static void OnTimeout(int fd, short what, void* arg);
+  void AskNext();
+  // Closes the connection to the Sentinel being asked.
+  void Close();
+  // That Sentinel failed: note why and ask the next.
+  void Failed(const std::string& why);
+  void Finish(const Status& status, RedisUrl master);
+
+  event_base* base_;
+  timeval timeout_;
+  event* timer_ = nullptr;
+  redisAsyncContext* ac_ = nullptr;
+  RedisUrl url_;
+  size_t next_ = 0;  // the next Sentinel to ask
+  std::string errors_;
+  Done done_;
+};
+
+}  // namespace qd

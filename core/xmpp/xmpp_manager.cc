@@ -1,0 +1,115 @@
+#include "core/xmpp/xmpp_manager.h"
+
+#include <event2/event.h>
+#include <spdlog/spdlog.h>
+
+namespace qd {
+namespace {
+XmppManager* current = nullptr;
+}  // namespace
+
+int XmppManager::SlotOf(std::string_view account, int slots) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : account) {
+    h ^= c;
+    h *= 16777619u;
+  }
+  return slots > 0 ? static_cast<int>(h % static_cast<uint32_t>(slots)) : 0;
+}
+
+XmppManager* XmppManager::Current() { return current; }
+
+XmppManager::XmppManager(const Config& config, int slot, int slots)
+    : IoManager("xmpp"), config_(config), slot_(slot), slots_(slots) {}
+
+XmppManager::~XmppManager() {
+  if (current == this) current = nullptr;
+  // Links stop without calling anyone back: jobs still waiting for their
+  // barrier stay pending in Redis and the slot's next worker replays them.
+  held_.clear();
+  if (barrier_timer_ != nullptr) event_free(barrier_timer_);
+}
+
+void XmppManager::Start() {
+  current = this;
+  barrier_timer_ = evtimer_new(base(), &XmppManager::OnBarrierTimer, this);
+  for (const auto& [name, account] : config_.xmpp) {
+    if (SlotOf(name, slots_) != slot_) continue;
+    Held& held = held_[name];
+    held.link = std::make_unique<XmppLink>(base(), account);
+    held.link->set_on_ready([this] {
+      if (on_change_) on_change_();
+    });
+    held.link->set_on_down([this, &held](const std::string&) {
+      LinkDown(held);
+      if (on_change_) on_change_();
+    });
+    spdlog::info("xmpp {}: held by this worker (slot {} of {})", name, slot_,
+                 slots_);
+    held.link->Start();
+  }
+}
+
+bool XmppManager::Busy() const { return in_flight_ > 0; }
+
+bool XmppManager::Holds(const std::string& account) const {
+  return held_.count(account) != 0;
+}
+
+bool XmppManager::Ready(const std::string& account) const {
+  auto it = held_.find(account);
+  return it != held_.end() && it->second.link->ready();
+}
+
+const XmppLink* XmppManager::link(const std::string& account) const {
+  auto it = held_.find(account);
+  return it == held_.end() ? nullptr : it->second.link.get();
+}
+
+XmppManager::SendResult XmppManager::Send(const std::string& account,
+                                          std::string_view to,
+                                          std::string_view body,
+                                          std::string_view type, Done done) {
+  auto it = held_.find(account);
+  if (it == held_.end()) return SendResult::kNotHere;
+  if (!it->second.link->Message(to, body, type)) return SendResult::kDown;
+  it->second.unconfirmed.push_back(std::move(done));
+  ++in_flight_;
+  // One barrier per loop turn covers every message of the run chunk.
+  if (!evtimer_pending(barrier_timer_, nullptr)) {
+    timeval now = {0, 0};
+    evtimer_add(barrier_timer_, &now);
+  }
+  return SendResult::kSent;
+}
+
+void XmppManager::OnBarrierTimer(int, short, void* arg) {
+  static_cast<XmppManager*>(arg)->SendBarriers();
+}
+
+void XmppManager::SendBarriers() {
+  for (auto& [name, held] : held_) {
+    if (held.unconfirmed.empty()) continue;
+    auto batch = std::make_shared<std::vector<Done>>();
+    batch->swap(held.unconfirmed);
+    bool sent = held.link->Confirm([this, batch](bool delivered) {
+      in_flight_ -= batch->size();
+      for (auto& done : *batch) done(delivered);
+    });
+    if (!sent) {  // went down in between (LinkDown already ran)
+      in_flight_ -= batch->size();
+      for (auto& done : *batch) done(false);
+    }
+  }
+}
+
+// Messages written but not yet behind a barrier fail with the link (those
+// behind one are failed by the link itself).
+void XmppManager::LinkDown(Held& held) {
+  std::vector<Done> batch;
+  batch.swap(held.unconfirmed);
+  in_flight_ -= batch.size();
+  for (auto& done : batch) done(false);
+}
+
+}  // namespace qd
