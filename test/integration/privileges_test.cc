@@ -24,7 +24,9 @@
 namespace qd::test {
 namespace {
 
-std::string PluginDir() { return std::string(QD_BINARY_DIR) + "/../plugins"; }
+std::string BuildPluginDir() {
+  return std::string(QD_BINARY_DIR) + "/../plugins";
+}
 
 // The value of a line of /proc/PID/status ("Uid", "Gid", "Groups"), its
 // fields separated by single spaces; "?" when the process is gone.
@@ -83,17 +85,24 @@ class PrivilegesTest : public ::testing::Test {
     if (pw == nullptr || gr == nullptr) GTEST_SKIP() << "no nobody:nogroup";
     uid_ = pw->pw_uid;
     gid_ = gr->gr_gid;
+    // The daemon loads its plugins after the drop, as nobody, who may not
+    // reach the build tree (a clone under /root or in a 0700 directory):
+    // it gets a copy in a directory of its own that anyone may read.
+    chmod(plugins_.path().c_str(), 0755);
+    std::string so = plugins_.File("example.so");
+    std::ifstream in(BuildPluginDir() + "/example.so", std::ios::binary);
+    std::ofstream(so, std::ios::binary) << in.rdbuf();
+    ASSERT_EQ(chmod(so.c_str(), 0644), 0) << so;
   }
 
   // The daemon section, the site `default` with a noop queue, the example
   // plugin for the listeners.
-  static std::string Config(const std::string& redis,
-                            const std::string& daemon_extra,
-                            const std::string& top_extra) {
+  std::string Config(const std::string& redis, const std::string& daemon_extra,
+                     const std::string& top_extra) const {
     return "daemon:\n  threads: 2\n  run_dir: RUN_DIR/run\n"
            "  shutdown_timeout: 5s\n" +
            daemon_extra + "redis: " + redis +
-           "\nplugins: { dir: " + PluginDir() +
+           "\nplugins: { dir: " + plugins_.path() +
            ", load: [example] }\n"
            "sites:\n  default:\n    queues:\n      noop: { handler: noop }\n" +
            top_extra;
@@ -109,6 +118,7 @@ class PrivilegesTest : public ::testing::Test {
 
   uid_t uid_ = 0;
   gid_t gid_ = 0;
+  TempDir plugins_;
 };
 
 TEST_F(PrivilegesTest, BindsAsRootThenRunsAsNobody) {
