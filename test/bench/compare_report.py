@@ -223,7 +223,7 @@ def main():
     if a.results:
         with open(a.results, "w") as f:
             f.write("# Benchmark results\n\n")
-            f.write("Written by `test/bench/compare` (README, \"Performance\"): "
+            f.write("Written by `test/bench/compare` (test/bench/README.md): "
                     "every figure below comes from one run on one machine; "
                     "compare ratios, not absolute figures, between runs.\n\n")
             f.write("```\n" + table + "\n```\n\n")
