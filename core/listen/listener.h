@@ -1,21 +1,21 @@
 // Listener: one `listeners:` entry in the master (docs/architecture.md,
-// "Multiplex listeners").
+// "Multiplex listeners"). It ties the parts together and owns the request
+// flow of its connections:
 //
-// personality multiplex: the master holds every connection (a bufferevent
-// in its loop) and cuts its input into requests with a FrameReader. A
-// request runs in a request worker forked for that connection, or in the
-// worker the connection kept from its previous request; the worker talks to
-// the master over its own socketpair (RequestWire) and never sees a client
-// socket. One request of a connection runs at a time, so its replies go back
-// in order; later requests wait in the connection's queue (at most
-// kMaxQueued, then reading from that client pauses).
+//   ListenSocket   the bound socket and accepting;
+//   ClientConn     a connection: its buffers, framing and State;
+//   ForkFence      the request workers (WorkerProc) and the connections
+//                  waiting for one: at most max_concurrent alive;
+//   SessionWriter  the sessions' Redis copies, written behind the replies.
 //
-// The fork fence: at most max_concurrent workers of this listener are alive
-// (forked and not yet reaped). A connection that needs a worker when the
-// fence is full waits in arrival order with its reading paused; the oldest
-// idle kept-alive worker is reclaimed (its channel closed, so it exits) to
-// make room, and a request still waiting after fence_timeout gets the
-// handler's BusyReply().
+// personality multiplex: the master holds every connection and cuts its
+// input into requests. A request runs in a request worker forked for that
+// connection, or in the worker the connection kept from its previous
+// request; the worker talks to the master over its own socketpair
+// (RequestWire) and never sees a client socket. One request of a connection
+// runs at a time, so its replies go back in order; later requests wait in
+// the connection's queue (at most kMaxQueued, then reading from that client
+// pauses).
 //
 // Keepalive: after a reply the worker stays bound to its connection for the
 // connection's keepalive (listener, overridden per site, overridden per
@@ -26,87 +26,54 @@
 // wait and run after it, in order. A refused login gets its reply and the
 // connection is closed; so does a login whose worker died.
 //
-// Sessions: the master keeps each connection's session state and hands it
-// to the connection's worker with every request; a worker sends it back
-// when the request changed it. The master writes the record (outcome and
-// state) to Redis behind the replies, at most every kSaveDelay per
-// connection, for whoever looks, and deletes it when the connection closes.
-// No worker reads it from Redis, so a worker never waits for Redis and a
-// new worker never sees an older state than the last reply's.
-//
 // personality fork: every accepted connection gets its own worker, which
 // owns the socket (ServeClient); max_connections bounds them.
 //
-// Used from the master's loop only.
+// Used from the master's loop only. Connections are freed from their own
+// callbacks (EOF, flushed, idle) and workers from their channel's, as
+// libevent allows for a bufferevent; neither is touched after that.
 #pragma once
 
 #include <sys/types.h>
 
-#include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
-#include <list>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "core/config/config.h"
 #include "core/config/redis_url.h"
+#include "core/listen/client_conn.h"
+#include "core/listen/fork_fence.h"
+#include "core/listen/listen_socket.h"
+#include "core/listen/listener_stats.h"
+#include "core/listen/session_writer.h"
+#include "core/listen/worker_proc.h"
 #include "queuedaemon/request_handler.h"
 #include "queuedaemon/status.h"
 
-struct bufferevent;
-struct event;
 struct event_base;
-struct evconnlistener;
-struct sockaddr;
+struct timeval;
 
 namespace qd {
 
-// The listener's state and counters since start, for metrics.
-struct ListenerStats {
-  std::string name;
-  int connections = 0;
-  int workers = 0;  // alive: forked and not reaped (the fence counts)
-  int busy = 0;     // workers running a request
-  int idle = 0;     // kept-alive workers waiting for their connection
-  int waiting = 0;  // connections waiting at the fence
-  uint64_t accepted = 0;
-  uint64_t refused = 0;  // over max_connections
-  uint64_t requests = 0;
-  uint64_t forks = 0;
-  uint64_t reclaimed = 0;      // idle workers closed to make room
-  uint64_t busy_replies = 0;   // fence_timeout passed
-  uint64_t error_replies = 0;  // a worker died during a request
-  uint64_t too_long = 0;       // frames over max_frame
-  uint64_t idle_closed = 0;    // idle_timeout passed
-};
-
-// Where the master writes sessions: asynchronous, in order (the forget of a
-// key comes after its saves).
-struct SessionStore {
-  std::function<void(const std::string& key, const std::string& record,
-                     Duration ttl)>
-      save;
-  std::function<void(const std::string& key)> forget;
-};
-
-class Listener {
+class Listener : private ClientConn::Owner,
+                 private WorkerProc::Owner,
+                 private ForkFence::Owner {
  public:
   // `conn_prefix` starts every connection id ("generic:sip:1234:");
   // fork-personality workers open `redis` for their sessions; multiplex
   // sessions are written through `sessions`.
   Listener(event_base* base, ListenerConfig config, RequestHandler* handler,
            std::string conn_prefix, RedisUrl redis, SessionStore sessions);
-  ~Listener();
+  ~Listener() override;
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
 
-  // Binds and listens on `config.listen` ("host:port" or "unix:/path"):
-  // a non-blocking descriptor for Open(). An error names the listener and
-  // the address. Apart from Open() so that the master binds before it
-  // drops its privileges and serves after.
+  // ListenSocket::Bind: apart from Open() so that the master binds before
+  // it drops its privileges and serves after.
   [[nodiscard]] static Status Bind(const ListenerConfig& config, int* fd);
   // Serves on `fd` from Bind() (taken over, closed on error), or binds now
   // when -1.
@@ -131,70 +98,49 @@ class Listener {
   const ListenerConfig& config() const { return config_; }
   ListenerStats stats() const;
 
-  static constexpr size_t kMaxQueued = 32;
-  static constexpr Duration kSaveDelay{100};
+  static constexpr size_t kMaxQueued = ClientConn::kMaxQueued;
+  static constexpr Duration kSaveDelay = SessionWriter::kSaveDelay;
 
  private:
-  struct Conn;
-  struct Proc;
-
-  static void OnAccept(evconnlistener* l, int fd, ::sockaddr* addr, int len,
-                       void* arg);
-  static void OnAcceptError(evconnlistener* l, void* arg);
-  static void OnConnRead(bufferevent* bev, void* arg);
-  static void OnConnWrite(bufferevent* bev, void* arg);
-  static void OnConnEvent(bufferevent* bev, short what, void* arg);
-  static void OnConnIdle(int fd, short what, void* arg);
-  static void OnProcRead(bufferevent* bev, void* arg);
-  static void OnProcEvent(bufferevent* bev, short what, void* arg);
-  static void OnKeepaliveEnd(int fd, short what, void* arg);
-  static void OnFenceTimer(int fd, short what, void* arg);
-  static void OnSaveTimer(int fd, short what, void* arg);
+  // ClientConn::Owner: the one entry for a connection's events.
+  void OnConnEvent(ClientConn* c, ClientConn::Event event) override;
+  // WorkerProc::Owner.
+  void OnWorkerReply(WorkerProc* p, WireMessage& message) override;
+  void OnWorkerGone(WorkerProc* p, const std::string& error) override;
+  void OnKeepaliveEnd(WorkerProc* p) override;
+  // ForkFence::Owner.
+  void Admit(uint64_t serial) override;
+  void TimedOut(const std::vector<uint64_t>& serials) override;
 
   void Accept(int fd);
   void ForkForClient(int fd);
-  void TakeFrames(Conn* c);
-  void Dispatch(Conn* c);
-  bool StartWorker(Conn* c);
-  void SendNext(Conn* c);
-  void OnReply(Proc* p, struct WireMessage& message);
-  void ProcGone(Proc* p);
-  void Release(Proc* p);
-  void MakeIdle(Proc* p);
-  void Wait(Conn* c);
-  void AdmitWaiting();
-  bool HasWaiting() const;
-  void FenceTimeouts();
-  void Reply(Conn* c, const std::string& body);
-  void CloseAfterFlush(Conn* c);
-  void Close(Conn* c);
-  void ArmIdle(Conn* c);
-  void PauseRead(Conn* c);
+  void OnIdle(ClientConn* c);
+  void TakeFrames(ClientConn* c);
+  void ResumeRead(ClientConn* c);
+  void Dispatch(ClientConn* c);
+  bool StartWorker(ClientConn* c);
+  void SendNext(ClientConn* c);
+  bool EndLogin(ClientConn* c, const WireMessage& message);
+  void KeepOrRelease(WorkerProc* p, ClientConn* c);
+  void Wait(ClientConn* c);
+  void Reply(ClientConn* c, const std::string& body);
+  void CloseAfterFlush(ClientConn* c);
+  void Close(ClientConn* c);
   void CheckFinished();
-  void MarkDirty(Conn* c);
-  void SaveSessions();
-  void ResumeRead(Conn* c);
 
   event_base* base_;
-  ListenerConfig config_;
+  ListenerConfig config_;  // before the parts that hold a reference to it
   RequestHandler* handler_;
   std::string conn_prefix_;
   RedisUrl redis_;
-  SessionStore sessions_;
-  evconnlistener* listener_ = nullptr;
+  ListenerStats stats_;
+  ListenSocket socket_;
+  SessionWriter sessions_;
+  ForkFence fence_;
   bool shutting_down_ = false;
   uint64_t next_serial_ = 1;
-  std::unordered_map<uint64_t, std::unique_ptr<Conn>> conns_;
-  std::unordered_map<pid_t, std::unique_ptr<Proc>> procs_;
-  int alive_ = 0;  // procs_ entries not reaped yet (the fence counts them)
-  std::list<Proc*> idle_;       // oldest first
-  std::deque<uint64_t> fence_;  // waiting connections, by serial
-  event* fence_timer_ = nullptr;
-  event* save_timer_ = nullptr;
-  std::vector<uint64_t> dirty_;  // connections whose session is to be saved
-  bool admitting_ = false;       // AdmitWaiting is dispatching a waiter
+  std::unordered_map<uint64_t, std::unique_ptr<ClientConn>> conns_;
   const timeval* idle_tv_ = nullptr;  // a libevent common timeout
-  ListenerStats stats_;
   std::function<void()> on_finished_;
 };
 

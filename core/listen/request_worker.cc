@@ -15,10 +15,12 @@
 #include <string>
 #include <utility>
 
-#include "core/listen/frame_reader.h"
-#include "core/redis/redis_conn.h"
 #include "core/config/redis_url.h"
+#include "core/listen/frame_reader.h"
 #include "core/listen/request_wire.h"
+#include "core/listen/session_record.h"
+#include "core/os/fork_child.h"
+#include "core/redis/redis_conn.h"
 #include "core/util/units.h"
 
 namespace qd {
@@ -233,6 +235,48 @@ int ServeClient(RequestRunner& runner, const ListenerConfig& config,
   int code = ServeClientLoop(runner, config, handler, client_fd, saver);
   saver.Forget();
   return code;
+}
+
+pid_t ForkChannelWorker(const ListenerConfig& config, RequestHandler& handler,
+                        const std::string& conn_id, int* channel_fd) {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
+    spdlog::error("listener {}: socketpair: {}", config.name,
+                  std::strerror(errno));
+    return -1;
+  }
+  pid_t pid =
+      ForkChild({fds[1]}, "qd-req-" + config.name, config.name + " " + conn_id);
+  if (pid == 0) {
+    RequestRunner runner(config, handler, conn_id);
+    _exit(ServeChannel(runner, config, fds[1]));
+  }
+  close(fds[1]);
+  if (pid < 0) {
+    spdlog::error("listener {}: cannot fork: {}", config.name,
+                  std::strerror(errno));
+    close(fds[0]);
+    return -1;
+  }
+  *channel_fd = fds[0];
+  return pid;
+}
+
+pid_t ForkClientWorker(const ListenerConfig& config, RequestHandler& handler,
+                       const std::string& conn_id, int client_fd,
+                       const RedisUrl& redis) {
+  pid_t pid = ForkChild({client_fd}, "qd-req-" + config.name,
+                        config.name + " " + conn_id);
+  if (pid == 0) {
+    RequestRunner runner(config, handler, conn_id);
+    _exit(ServeClient(runner, config, handler, client_fd,
+                      SessionRecord::Key(config.prefix, conn_id), redis));
+  }
+  if (pid < 0) {
+    spdlog::error("listener {}: cannot fork: {}", config.name,
+                  std::strerror(errno));
+  }
+  return pid;
 }
 
 }  // namespace qd

@@ -11,6 +11,8 @@
 // in progress).
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
 
 #include "core/config/redis_url.h"
@@ -26,5 +28,17 @@ int ServeChannel(RequestRunner& runner, const ListenerConfig& config,
 int ServeClient(RequestRunner& runner, const ListenerConfig& config,
                 RequestHandler& handler, int client_fd,
                 const std::string& session_key, const RedisUrl& redis);
+
+// Called in the master; both return the worker's pid, or -1 after logging
+// why (nothing is left open then). The child never returns.
+// A multiplex worker for connection `conn_id`, serving its end of a new
+// socketpair (ServeChannel); the master's end goes to *channel_fd.
+pid_t ForkChannelWorker(const ListenerConfig& config, RequestHandler& handler,
+                        const std::string& conn_id, int* channel_fd);
+// A fork-personality worker owning `client_fd` (ServeClient), which the
+// caller still closes in the master.
+pid_t ForkClientWorker(const ListenerConfig& config, RequestHandler& handler,
+                       const std::string& conn_id, int client_fd,
+                       const RedisUrl& redis);
 
 }  // namespace qd

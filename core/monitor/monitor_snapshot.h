@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/listen/listener.h"
+#include "core/listen/listener_stats.h"
 
 namespace qd {
 

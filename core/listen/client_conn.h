@@ -1,0 +1,182 @@
+// ClientConn: one client connection of a multiplex listener, held by the
+// master (docs/architecture.md, "Multiplex listeners").
+//
+// Owns the client's bufferevent and its idle timer, cuts its input into
+// requests (FrameReader) and keeps them queued until they go to a worker,
+// and holds what the connection is: its id, its login (site, account,
+// keepalive), its session state and its State. It decides nothing about
+// workers or the fence: it reports its events through one callback, and its
+// Listener moves it between states. The worker bound to it (if any) is a
+// WorkerProc owned by the listener's ForkFence.
+//
+// Used from the master's loop only. Its callbacks touch nothing of it after
+// reporting an event, because the owner may free it then (on kEof, kError,
+// kFlushed, kIdle); libevent defers releasing a bufferevent freed from its
+// own callback.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+
+#include "core/config/config.h"
+#include "core/listen/frame_reader.h"
+#include "core/util/units.h"
+#include "queuedaemon/request_handler.h"
+
+struct bufferevent;
+struct event;
+struct event_base;
+struct timeval;
+
+namespace qd {
+
+class WorkerProc;
+
+class ClientConn {
+ public:
+  // Where a connection is in its life. One value at a time; the Listener
+  // moves it, and the comment on each value says what does.
+  enum class State {
+    // `login: required` and no request has gone to a worker yet: the next
+    // one runs Login(). In: accepted on such a listener; a fence_timeout
+    // that dropped the login frame (kLoginWaiting). Out: its first frame
+    // goes to a worker (kLoggingIn); no worker can be had (kLoginWaiting);
+    // the client leaves or idles out (freed).
+    kLogin,
+    // kLogin, waiting at the fence (in ForkFence's queue, reading paused).
+    // In: kLogin needed a worker and the fence was full (or a fork
+    // failed). Out: the fence admits it (kLogin, then at once kLoggingIn
+    // if it gets its worker); fence_timeout (busy reply, kLogin).
+    kLoginWaiting,
+    // Its login request runs in its worker. In: from kLogin. Out: the
+    // reply: accepted (kReady), refused (kClosing); the worker died (error
+    // reply, kClosing); an oversize frame came behind it (kClosing).
+    kLoggingIn,
+    // Logged in or no login needed; no request in a worker, none at the
+    // fence. Queued requests are dispatched at once. In: accepted on a
+    // listener without login; a reply; the fence admits it or timed it out.
+    // Out: a request goes to its worker (kRunning) or waits (kWaiting);
+    // closing.
+    kReady,
+    // At the fence: it needs a worker and none can be forked yet (in
+    // ForkFence's queue, reading paused). In: from kReady. Out: the fence
+    // admits it (kReady, then kRunning if it gets its worker); fence_timeout
+    // (busy reply for its oldest request, kReady, and back here if more are
+    // queued).
+    kWaiting,
+    // A request runs in its worker. In: from kReady. Out: the reply or the
+    // worker's death (kReady); an oversize frame came behind it
+    // (kClosing).
+    kRunning,
+    // No more requests start; reading stopped; freed once its output is
+    // flushed (or the client leaves). A request already in its worker
+    // (see running()) still gets its reply written. In: an oversize frame,
+    // a refused or failed login, or Shutdown() with nothing left to answer.
+    // Out: freed.
+    kClosing,
+  };
+
+  // What the connection reports to its owner.
+  enum class Event {
+    kInput,    // bytes arrived (reading is enabled)
+    kFlushed,  // in kClosing: the output is all written
+    kEof,      // the client closed its end
+    kError,    // the socket failed (EVUTIL_SOCKET_ERROR() says why)
+    kIdle,     // idle_timeout passed since ArmIdle()
+  };
+  // Who hears a connection's events (its Listener).
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    // May free `conn`.
+    virtual void OnConnEvent(ClientConn* conn, Event event) = 0;
+  };
+
+  // At most this many requests wait in a connection's queue; then reading
+  // from it pauses.
+  static constexpr size_t kMaxQueued = 32;
+
+  // A connection on accepted `fd` (taken over: closed on failure, then
+  // null), reading, in kLogin or kReady as `config.login` says.
+  static std::unique_ptr<ClientConn> Accept(event_base* base, int fd,
+                                            uint64_t serial, std::string id,
+                                            const ListenerConfig& config,
+                                            Owner* owner);
+  ~ClientConn();
+  ClientConn(const ClientConn&) = delete;
+  ClientConn& operator=(const ClientConn&) = delete;
+
+  uint64_t serial() const { return serial_; }
+  const std::string& id() const { return id_; }
+  State state() const { return state_; }
+  void set_state(State state) { state_ = state; }
+  // At the fence: kWaiting or kLoginWaiting.
+  bool waiting() const;
+  // Leaves the fence: back to kLogin or kReady. REQUIRES: waiting().
+  void StopWaiting();
+  // A request of it is in its worker: kLoggingIn, kRunning, or kClosing
+  // with a busy worker.
+  bool running() const;
+
+  // Cuts the buffered input into queued requests until kMaxQueued are
+  // queued (reading then pauses) or no whole frame is left. Returns how
+  // many were queued; *too_long when a frame exceeded max_frame (the
+  // caller answers and closes). Nothing is taken in kClosing.
+  size_t TakeFrames(bool* too_long);
+  const std::deque<std::string>& queued() const { return queued_; }
+  std::string PopQueued();
+  void DropQueued() { queued_.clear(); }
+
+  void PauseRead();
+  // Enables reading again unless it is enabled, the connection is closing
+  // or at the fence, or its queue is full; true when it did (the caller
+  // then takes what arrived meanwhile).
+  bool ResumeRead();
+  // Restarts the idle timer; `tv` null (no idle_timeout) leaves it off.
+  void ArmIdle(const timeval* tv);
+
+  // Appends `body` and `terminator` to the output.
+  void Reply(const std::string& body, const std::string& terminator);
+  // Enters kClosing and stops reading. True when the output is already
+  // empty (the caller frees it now); otherwise kFlushed comes when it is.
+  bool CloseAfterFlush();
+
+  WorkerProc* worker() const { return worker_; }  // bound, busy or idle
+  void set_worker(WorkerProc* worker) { worker_ = worker; }
+
+  const std::string& site() const { return site_; }
+  const std::string& account() const { return account_; }
+  Duration keepalive() const { return keepalive_; }
+  // A login's outcome, or the listener's site at accept.
+  void SetLogin(std::string site, std::string account, Duration keepalive);
+  const SessionState& session() const { return session_; }
+  SessionState* mutable_session() { return &session_; }
+
+ private:
+  ClientConn(uint64_t serial, std::string id, const ListenerConfig& config,
+             Owner* owner);
+
+  static void OnRead(bufferevent* bev, void* arg);
+  static void OnWrite(bufferevent* bev, void* arg);
+  static void OnBevEvent(bufferevent* bev, short what, void* arg);
+  static void OnIdle(int fd, short what, void* arg);
+
+  const uint64_t serial_;
+  const std::string id_;
+  Owner* owner_;
+  FrameReader framer_;
+  bufferevent* bev_ = nullptr;
+  event* idle_timer_ = nullptr;
+  State state_ = State::kReady;
+  std::deque<std::string> queued_;  // requests not yet sent to a worker
+  WorkerProc* worker_ = nullptr;
+  std::string site_;
+  std::string account_;
+  Duration keepalive_{0};
+  SessionState session_;  // handed to each worker with the request
+};
+
+}  // namespace qd

@@ -1,0 +1,124 @@
+// ForkFence: a listener's request workers and the connections waiting for
+// one (docs/architecture.md, "Multiplex listeners").
+//
+// At most max_concurrent workers of the listener are alive (forked and not
+// yet reaped). A connection that needs a worker when the fence is full
+// waits in arrival order (with its reading paused, by its Listener); the
+// oldest idle kept-alive worker is reclaimed (its channel closed, so it
+// exits) to make room, and a connection still waiting after fence_timeout
+// is handed back to the listener for a BusyReply().
+//
+// Owns every WorkerProc of the listener (personality fork ones too, which
+// only count), the idle list (oldest first) and the waiting queue (exact:
+// a connection is in it exactly while it is waiting()). Forking is the
+// listener's: the fence says whether it may and counts what was forked.
+// Used from the master's loop only.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "core/config/config.h"
+#include "core/listen/listener_stats.h"
+#include "core/listen/worker_proc.h"
+#include "core/util/units.h"
+
+struct event;
+struct event_base;
+
+namespace qd {
+
+class ForkFence {
+ public:
+  // What the fence asks of its listener.
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    // The waiting connection `serial` may fork now: it is out of the queue
+    // and should be dispatched (MayFork() lets it through meanwhile).
+    virtual void Admit(uint64_t serial) = 0;
+    // These connections waited fence_timeout, oldest first; they are out
+    // of the queue.
+    virtual void TimedOut(const std::vector<uint64_t>& serials) = 0;
+  };
+
+  // `config` and `stats` are the listener's and outlive the fence; `forks`
+  // and `reclaimed` are counted into `stats`.
+  ForkFence(event_base* base, const ListenerConfig& config,
+            ListenerStats* stats, Owner* owner);
+  // Frees every WorkerProc, reaped or not (their channels close).
+  ~ForkFence();
+  ForkFence(const ForkFence&) = delete;
+  ForkFence& operator=(const ForkFence&) = delete;
+
+  // --- workers ---
+  // A worker may be forked now: one is free under max_concurrent and no
+  // connection waits ahead (or it is the one being admitted).
+  bool MayFork() const;
+  bool full() const { return alive_ >= config_.max_concurrent; }
+  // Counts and keeps a worker just forked.
+  WorkerProc* Add(std::unique_ptr<WorkerProc> proc);
+  // A reaped child: false when `pid` is not one of ours. Frees it if its
+  // channel is closed; otherwise that comes when it is released.
+  bool Reaped(pid_t pid, int wait_status);
+  // Keeps `proc` for its connection's next request for `keepalive`.
+  // REQUIRES: kBound.
+  void MakeIdle(WorkerProc* proc, Duration keepalive);
+  // Takes `proc` out of the idle list for its next request (no-op unless
+  // kIdle).
+  void Unidle(WorkerProc* proc);
+  // Unbinds `proc` from its connection and closes its channel, so it
+  // exits. Frees it if it was reaped already.
+  void Release(WorkerProc* proc);
+  // When the fence is full, the oldest idle worker gives way.
+  void Reclaim();
+  // Releases every idle worker (shutdown).
+  void ReleaseIdle();
+  // Signals every worker not reaped yet whose channel is closed (the fork
+  // personality's, which own their clients, and those on their way out).
+  void Terminate(int signal_number);
+  // Signals every worker not reaped yet.
+  void SignalAll(int signal_number);
+  int alive() const { return alive_; }
+  int busy() const;
+  int idle() const { return static_cast<int>(idle_.size()); }
+
+  // --- waiting connections ---
+  // Queues `serial` (waiting since now) and starts the fence timer.
+  void Enqueue(uint64_t serial);
+  // A waiting connection left (it closed).
+  void Leave(uint64_t serial);
+  bool has_waiting() const { return !queue_.empty(); }
+  int waiting() const { return static_cast<int>(queue_.size()); }
+  // Admits waiting connections in arrival order while workers are free.
+  void AdmitWaiting();
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Waiter {
+    uint64_t serial;
+    Clock::time_point since;
+  };
+
+  static void OnTimer(int fd, short what, void* arg);
+  void Timeouts();
+
+  const ListenerConfig& config_;
+  ListenerStats* stats_;
+  Owner* owner_;
+  std::unordered_map<pid_t, std::unique_ptr<WorkerProc>> procs_;
+  int alive_ = 0;                // procs_ not reaped yet: what the fence counts
+  std::list<WorkerProc*> idle_;  // kIdle, oldest first
+  std::deque<Waiter> queue_;     // waiting connections, in arrival order
+  event* timer_ = nullptr;       // the oldest waiter's fence_timeout
+  bool admitting_ = false;       // AdmitWaiting is dispatching a waiter
+};
+
+}  // namespace qd

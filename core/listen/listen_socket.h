@@ -1,0 +1,58 @@
+// ListenSocket: a listener's bound socket and the libevent listener that
+// accepts on it.
+//
+// Binding is apart from serving (Bind() is static) so that the master binds
+// every `listen:` address at start-up, while it may still be root, and
+// serves after it has dropped its privileges. An accepted descriptor goes
+// to the owner's callback, which owns it from then on. Used from the
+// master's loop only.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "core/config/config.h"
+#include "queuedaemon/status.h"
+
+struct event_base;
+struct evconnlistener;
+struct sockaddr;
+
+namespace qd {
+
+class ListenSocket {
+ public:
+  // Called with each accepted, non-blocking descriptor (now the callee's).
+  using AcceptFn = std::function<void(int fd)>;
+
+  ListenSocket(event_base* base, AcceptFn on_accept);
+  // Stops accepting and closes the socket; a unix socket's path stays (a
+  // restart replaces it), unlike after Close().
+  ~ListenSocket();
+  ListenSocket(const ListenSocket&) = delete;
+  ListenSocket& operator=(const ListenSocket&) = delete;
+
+  // Binds and listens on `config.listen` ("host:port" or "unix:/path"):
+  // a non-blocking descriptor for Open(). An error names the listener and
+  // the address.
+  [[nodiscard]] static Status Bind(const ListenerConfig& config, int* fd);
+  // Accepts on `fd` from Bind() (taken over, closed on error), or binds
+  // now when -1. REQUIRES: not open.
+  Status Open(const ListenerConfig& config, int fd);
+  // Stops accepting, closes the socket and removes a unix socket's path.
+  void Close();
+  bool open() const { return listener_ != nullptr; }
+
+ private:
+  static void OnAccept(evconnlistener* l, int fd, ::sockaddr* addr, int len,
+                       void* arg);
+  static void OnAcceptError(evconnlistener* l, void* arg);
+
+  event_base* base_;
+  AcceptFn on_accept_;
+  std::string name_;    // the listener's, for the log
+  std::string listen_;  // the address it was opened on
+  evconnlistener* listener_ = nullptr;
+};
+
+}  // namespace qd

@@ -1,0 +1,30 @@
+// ListenerStats: one listener's state and counters since start, as the
+// master's monitor snapshot reports them (docs/architecture.md, "Multiplex
+// listeners"). Plain data: a Listener fills it in stats(), its ForkFence
+// and its connections count into it. Used from the master's loop only.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace qd {
+
+struct ListenerStats {
+  std::string name;
+  int connections = 0;
+  int workers = 0;  // alive: forked and not reaped (the fence counts)
+  int busy = 0;     // workers running a request
+  int idle = 0;     // kept-alive workers waiting for their connection
+  int waiting = 0;  // connections waiting at the fence
+  uint64_t accepted = 0;
+  uint64_t refused = 0;  // over max_connections
+  uint64_t requests = 0;
+  uint64_t forks = 0;
+  uint64_t reclaimed = 0;      // idle workers closed to make room
+  uint64_t busy_replies = 0;   // fence_timeout passed
+  uint64_t error_replies = 0;  // a worker died during a request
+  uint64_t too_long = 0;       // frames over max_frame
+  uint64_t idle_closed = 0;    // idle_timeout passed
+};
+
+}  // namespace qd

@@ -1,0 +1,116 @@
+// WorkerProc: the master's end of one request worker of a listener.
+//
+// Owns the worker's channel (the master's half of its socketpair, a
+// bufferevent speaking RequestWire) and its keepalive timer, and knows the
+// connection it is bound to. Two things end separately: the channel (closed
+// by the master, or broken by the worker's death) and the process (reaped).
+// The process's end is reaped(); the channel and the work are State. The
+// ForkFence owns every WorkerProc of its listener and frees one once both
+// have ended.
+//
+// Used from the master's loop only. Its callbacks touch nothing of it after
+// reporting to the owner, who may free it then.
+#pragma once
+
+#include <sys/types.h>
+
+#include <list>
+#include <memory>
+#include <string>
+
+#include "core/listen/request_wire.h"
+
+struct bufferevent;
+struct event;
+struct event_base;
+
+namespace qd {
+
+class ClientConn;
+
+class WorkerProc {
+ public:
+  enum class State {
+    // personality fork: the worker owns its client socket and has no
+    // channel. In: forked for an accepted connection. Out: none (freed
+    // once reaped).
+    kServing,
+    // Bound to its connection between requests, channel open. In: forked
+    // for a connection; a reply while more requests are queued. Out: the
+    // next request (kBusy); released (kReleased).
+    kBound,
+    // Running a request of its connection (or of one that left meanwhile:
+    // conn() null). In: Send(). Out: the reply (kBound, kIdle or
+    // kReleased); the channel broke (kReleased).
+    kBusy,
+    // Kept alive for its connection's next request: in the ForkFence's idle
+    // list, keepalive timer running. In: a reply with nothing queued. Out:
+    // the next request (kBusy); keepalive over, or reclaimed by the fence
+    // for a waiting connection (kReleased).
+    kIdle,
+    // Channel closed (its EOF tells the worker to exit) or broken; unbound.
+    // In: CloseChannel(). Out: freed once reaped.
+    kReleased,
+  };
+
+  // Who hears a worker's channel and timer (its Listener).
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    // One message from the worker.
+    virtual void OnWorkerReply(WorkerProc* proc, WireMessage& message) = 0;
+    // The channel broke (EOF or error: `error` empty) or the worker broke
+    // the protocol (`error` says how). May free `proc`.
+    virtual void OnWorkerGone(WorkerProc* proc, const std::string& error) = 0;
+    // The keepalive timer of an idle worker ran out. May free `proc`.
+    virtual void OnKeepaliveEnd(WorkerProc* proc) = 0;
+  };
+
+  // A fork-personality worker (kServing).
+  explicit WorkerProc(pid_t pid);
+  // A multiplex worker bound to `conn` (kBound), talking over `channel_fd`
+  // (taken over).
+  WorkerProc(event_base* base, pid_t pid, int channel_fd, ClientConn* conn,
+             Owner* owner);
+  ~WorkerProc();
+  WorkerProc(const WorkerProc&) = delete;
+  WorkerProc& operator=(const WorkerProc&) = delete;
+
+  pid_t pid() const { return pid_; }
+  State state() const { return state_; }
+  bool busy() const { return state_ == State::kBusy; }
+  // The channel is closed (or was never there): the worker is on its way
+  // out, and is freed once reaped.
+  bool released() const { return chan_ == nullptr; }
+  bool reaped() const { return reaped_; }
+  void set_reaped() { reaped_ = true; }
+
+  ClientConn* conn() const { return conn_; }
+  void set_conn(ClientConn* conn) { conn_ = conn; }
+
+  // Sends one request over the channel. REQUIRES: kBound or kIdle (the
+  // fence took it out of its idle list).
+  void Send(const nlohmann::json& header, const std::string& body);
+  // Its reply came: kBound. REQUIRES: kBusy.
+  void Replied() { state_ = State::kBound; }
+  // Closes the channel (kReleased) and stops the keepalive timer.
+  void CloseChannel();
+
+ private:
+  friend class ForkFence;  // kIdle: the idle list and the keepalive timer
+
+  static void OnRead(bufferevent* bev, void* arg);
+  static void OnEvent(bufferevent* bev, short what, void* arg);
+  static void OnKeepalive(int fd, short what, void* arg);
+
+  const pid_t pid_;
+  Owner* owner_ = nullptr;
+  State state_;
+  bool reaped_ = false;
+  bufferevent* chan_ = nullptr;  // null once closed
+  event* keepalive_timer_ = nullptr;
+  ClientConn* conn_ = nullptr;
+  std::list<WorkerProc*>::iterator idle_pos_;  // in kIdle
+};
+
+}  // namespace qd
