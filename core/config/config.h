@@ -113,7 +113,7 @@ struct MonitorConfig {
   bool http_public = false;
 };
 
-// The control channel (README, "Control"): commands from queuectl through
+// The control channel (docs/control.md): commands from queuectl through
 // Redis pub/sub. Whoever can write to the daemon's Redis can send them
 // unless a secret signs them.
 struct ControlConfig {

@@ -1,5 +1,5 @@
-// ControlChannel: the master's end of the control channel (README,
-// "Control"; the wire format is ControlMessage's).
+// ControlChannel: the master's end of the control channel (docs/control.md;
+// the wire format is ControlMessage's).
 //
 // Subscribes to qd:control on a connection of its own (pub/sub mode) in the
 // daemon's Redis, re-subscribing after every reconnect. Each payload is

@@ -1,6 +1,6 @@
 // ControlMessage: the commands queuectl sends to every daemon over Redis
 // pub/sub, and the replies (docs/architecture.md leaves the channel to us;
-// README, "Control").
+// docs/control.md, "On the wire").
 //
 // A command is PUBLISHed on `qd:control` (in the daemon's Redis, redis.url)
 // as JSON:

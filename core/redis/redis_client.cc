@@ -386,15 +386,15 @@ void RedisClient::Inspect(const redisReply* r) {
     readonly_logged_ = true;
     spdlog::error(
         "{}: redis {} is a read-only replica ({}): give the master's url, or "
-        "the Sentinels (README, \"Scaling out\")",
+        "the Sentinels (docs/scaling-out.md, \"Redis Sentinel\")",
         name_, at_.Describe(), text);
   } else if (ReplyIsRedirect(r) && !cluster_logged_) {
     cluster_logged_ = true;
     spdlog::error(
         "{}: redis {} is a Redis Cluster node that does not hold the key's "
         "slot ({}); queuedaemon does not follow Cluster redirections: set "
-        "this site's redis url to the node that holds the slot (README, "
-        "\"Scaling out\")",
+        "this site's redis url to the node that holds the slot "
+        "(docs/scaling-out.md, \"Redis Cluster\")",
         name_, at_.Describe(), text);
   }
 }

@@ -125,8 +125,8 @@ Status RedisConn::CheckSlot(const RedisUrl& url, timeval timeout,
         "a Redis Cluster node that does not hold " + key + " (" +
         std::string(ReplyString(r.get())) +
         "); queuedaemon does not follow Cluster redirections: give the site "
-        "the url of the node that holds its slot (README, \"Scaling "
-        "out\")");
+        "the url of the node that holds its slot (docs/scaling-out.md, "
+        "\"Redis Cluster\")");
   }
   return Status::Ok();
 }

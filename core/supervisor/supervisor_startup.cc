@@ -55,7 +55,8 @@ Status Supervisor::DropPrivileges(const Config& config,
   Status s = TakeRunDir(config, privileges);
   if (!s.ok()) return s;
   // Reopened after the drop (SIGUSR1): the file must be the user's (its
-  // directory too, for a rotation that renames it: README, "Privileges").
+  // directory too, for a rotation that renames it: docs/operations.md,
+  // "Privileges").
   const std::string& log = config.daemon.log.file;
   if (geteuid() == 0 && log != "stderr" && log != "syslog") {
     s = privileges.Chown(log);

@@ -1,5 +1,5 @@
 // ControlCommand: the queuectl subcommands that talk to live daemons over
-// the control channel (core/control/control_message.h; README, "Control"):
+// the control channel (core/control/control_message.h; docs/control.md):
 //
 //   queuectl reload [--site S]    re-read the config (one site's only)
 //   queuectl restart              roll the workers over, one slot at a time

@@ -1,4 +1,4 @@
-// The control channel end to end (README, "Control"): queuectl reload,
+// The control channel end to end (docs/control.md): queuectl reload,
 // restart, drain, resume, stop and ps against real redis-servers.
 //
 // QueuectlControlTest checks queuectl alone: FakeDaemon stands in for a

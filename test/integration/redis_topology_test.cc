@@ -1,4 +1,4 @@
-// Redis behind Sentinel and in a Cluster (README, "Scaling out"): a
+// Redis behind Sentinel and in a Cluster (docs/scaling-out.md): a
 // failover followed with no acknowledged job lost, a user not allowed ROLE,
 // and a site that must name the Cluster node of its slot. Real
 // redis-server, redis-sentinel, redis-cli and queuedaemon processes.

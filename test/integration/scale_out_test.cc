@@ -1,4 +1,4 @@
-// Scale-out (README, "Scaling out"): several daemons on one Redis share
+// Scale-out (docs/scaling-out.md): several daemons on one Redis share
 // the work and take over a dead one's jobs, stale consumers are forgotten,
 // a lost read is replayed, and sites live on different Redis servers. Real
 // redis-server and queuedaemon processes. Sentinel and Cluster:
