@@ -11,7 +11,6 @@
 #include "core/os/fork_child.h"
 #include "core/os/memory_usage.h"
 #include "core/worker/slot_board.h"
-#include "core/supervisor/worker_slot.h"
 
 namespace qd {
 namespace {
@@ -31,9 +30,10 @@ WorkerPool::~WorkerPool() { event_free(memory_timer_); }
 
 void WorkerPool::Resize(int n) {
   target_ = n;
+  WorkerSlot::Owner* owner = this;  // a private base: converted here
   while (static_cast<int>(slots_.size()) < n) {
-    slots_.push_back(
-        std::make_unique<WorkerSlot>(this, static_cast<int>(slots_.size())));
+    slots_.push_back(std::make_unique<WorkerSlot>(
+        base_, owner, static_cast<int>(slots_.size())));
   }
   for (auto& slot : slots_) {
     if (slot->index() >= n) {
@@ -175,6 +175,14 @@ void WorkerPool::SlotReady(int index) {
     on_all_ready_ = nullptr;
     cb();
   }
+}
+
+void WorkerPool::SlotExited(int, WorkerSlot::Exit how, int64_t jobs,
+                            int64_t failed) {
+  counters_.jobs += jobs;
+  counters_.failed += failed;
+  if (how == WorkerSlot::Exit::kRecycled) ++counters_.recycled;
+  if (how == WorkerSlot::Exit::kCrashed) ++counters_.crashed;
 }
 
 void WorkerPool::MemoryTick(int, short, void* arg) {

@@ -29,6 +29,7 @@
 #include "core/config/config.h"
 #include "core/monitor/monitor_snapshot.h"
 #include "core/os/channel.h"
+#include "core/supervisor/worker_slot.h"
 
 struct event;
 struct event_base;
@@ -36,9 +37,10 @@ struct event_base;
 namespace qd {
 
 class SlotBoard;
-class WorkerSlot;
 
-class WorkerPool {
+// The pool is each slot's WorkerSlot::Owner: a slot asks it to spawn and
+// reports readiness and exits, and the pool keeps the totals.
+class WorkerPool : private WorkerSlot::Owner {
  public:
   // Runs in the forked child and returns its exit code. The child has
   // already closed every inherited descriptor but the channel.
@@ -46,7 +48,7 @@ class WorkerPool {
       std::function<int(int slot, int incarnation, Channel channel)>;
 
   WorkerPool(event_base* base, ChildMain child_main);
-  ~WorkerPool();
+  ~WorkerPool() override;
 
   // The config every new worker starts with. REQUIRES: outlives the pool or
   // the next SetConfig.
@@ -91,10 +93,13 @@ class WorkerPool {
   void OnAllReady(std::function<void()> cb) { on_all_ready_ = std::move(cb); }
 
  private:
-  friend class WorkerSlot;
-  void Spawn(int slot);
+  // WorkerSlot::Owner.
+  void Spawn(int slot) override;
+  void SlotReady(int slot) override;
+  void SlotExited(int slot, WorkerSlot::Exit how, int64_t jobs,
+                  int64_t failed) override;
+
   void RollNext();
-  void SlotReady(int slot);
   static void MemoryTick(int fd, short what, void* arg);
   void CheckMemory();
 

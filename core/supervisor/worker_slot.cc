@@ -9,15 +9,14 @@
 #include <algorithm>
 
 #include "core/util/exit_codes.h"
-#include "core/worker/slot_board.h"
 #include "core/util/units.h"
-#include "core/supervisor/worker_pool.h"
+#include "core/worker/slot_board.h"
 
 namespace qd {
-WorkerSlot::WorkerSlot(WorkerPool* pool, int index)
-    : pool_(pool), index_(index) {
-  respawn_timer_ = evtimer_new(pool->base_, &WorkerSlot::OnRespawn, this);
-  kill_timer_ = evtimer_new(pool->base_, &WorkerSlot::OnKillGrace, this);
+WorkerSlot::WorkerSlot(event_base* base, Owner* owner, int index)
+    : base_(base), owner_(owner), index_(index) {
+  respawn_timer_ = evtimer_new(base_, &WorkerSlot::OnRespawn, this);
+  kill_timer_ = evtimer_new(base_, &WorkerSlot::OnKillGrace, this);
   board_ = SlotBoard::Create();
   // 30 crashes in 10 s (3 a second) before the doubling: see RespawnBackoff.
   backoff_.AllowBurst(30, std::chrono::seconds(10));
@@ -60,7 +59,7 @@ void WorkerSlot::Started(pid_t pid, Channel channel, int generation) {
   rss_ = 0;
   job_deadline_ = Clock::time_point();
   job_.clear();
-  channel_event_ = event_new(pool_->base_, channel_.fd(), EV_READ | EV_PERSIST,
+  channel_event_ = event_new(base_, channel_.fd(), EV_READ | EV_PERSIST,
                              &WorkerSlot::OnChannel, this);
   event_add(channel_event_, nullptr);
 }
@@ -120,25 +119,27 @@ void WorkerSlot::Exited(int wait_status, bool may_respawn) {
   channel_.Close();
   evtimer_del(kill_timer_);
 
-  if (board_ != nullptr) {  // the process's counts join the pool's totals
-    SlotBoard::View last = board_->Read();
-    pool_->counters_.jobs += last.jobs;
-    pool_->counters_.failed += last.failed;
+  SlotBoard::View last;  // the process's counts join the owner's totals
+  if (board_ != nullptr) {
+    last = board_->Read();
     board_->Reset();
   }
   bool exited = WIFEXITED(wait_status);
   int code = exited ? WEXITSTATUS(wait_status) : -1;
   std::string how = Describe(wait_status);
+  Exit judged;
   if (!may_respawn) {
+    judged = Exit::kRetired;
     state_ = State::kEmpty;
     spdlog::info("worker slot {} pid {} {} after {}", index_, pid, how,
                  FormatDuration(lived));
   } else if (exited && code == kExitRecycle) {
     spdlog::info("worker slot {} pid {} recycled after {}: replacing it",
                  index_, pid, FormatDuration(lived));
-    ++pool_->counters_.recycled;
+    judged = Exit::kRecycled;
     ScheduleRespawn(std::chrono::milliseconds(0));
   } else if (exited && code == kExitShutdown) {
+    judged = Exit::kParked;
     state_ = State::kParked;
     auto retry = std::chrono::milliseconds(30000);
     spdlog::critical(
@@ -148,18 +149,20 @@ void WorkerSlot::Exited(int wait_status, bool may_respawn) {
         index_, pid, FormatDuration(retry));
     ScheduleRespawn(retry);
   } else if (exited && code == kExitOk && was == State::kStopping) {
+    judged = Exit::kDrained;
     spdlog::info("worker slot {} pid {} drained: replacing it", index_, pid);
     ScheduleRespawn(std::chrono::milliseconds(0));
   } else {
     auto delay = backoff_.OnCrash(
         lived, std::chrono::duration_cast<std::chrono::milliseconds>(
                    Clock::now().time_since_epoch()));
-    ++pool_->counters_.crashed;
+    judged = Exit::kCrashed;
     spdlog::warn("worker slot {} pid {} {} after {}: respawning in {}", index_,
                  pid, how, FormatDuration(lived), FormatDuration(delay));
     ScheduleRespawn(delay);
     state_ = State::kBackoff;
   }
+  owner_->SlotExited(index_, judged, last.jobs, last.failed);
 }
 
 void WorkerSlot::ScheduleRespawn(std::chrono::milliseconds delay) {
@@ -177,7 +180,7 @@ void WorkerSlot::OnChannel(int, short, void* arg) {
 void WorkerSlot::OnRespawn(int, short, void* arg) {
   auto* self = static_cast<WorkerSlot*>(arg);
   self->state_ = State::kEmpty;
-  self->pool_->Spawn(self->index_);
+  self->owner_->Spawn(self->index_);
 }
 
 void WorkerSlot::OnKillGrace(int, short, void* arg) {
@@ -216,7 +219,7 @@ void WorkerSlot::ReadChannel() {
     }
     if (type == "ready" && state_ == State::kStarting) {
       state_ = State::kReady;
-      pool_->SlotReady(index_);
+      owner_->SlotReady(index_);
     }
   }
 }

@@ -10,12 +10,15 @@
 //   kParked     its worker was over the soft limit at birth; retried after
 //               the backoff cap
 // The slot owns its channel event, respawn timer and kill-escalation timer;
-// all belong to the master's event_base.
+// all belong to the master's event_base. It forks nothing and keeps no
+// totals itself: what it decides goes up to its Owner (the WorkerPool), the
+// one tie from a slot to the pool that holds it.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 #include "core/os/channel.h"
@@ -23,18 +26,45 @@
 #include "core/util/units.h"
 
 struct event;
+struct event_base;
 
 namespace qd {
 
 class SlotBoard;
-class WorkerPool;
 
 class WorkerSlot {
  public:
   enum class State { kEmpty, kStarting, kReady, kStopping, kBackoff, kParked };
   using Clock = std::chrono::steady_clock;
 
-  WorkerSlot(WorkerPool* pool, int index);
+  // How a slot's process ended, as Exited() judged it.
+  enum class Exit {
+    kRetired,   // not to be respawned (drain-all or shrink): slot empty
+    kRecycled,  // kExitRecycle (soft memory limit): replaced at once
+    kParked,    // kExitShutdown (over the soft limit at birth): parked
+    kDrained,   // exit 0 after a drain (roll-over): replaced at once
+    kCrashed    // anything else: respawned after the backoff
+  };
+
+  // What a slot asks of the pool that holds it. Spawn and SlotReady come
+  // from the slot's own events (respawn timer, channel), SlotExited from
+  // inside Exited(); all on the master's loop.
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    // The respawn timer fired: start a process in `slot` (now kEmpty).
+    virtual void Spawn(int slot) = 0;
+    // The worker in `slot` reported ready (kStarting -> kReady).
+    virtual void SlotReady(int slot) = 0;
+    // A process of `slot` was reaped and judged `how`; `jobs` and `failed`
+    // are what it finished, for the totals (0 when the slot has no board).
+    virtual void SlotExited(int slot, Exit how, int64_t jobs,
+                            int64_t failed) = 0;
+  };
+
+  // The slot's events belong to `base`. REQUIRES: `base` and `owner`
+  // outlive the slot.
+  WorkerSlot(event_base* base, Owner* owner, int index);
   ~WorkerSlot();
 
   // The process was forked; `channel` is the master's end.
@@ -82,7 +112,8 @@ class WorkerSlot {
   void ReadChannel();
   std::string Describe(int wait_status) const;
 
-  WorkerPool* pool_;
+  event_base* base_;
+  Owner* owner_;
   const int index_;
   State state_ = State::kEmpty;
   pid_t pid_ = 0;

@@ -2,17 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/util/exit_codes.h"
-#include "core/os/memory_usage.h"
-#include "core/worker/worker.h"
+#include "core/util/units.h"
 
 namespace qd {
 namespace {
 constexpr std::chrono::milliseconds kCheckEvery(1000);
 }  // namespace
 
-MemoryGuard::MemoryGuard(Worker* worker)
-    : IoManager("memory-guard"), worker_(worker) {}
+MemoryGuard::MemoryGuard(uint64_t soft_limit, Hooks hooks)
+    : IoManager("memory-guard"),
+      soft_limit_(soft_limit),
+      hooks_(std::move(hooks)) {}
 
 void MemoryGuard::Start() { WakeAfter(kCheckEvery); }
 
@@ -26,21 +26,19 @@ void MemoryGuard::AfterWork() {
   if (now < next_quick_) return;
   next_quick_ = now + kQuickEvery;
   MemoryUsage m;
-  if (MemoryUsage::Read(0, &m) && m.rss > worker_->config().daemon.soft_limit) {
+  if (MemoryUsage::Read(0, &m) && m.rss > soft_limit_) {
     Check();  // trims first: only what is still in use counts
   }
 }
 
 bool MemoryGuard::Check() {
   MemoryUsage m = MemoryUsage::TrimAndReadSelf();
-  uint64_t soft = worker_->config().daemon.soft_limit;
-  bool over = m.rss > soft;
-  if (over && !worker_->io().draining()) {
-    worker_->BeginStop(kExitRecycle,
-                       fmt::format("RSS {} passed the soft limit {}",
-                                   FormatSize(m.rss), FormatSize(soft)));
+  bool over = m.rss > soft_limit_;
+  if (over && !hooks_.draining()) {
+    hooks_.recycle(fmt::format("RSS {} passed the soft limit {}",
+                               FormatSize(m.rss), FormatSize(soft_limit_)));
   }
-  worker_->Report(worker_->io().draining() ? "draining" : "idle", m);
+  hooks_.report(hooks_.draining() ? "draining" : "idle", m);
   return over;
 }
 

@@ -9,20 +9,36 @@
 // (which cost 15% of a no-op drain). Over daemon.soft_limit after the trim,
 // the worker stops taking work, finishes what it holds and exits with the
 // recycle code; the master replaces it at once.
+//
+// The guard knows nothing of the Worker: it gets the limit and the three
+// things it does to its worker as Hooks, so it can be tested alone.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <string>
 
+#include "core/os/memory_usage.h"
 #include "queuedaemon/io_manager.h"
 
 namespace qd {
 
-class Worker;
-
 class MemoryGuard : public IoManager {
  public:
-  explicit MemoryGuard(Worker* worker);
+  // What the guard asks of its worker. REQUIRES: all three set.
+  struct Hooks {
+    // True once the worker stopped taking work (for any reason).
+    std::function<bool()> draining;
+    // Stop taking work, finish what is held, exit with kExitRecycle.
+    std::function<void(const std::string& why)> recycle;
+    // Tells the master the worker's state ("idle", "draining") and memory.
+    std::function<void(const std::string& state, const MemoryUsage& memory)>
+        report;
+  };
+
+  // `soft_limit`: RSS in bytes (daemon.soft_limit).
+  MemoryGuard(uint64_t soft_limit, Hooks hooks);
   void Start() override;
   // Trims, reads, reports. True if over the soft limit (now recycling).
   bool Check();
@@ -33,7 +49,8 @@ class MemoryGuard : public IoManager {
 
  private:
   void OnTimer() override;
-  Worker* worker_;
+  const uint64_t soft_limit_;
+  Hooks hooks_;
   std::chrono::steady_clock::time_point next_quick_{};
 };
 

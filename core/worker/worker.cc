@@ -12,11 +12,11 @@
 #include <thread>
 #include <vector>
 
+#include "core/os/process.h"
+#include "core/queue/queue_manager.h"
 #include "core/util/exit_codes.h"
 #include "core/worker/master_link.h"
 #include "core/worker/memory_guard.h"
-#include "core/os/process.h"
-#include "core/queue/queue_manager.h"
 #include "core/worker/worker_stats.h"
 #include "core/xmpp/xmpp_confirm_poller.h"
 #include "core/xmpp/xmpp_manager.h"
@@ -96,8 +96,21 @@ void Worker::AddFrameworkManagers() {
   auto stats = std::make_unique<WorkerStats>(config_, slot_, board_);
   stats_ = stats.get();
   stats_->Event("init");
-  io_.Add(std::make_unique<MasterLink>(this));
-  auto guard = std::make_unique<MemoryGuard>(this);
+  io_.Add(std::make_unique<MasterLink>(
+      &channel_, board_, config_.daemon.heartbeat_timeout,
+      MasterLink::Hooks{
+          [this](const std::string& why) { BeginStop(kExitOk, why); },
+          [this](const std::string& site, bool paused) {
+            SetPaused(site, paused);
+          }}));
+  auto guard = std::make_unique<MemoryGuard>(
+      config_.daemon.soft_limit,
+      MemoryGuard::Hooks{
+          [this] { return io_.draining(); },
+          [this](const std::string& why) { BeginStop(kExitRecycle, why); },
+          [this](const std::string& state, const MemoryUsage& memory) {
+            Report(state, memory);
+          }});
   memory_guard_ = guard.get();
   io_.Add(std::move(guard));
   QueueManager::Hooks hooks;

@@ -1,5 +1,6 @@
 // XmppLink: connecting, the stream handshake (STARTTLS with xmpp_tls.h,
-// SASL through XmppSasl, binding), keepalive pings and reconnecting.
+// SASL through XmppSasl, binding) and reconnecting; the ready link's pings
+// and delivery barrier are its XmppKeepalive's.
 #include "core/xmpp/xmpp_link.h"
 
 #include <event2/buffer.h>
@@ -12,7 +13,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <random>
 
 #include "core/util/units.h"
@@ -23,7 +23,6 @@ namespace qd {
 namespace {
 
 using std::chrono::milliseconds;
-using Clock = std::chrono::steady_clock;
 
 // The backoff delay plus up to a quarter of jitter, so links that failed
 // together (a server restart) do not all come back in the same instant.
@@ -64,7 +63,11 @@ XmppLink::XmppLink(event_base* base, XmppAccount account, evdns_base* dns)
       stream_({nullptr, [this](const XmlElement& s) { OnStanza(s); },
                [this] { OnStreamEnd(); }}),
       backoff_(account_.reconnect_min, account_.reconnect_max,
-               milliseconds::max()) {
+               milliseconds::max()),
+      keepalive_(base_, account_, &counters_,
+                 {[this](std::string_view data) { Write(data); },
+                  [this](std::string_view prefix) { return NextId(prefix); },
+                  [this](const std::string& why) { Fail(why); }}) {
   if (dns_ == nullptr) {
     dns_ = evdns_base_new(base_, EVDNS_BASE_INITIALIZE_NAMESERVERS |
                                      EVDNS_BASE_DISABLE_WHEN_INACTIVE);
@@ -78,10 +81,6 @@ XmppLink::XmppLink(event_base* base, XmppAccount account, evdns_base* dns)
   retry_timer_ = evtimer_new(base_, &TimerThunk<&XmppLink::Connect>, this);
   handshake_timer_ =
       evtimer_new(base_, &TimerThunk<&XmppLink::OnHandshakeTimeout>, this);
-  ping_timer_ = evtimer_new(base_, &TimerThunk<&XmppLink::OnPingTimer>, this);
-  pong_timer_ = evtimer_new(base_, &TimerThunk<&XmppLink::OnPongTimeout>, this);
-  whitespace_timer_ =
-      evtimer_new(base_, &TimerThunk<&XmppLink::OnWhitespaceTimer>, this);
   if (account_.tls != "off") {
     ssl_ctx_error_ = MakeXmppTlsContext(account_.ca_file, &ssl_ctx_);
   }
@@ -89,10 +88,7 @@ XmppLink::XmppLink(event_base* base, XmppAccount account, evdns_base* dns)
 
 XmppLink::~XmppLink() {
   Stop();
-  for (event* e : {retry_timer_, handshake_timer_, ping_timer_, pong_timer_,
-                   whitespace_timer_}) {
-    event_free(e);
-  }
+  for (event* e : {retry_timer_, handshake_timer_}) event_free(e);
   if (ssl_ctx_ != nullptr) SSL_CTX_free(ssl_ctx_);
   if (own_dns_ && dns_ != nullptr) evdns_base_free(dns_, 0);
 }
@@ -152,24 +148,20 @@ std::string XmppLink::Where() const {
 }
 
 void XmppLink::CloseConnection() {
-  for (event* e :
-       {handshake_timer_, ping_timer_, pong_timer_, whitespace_timer_}) {
-    evtimer_del(e);
-  }
+  evtimer_del(handshake_timer_);
+  keepalive_.Stop();
   if (bev_ != nullptr) {
     bufferevent_free(bev_);  // the TLS filter frees its SSL and the socket
     bev_ = nullptr;
   }
   ssl_ = nullptr;
   sasl_.Reset();
-  pings_.clear();
 }
 
 // Every failure goes through here: one log line, then the backoff.
 void XmppLink::Fail(const std::string& why) {
   bool was_ready = state_ == State::kReady;
-  std::deque<PendingPing> unanswered;
-  unanswered.swap(pings_);
+  auto unanswered = keepalive_.TakeBarriers();
   CloseConnection();
   if (state_ == State::kStopped) return;
   last_error_ = why;
@@ -179,15 +171,13 @@ void XmppLink::Fail(const std::string& why) {
   ArmTimer(retry_timer_, delay);
   spdlog::warn("xmpp {} ({} via {}): {}; reconnecting in {}", account_.name,
                account_.jid.Bare(), Where(), why, FormatDuration(delay));
-  for (auto& ping : unanswered) {
-    if (ping.done) ping.done(false);
-  }
+  for (auto& done : unanswered) done(false);
   if (was_ready && on_down_) on_down_(why);
 }
 
 void XmppLink::Write(std::string_view data) {
   bufferevent_write(bev_, data.data(), data.size());
-  last_write_ = Clock::now();
+  keepalive_.Wrote();
 }
 
 // For the closing tag, right before the connection is freed (which drops
@@ -399,7 +389,7 @@ void XmppLink::OnIq(const XmlElement& iq) {
     }
     return BecomeReady();
   }
-  if (answer) return OnPong(id);
+  if (answer) return keepalive_.OnAnswer(id);
   XmlBuilder reply("iq");
   reply.Attr("id", id);
   if (iq.HasAttr("from")) reply.Attr("to", iq.Attr("from"));
@@ -420,8 +410,7 @@ void XmppLink::BecomeReady() {
   evtimer_del(handshake_timer_);
   backoff_.Reset();
   ++counters_.ready;
-  ArmTimer(ping_timer_, account_.ping_interval);
-  ArmTimer(whitespace_timer_, account_.whitespace_interval);
+  keepalive_.Start();
   spdlog::info("xmpp {}: ready as {} via {} ({}, {})", account_.name,
                bound_jid_, Where(), tls_active_ ? "TLS" : "plaintext",
                sasl_.mechanism());
@@ -438,66 +427,10 @@ void XmppLink::OnHandshakeTimeout() {
        " (the server stopped answering)");
 }
 
-void XmppLink::OnPingTimer() {
-  if (state_ != State::kReady) return;
-  ArmTimer(ping_timer_, account_.ping_interval);
-  if (pings_.empty()) SendPing(nullptr);  // else one is on its way already
-}
-
 bool XmppLink::Confirm(std::function<void(bool)> done) {
   if (state_ != State::kReady) return false;
-  SendPing(std::move(done));
+  keepalive_.Confirm(std::move(done));
   return true;
-}
-
-void XmppLink::SendPing(std::function<void(bool)> done) {
-  std::string id = NextId("ping");
-  Write(XmlBuilder("iq")
-            .Attr("type", "get")
-            .Attr("id", id)
-            .Attr("to", account_.jid.domain)
-            .Child(XmlBuilder("ping").Attr("xmlns", kNsPing))
-            .Str());
-  ++counters_.pings_sent;
-  if (pings_.empty()) ArmTimer(pong_timer_, account_.ping_timeout);
-  pings_.push_back({std::move(id), Clock::now(), std::move(done)});
-}
-
-// Any answer (result or error) proves the server read the stream up to the
-// ping. The timer moves on to the next oldest ping still unanswered.
-void XmppLink::OnPong(const std::string& id) {
-  auto it = std::find_if(pings_.begin(), pings_.end(),
-                         [&](const PendingPing& p) { return p.id == id; });
-  if (it == pings_.end()) return;
-  ++counters_.pongs_received;
-  auto done = std::move(it->done);
-  pings_.erase(it);
-  if (pings_.empty()) {
-    evtimer_del(pong_timer_);
-  } else {
-    auto left = std::chrono::duration_cast<milliseconds>(
-        pings_.front().sent + account_.ping_timeout - Clock::now());
-    ArmTimer(pong_timer_, std::max(left, milliseconds(0)));
-  }
-  if (done) done(true);
-}
-
-void XmppLink::OnPongTimeout() {
-  Fail("no answer to a ping within " + FormatDuration(account_.ping_timeout) +
-       ": dead link");
-}
-
-void XmppLink::OnWhitespaceTimer() {
-  if (state_ != State::kReady) return;
-  auto idle =
-      std::chrono::duration_cast<milliseconds>(Clock::now() - last_write_);
-  milliseconds left = account_.whitespace_interval - idle;
-  if (left <= milliseconds(0)) {
-    Write(" ");
-    ++counters_.whitespace_sent;
-    left = account_.whitespace_interval;
-  }
-  ArmTimer(whitespace_timer_, left);
 }
 
 std::string XmppLink::NextId(std::string_view prefix) {

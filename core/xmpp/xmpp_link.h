@@ -11,10 +11,11 @@
 //      (preferred) or PLAIN (only over TLS unless allow_plain_without_tls)
 //   -> new stream -> resource binding -> initial presence -> ready.
 //
-// While ready: a XEP-0199 ping every ping_interval; no answer (result or
-// error) within ping_timeout is a dead link. A single space is written when
-// nothing else was sent for whitespace_interval, so NATs and the server's
-// idle timers keep the TCP connection. The server's own pings are answered.
+// While ready, its XmppKeepalive pings (XEP-0199) every ping_interval; no
+// answer (result or error) within ping_timeout is a dead link. A single space
+// is written when nothing else was sent for whitespace_interval, so NATs and
+// the server's idle timers keep the TCP connection. The server's own pings
+// are answered.
 //
 // Failures: a socket error, a stream error, </stream:stream>, a dead ping,
 // SASL <failure> (wrong password), a TLS verification failure, a handshake
@@ -30,7 +31,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -38,6 +38,8 @@
 
 #include "core/config/xmpp_account.h"
 #include "core/util/respawn_backoff.h"
+#include "core/xmpp/xmpp_keepalive.h"
+#include "core/xmpp/xmpp_link_counters.h"
 #include "core/xmpp/xmpp_sasl.h"
 #include "core/xmpp/xmpp_stream.h"
 
@@ -65,15 +67,7 @@ class XmppLink {
     kWaitingRetry     // the backoff timer
   };
 
-  struct Counters {
-    uint64_t connects = 0;  // TCP connect attempts
-    uint64_t ready = 0;     // times the link became ready
-    uint64_t failures = 0;  // attempts or ready links that failed
-    uint64_t pings_sent = 0;
-    uint64_t pongs_received = 0;   // our pings answered (result or error)
-    uint64_t server_pings = 0;     // the server's pings we answered
-    uint64_t whitespace_sent = 0;  // keepalive spaces
-  };
+  using Counters = XmppLinkCounters;
 
   // `dns` may be null: the link then makes its own evdns_base (with the
   // system's resolv.conf and hosts). Does not connect until Start().
@@ -140,11 +134,6 @@ class XmppLink {
 
   void ArmTimer(event* timer, std::chrono::milliseconds delay);
   void OnHandshakeTimeout();
-  void OnPingTimer();
-  void SendPing(std::function<void(bool)> done);
-  void OnPong(const std::string& id);
-  void OnPongTimeout();
-  void OnWhitespaceTimer();
   std::string NextId(std::string_view prefix);
 
   event_base* base_;
@@ -163,25 +152,15 @@ class XmppLink {
   bool session_needed_ = false;
   XmppSasl sasl_;  // this connection's authentication
   std::string bind_id_, session_id_;
-  // Pings in flight, oldest first; pong_timer_ runs for the oldest.
-  struct PendingPing {
-    std::string id;
-    std::chrono::steady_clock::time_point sent;
-    std::function<void(bool)> done;  // may be empty (a keepalive ping)
-  };
-  std::deque<PendingPing> pings_;
   uint64_t next_id_ = 0;
   std::string last_error_;
   std::string bound_jid_;
-  std::chrono::steady_clock::time_point last_write_;
   RespawnBackoff backoff_;
   Counters counters_;
+  XmppKeepalive keepalive_;  // runs while kReady
 
   event* retry_timer_ = nullptr;
   event* handshake_timer_ = nullptr;  // connect_timeout
-  event* ping_timer_ = nullptr;       // next ping
-  event* pong_timer_ = nullptr;       // ping_timeout
-  event* whitespace_timer_ = nullptr;
 
   std::function<void()> on_ready_;
   std::function<void(const std::string&)> on_down_;
