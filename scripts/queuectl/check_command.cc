@@ -8,8 +8,8 @@
 #include <memory>
 #include <set>
 
-#include "core/os/process.h"
 #include "core/config/redis_url.h"
+#include "core/os/process.h"
 #include "scripts/queuectl/stats_reader.h"
 
 namespace qd::ctl {
@@ -233,12 +233,13 @@ CheckCommand::Findings CheckCommand::Evaluate(
     Check("ready", q.ready, ready_, where, &f);
     Check("dead", q.dead, dead_, where, &f);
   }
-  if (!workers_min_n_) return f;
+  // No live daemon is CRITICAL whatever the thresholds: the queues' numbers
+  // may all be fine while nothing serves them.
   std::string filter =
       workers.filter.empty() ? "" : " (" + workers.filter + ")";
   if (workers.daemons == 0) {
     f.Add(kCritical, "no live daemon" + filter);
-  } else if (workers.ready < *workers_min_n_) {
+  } else if (workers_min_n_ && workers.ready < *workers_min_n_) {
     f.Add(kCritical, "workers " + std::to_string(workers.ready) + " < " +
                          std::to_string(*workers_min_n_) + filter);
   }

@@ -120,6 +120,7 @@ void ExpectPluginLine(const Check& c, int code, const std::string& status) {
 }
 
 TEST_F(QueuectlCheckTest, OkWhenQueuesAreEmptyAndThresholdsNotReached) {
+  PublishDaemon("h1", "generic", 2);
   Check c = Run({"--ready-warn", "10", "--ready-crit", "100", "--dead-warn",
                  "1", "--dead-crit", "10"});
   ExpectPluginLine(c, 0, "OK");
@@ -130,7 +131,7 @@ TEST_F(QueuectlCheckTest, OkWhenQueuesAreEmptyAndThresholdsNotReached) {
   EXPECT_EQ(c.perf["ready"].warn, "");
   EXPECT_EQ(c.perf["ready"].min, "0");
   EXPECT_EQ(c.perf["dead"].value, 0);
-  EXPECT_EQ(c.perf["workers"].value, 0);
+  EXPECT_EQ(c.perf["workers"].value, 2);
   for (const char* q : {"default_mail", "default_noop", "other_q1"}) {
     ASSERT_EQ(c.perf.count(std::string("ready_") + q), 1u) << c.out;
     EXPECT_EQ(c.perf[std::string("ready_") + q].warn, "10");
@@ -149,6 +150,7 @@ TEST_F(QueuectlCheckTest, WarningWhenReadyIsOverWarn) {
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(Ctl({"enqueue", "other", "q1", "job"}).code, 0);  // no daemon
   }
+  PublishDaemon("h1", "generic", 2);
   Check c = Run({"--site", "other", "--ready-warn", "2", "--ready-crit", "5"});
   ExpectPluginLine(c, 1, "WARNING");
   EXPECT_EQ(c.text.rfind("ready 3 > 2 (site other queue q1); ", 0), 0u)
@@ -166,6 +168,7 @@ TEST_F(QueuectlCheckTest, WarningWhenReadyIsOverWarn) {
 }
 
 TEST_F(QueuectlCheckTest, CriticalWhenDeadIsOverCrit) {
+  PublishDaemon("h1", "generic", 2);
   for (int i = 0; i < 12; ++i) {
     Redis("XADD qd:{default}:dead:mail * payload p error boom");
   }
@@ -218,6 +221,24 @@ TEST_F(QueuectlCheckTest, CriticalWhenWorkersAreBelowMin) {
   ExpectPluginLine(nowhere, 2, "CRITICAL");
   EXPECT_EQ(nowhere.text.rfind("no live daemon (host h3)", 0), 0u)
       << nowhere.text;
+}
+
+// Queues within every threshold but no daemon to serve them: CRITICAL,
+// with or without --workers-min; a daemon whose hash expired is gone too.
+TEST_F(QueuectlCheckTest, CriticalWhenNoDaemonLivesWithoutWorkersMin) {
+  Check none = Run({});
+  ExpectPluginLine(none, 2, "CRITICAL");
+  EXPECT_EQ(none.text.rfind("no live daemon; ready 0, dead 0 in 3 queues", 0),
+            0u)
+      << none.text;
+  EXPECT_EQ(none.perf["workers"].value, 0);
+
+  PublishDaemon("h1", "generic", 2);
+  ExpectPluginLine(Run({}), 0, "OK");
+  Redis("DEL qd:daemon:h1:generic");
+  Check gone = Run({"--ready-warn", "10"});
+  ExpectPluginLine(gone, 2, "CRITICAL");
+  EXPECT_EQ(gone.text.rfind("no live daemon", 0), 0u) << gone.text;
 }
 
 TEST_F(QueuectlCheckTest, UnknownWhenRedisIsDown) {
