@@ -369,7 +369,11 @@ void Listener::TimedOut(const std::vector<uint64_t>& serials) {
                  config_.name, c->id(), FormatDuration(config_.fence_timeout));
     if (!c->queued().empty()) c->PopQueued();
     Reply(c, handler_->BusyReply());
-    if (!c->queued().empty()) again.push_back(c);
+    if (!c->queued().empty()) {
+      again.push_back(c);
+    } else {
+      ResumeRead(c);  // Wait() paused it; nothing else would resume it
+    }
   }
   for (ClientConn* c : again) Wait(c);
 }
