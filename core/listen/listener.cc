@@ -310,7 +310,7 @@ void Listener::KeepOrRelease(WorkerProc* p, ClientConn* c) {
 void Listener::OnWorkerGone(WorkerProc* p, const std::string& error) {
   if (!error.empty()) {
     spdlog::error("listener {}: worker {}: {}", config_.name, p->pid(), error);
-    kill(p->pid(), SIGKILL);
+    if (!p->reaped()) kill(p->pid(), SIGKILL);  // a reaped pid may be reused
   }
   ClientConn* c = p->conn();
   bool close = false;
@@ -324,7 +324,7 @@ void Listener::OnWorkerGone(WorkerProc* p, const std::string& error) {
         config_.name, c->id(), p->pid());
     Reply(c, handler_->ErrorReply());
   }
-  fence_.Release(p);  // may free p
+  fence_.Release(p);  // p stays valid until the loop turn ends
   if (c == nullptr) return;
   if (close) {  // a login whose worker died
     c->DropQueued();
