@@ -44,32 +44,36 @@ class ClientConn {
     // one runs Login(). In: accepted on such a listener; a fence_timeout
     // that dropped the login frame (kLoginWaiting). Out: its first frame
     // goes to a worker (kLoggingIn); no worker can be had (kLoginWaiting);
-    // the client leaves or idles out (freed).
+    // an oversize frame, or Shutdown() with nothing queued (kClosing); the
+    // client leaves or idles out (freed).
     kLogin,
     // kLogin, waiting at the fence (in ForkFence's queue, reading paused).
     // In: kLogin needed a worker and the fence was full (or a fork
     // failed). Out: the fence admits it (kLogin, then at once kLoggingIn
-    // if it gets its worker); fence_timeout (busy reply, kLogin).
+    // if it gets its worker); fence_timeout (busy reply for the login
+    // frame, kLogin, and back here at once if more are queued); the client
+    // leaves (freed).
     kLoginWaiting,
     // Its login request runs in its worker. In: from kLogin. Out: the
     // reply: accepted (kReady), refused (kClosing); the worker died (error
-    // reply, kClosing); an oversize frame came behind it (kClosing).
+    // reply, kClosing); an oversize frame came behind it (kClosing); the
+    // client leaves (freed; the worker's reply is dropped).
     kLoggingIn,
     // Logged in or no login needed; no request in a worker, none at the
     // fence. Queued requests are dispatched at once. In: accepted on a
     // listener without login; a reply; the fence admits it or timed it out.
     // Out: a request goes to its worker (kRunning) or waits (kWaiting);
-    // closing.
+    // closing (kClosing); the client leaves or idles out (freed).
     kReady,
     // At the fence: it needs a worker and none can be forked yet (in
     // ForkFence's queue, reading paused). In: from kReady. Out: the fence
     // admits it (kReady, then kRunning if it gets its worker); fence_timeout
-    // (busy reply for its oldest request, kReady, and back here if more are
-    // queued).
+    // (busy reply for its oldest request, kReady with reading resumed, and
+    // back here at once if more are queued); the client leaves (freed).
     kWaiting,
     // A request runs in its worker. In: from kReady. Out: the reply or the
     // worker's death (kReady); an oversize frame came behind it
-    // (kClosing).
+    // (kClosing); the client leaves (freed; the worker's reply is dropped).
     kRunning,
     // No more requests start; reading stopped; freed once its output is
     // flushed (or the client leaves). A request already in its worker

@@ -17,11 +17,14 @@ ForkFence::ForkFence(event_base* base, const ListenerConfig& config,
                      ListenerStats* stats, Owner* owner)
     : config_(config), stats_(stats), owner_(owner) {
   timer_ = evtimer_new(base, &ForkFence::OnTimer, this);
+  free_done_ = event_new(base, -1, 0, &ForkFence::OnFreeDone, this);
 }
 
 ForkFence::~ForkFence() {
   procs_.clear();
+  done_.clear();
   event_free(timer_);
+  event_free(free_done_);
 }
 
 // --- workers ---
@@ -48,7 +51,7 @@ bool ForkFence::Reaped(pid_t pid, int wait_status) {
   }
   it->second->set_reaped();
   --alive_;
-  if (it->second->released()) procs_.erase(it);
+  if (it->second->released()) Done(pid);
   return true;
 }
 
@@ -74,7 +77,19 @@ void ForkFence::Release(WorkerProc* p) {
     p->set_conn(nullptr);
   }
   p->CloseChannel();
-  if (p->reaped()) procs_.erase(p->pid());  // deletes p
+  if (p->reaped()) Done(p->pid());
+}
+
+void ForkFence::Done(pid_t pid) {
+  auto it = procs_.find(pid);
+  done_.push_back(std::move(it->second));
+  procs_.erase(it);
+  // Its callback runs after the callback running now has returned.
+  event_active(free_done_, EV_TIMEOUT, 0);
+}
+
+void ForkFence::OnFreeDone(int, short, void* arg) {
+  static_cast<ForkFence*>(arg)->done_.clear();
 }
 
 void ForkFence::Reclaim() {

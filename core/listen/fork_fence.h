@@ -12,6 +12,9 @@
 // only count), the idle list (oldest first) and the waiting queue (exact:
 // a connection is in it exactly while it is waiting()). Forking is the
 // listener's: the fence says whether it may and counts what was forked.
+// A worker whose channel is closed and whose process is reaped is done; it
+// is freed after the current loop turn, never at once, because the caller
+// may be inside that worker's own callback (pgbouncer's "just freed" list).
 // Used from the master's loop only.
 #pragma once
 
@@ -53,7 +56,8 @@ class ForkFence {
   // and `reclaimed` are counted into `stats`.
   ForkFence(event_base* base, const ListenerConfig& config,
             ListenerStats* stats, Owner* owner);
-  // Frees every WorkerProc, reaped or not (their channels close).
+  // Frees every WorkerProc, reaped or not (their channels close), and the
+  // done ones not yet freed.
   ~ForkFence();
   ForkFence(const ForkFence&) = delete;
   ForkFence& operator=(const ForkFence&) = delete;
@@ -65,8 +69,9 @@ class ForkFence {
   bool full() const { return alive_ >= config_.max_concurrent; }
   // Counts and keeps a worker just forked.
   WorkerProc* Add(std::unique_ptr<WorkerProc> proc);
-  // A reaped child: false when `pid` is not one of ours. Frees it if its
-  // channel is closed; otherwise that comes when it is released.
+  // A reaped child: false when `pid` is not one of ours. Done if its
+  // channel is closed (freed after the loop turn); otherwise that comes
+  // when it is released.
   bool Reaped(pid_t pid, int wait_status);
   // Keeps `proc` for its connection's next request for `keepalive`.
   // REQUIRES: kBound.
@@ -75,7 +80,8 @@ class ForkFence {
   // kIdle).
   void Unidle(WorkerProc* proc);
   // Unbinds `proc` from its connection and closes its channel, so it
-  // exits. Frees it if it was reaped already.
+  // exits. Done if it was reaped already: freed after the loop turn, so
+  // `proc` stays valid until the current callback returns.
   void Release(WorkerProc* proc);
   // When the fence is full, the oldest idle worker gives way.
   void Reclaim();
@@ -109,11 +115,17 @@ class ForkFence {
 
   static void OnTimer(int fd, short what, void* arg);
   void Timeouts();
+  // Moves a done worker out of procs_ into done_ (its pid may be reused at
+  // once) and has it freed after the loop turn.
+  void Done(pid_t pid);
+  static void OnFreeDone(int fd, short what, void* arg);
 
   const ListenerConfig& config_;
   ListenerStats* stats_;
   Owner* owner_;
   std::unordered_map<pid_t, std::unique_ptr<WorkerProc>> procs_;
+  std::vector<std::unique_ptr<WorkerProc>> done_;  // freed after the turn
+  event* free_done_ = nullptr;   // activated while done_ is not empty
   int alive_ = 0;                // procs_ not reaped yet: what the fence counts
   std::list<WorkerProc*> idle_;  // kIdle, oldest first
   std::deque<Waiter> queue_;     // waiting connections, in arrival order

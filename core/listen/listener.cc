@@ -310,7 +310,7 @@ void Listener::KeepOrRelease(WorkerProc* p, ClientConn* c) {
 void Listener::OnWorkerGone(WorkerProc* p, const std::string& error) {
   if (!error.empty()) {
     spdlog::error("listener {}: worker {}: {}", config_.name, p->pid(), error);
-    kill(p->pid(), SIGKILL);
+    if (!p->reaped()) kill(p->pid(), SIGKILL);  // a reaped pid may be reused
   }
   ClientConn* c = p->conn();
   bool close = false;
@@ -324,7 +324,7 @@ void Listener::OnWorkerGone(WorkerProc* p, const std::string& error) {
         config_.name, c->id(), p->pid());
     Reply(c, handler_->ErrorReply());
   }
-  fence_.Release(p);  // may free p
+  fence_.Release(p);  // p stays valid until the loop turn ends
   if (c == nullptr) return;
   if (close) {  // a login whose worker died
     c->DropQueued();
@@ -369,7 +369,11 @@ void Listener::TimedOut(const std::vector<uint64_t>& serials) {
                  config_.name, c->id(), FormatDuration(config_.fence_timeout));
     if (!c->queued().empty()) c->PopQueued();
     Reply(c, handler_->BusyReply());
-    if (!c->queued().empty()) again.push_back(c);
+    if (!c->queued().empty()) {
+      again.push_back(c);
+    } else {
+      ResumeRead(c);  // Wait() paused it; nothing else would resume it
+    }
   }
   for (ClientConn* c : again) Wait(c);
 }

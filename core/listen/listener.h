@@ -30,8 +30,11 @@
 // owns the socket (ServeClient); max_connections bounds them.
 //
 // Used from the master's loop only. Connections are freed from their own
-// callbacks (EOF, flushed, idle) and workers from their channel's, as
-// libevent allows for a bufferevent; neither is touched after that.
+// callbacks (EOF, flushed, idle), as libevent allows for a bufferevent, and
+// not touched after that. Workers are never freed synchronously: the
+// callback that released one may still look at it (WorkerProc::OnRead
+// checks its channel before decoding the next message), so the ForkFence
+// frees a released, reaped worker only after the loop turn.
 #pragma once
 
 #include <sys/types.h>

@@ -43,6 +43,8 @@ void WorkerProc::OnRead(bufferevent* bev, void* arg) {
   auto* p = static_cast<WorkerProc*>(arg);
   WireMessage message;
   std::string error;
+  // The owner may release p (closing chan_) but never frees it: the
+  // ForkFence frees a done worker after the loop turn.
   while (p->chan_ != nullptr) {
     RequestWire::Result r =
         RequestWire::Decode(bufferevent_get_input(bev), &message, &error);

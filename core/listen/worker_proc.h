@@ -6,10 +6,12 @@
 // by the master, or broken by the worker's death) and the process (reaped).
 // The process's end is reaped(); the channel and the work are State. The
 // ForkFence owns every WorkerProc of its listener and frees one once both
-// have ended.
+// have ended, after the loop turn in which the second ended.
 //
-// Used from the master's loop only. Its callbacks touch nothing of it after
-// reporting to the owner, who may free it then.
+// Used from the master's loop only. Its channel callback goes on with it
+// after reporting a reply to the owner (the next message may be buffered
+// already), which is safe only because the owner never frees a WorkerProc
+// synchronously; a released one just has no channel left.
 #pragma once
 
 #include <sys/types.h>
@@ -36,20 +38,22 @@ class WorkerProc {
     // once reaped).
     kServing,
     // Bound to its connection between requests, channel open. In: forked
-    // for a connection; a reply while more requests are queued. Out: the
-    // next request (kBusy); released (kReleased).
+    // for a connection; every reply (Replied()); taken out of the idle list
+    // for the next request. Out: the next request (kBusy); kept alive with
+    // nothing queued (kIdle); released (kReleased).
     kBound,
     // Running a request of its connection (or of one that left meanwhile:
-    // conn() null). In: Send(). Out: the reply (kBound, kIdle or
-    // kReleased); the channel broke (kReleased).
+    // conn() null). In: Send(). Out: the reply (kBound, and from there at
+    // once kIdle or kReleased as the listener decides); the channel broke
+    // (kReleased).
     kBusy,
     // Kept alive for its connection's next request: in the ForkFence's idle
-    // list, keepalive timer running. In: a reply with nothing queued. Out:
-    // the next request (kBusy); keepalive over, or reclaimed by the fence
-    // for a waiting connection (kReleased).
+    // list, keepalive timer running. In: from kBound, a reply with nothing
+    // queued. Out: the next request (kBound, then at once kBusy); keepalive
+    // over, or reclaimed by the fence for a waiting connection (kReleased).
     kIdle,
     // Channel closed (its EOF tells the worker to exit) or broken; unbound.
-    // In: CloseChannel(). Out: freed once reaped.
+    // In: CloseChannel(). Out: freed once reaped (after that loop turn).
     kReleased,
   };
 
@@ -57,12 +61,13 @@ class WorkerProc {
   class Owner {
    public:
     virtual ~Owner() = default;
-    // One message from the worker.
+    // One message from the worker. May release `proc` but never free it:
+    // the caller reads on while its channel is open.
     virtual void OnWorkerReply(WorkerProc* proc, WireMessage& message) = 0;
     // The channel broke (EOF or error: `error` empty) or the worker broke
-    // the protocol (`error` says how). May free `proc`.
+    // the protocol (`error` says how). May release `proc`.
     virtual void OnWorkerGone(WorkerProc* proc, const std::string& error) = 0;
-    // The keepalive timer of an idle worker ran out. May free `proc`.
+    // The keepalive timer of an idle worker ran out. May release `proc`.
     virtual void OnKeepaliveEnd(WorkerProc* proc) = 0;
   };
 

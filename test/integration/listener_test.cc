@@ -303,6 +303,24 @@ TEST_F(ListenerTest, FenceReclaimsAWorkerThatGoesIdleWhileOthersWait) {
   std::printf("waiting request answered after %ld ms (B's SLOW: 500 ms)\n", ms);
 }
 
+// A's only request times out at the fence behind B's; A is read again after
+// its BUSY reply, so its next request is answered once B's worker is gone.
+TEST_F(ListenerTest, ConnectionIsReadAgainAfterAFenceTimeout) {
+  ASSERT_NO_FATAL_FAILURE(
+      Start("    login: none\n    worker_keepalive: 0s\n"
+            "    max_concurrent: 1\n    fence_timeout: 1s\n"));
+  LineClient a = Connect(), b = Connect();
+  ASSERT_TRUE(b.SendLine("SLOW 2500"));
+  ASSERT_TRUE(daemon_->WaitForLog("request 1 of this connection: SLOW"))
+      << daemon_->Log();
+  ASSERT_TRUE(a.SendLine("ECHO a1"));
+  EXPECT_EQ(a.ReadLine(kReply), std::optional<std::string>("BUSY"))
+      << daemon_->Log();
+  EXPECT_EQ(b.ReadLine(kReply), std::optional<std::string>("DONE"));
+  EXPECT_EQ(a.Request("ECHO a2", kReply), std::optional<std::string>("a2"))
+      << daemon_->Log();
+}
+
 TEST_F(ListenerTest, KeepaliveKeepsOneWorkerForAChattyClient) {
   ASSERT_NO_FATAL_FAILURE(Start("    login: none\n    worker_keepalive: 5s\n"));
   LineClient c = Connect();
