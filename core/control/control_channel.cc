@@ -48,12 +48,18 @@ void ControlChannel::OnPayload(std::string_view payload) {
   if (s.ok()) s = ControlCommand::Decode(json, &cmd);
   if (!s.ok()) return Refuse(s.message());
   if (!cmd.Selects(host_, id_)) return;
+  // The clock checks stop a captured signed command from being replayed.
+  // An unsigned one can be forged afresh by anyone who may PUBLISH, so its
+  // `ts` proves nothing; checking it would only make a host with a skewed
+  // clock go unanswered.
   int64_t skew = std::llabs(EpochMs() - cmd.ts_ms);
-  if (skew > ControlCommand::kMaxSkewMs) {
+  if (!secret_.empty() && skew > ControlCommand::kMaxSkewMs) {
     return Refuse("stale command " + cmd.cmd + " (" + cmd.req + "): sent " +
-                  FormatDuration(Duration(skew)) + " away from our clock");
+                  FormatDuration(Duration(skew)) +
+                  " away from our clock (replayed, or the sender's clock "
+                  "is off)");
   }
-  if (cmd.ts_ms < started_ms_) {
+  if (!secret_.empty() && cmd.ts_ms < started_ms_) {
     return Refuse("command " + cmd.cmd + " (" + cmd.req +
                   ") was sent before this daemon started (replayed?)");
   }

@@ -4,8 +4,10 @@
 // Subscribes to qd:control on a connection of its own (pub/sub mode) in the
 // daemon's Redis, re-subscribing after every reconnect. Each payload is
 // opened (signature, when control.secret_file is set), decoded and checked:
-// `ts` within ControlCommand::kMaxSkewMs of our clock and a `req` not seen
-// before, so a captured command cannot be replayed. A command that selects
+// a `req` not seen before and, for signed commands, `ts` within
+// ControlCommand::kMaxSkewMs of our clock and after our start, so a
+// captured command cannot be replayed (an unsigned one could be forged, so
+// its clock is not checked). A command that selects
 // this daemon goes to the handler, whose answer is RPUSHed to the
 // command's reply_to (expiring after 60 s) on the master's ordinary Redis
 // connection. Refused payloads are logged (at most 20 lines per 10 s) and

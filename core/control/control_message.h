@@ -16,7 +16,7 @@
 //   "v1:" HEX(HMAC-SHA256(secret, JSON)) " " JSON
 // A daemon with a secret refuses an unsigned payload, a wrong signature,
 // and a `ts` more than kMaxSkewMs away from its clock (stale or replayed),
-// and logs why; it also refuses a `req` it has already seen.
+// and logs why; every daemon refuses a `req` it has already seen.
 #pragma once
 
 #include <cstdint>

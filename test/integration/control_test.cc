@@ -784,6 +784,28 @@ TEST_F(ControlTest, StopOfOneIdStopsThatDaemonOnly) {
       << d(2).Log();
 }
 
+// Without a secret a command's clock is not checked (it could be forged
+// anyway): a host whose clock is minutes off is still answered.
+TEST_F(ControlTest, WithoutASecretASkewedClockIsAnswered) {
+  Start(1, "");
+  ControlCommand ps = ControlCommand::Make("ps");
+  ps.ts_ms -= 10 * ControlCommand::kMaxSkewMs;
+  Command(redis_.port(), {"PUBLISH", kControlChannel, ps.Encode()});
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return RedisInt(redis_.port(), {"LLEN", ps.reply_to}) == 1;
+      },
+      milliseconds(5000)))
+      << d(1).Log();
+  EXPECT_EQ(d(1).LogCount("refused"), 0u) << d(1).Log();
+
+  // The same request id again is refused, signed or not: no second answer.
+  Command(redis_.port(), {"PUBLISH", kControlChannel, ps.Encode()});
+  EXPECT_TRUE(d(1).WaitForLog("refused: replayed command ps (" + ps.req + ")"))
+      << d(1).Log();
+  EXPECT_EQ(RedisInt(redis_.port(), {"LLEN", ps.reply_to}), 1);
+}
+
 TEST_F(ControlTest, WithASecretUnsignedCommandsAreRefused) {
   dir_.Write("secret", std::string(kSecret) + "\n");
   ASSERT_EQ(chmod(dir_.File("secret").c_str(), 0600), 0);
