@@ -56,7 +56,6 @@ SiteConsumer::SiteConsumer(event_base* base, const SiteConfig& site,
     queue.dead_key = QueueKeys::Dead(site.prefix, site.name, name);
     queue.config = &q;
     queue.handler = handlers.Find(site.name, name);
-    queue.gate = dynamic_cast<const FetchGate*>(queue.handler);
     queue.tags = {{"site", site.name}, {"queue", name}};
     queue_by_key_[queue.key] = static_cast<int>(queues_.size());
     queues_.push_back(std::move(queue));
