@@ -1,9 +1,9 @@
-#include "handlers/builtin_handlers.h"
+#include "builtin_handlers.h"
 
-#include "handlers/exec_handler.h"
-#include "handlers/log_handler.h"
-#include "handlers/noop_handler.h"
-#include "handlers/xmpp_handler.h"
+#include "exec_handler.h"
+#include "log_handler.h"
+#include "noop_handler.h"
+#include "xmpp_handler.h"
 
 namespace qd {
 

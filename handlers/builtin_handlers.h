@@ -1,4 +1,5 @@
-// The built-in queue handlers: noop, log and exec (handlers/*_handler.h).
+// The built-in queue handlers: noop, log, exec and xmpp
+// (handlers/*_handler.h).
 // The entry points register them before loading plugins; core/ never
 // includes handlers/ (docs/architecture.md: core is the framework, handlers use
 // only its public headers).
@@ -8,7 +9,7 @@
 
 namespace qd {
 
-// Registers "noop", "log" and "exec" into `registry`.
+// Registers "noop", "log", "exec" and "xmpp" into `registry`.
 void RegisterBuiltinHandlers(Registry& registry);
 
 }  // namespace qd

@@ -1,4 +1,4 @@
-#include "handlers/child_process.h"
+#include "child_process.h"
 
 #include <errno.h>
 #include <fcntl.h>

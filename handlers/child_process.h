@@ -21,7 +21,7 @@
 #include <string_view>
 #include <vector>
 
-#include "handlers/output_logger.h"
+#include "output_logger.h"
 
 namespace qd {
 

@@ -1,13 +1,13 @@
-#include "handlers/exec_handler.h"
+#include "exec_handler.h"
 
 #include <spdlog/logger.h>
 
 #include <cstring>
 #include <map>
 
-#include "handlers/child_process.h"
-#include "handlers/handler_options.h"
-#include "handlers/output_logger.h"
+#include "child_process.h"
+#include "output_logger.h"
+#include "queuedaemon/handler_options.h"
 
 extern char** environ;
 

@@ -1,12 +1,12 @@
-#include "handlers/log_handler.h"
+#include "log_handler.h"
 
 #include <spdlog/logger.h>
 
 #include <utility>
 #include <vector>
 
-#include "handlers/handler_options.h"
-#include "handlers/printable.h"
+#include "printable.h"
+#include "queuedaemon/handler_options.h"
 
 namespace qd {
 namespace {

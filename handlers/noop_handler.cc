@@ -1,6 +1,6 @@
-#include "handlers/noop_handler.h"
+#include "noop_handler.h"
 
-#include "handlers/handler_options.h"
+#include "queuedaemon/handler_options.h"
 
 namespace qd {
 

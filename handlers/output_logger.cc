@@ -1,6 +1,6 @@
-#include "handlers/output_logger.h"
+#include "output_logger.h"
 
-#include "handlers/printable.h"
+#include "printable.h"
 
 namespace qd {
 

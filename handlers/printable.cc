@@ -1,4 +1,4 @@
-#include "handlers/printable.h"
+#include "printable.h"
 
 namespace qd {
 namespace {

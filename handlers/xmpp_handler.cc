@@ -1,12 +1,10 @@
-#include "handlers/xmpp_handler.h"
+#include "xmpp_handler.h"
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "core/util/jid.h"
-#include "core/queue/job_context_impl.h"
-#include "core/xmpp/xmpp_manager.h"
-#include "handlers/handler_options.h"
+#include "queuedaemon/handler_options.h"
+#include "queuedaemon/jid.h"
 #include "queuedaemon/suggest.h"
 
 namespace qd {
@@ -29,7 +27,14 @@ std::unique_ptr<QueueHandler> XmppHandler::Create(const HandlerConfig& config,
     *error = s.message();
     return nullptr;
   }
-  return std::make_unique<XmppHandler>(account);
+  // A link that comes up opens this queue's gate: the sites fetch again.
+  if (config.xmpp != nullptr && config.fetch_again) {
+    config.xmpp->OnChange(
+        [account, fetch_again = config.fetch_again](const std::string& a) {
+          if (a == account) fetch_again();
+        });
+  }
+  return std::make_unique<XmppHandler>(account, config.xmpp);
 }
 
 bool XmppHandler::ParsePayload(std::string_view payload, Message* out,
@@ -86,44 +91,44 @@ bool XmppHandler::ParsePayload(std::string_view payload, Message* out,
 }
 
 bool XmppHandler::FetchOpen() const {
-  XmppManager* m = XmppManager::Current();
-  return m != nullptr && m->Ready(account_);
+  return xmpp_ != nullptr && xmpp_->Ready(account_);
 }
 
 JobResult XmppHandler::handle(const Job& job, JobContext& ctx) {
   Message m;
   std::string error;
   if (!ParsePayload(job.payload(), &m, &error)) return JobResult::Fail(error);
-  XmppManager* manager = XmppManager::Current();
-  if (manager == nullptr || !manager->Holds(account_)) {
+  if (xmpp_ == nullptr || !xmpp_->Holds(account_)) {
     // Fetched here by a replay after the slot count changed: back to the
     // stream soon, where the holder's gate takes it.
     return JobResult::Retry(
         "xmpp account " + account_ + " is held by another worker",
         kNotHereDelay);
   }
-  if (!manager->Ready(account_)) {
+  if (!xmpp_->Ready(account_)) {
     std::string why = "xmpp account " + account_ + " is not connected";
-    const std::string& last = manager->link(account_)->last_error();
+    std::string last = xmpp_->LastError(account_);
     if (!last.empty()) why += ": " + last;
     return JobResult::Retry(why);
   }
-  // The outcome waits for the server's confirmation (a plain JobContext,
-  // in tests, acks once the message is written).
-  JobContextImpl::Completer complete;
-  if (auto* impl = dynamic_cast<JobContextImpl*>(&ctx))
-    complete = impl->Defer();
-  manager->Send(
+  // The outcome waits for the server's confirmation.
+  JobCompletion complete = ctx.Defer();
+  auto sent = xmpp_->Send(
       account_, m.to, m.body, m.type,
       [complete, account = account_](bool delivered) {
-        if (!complete) return;
         complete(delivered
                      ? JobResult::Ok()
                      : JobResult::Retry("the link of xmpp account " + account +
                                         " failed before the server confirmed "
                                         "the message"));
       });
-  return JobResult::Ok();
+  // Not written although the link was ready a moment ago: `done` was
+  // dropped, so the outcome is given here.
+  if (sent != XmppSender::SendResult::kSent) {
+    complete(
+        JobResult::Retry("xmpp account " + account_ + " is not connected"));
+  }
+  return JobResult::Ok();  // ignored: deferred
 }
 
 }  // namespace qd

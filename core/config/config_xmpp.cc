@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/config/config_sections.h"
-#include "core/util/jid.h"
+#include "queuedaemon/jid.h"
 
 namespace qd::config_detail {
 

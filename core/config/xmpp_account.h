@@ -6,7 +6,7 @@
 #include <chrono>
 #include <string>
 
-#include "core/util/jid.h"
+#include "queuedaemon/jid.h"
 
 namespace qd {
 

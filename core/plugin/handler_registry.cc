@@ -125,6 +125,9 @@ Status HandlerRegistry::BuildOne(const Config& config, const std::string& site,
   hc.handler = queue.handler;
   hc.options = CloneOptions(queue.handler_options);
   hc.where = Where(config, queue.line);
+  HandlerHost* host = &out->host();
+  hc.xmpp = host;
+  hc.fetch_again = [host] { host->FetchAgain(); };
   std::string path = "sites." + site + ".queues." + queue_name;
   auto it = handlers_.find(queue.handler);
   if (it == handlers_.end()) {

@@ -51,7 +51,8 @@ class HandlerRegistry : public Registry {
   // `config` into `*out`, replacing its contents. On error (unknown handler,
   // a factory refusing its options or throwing) returns a one-line message
   // starting with "FILE:LINE: sites.SITE.queues.QUEUE" (or
-  // "listeners.NAME") and leaves `*out` untouched.
+  // "listeners.NAME") and leaves `*out` untouched. Queue handlers are
+  // given the new set's HandlerHost (HandlerConfig::xmpp, fetch_again).
   Status Build(const Config& config, HandlerSet* out) const;
 
   // Calls every IoManager factory, in registration order (in a worker, after

@@ -5,7 +5,9 @@
 // SIGHUP); workers inherit it and look a queue's handler up by name. It owns
 // the handlers: they live as long as the set. Movable, not copyable. Lookups
 // are const and do not allocate; a set is not modified once built, so any
-// number of readers may use it.
+// number of readers may use it. It also owns the HandlerHost its handlers
+// were given (HandlerConfig::xmpp, fetch_again), which the worker that runs
+// the set attaches to after the fork.
 #pragma once
 
 #include <map>
@@ -13,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/plugin/handler_host.h"
 #include "queuedaemon/queue_handler.h"
 #include "queuedaemon/request_handler.h"
 
@@ -44,6 +47,11 @@ class HandlerSet {
   // The RequestHandler of listener `name`, or nullptr.
   RequestHandler* FindListener(std::string_view name) const;
 
+  // What this set's handlers reach in the worker that runs them. Not part
+  // of the handlers' value, so a worker holding the set const attaches to
+  // it. Stable: it does not move with the set.
+  HandlerHost& host() const { return *host_; }
+
  private:
   using Queues =
       std::map<std::string, std::unique_ptr<QueueHandler>, std::less<>>;
@@ -51,6 +59,7 @@ class HandlerSet {
   std::map<std::string, std::unique_ptr<RequestHandler>, std::less<>>
       listeners_;
   size_t size_ = 0;
+  std::unique_ptr<HandlerHost> host_ = std::make_unique<HandlerHost>();
 };
 
 }  // namespace qd

@@ -29,17 +29,13 @@ class JobContextImpl : public JobContext {
                std::chrono::milliseconds delay) override;
   std::chrono::milliseconds timeout() const override { return timeout_; }
 
-  // Internal, for built-in handlers whose outcome is known only later (the
-  // xmpp handler waits for the server's confirmation): the job stays held
-  // and is acked, retried or dead-lettered when the returned completer is
-  // called (once, from the worker's loop, within the queue's
-  // visibility_timeout); the handler's return value is then ignored. The
-  // QueueManager sets `defer` before the handler runs.
-  using Completer = std::function<void(JobResult)>;
-  void set_defer(std::function<Completer()> defer) {
+  // The job's outcome comes through the returned completion (the
+  // JobContext contract); the QueueManager sets `defer`, which makes it,
+  // before the handler runs.
+  JobCompletion Defer() override { return defer_(); }
+  void set_defer(std::function<JobCompletion()> defer) {
     defer_ = std::move(defer);
   }
-  Completer Defer() { return defer_(); }
   // The commands that enqueue the handler's jobs, handed over to be sent
   // with the ack, only when the job succeeded.
   std::vector<std::vector<std::string>> TakeEnqueued() {
@@ -52,7 +48,7 @@ class JobContextImpl : public JobContext {
   std::chrono::milliseconds timeout_;
   std::map<std::string, int64_t>& counters_;
   std::vector<std::vector<std::string>> enqueued_;
-  std::function<Completer()> defer_;
+  std::function<JobCompletion()> defer_;
 };
 
 }  // namespace qd

@@ -4,9 +4,9 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "core/config/log.h"
 #include "core/plugin/handler_set.h"
 #include "core/queue/job_context_impl.h"
-#include "core/config/log.h"
 #include "core/worker/worker_stats.h"
 
 namespace qd {
@@ -214,11 +214,14 @@ void QueueManager::Finish(SiteConsumer& site, const HeldJob& held, int attempt,
 }
 
 // A deferred job's outcome, from the loop (outside any run chunk): applied
-// and flushed at once.
+// and flushed at once. Only the first call of a completion counts (the
+// JobContext contract): later ones find no entry and no running deferral.
 void QueueManager::Complete(uint64_t token, JobResult result) {
   auto it = deferred_.find(token);
   if (it == deferred_.end()) {
-    if (token == running_token_) early_result_ = std::move(result);
+    if (token == running_token_ && !early_result_) {
+      early_result_ = std::move(result);
+    }
     return;
   }
   Deferred d = std::move(it->second);

@@ -10,9 +10,9 @@
 // its result decides ack, retry or dead (QueueHandler contract). After each
 // chunk the acks are flushed and `after_chunk` runs (the worker's memory
 // check: once per chunk instead of once per job, which keeps the hot path
-// free of syscalls). A built-in handler may defer its outcome (the xmpp
-// handler acks only once the server confirmed the message): the job stays
-// held, Busy() stays true, and the outcome is applied when it comes.
+// free of syscalls). A handler may defer its outcome (JobContext::Defer; the
+// xmpp handler acks only once the server confirmed the message): the job
+// stays held, Busy() stays true, and the outcome is applied when it comes.
 #pragma once
 
 #include <chrono>
@@ -63,7 +63,8 @@ class QueueManager : public IoManager {
   // Jobs fetched and not finished (the one running included).
   int64_t Inflight() const;
 
-  // Fetches again on every site: a queue's fetch gate may have opened.
+  // Fetches again on every site: a queue's fetch gate may have opened
+  // (HandlerConfig::fetch_again, through the HandlerHost).
   void GatesChanged();
 
   // Counters of this worker since it started ("jobs.handled", ...).
@@ -80,8 +81,7 @@ class QueueManager : public IoManager {
               std::vector<std::vector<std::string>> enqueued);
   void Complete(uint64_t token, JobResult result);
 
-  // Jobs whose handler deferred the outcome (JobContextImpl::Defer), by
-  // token.
+  // Jobs whose handler deferred the outcome (JobContext::Defer), by token.
   struct Deferred {
     SiteConsumer* site;
     HeldJob held;

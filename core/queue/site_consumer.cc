@@ -8,10 +8,7 @@
 #include <cstdlib>
 #include <random>
 
-#include "core/queue/consumer_sweep.h"
-#include "core/queue/delayed_job.h"
 #include "core/plugin/handler_set.h"
-#include "core/queue/promoter_script.h"
 #include "core/queue/queue_keys.h"
 #include "core/queue/stream_reply.h"
 #include "core/util/units.h"
@@ -27,9 +24,6 @@ constexpr int kFetchBatch = 128;  // per stream and read
 // a round trip per batch (which bounded a no-op drain before).
 constexpr size_t kLowWater = kFetchBatch;
 constexpr const char* kBlockMs = "1000";
-constexpr milliseconds kPromoteEvery(500);
-constexpr const char* kPromoteLimit = "256";
-constexpr const char* kClaimBatch = "64";
 
 }  // namespace
 
@@ -37,18 +31,17 @@ SiteConsumer::SiteConsumer(event_base* base, const SiteConfig& site,
                            const RedisUrl& url, std::string consumer,
                            const HandlerSet& handlers,
                            std::function<void()> wake)
-    : base_(base),
-      site_(site),
+    : site_(site),
       consumer_(std::move(consumer)),
-      tag_(QueueKeys::SiteTag(site.prefix, site.name)),
-      delayed_key_(QueueKeys::Delayed(site.prefix, site.name)),
       wake_(std::move(wake)),
       reader_(base, url, "site " + site.name + " reader"),
       writer_(base, url, "site " + site.name + " writer"),
       outcomes_(writer_, site, queues_),
+      housekeeping_(
+          base, site, writer_, queues_, consumer_,
+          [this](std::vector<HeldJob>* claimed) { HoldClaimed(claimed); }),
       poll_backoff_(site.poll_interval,
                     std::min(site.poll_interval, milliseconds(1000))) {
-  milliseconds min_visibility(300000);
   for (const auto& [name, q] : site.queues) {
     Queue queue;
     queue.name = name;
@@ -56,26 +49,16 @@ SiteConsumer::SiteConsumer(event_base* base, const SiteConfig& site,
     queue.dead_key = QueueKeys::Dead(site.prefix, site.name, name);
     queue.config = &q;
     queue.handler = handlers.Find(site.name, name);
-    queue.gate = dynamic_cast<const FetchGate*>(queue.handler);
     queue.tags = {{"site", site.name}, {"queue", name}};
     queue_by_key_[queue.key] = static_cast<int>(queues_.size());
     queues_.push_back(std::move(queue));
-    min_visibility = std::min(min_visibility, q.visibility_timeout);
   }
-  claim_every_ =
-      std::clamp(min_visibility / 4, milliseconds(100), milliseconds(5000));
-  auto make = [&](void (*cb)(int, short, void*)) {
-    return evtimer_new(base_, cb, this);
-  };
-  fetch_timer_ = make(+[](int, short, void* self) {
-    static_cast<SiteConsumer*>(self)->Fetch();
-  });
-  claim_timer_ = make(+[](int, short, void* self) {
-    static_cast<SiteConsumer*>(self)->ClaimTick();
-  });
-  promote_timer_ = make(+[](int, short, void* self) {
-    static_cast<SiteConsumer*>(self)->PromoteTick();
-  });
+  fetch_timer_ = evtimer_new(
+      base,
+      +[](int, short, void* self) {
+        static_cast<SiteConsumer*>(self)->Fetch();
+      },
+      this);
   writer_.set_on_connect([this] { OnWriterConnected(); });
   reader_.set_on_connect([this] { OnReaderConnected(); });
 }
@@ -85,8 +68,6 @@ SiteConsumer::~SiteConsumer() {
   reader_.Stop();
   writer_.Stop();
   event_free(fetch_timer_);
-  event_free(claim_timer_);
-  event_free(promote_timer_);
 }
 
 void SiteConsumer::Start() {
@@ -101,10 +82,7 @@ void SiteConsumer::OnWriterConnected() {
   outcomes_.FlushAcks();
   if (phase_ == Phase::kConnecting) phase_ = Phase::kReplay;
   if (phase_ == Phase::kReplay && !replay_in_flight_) ReplayNext();
-  if (phase_ == Phase::kFetch && !draining_) {
-    timeval now = {0, 0};
-    evtimer_add(promote_timer_, &now);
-  }
+  if (phase_ == Phase::kFetch && !draining_) housekeeping_.PromoteNow();
   if (draining_) Requeue();
 }
 
@@ -209,10 +187,7 @@ void SiteConsumer::FinishReplayRead() {
   } else {
     phase_ = Phase::kFetch;
     reconnect_replay_ = false;
-    timeval now = {0, 0};
-    evtimer_add(promote_timer_, &now);
-    timeval claim = ToTimeval(claim_every_);
-    evtimer_add(claim_timer_, &claim);
+    housekeeping_.Start();
     MaybeFetch();
   }
 }
@@ -222,6 +197,7 @@ void SiteConsumer::FinishReplayRead() {
 void SiteConsumer::SetPaused(bool paused) {
   if (paused_ == paused) return;
   paused_ = paused;
+  housekeeping_.set_paused(paused);
   // Paused: what is held goes back to the stream (a read in flight gives
   // back what it brings when it returns); resumed: fetch again.
   if (paused_ && !read_in_flight_) Requeue();
@@ -349,6 +325,19 @@ bool SiteConsumer::TakeNext(HeldJob* out) {
   return true;
 }
 
+void SiteConsumer::HoldClaimed(std::vector<HeldJob>* claimed) {
+  for (auto& job : *claimed) {
+    if (Buffered(job)) continue;  // ours already
+    spdlog::info("site {}: claimed idle job {} (delivery {})", site_.name,
+                 job.id, job.deliveries);
+    if (stats_ != nullptr) {
+      stats_->Count("jobs.replayed", queues_[job.queue].tags);
+    }
+    Hold(std::move(job));
+  }
+  wake_();
+}
+
 // --- outcomes ----------------------------------------------------------------
 
 void SiteConsumer::Ack(const HeldJob& job) {
@@ -380,94 +369,13 @@ void SiteConsumer::AfterChunk() {
   MaybeFetch();
 }
 
-// --- periodic: claim and promote ---------------------------------------------
-
-void SiteConsumer::ClaimTick() {
-  if (draining_) return;
-  timeval next = ToTimeval(claim_every_);
-  evtimer_add(claim_timer_, &next);
-  if (!writer_.connected() || paused_) return;
-  SweepTick();
-  for (size_t i = 0; i < queues_.size(); ++i) {
-    const Queue& q = queues_[i];
-    if (!q.FetchOpen()) continue;
-    std::string idle = std::to_string(q.config->visibility_timeout.count());
-    writer_.Command({"XAUTOCLAIM", q.key, QueueKeys::kGroup, consumer_, idle,
-                     "0-0", "COUNT", kClaimBatch},
-                    [this, i](redisReply* r) { OnClaimed(i, r); });
-  }
-}
-
-// The entries XAUTOCLAIM gave queue `queue`: their delivery counts are
-// asked (XPENDING, one each, pipelined); with the last reply they are held.
-void SiteConsumer::OnClaimed(size_t queue, redisReply* r) {
-  if (r == nullptr || r->type != REDIS_REPLY_ARRAY || r->elements < 2) return;
-  auto claimed = std::make_shared<std::vector<HeldJob>>();
-  StreamReply::ParseEntries(static_cast<int>(queue), r->element[1],
-                            claimed.get());
-  for (size_t k = 0; k < claimed->size(); ++k) {
-    const std::string& id = (*claimed)[k].id;
-    bool last = k + 1 == claimed->size();
-    writer_.Command(
-        {"XPENDING", queues_[queue].key, QueueKeys::kGroup, id, id, "1"},
-        [this, claimed, k, last](redisReply* p) {
-          if (p == nullptr) return;  // lost: claimed again later
-          std::string id;
-          StreamReply::FirstPending(p, &id, &(*claimed)[k].deliveries);
-          if (last) HoldClaimed(claimed.get());
-        });
-  }
-}
-
-void SiteConsumer::HoldClaimed(std::vector<HeldJob>* claimed) {
-  for (auto& job : *claimed) {
-    if (Buffered(job)) continue;  // ours already
-    spdlog::info("site {}: claimed idle job {} (delivery {})", site_.name,
-                 job.id, job.deliveries);
-    if (stats_ != nullptr) {
-      stats_->Count("jobs.replayed", queues_[job.queue].tags);
-    }
-    Hold(std::move(job));
-  }
-  wake_();
-}
-
-// With the claims, now and then: a quarter of the limit, between 1 s and
-// 1 min apart.
-void SiteConsumer::SweepTick() {
-  milliseconds limit = site_.consumer_idle_limit;
-  auto now = std::chrono::steady_clock::now();
-  if (limit.count() == 0 || now < next_sweep_) return;
-  next_sweep_ =
-      now + std::clamp(limit / 4, milliseconds(1000), milliseconds(60000));
-  for (const Queue& q : queues_) {
-    SweepConsumers(writer_, site_.name, q, consumer_, limit);
-  }
-}
-
-void SiteConsumer::PromoteTick() {
-  if (draining_) return;
-  timeval next = ToTimeval(kPromoteEvery);
-  evtimer_add(promote_timer_, &next);
-  if (!writer_.connected()) return;
-  std::string now = std::to_string(EpochMs());
-  writer_.Command(
-      {"EVAL", kPromoterScript, "1", delayed_key_, now, kPromoteLimit, tag_},
-      [this](redisReply* r) {
-        if (r != nullptr && r->type == REDIS_REPLY_ERROR) {
-          spdlog::error("site {}: promoter: {}", site_.name, ReplyString(r));
-        }
-      });
-}
-
 // --- drain -------------------------------------------------------------------
 
 void SiteConsumer::Drain() {
   if (draining_) return;
   draining_ = true;
   evtimer_del(fetch_timer_);
-  evtimer_del(claim_timer_);
-  evtimer_del(promote_timer_);
+  housekeeping_.Stop();
   if (!read_in_flight_) Requeue();
 }
 

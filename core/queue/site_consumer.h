@@ -16,10 +16,10 @@
 // stream ("worker died N times"); its neighbours in the batch do not.
 // Then fetch new entries in batches. The replay runs again whenever the
 // reader reconnects (a read in flight may have been delivered and its
-// reply lost). Entries idle past a queue's
-// visibility_timeout (a dead worker on any host) are taken over with
-// XAUTOCLAIM, and consumers of workers that are gone are deleted
-// (ConsumerSweep).
+// reply lost). Once the replay is done, its SiteHousekeeping takes over
+// entries idle past a queue's visibility_timeout (a dead worker on any
+// host), deletes the consumers of workers that are gone and promotes due
+// delayed jobs; what it claims is held here like fetched jobs.
 //
 // Drain: stop fetching and claiming, wait for the read in flight, then give
 // back what was fetched but not started by re-queueing it atomically
@@ -43,9 +43,10 @@
 
 #include "core/config/config.h"
 #include "core/queue/job_outcomes.h"
-#include "core/util/poll_backoff.h"
-#include "core/redis/redis_client.h"
+#include "core/queue/site_housekeeping.h"
 #include "core/queue/site_queue.h"
+#include "core/redis/redis_client.h"
+#include "core/util/poll_backoff.h"
 #include "queuedaemon/queue_handler.h"
 
 struct event;
@@ -109,27 +110,21 @@ class SiteConsumer {
   void MaybeFetch();
   void Fetch();
   void OnFetched(redisReply* reply);
-  void ClaimTick();
-  void OnClaimed(size_t queue, redisReply* reply);  // XAUTOCLAIM's
-  void HoldClaimed(std::vector<HeldJob>* claimed);
-  void SweepTick();  // ConsumerSweep
-  void PromoteTick();
+  void HoldClaimed(std::vector<HeldJob>* claimed);  // SiteHousekeeping's
   void Requeue();
   bool Buffered(const HeldJob& job) const;
   void Hold(HeldJob job);
   static void OnTimer(int fd, short what, void* arg);
 
-  event_base* base_;
   const SiteConfig& site_;
   std::string consumer_;
-  std::string tag_;  // PREFIX:{SITE}:
-  std::string delayed_key_;
   std::function<void()> wake_;
   WorkerStats* stats_ = nullptr;
   RedisClient reader_;
   RedisClient writer_;
   std::vector<Queue> queues_;
-  JobOutcomes outcomes_;  // after writer_ and queues_, which it uses
+  JobOutcomes outcomes_;           // after writer_ and queues_, which it uses
+  SiteHousekeeping housekeeping_;  // after writer_, queues_ and consumer_
   std::unordered_map<std::string, int> queue_by_key_;
   size_t ready_count_ = 0;
 
@@ -146,10 +141,6 @@ class SiteConsumer {
   PollBackoff poll_backoff_;
 
   event* fetch_timer_ = nullptr;  // poll mode, and retry after errors
-  event* claim_timer_ = nullptr;
-  event* promote_timer_ = nullptr;
-  std::chrono::milliseconds claim_every_{5000};
-  std::chrono::steady_clock::time_point next_sweep_;
 };
 
 }  // namespace qd

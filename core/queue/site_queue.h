@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "core/config/config.h"
-#include "core/queue/fetch_gate.h"
 #include "core/stats/statsd_sink.h"
 #include "queuedaemon/queue_handler.h"
 
@@ -32,13 +31,13 @@ struct SiteQueue {
   std::string dead_key;  // PREFIX:{SITE}:dead:NAME
   const QueueConfig* config = nullptr;
   QueueHandler* handler = nullptr;
-  const FetchGate* gate = nullptr;  // the handler's, if it has one
   std::deque<HeldJob> ready;
   std::vector<std::string> acks;  // to XACK + XDEL at the next flush
   int current_weight = 0;         // smooth weighted round robin
   StatsdSink::Tags tags;          // site, queue: on this queue's metrics
 
-  bool FetchOpen() const { return gate == nullptr || gate->FetchOpen(); }
+  // The handler's fetch gate (QueueHandler::FetchOpen).
+  bool FetchOpen() const { return handler == nullptr || handler->FetchOpen(); }
 };
 
 }  // namespace qd

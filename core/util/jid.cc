@@ -1,5 +1,5 @@
 // Jid and ParseJid: the checks an XMPP address has to pass.
-#include "core/util/jid.h"
+#include "queuedaemon/jid.h"
 
 #include <algorithm>
 #include <cstdint>

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/os/process.h"
+#include "core/plugin/handler_set.h"
 #include "core/queue/queue_manager.h"
 #include "core/util/exit_codes.h"
 #include "core/worker/master_link.h"
@@ -33,6 +34,8 @@ Worker::Worker(const Config& config, const HandlerSet& handlers, int slot,
       channel_(std::move(channel)) {}
 
 Worker::~Worker() {
+  // Before the managers go (with io_): the handlers reach them through it.
+  handlers_.host().Detach();
   if (signal_event_ != nullptr) event_free(signal_event_);
   if (signal_fd_ >= 0) close(signal_fd_);
 }
@@ -135,6 +138,8 @@ void Worker::AddFrameworkManagers() {
     if (site != "*") q->SetPaused(site, paused);
   }
   stats_->set_inflight([q] { return q->Inflight(); });
+  // A handler whose gate may have opened calls HandlerConfig::fetch_again.
+  handlers_.host().AttachQueues([q] { q->GatesChanged(); });
   io_.Add(std::move(queues));
   AddXmppManagers();
   io_.Add(std::move(stats));
@@ -143,8 +148,8 @@ void Worker::AddFrameworkManagers() {
 void Worker::AddXmppManagers() {
   if (config_.xmpp.empty()) return;
   auto xmpp = std::make_unique<XmppManager>(config_, slot_, slots_);
-  QueueManager* q = queues_;
-  xmpp->set_on_change([q] { q->GatesChanged(); });
+  // The handlers' XmppSender (HandlerConfig::xmpp) is this worker's links.
+  handlers_.host().AttachXmpp(xmpp.get());
   io_.Add(std::move(xmpp));
   for (const auto& [name, site] : config_.sites) {
     auto queue = site.queues.find("xmpp");

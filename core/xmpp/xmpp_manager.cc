@@ -4,10 +4,6 @@
 #include <spdlog/spdlog.h>
 
 namespace qd {
-namespace {
-XmppManager* current = nullptr;
-}  // namespace
-
 int XmppManager::SlotOf(std::string_view account, int slots) {
   uint32_t h = 2166136261u;
   for (unsigned char c : account) {
@@ -17,13 +13,10 @@ int XmppManager::SlotOf(std::string_view account, int slots) {
   return slots > 0 ? static_cast<int>(h % static_cast<uint32_t>(slots)) : 0;
 }
 
-XmppManager* XmppManager::Current() { return current; }
-
 XmppManager::XmppManager(const Config& config, int slot, int slots)
     : IoManager("xmpp"), config_(config), slot_(slot), slots_(slots) {}
 
 XmppManager::~XmppManager() {
-  if (current == this) current = nullptr;
   // Links stop without calling anyone back: jobs still waiting for their
   // barrier stay pending in Redis and the slot's next worker replays them.
   held_.clear();
@@ -31,18 +24,15 @@ XmppManager::~XmppManager() {
 }
 
 void XmppManager::Start() {
-  current = this;
   barrier_timer_ = evtimer_new(base(), &XmppManager::OnBarrierTimer, this);
   for (const auto& [name, account] : config_.xmpp) {
     if (SlotOf(name, slots_) != slot_) continue;
     Held& held = held_[name];
     held.link = std::make_unique<XmppLink>(base(), account);
-    held.link->set_on_ready([this] {
-      if (on_change_) on_change_();
-    });
-    held.link->set_on_down([this, &held](const std::string&) {
+    held.link->set_on_ready([this, name = name] { Changed(name); });
+    held.link->set_on_down([this, &held, name = name](const std::string&) {
       LinkDown(held);
-      if (on_change_) on_change_();
+      Changed(name);
     });
     spdlog::info("xmpp {}: held by this worker (slot {} of {})", name, slot_,
                  slots_);
@@ -61,9 +51,17 @@ bool XmppManager::Ready(const std::string& account) const {
   return it != held_.end() && it->second.link->ready();
 }
 
-const XmppLink* XmppManager::link(const std::string& account) const {
+std::string XmppManager::LastError(const std::string& account) const {
   auto it = held_.find(account);
-  return it == held_.end() ? nullptr : it->second.link.get();
+  return it == held_.end() ? std::string() : it->second.link->last_error();
+}
+
+void XmppManager::OnChange(ChangeCallback callback) {
+  on_change_.push_back(std::move(callback));
+}
+
+void XmppManager::Changed(const std::string& account) {
+  for (const auto& callback : on_change_) callback(account);
 }
 
 XmppManager::SendResult XmppManager::Send(const std::string& account,

@@ -7,13 +7,14 @@
 // account over, and every other worker leaves it alone. The links run on the
 // worker's own loop (XmppLink).
 //
-// Sending (for the xmpp queue handler): Send() writes the message to the
-// ready link and collects its `done`; after the current loop turn one
-// delivery barrier (a ping, XmppLink::Confirm) follows everything written
-// since the last one, and its answer calls every collected `done(true)`. A
-// link that fails first calls them with false: the handler retries those
-// jobs (at least once: a message the server got just before the failure
-// may be sent twice).
+// Sending: the manager is the worker's XmppSender (queuedaemon/
+// xmpp_sender.h), which handlers reach through the HandlerHost the worker
+// attaches it to. Send() writes the message to the ready link and collects
+// its `done`; after the current loop turn one delivery barrier (a ping,
+// XmppLink::Confirm) follows everything written since the last one, and its
+// answer calls every collected `done(true)`. A link that fails first calls
+// them with false: the handler retries those jobs (at least once: a message
+// the server got just before the failure may be sent twice).
 //
 // Busy() while messages wait for their barrier, so a draining worker exits
 // only after the server confirmed what it sent (or the link failed).
@@ -30,42 +31,35 @@
 #include "core/config/config.h"
 #include "core/xmpp/xmpp_link.h"
 #include "queuedaemon/io_manager.h"
+#include "queuedaemon/xmpp_sender.h"
 
 struct event;
 
 namespace qd {
 
-class XmppManager : public IoManager {
+class XmppManager : public IoManager, public XmppSender {
  public:
-  using Done = std::function<void(bool delivered)>;
-  enum class SendResult { kSent, kDown, kNotHere };
-
   // The slot (0..slots-1) that holds `account`; stable across builds and
   // hosts (FNV-1a of the name).
   static int SlotOf(std::string_view account, int slots);
-  // The manager of the running worker; null before Start() and outside a
-  // worker.
-  static XmppManager* Current();
 
   // Links the accounts of `config` whose slot is `slot` of `slots`.
   // `config` must outlive the manager.
   XmppManager(const Config& config, int slot, int slots);
   ~XmppManager() override;
 
-  // Called whenever a link becomes ready or goes down (the queue gates).
-  void set_on_change(std::function<void()> cb) { on_change_ = std::move(cb); }
-
   void Start() override;
   bool Busy() const override;
 
-  bool Holds(const std::string& account) const;
-  bool Ready(const std::string& account) const;
-  // The link of a held account (null otherwise), for status and tests.
-  const XmppLink* link(const std::string& account) const;
-  // Writes a message on the account's link; `done` follows (see above).
-  // kDown / kNotHere: nothing written, `done` dropped.
+  // XmppSender. OnChange callbacks run whenever a link becomes ready or goes
+  // down (the queue gates).
+  bool Holds(const std::string& account) const override;
+  bool Ready(const std::string& account) const override;
+  std::string LastError(const std::string& account) const override;
   SendResult Send(const std::string& account, std::string_view to,
-                  std::string_view body, std::string_view type, Done done);
+                  std::string_view body, std::string_view type,
+                  Done done) override;
+  void OnChange(ChangeCallback callback) override;
 
  private:
   struct Held {
@@ -75,13 +69,14 @@ class XmppManager : public IoManager {
   static void OnBarrierTimer(int fd, short what, void* arg);
   void SendBarriers();
   void LinkDown(Held& held);
+  void Changed(const std::string& account);
 
   const Config& config_;
   int slot_, slots_;
   std::map<std::string, Held> held_;
   event* barrier_timer_ = nullptr;
   size_t in_flight_ = 0;  // messages written, not yet confirmed or failed
-  std::function<void()> on_change_;
+  std::vector<ChangeCallback> on_change_;
 };
 
 }  // namespace qd

@@ -10,38 +10,13 @@
 #include <thread>
 #include <vector>
 
-#include "queuedaemon/suggest.h"
+#include "queuedaemon/handler_options.h"
 
 namespace example {
 namespace {
 
 constexpr long long kMaxSlowMs = 60000;
 const char kRequestsKey[] = "requests";  // in the session state
-
-std::string Join(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& name : names) out += (out.empty() ? "" : ", ") + name;
-  return out;
-}
-
-// On the first key of `map` not in `known`, sets *error to one line, with a
-// "did you mean" when a known key is close.
-bool CheckKeys(const YAML::Node& map, const std::vector<std::string>& known,
-               const std::string& what, std::string* error) {
-  for (const auto& entry : map) {
-    std::string key = entry.first.as<std::string>("");
-    if (std::find(known.begin(), known.end(), key) != known.end()) continue;
-    *error = "unknown " + what + " '" + key + "'";
-    std::string suggestion = qd::Suggest(key, known);
-    if (!suggestion.empty()) {
-      *error += " (did you mean '" + suggestion + "'?)";
-    } else {
-      *error += " (example-line knows: " + Join(known) + ")";
-    }
-    return false;
-  }
-  return true;
-}
 
 // Reads `{ password: TEXT, site: SITE }` into *account.
 bool ParseAccount(const std::string& name, const YAML::Node& node,
@@ -51,8 +26,11 @@ bool ParseAccount(const std::string& name, const YAML::Node& node,
     *error = prefix + "expected a map with a password";
     return false;
   }
-  if (!CheckKeys(node, {"password", "site"}, "key", error)) {
-    *error = prefix + *error;
+  qd::Status s =
+      qd::HandlerOptions("example-line", node, {"password", "site"}, "key")
+          .CheckKeys();
+  if (!s.ok()) {
+    *error = prefix + s.message();
     return false;
   }
   YAML::Node password = node["password"];
@@ -129,17 +107,15 @@ long long CountRequest(qd::SessionState& session) {
 std::unique_ptr<qd::RequestHandler> LineHandler::Create(
     const qd::RequestHandlerConfig& config, std::string* error) {
   // Reject what we do not know: a typo must stop start-up, not be ignored.
-  const YAML::Node& options = config.options;
+  qd::HandlerOptions options("example-line", config.options, {"accounts"});
+  qd::Status s = options.CheckKeys();
+  if (!s.ok()) {
+    *error = s.message();
+    return nullptr;
+  }
   std::map<std::string, Account> accounts;
-  if (options.IsDefined() && !options.IsNull()) {
-    if (!options.IsMap()) {
-      *error = "options must be a map";
-      return nullptr;
-    }
-    if (!CheckKeys(options, {"accounts"}, "option", error) ||
-        !ParseAccounts(options["accounts"], &accounts, error)) {
-      return nullptr;
-    }
+  if (!ParseAccounts(options.Get("accounts"), &accounts, error)) {
+    return nullptr;
   }
   return std::make_unique<LineHandler>(std::move(accounts));
 }

@@ -4,24 +4,24 @@
 
 #include <cctype>
 
+#include "queuedaemon/handler_options.h"
+
 namespace example {
 
 std::unique_ptr<qd::QueueHandler> UpperHandler::Create(
     const qd::HandlerConfig& config, std::string* error) {
-  std::optional<std::string> fail_on;
   // Reject what we do not know: a typo must stop start-up, not be ignored.
-  for (const auto& option : config.options) {
-    std::string key = option.first.as<std::string>("");
-    if (key != "fail_on") {
-      *error = "unknown option '" + key + "' (example-upper knows: fail_on)";
-      return nullptr;
-    }
-    if (!option.second.IsScalar()) {
-      *error = "option 'fail_on': expected a string";
-      return nullptr;
-    }
-    fail_on = option.second.Scalar();
+  qd::HandlerOptions options("example-upper", config.options, {"fail_on"});
+  std::string text;
+  qd::Status s = options.CheckKeys();
+  if (s.ok()) s = options.GetString("fail_on", &text);
+  if (!s.ok()) {
+    *error = s.message();
+    return nullptr;
   }
+  std::optional<std::string> fail_on;  // absent (or null): never fail
+  YAML::Node given = options.Get("fail_on");
+  if (given.IsDefined() && !given.IsNull()) fail_on = text;
   return std::make_unique<UpperHandler>(std::move(fail_on));
 }
 

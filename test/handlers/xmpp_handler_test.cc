@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/xmpp/xmpp_manager.h"
 #include "test/core/plugin/fake_job_context.h"
@@ -81,9 +83,105 @@ TEST(XmppHandlerTest, WithoutTheLinkInThisWorkerTheJobGoesBack) {
   JobResult r = handler->handle(job, ctx);
   EXPECT_EQ(r.kind(), JobResult::Kind::kRetry);
   EXPECT_NE(r.reason().find("held by another worker"), std::string::npos);
-  EXPECT_FALSE(dynamic_cast<FetchGate&>(*handler).FetchOpen());
+  EXPECT_FALSE(handler->FetchOpen());
   Job bad("a", "xmpp", "2-0", {{"payload", "nope"}});
   EXPECT_EQ(handler->handle(bad, ctx).kind(), JobResult::Kind::kFail);
+}
+
+// An XmppSender that holds the accounts a test gives it and keeps what is
+// sent, `done` included, for the test to confirm or fail.
+class FakeSender : public XmppSender {
+ public:
+  bool Holds(const std::string& account) const override {
+    return held.count(account) != 0;
+  }
+  bool Ready(const std::string& account) const override {
+    return Holds(account) && held.at(account);
+  }
+  std::string LastError(const std::string&) const override {
+    return last_error;
+  }
+  SendResult Send(const std::string& account, std::string_view to,
+                  std::string_view body, std::string_view type,
+                  Done done) override {
+    if (!Holds(account)) return SendResult::kNotHere;
+    if (!Ready(account)) return SendResult::kDown;
+    sent.push_back({std::string(to), std::string(body), std::string(type)});
+    dones.push_back(std::move(done));
+    return SendResult::kSent;
+  }
+  void OnChange(ChangeCallback callback) override {
+    on_change.push_back(std::move(callback));
+  }
+  void Change(const std::string& account) {
+    for (auto& callback : on_change) callback(account);
+  }
+
+  std::map<std::string, bool> held;  // account -> ready
+  std::string last_error;
+  std::vector<XmppHandler::Message> sent;
+  std::vector<Done> dones;
+  std::vector<ChangeCallback> on_change;
+};
+
+TEST(XmppHandlerTest, DefersTheOutcomeUntilTheServerConfirms) {
+  FakeSender sender;
+  sender.held["alerts"] = true;
+  HandlerConfig config = Options("{ account: alerts }");
+  config.xmpp = &sender;
+  std::string error;
+  auto handler = XmppHandler::Create(config, &error);
+  ASSERT_NE(handler, nullptr) << error;
+  EXPECT_TRUE(handler->FetchOpen());
+  FakeJobContext ctx;
+  Job job("a", "xmpp", "1-0",
+          {{"payload", R"({"to": "b@d", "body": "x", "type": "normal"})"}});
+  handler->handle(job, ctx);
+  EXPECT_TRUE(ctx.deferred);
+  ASSERT_EQ(sender.sent.size(), 1u);
+  EXPECT_EQ(sender.sent[0].to, "b@d");
+  EXPECT_EQ(sender.sent[0].type, "normal");
+  EXPECT_FALSE(ctx.completed);
+  sender.dones[0](true);
+  ASSERT_TRUE(ctx.completed);
+  EXPECT_EQ(ctx.completed->kind(), JobResult::Kind::kOk);
+
+  FakeJobContext lost;
+  handler->handle(job, lost);
+  sender.dones[1](false);
+  ASSERT_TRUE(lost.completed);
+  EXPECT_EQ(lost.completed->kind(), JobResult::Kind::kRetry);
+  EXPECT_NE(lost.completed->reason().find("failed before the server"),
+            std::string::npos);
+}
+
+TEST(XmppHandlerTest, ALinkDownClosesTheGateAndRetries) {
+  FakeSender sender;
+  sender.held["alerts"] = false;
+  sender.last_error = "connection refused";
+  HandlerConfig config = Options("{ account: alerts }");
+  config.xmpp = &sender;
+  int fetches = 0;
+  config.fetch_again = [&fetches] { ++fetches; };
+  std::string error;
+  auto handler = XmppHandler::Create(config, &error);
+  ASSERT_NE(handler, nullptr) << error;
+  EXPECT_FALSE(handler->FetchOpen());
+  FakeJobContext ctx;
+  Job job("a", "xmpp", "1-0", {{"payload", R"({"to": "b@d", "body": "x"})"}});
+  JobResult r = handler->handle(job, ctx);
+  EXPECT_EQ(r.kind(), JobResult::Kind::kRetry);
+  EXPECT_EQ(r.reason(),
+            "xmpp account alerts is not connected: "
+            "connection refused");
+  EXPECT_FALSE(ctx.deferred);
+  // Only a change of its own account makes the sites fetch again.
+  sender.held["alerts"] = true;
+  sender.Change("other");
+  EXPECT_EQ(fetches, 0);
+  sender.Change("alerts");
+  EXPECT_EQ(fetches, 1);
+  EXPECT_TRUE(handler->FetchOpen());
 }
 
 TEST(XmppManagerTest, SlotOfIsStableAndSpreadsAccounts) {

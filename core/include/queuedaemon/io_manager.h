@@ -49,8 +49,8 @@ class IoManager {
   virtual bool Busy() const { return false; }
 
  protected:
+  // The worker's event_base, for the manager's own libevent events.
   // REQUIRES: the manager was added to an IoMaster.
-  IoMaster& io() const { return *io_; }
   event_base* base() const;
 
   void WatchReadable(int fd);

@@ -11,7 +11,10 @@
 //   }
 //   QD_PLUGIN("example", Register)
 //
-// ABI versions: 2 added Registry::AddRequestHandler.
+// ABI versions: 2 added Registry::AddRequestHandler. 3 added
+// JobContext::Defer, QueueHandler::FetchOpen, HandlerConfig's `xmpp` and
+// `fetch_again` (queuedaemon/xmpp_sender.h) and HandlerOptions, and took
+// IoManager::io() away.
 //
 // The loader refuses, with one line naming the file, a plugin whose ABI
 // version or signature (compiler, C++ ABI, queuedaemon major version) differs
@@ -29,7 +32,7 @@
 #include "queuedaemon/request_handler.h"
 
 // Bumped whenever a type a plugin sees changes layout or meaning.
-#define QD_PLUGIN_ABI_VERSION 2
+#define QD_PLUGIN_ABI_VERSION 3
 #define QD_VERSION_MAJOR 0
 
 #define QD_STRINGIFY2(x) #x

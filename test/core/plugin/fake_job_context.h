@@ -1,6 +1,7 @@
 // FakeJobContext: a JobContext for tests of queue handlers (built-in and
-// plugins). Its logger writes "LEVEL message" lines into a string; counters
-// and enqueued jobs are kept for the test to look at. One test, one thread.
+// plugins). Its logger writes "LEVEL message" lines into a string; counters,
+// enqueued jobs and a deferred job's outcome are kept for the test to look
+// at. One test, one thread.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -9,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -39,12 +41,22 @@ class FakeJobContext : public JobContext {
     enqueued.emplace_back(std::string(queue), std::string(payload));
   }
   std::chrono::milliseconds timeout() const override { return timeout_; }
+  // The completion stores the first result it is called with in
+  // `completed`.
+  JobCompletion Defer() override {
+    deferred = true;
+    return [this](JobResult result) {
+      if (!completed) completed = std::move(result);
+    };
+  }
 
   // Everything logged so far, one "LEVEL message" per line.
   std::string logged() const { return out_.str(); }
 
   std::map<std::string, int64_t> counts;
   std::vector<std::pair<std::string, std::string>> enqueued;
+  bool deferred = false;  // Defer() was called
+  std::optional<JobResult> completed;
 
  private:
   std::ostringstream out_;

@@ -88,6 +88,24 @@ TEST(HandlerRegistryTest, PassesSiteQueueOptionsAndWhere) {
   EXPECT_EQ(c.options["command"][0].as<std::string>(), "/bin/true");
 }
 
+// The set's host outlives the move into `set`: the handlers reach the
+// worker through it once the worker attached.
+TEST(HandlerRegistryTest, GivesHandlersTheHostOfTheirSet) {
+  HandlerRegistry r;
+  RegisterThree(r);
+  HandlerSet set;
+  ASSERT_TRUE(r.Build(Load(kTwoSites), &set).ok());
+  const HandlerConfig& c = As(set.Find("b", "mail")).config;
+  EXPECT_EQ(c.xmpp, &set.host());
+  ASSERT_TRUE(c.fetch_again);
+  c.fetch_again();  // nothing attached: does nothing
+  int fetches = 0;
+  set.host().AttachQueues([&fetches] { ++fetches; });
+  c.fetch_again();
+  EXPECT_EQ(fetches, 1);
+  set.host().Detach();
+}
+
 TEST(HandlerRegistryTest, OptionsAreAnEmptyMapWhenAbsent) {
   HandlerRegistry r;
   RegisterThree(r);

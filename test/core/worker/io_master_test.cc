@@ -15,14 +15,14 @@ using ms = std::chrono::milliseconds;
 // was woken; stops the loop after `total` polls.
 class CountingPoller : public IoManager {
  public:
-  CountingPoller(int misses, int total)
-      : IoManager("counting"), misses_(misses), total_(total) {}
+  CountingPoller(IoMaster& io, int misses, int total)
+      : IoManager("counting"), master_(io), misses_(misses), total_(total) {}
   void Start() override { StartPolling(ms(40), ms(10)); }
   void Poll() override {
     times.push_back(Clock::now());
     int n = static_cast<int>(times.size());
     if (n >= total_) {
-      io().Stop();
+      master_.Stop();
       return;
     }
     PollDone(n > misses_);
@@ -30,13 +30,14 @@ class CountingPoller : public IoManager {
   std::vector<Clock::time_point> times;
 
  private:
+  IoMaster& master_;
   int misses_;
   int total_;
 };
 
 TEST(IoMasterTest, WakesPollerAfterBackoff) {
   IoMaster io;
-  auto poller = std::make_unique<CountingPoller>(3, 6);
+  auto poller = std::make_unique<CountingPoller>(io, 3, 6);
   CountingPoller* p = poller.get();
   io.Add(std::move(poller));
   ASSERT_EQ(io.Run(), 0);
@@ -54,17 +55,18 @@ TEST(IoMasterTest, WakesPollerAfterBackoff) {
 
 class PipeReader : public IoManager {
  public:
-  explicit PipeReader(int fd) : IoManager("pipe"), fd_(fd) {}
+  PipeReader(IoMaster& io, int fd) : IoManager("pipe"), master_(io), fd_(fd) {}
   void Start() override { WatchReadable(fd_); }
   void OnReadable(int fd) override {
     char buf[16];
     ssize_t n = read(fd, buf, sizeof(buf));
     if (n > 0) got.append(buf, n);
-    if (got == "hello") io().Stop();
+    if (got == "hello") master_.Stop();
   }
   std::string got;
 
  private:
+  IoMaster& master_;
   int fd_;
 };
 
@@ -72,7 +74,7 @@ TEST(IoMasterTest, WakesManagerOnSocketInput) {
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
   IoMaster io;
-  auto reader = std::make_unique<PipeReader>(fds[0]);
+  auto reader = std::make_unique<PipeReader>(io, fds[0]);
   PipeReader* r = reader.get();
   io.Add(std::move(reader));
   ASSERT_EQ(write(fds[1], "hello", 5), 5);

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "core/util/jid.h"
 #include "core/util/xml_builder.h"
+#include "queuedaemon/jid.h"
 
 namespace qd {
 namespace {

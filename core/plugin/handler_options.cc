@@ -1,7 +1,6 @@
-#include "handlers/handler_options.h"
+#include "queuedaemon/handler_options.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include "queuedaemon/suggest.h"
 
@@ -17,10 +16,11 @@ std::string Join(const std::vector<std::string>& names) {
 }  // namespace
 
 HandlerOptions::HandlerOptions(std::string handler, YAML::Node options,
-                               std::vector<std::string> known)
+                               std::vector<std::string> known, std::string noun)
     : handler_(std::move(handler)),
       options_(std::move(options)),
-      known_(std::move(known)) {}
+      known_(std::move(known)),
+      noun_(std::move(noun)) {}
 
 Status HandlerOptions::CheckKeys() const {
   if (!options_.IsDefined() || options_.IsNull()) return Status::Ok();
@@ -28,12 +28,12 @@ Status HandlerOptions::CheckKeys() const {
   for (const auto& entry : options_) {
     std::string key = entry.first.as<std::string>("");
     if (std::find(known_.begin(), known_.end(), key) != known_.end()) continue;
-    std::string message = "unknown option '" + key + "'";
+    std::string message = "unknown " + noun_ + " '" + key + "'";
     std::string suggestion = Suggest(key, known_);
     if (!suggestion.empty()) {
       message += " (did you mean '" + suggestion + "'?)";
     } else if (known_.empty()) {
-      message += " (" + handler_ + " takes no options)";
+      message += " (" + handler_ + " takes no " + noun_ + "s)";
     } else {
       message += " (" + handler_ + " knows: " + Join(known_) + ")";
     }
@@ -59,11 +59,6 @@ Status HandlerOptions::GetString(const std::string& name,
   }
   *out = value.Scalar();
   return Status::Ok();
-}
-
-std::string HandlerOptions::Suggest(const std::string& key,
-                                    const std::vector<std::string>& known) {
-  return qd::Suggest(key, known);
 }
 
 }  // namespace qd

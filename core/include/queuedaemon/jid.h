@@ -1,6 +1,9 @@
 // Jid and ParseJid: XMPP addresses (RFC 7622), checked before they go into
 // a config, a stanza or a log line.
 //
+// Part of the plugin API: a handler that sends through XmppSender checks
+// its recipients with it before a message goes out (the xmpp handler does).
+// Implemented in core/util/jid.cc, which the daemon exports to plugins.
 // Plain values and functions without shared state: safe from any thread.
 #pragma once
 
