@@ -13,8 +13,8 @@
 
 #include "core/config/config.h"
 #include "core/config/config_reader.h"
-#include "core/util/units.h"
 #include "core/config/xmpp_account.h"
+#include "core/util/units.h"
 
 namespace qd::config_detail {
 

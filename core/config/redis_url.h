@@ -5,8 +5,8 @@
 //
 // Or a master behind Redis Sentinel (the config's `sentinel:` and
 // `master:`): `sentinels` lists where to ask, and host and port are empty
-// until a lookup (core/redis/redis_sentinel.h) gives a copy of this url with the
-// master's address and no sentinels; the copy keeps `master_name`.
+// until a lookup (core/redis/redis_sentinel.h) gives a copy of this url with
+// the master's address and no sentinels; the copy keeps `master_name`.
 //
 // The credentials never come from the url text: a "redis://user:pw@host"
 // is refused (a url ends up in logs, messages and ps), and the config's

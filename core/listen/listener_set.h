@@ -20,8 +20,8 @@
 #include <vector>
 
 #include "core/config/config.h"
-#include "core/plugin/handler_set.h"
 #include "core/listen/listener.h"
+#include "core/plugin/handler_set.h"
 
 struct event_base;
 

@@ -16,8 +16,8 @@
 #include <string_view>
 #include <utility>
 
-#include "core/util/host_port.h"
 #include "core/monitor/monitor_render.h"
+#include "core/util/host_port.h"
 
 namespace qd {
 namespace {

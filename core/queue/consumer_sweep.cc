@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/queue/queue_keys.h"
-#include "core/redis/redis_client.h"
 #include "core/queue/site_queue.h"
+#include "core/redis/redis_client.h"
 
 namespace qd {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <chrono>
 
-#include "core/queue/delayed_job.h"
 #include "core/config/log.h"
+#include "core/queue/delayed_job.h"
 #include "core/queue/queue_keys.h"
 #include "core/queue/site_consumer.h"
 #include "core/util/units.h"

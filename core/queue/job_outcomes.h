@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "core/redis/redis_client.h"
 #include "core/queue/site_queue.h"
+#include "core/redis/redis_client.h"
 
 namespace qd {
 

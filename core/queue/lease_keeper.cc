@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "core/queue/queue_keys.h"
-#include "core/redis/redis_conn.h"
 #include "core/queue/site_consumer.h"
+#include "core/redis/redis_conn.h"
 
 namespace qd {
 namespace {

@@ -38,8 +38,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/redis/redis_sentinel.h"
 #include "core/config/redis_url.h"
+#include "core/redis/redis_sentinel.h"
 #include "core/redis/reply_arena.h"
 #include "core/util/respawn_backoff.h"
 

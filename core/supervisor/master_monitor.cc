@@ -4,16 +4,16 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include "core/monitor/http_monitor.h"
 #include "core/listen/listener_set.h"
+#include "core/monitor/http_monitor.h"
 #include "core/os/memory_usage.h"
 #include "core/os/process.h"
 #include "core/queue/queue_depth.h"
 #include "core/queue/queue_keys.h"
 #include "core/redis/redis_conn.h"
+#include "core/supervisor/worker_pool.h"
 #include "core/util/units.h"
 #include "core/util/version.h"
-#include "core/supervisor/worker_pool.h"
 
 namespace qd {
 namespace {

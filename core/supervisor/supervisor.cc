@@ -8,11 +8,11 @@
 
 #include <stdexcept>
 
-#include "core/util/exit_codes.h"
-#include "core/monitor/http_monitor.h"
 #include "core/config/log.h"
-#include "core/supervisor/master_monitor.h"
+#include "core/monitor/http_monitor.h"
 #include "core/os/process.h"
+#include "core/supervisor/master_monitor.h"
+#include "core/util/exit_codes.h"
 #include "core/util/units.h"
 #include "core/worker/worker.h"
 

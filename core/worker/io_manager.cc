@@ -2,9 +2,9 @@
 
 #include <event2/event.h>
 
-#include "core/worker/io_master.h"
 #include "core/util/poll_backoff.h"
 #include "core/util/units.h"
+#include "core/worker/io_master.h"
 
 namespace qd {
 

@@ -25,10 +25,10 @@
 #include <memory>
 #include <string>
 
-#include "core/os/channel.h"
 #include "core/config/config.h"
-#include "core/worker/io_master.h"
+#include "core/os/channel.h"
 #include "core/os/memory_usage.h"
+#include "core/worker/io_master.h"
 
 namespace qd {
 

@@ -9,8 +9,8 @@
 #include "core/config/config.h"
 #include "core/os/memory_usage.h"
 #include "core/os/process.h"
-#include "core/worker/slot_board.h"
 #include "core/util/units.h"
+#include "core/worker/slot_board.h"
 
 namespace qd {
 namespace {

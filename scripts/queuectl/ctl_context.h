@@ -20,8 +20,8 @@
 #include <string_view>
 
 #include "core/config/config.h"
-#include "core/redis/redis_conn.h"
 #include "core/config/redis_url.h"
+#include "core/redis/redis_conn.h"
 #include "queuedaemon/status.h"
 
 namespace qd::ctl {

@@ -20,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/redis/reply_arena.h"
 #include "core/queue/stream_reply.h"
+#include "core/redis/reply_arena.h"
 #include "test/fuzz/fuzz_check.h"
 
 namespace {

@@ -151,8 +151,8 @@ TEST(Utf8Test, RejectsBrokenSequences) {
 // U+10FFFF. JSON encoders (nlohmann's dump included) refuse them, so
 // IsValidUtf8 must too, or Encode replaces them with U+FFFD and the payload
 // does not come back as it was written.
-// DISABLED: core/queue/delayed_job.cc's IsValidUtf8 only checks the byte pattern
-// and accepts these; enable both tests with the fix.
+// DISABLED: core/queue/delayed_job.cc's IsValidUtf8 only checks the byte
+// pattern and accepts these; enable both tests with the fix.
 TEST(Utf8Test, RejectsWhatRfc3629Forbids) {
   EXPECT_FALSE(IsValidUtf8("\xC0\x80"));          // overlong U+0000
   EXPECT_FALSE(IsValidUtf8("\xC1\xBF"));          // overlong U+007F
