@@ -1,29 +1,22 @@
 #include "core/monitor/http_monitor.h"
 
-#include <event2/buffer.h>
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <exception>
 #include <string>
-#include <string_view>
 #include <utility>
 
+#include "core/monitor/http_server.h"
 #include "core/monitor/monitor_render.h"
 #include "core/util/host_port.h"
 
 namespace qd {
 namespace {
 
-constexpr int kBacklog = 16;
-constexpr const char* kTextType = "text/plain; charset=utf-8";
 constexpr const char* kMetricsType = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char* kJsonType = "application/json";
 
@@ -34,7 +27,8 @@ int ListenOn(const addrinfo* ai) {
   if (fd < 0) return -1;
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 || listen(fd, kBacklog) != 0) {
+  if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 ||
+      listen(fd, HttpMonitor::kBacklog) != 0) {
     int saved = errno;
     close(fd);
     errno = saved;
@@ -78,22 +72,6 @@ int LocalPort(int fd) {
   return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
 }
 
-void Reply(evhttp_request* req, int code, const char* reason, const char* type,
-           const std::string& body) {
-  evkeyvalq* headers = evhttp_request_get_output_headers(req);
-  evhttp_add_header(headers, "Content-Type", type);
-  evhttp_add_header(headers, "Cache-Control", "no-store");
-  // evhttp 2.1 would send a HEAD reply's body: leave it out, keep its length.
-  if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
-    evhttp_add_header(headers, "Content-Length",
-                      std::to_string(body.size()).c_str());
-  } else {
-    evbuffer_add(evhttp_request_get_output_buffer(req), body.data(),
-                 body.size());
-  }
-  evhttp_send_reply(req, code, reason, nullptr);
-}
-
 }  // namespace
 
 Status HttpMonitor::Bind(const std::string& host_port, int* fd) {
@@ -110,83 +88,56 @@ Status HttpMonitor::Bind(const std::string& host_port, int* fd) {
 
 Status HttpMonitor::Open(event_base* base, const std::string& host_port,
                          SnapshotFn snapshot, std::unique_ptr<HttpMonitor>* out,
-                         int fd) {
-  std::string where = "monitor.http " + host_port;
+                         int fd, const HttpLimits& limits) {
   if (fd < 0) {
     Status bound = Bind(host_port, &fd);
     if (!bound.ok()) return bound;
   }
-  evhttp* http = evhttp_new(base);
-  if (http == nullptr || evhttp_accept_socket(http, fd) != 0) {
-    if (http != nullptr) evhttp_free(http);
-    close(fd);
-    return Status::Error(where + ": cannot serve HTTP (libevent)");
-  }
-  evhttp_set_max_headers_size(http, kMaxHeadersSize);
-  evhttp_set_max_body_size(http, kMaxBodySize);
-  evhttp_set_timeout(http, kTimeoutSeconds);
-  // Every method reaches Handle(), which answers 405 itself; evhttp's own
-  // refusal of a disallowed method would be a 501.
-  evhttp_set_allowed_methods(
-      http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-                EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
-  out->reset(new HttpMonitor(http, LocalPort(fd), std::move(snapshot)));
+  std::unique_ptr<HttpMonitor> monitor(
+      new HttpMonitor(LocalPort(fd), std::move(snapshot)));
+  HttpMonitor* self = monitor.get();
+  Status s = HttpServer::Open(
+      base, fd, "monitor.http " + host_port, limits,
+      [self](const HttpRequest& request, HttpResponse* response) {
+        self->Handle(request, response);
+      },
+      &monitor->server_);
+  if (!s.ok()) return s;
+  *out = std::move(monitor);
   return Status::Ok();
 }
 
-HttpMonitor::HttpMonitor(evhttp* http, int port, SnapshotFn snapshot)
-    : http_(http), port_(port), snapshot_(std::move(snapshot)) {
-  evhttp_set_gencb(http_, &HttpMonitor::OnRequest, this);
-}
+HttpMonitor::HttpMonitor(int port, SnapshotFn snapshot)
+    : port_(port), snapshot_(std::move(snapshot)) {}
 
-HttpMonitor::~HttpMonitor() { evhttp_free(http_); }
+HttpMonitor::~HttpMonitor() = default;
 
-void HttpMonitor::OnRequest(evhttp_request* req, void* arg) {
-  // A throwing snapshot or renderer (bad_alloc, a bug) costs one request,
-  // not the master.
-  try {
-    static_cast<HttpMonitor*>(arg)->Handle(req);
-  } catch (const std::exception& e) {
-    spdlog::error("monitor.http: {}: {}", evhttp_request_get_uri(req),
-                  e.what());
-    Reply(req, HTTP_INTERNAL, "Internal Server Error", kTextType,
-          "internal error\n");
-  }
-}
-
-void HttpMonitor::Handle(evhttp_request* req) {
-  const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);
-  const char* path = uri != nullptr ? evhttp_uri_get_path(uri) : nullptr;
-  std::string_view route = path != nullptr ? path : "";
+void HttpMonitor::Handle(const HttpRequest& request, HttpResponse* response) {
+  const std::string& route = request.path;
   if (route != "/metrics" && route != "/healthz" && route != "/status") {
-    Reply(req, HTTP_NOTFOUND, "Not Found", kTextType, "not found\n");
+    *response = TextResponse(404);
     return;
   }
-  evhttp_cmd_type method = evhttp_request_get_command(req);
-  if (method != EVHTTP_REQ_GET && method != EVHTTP_REQ_HEAD) {
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-                      "GET, HEAD");
-    Reply(req, HTTP_BADMETHOD, "Method Not Allowed", kTextType,
-          "method not allowed\n");
+  if (request.method != "GET" && request.method != "HEAD") {
+    *response = TextResponse(405);
+    response->headers.emplace_back("Allow", "GET, HEAD");
     return;
   }
   MonitorSnapshot snapshot = snapshot_();
+  response->headers.emplace_back("Cache-Control", "no-store");
   if (route == "/metrics") {
-    Reply(req, HTTP_OK, "OK", kMetricsType, RenderPrometheus(snapshot));
+    response->content_type = kMetricsType;
+    response->body = RenderPrometheus(snapshot);
   } else if (route == "/healthz") {
     Health health = CheckHealth(snapshot);
-    if (health.ok) {
-      Reply(req, HTTP_OK, "OK", kTextType, "ok\n");
-    } else {
-      Reply(req, HTTP_SERVUNAVAIL, "Service Unavailable", kTextType,
-            health.reason + "\n");
-    }
+    response->status = health.ok ? 200 : 503;
+    response->body = health.ok ? "ok\n" : health.reason + "\n";
   } else {
-    Reply(req, HTTP_OK, "OK", kJsonType,
-          RenderStatus(snapshot).dump(
-              2, ' ', false, nlohmann::json::error_handler_t::replace) +
-              "\n");
+    response->content_type = kJsonType;
+    response->body =
+        RenderStatus(snapshot).dump(2, ' ', false,
+                                    nlohmann::json::error_handler_t::replace) +
+        "\n";
   }
 }
 

@@ -1,6 +1,6 @@
 // HttpMonitor: the master's HTTP monitoring endpoints (docs/architecture.md,
-// "Monitoring"; config `monitor.http`), served by libevent's evhttp on the
-// master's event_base:
+// "Monitoring"; config `monitor.http`), served on the master's event_base
+// by HttpServer (which says why it is not libevent's evhttp):
 //
 //   GET /metrics  200, Prometheus text format 0.0.4 (RenderPrometheus)
 //   GET /healthz  200 "ok\n", or 503 with CheckHealth's reason and "\n"
@@ -11,36 +11,42 @@
 // fresh MonitorSnapshot: nothing is cached, nothing is kept between
 // requests.
 //
-// Bounds: request headers up to kMaxHeadersSize bytes (larger is refused:
-// 400 from evhttp 2.1), bodies up to kMaxBodySize, and a connection idle or
-// stalled for kTimeoutSeconds is closed. evhttp 2.1 cannot cap the number
-// of connections, only their size and time; the endpoint is on loopback
-// unless monitor.http_public says otherwise.
+// Bounds (HttpLimits, defaults in docs/monitoring.md): at most 64
+// connections, a request head up to kMaxHeadersSize bytes (larger: 400),
+// bodies up to 1 KiB (413), 10 s for a whole request (408), 10 s without
+// progress closes a connection, a listen backlog of kBacklog, and accepting
+// pauses for 500 ms at a time while descriptors run out. The endpoint is on
+// loopback unless monitor.http_public says otherwise.
 //
-// HttpMonitor owns the evhttp and its listening socket. Single-threaded:
-// Open(), the requests and the destructor run on the loop's thread.
+// HttpMonitor owns the HttpServer and so its listening socket and
+// connections. Single-threaded: Open(), the requests and the destructor
+// run on the loop's thread.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <string>
 
+#include "core/monitor/http_limits.h"
 #include "core/monitor/monitor_snapshot.h"
 #include "queuedaemon/status.h"
 
 struct event_base;
-struct evhttp;
-struct evhttp_request;
 
 namespace qd {
+
+class HttpServer;
+struct HttpRequest;
+struct HttpResponse;
 
 class HttpMonitor {
  public:
   using SnapshotFn = std::function<MonitorSnapshot()>;
 
-  static constexpr int kMaxHeadersSize = 8192;
-  static constexpr int kMaxBodySize = 1024;
-  static constexpr int kTimeoutSeconds = 10;
+  static constexpr size_t kMaxHeadersSize = HttpLimits().max_head_bytes;
+  // The listen() backlog of Bind(), as nginx and Redis use on Linux (the
+  // kernel caps it at net.core.somaxconn).
+  static constexpr int kBacklog = 511;
 
   // Listens on `host_port` ("127.0.0.1:9187", "[::1]:9187",
   // "localhost:9187"; port 0 picks a free port, see port()). A name is
@@ -49,13 +55,14 @@ class HttpMonitor {
   // (bad address, bind or listen failure) *out is untouched and the message
   // reads "monitor.http 127.0.0.1:9187: cannot listen: Address already in
   // use". With `fd` >= 0 (from Bind(), taken over) nothing is bound: the
-  // master binds before it drops its privileges. REQUIRES: `base` outlives
-  // *out.
+  // master binds before it drops its privileges. `limits` are the
+  // defaults but in tests. REQUIRES: `base` outlives *out.
   [[nodiscard]] static Status Open(event_base* base,
                                    const std::string& host_port,
                                    SnapshotFn snapshot,
                                    std::unique_ptr<HttpMonitor>* out,
-                                   int fd = -1);
+                                   int fd = -1,
+                                   const HttpLimits& limits = HttpLimits());
   // The listening socket of `host_port` alone, for Open(); errors as
   // Open()'s.
   [[nodiscard]] static Status Bind(const std::string& host_port, int* fd);
@@ -68,14 +75,13 @@ class HttpMonitor {
   int port() const { return port_; }
 
  private:
-  HttpMonitor(evhttp* http, int port, SnapshotFn snapshot);
+  HttpMonitor(int port, SnapshotFn snapshot);
 
-  static void OnRequest(evhttp_request* req, void* arg);
-  void Handle(evhttp_request* req);
+  void Handle(const HttpRequest& request, HttpResponse* response);
 
-  evhttp* http_;
   int port_;
   SnapshotFn snapshot_;
+  std::unique_ptr<HttpServer> server_;
 };
 
 }  // namespace qd

@@ -6,19 +6,28 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace qd {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 constexpr auto kDeadline = std::chrono::seconds(5);
 
 struct HttpReply {
@@ -74,6 +83,48 @@ HttpReply Fetch(int port, const std::string& request) {
   return reply;
 }
 
+// A non-blocking client connected (or connecting) to 127.0.0.1:`port`, or
+// -1.
+int Connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 &&
+      (errno != EINPROGRESS ||
+       !WaitFor(fd, POLLOUT, Clock::now() + kDeadline))) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Whether the server closes `fd` (end of input or a reset) by `deadline`;
+// what it sent before goes to *got.
+bool ClosedBy(int fd, Clock::time_point deadline, std::string* got = nullptr) {
+  char buf[4096];
+  while (WaitFor(fd, POLLIN, deadline)) {
+    ssize_t n = recv(fd, buf, sizeof(buf), 0);
+    if (n == 0) return true;
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      return true;
+    }
+    if (got != nullptr) got->append(buf, static_cast<size_t>(n));
+  }
+  return false;
+}
+
+size_t Count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos;
+       at = text.find(what, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
 HttpReply Get(int port, const std::string& path) {
   return Fetch(port, "GET " + path + " HTTP/1.0\r\n\r\n");
 }
@@ -105,7 +156,8 @@ class HttpMonitorTest : public ::testing::Test {
     event_add(stop_event_, nullptr);
     snapshot_ = Healthy();
     Status s = HttpMonitor::Open(
-        base_, "127.0.0.1:0", [this] { return Snapshot(); }, &monitor_);
+        base_, "127.0.0.1:0", [this] { return Snapshot(); }, &monitor_, -1,
+        Limits());
     ASSERT_TRUE(s.ok()) << s.message();
     ASSERT_GT(monitor_->port(), 0);
     loop_ = std::thread([this] { event_base_dispatch(base_); });
@@ -122,6 +174,9 @@ class HttpMonitorTest : public ::testing::Test {
     close(stop_[0]);
     close(stop_[1]);
   }
+
+  // The bounds the monitor opens with; a derived fixture shortens them.
+  virtual HttpLimits Limits() const { return HttpLimits(); }
 
   MonitorSnapshot Snapshot() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -261,6 +316,234 @@ TEST_F(HttpMonitorTest, ResolvesNames) {
   EXPECT_GT(named->port(), 0);
   named.reset();
   event_base_free(other);
+}
+
+TEST_F(HttpMonitorTest, KeepsAliveAndAnswersPipelinedRequestsInOrder) {
+  HttpReply r = Fetch(port(),
+                      "GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
+                      "HEAD /metrics HTTP/1.1\r\nHost: a\r\n\r\n"
+                      "GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body.rfind("ok\nHTTP/1.1 200 OK\r\n", 0), 0u) << r.body;
+  EXPECT_EQ(Count(r.body, "HTTP/1.1 404 Not Found\r\n"), 1u) << r.body;
+  EXPECT_EQ(Count(r.body, "Connection: close\r\n"), 1u) << r.body;
+}
+
+TEST_F(HttpMonitorTest, RefusesALargeBody) {
+  HttpReply r =
+      Fetch(port(), "POST /status HTTP/1.1\r\nContent-Length: 5000\r\n\r\n" +
+                        std::string(5000, 'x'));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(Get(port(), "/healthz").status, 200);
+}
+
+// A monitor with a cap of kCap connections.
+class HttpMonitorCapTest : public HttpMonitorTest {
+ protected:
+  static constexpr size_t kCap = 4;
+  HttpLimits Limits() const override {
+    HttpLimits limits;
+    limits.max_connections = kCap;
+    return limits;
+  }
+};
+
+// kCap + 10 clients trickle a request that never ends, 1 byte every 300 ms:
+// each new one past the cap closes the oldest unfinished one, so the kCap
+// newest stay, and a health check (newer still) is answered at once.
+TEST_F(HttpMonitorCapTest, HoldsTheCapOfTricklersAndStillServesHealthz) {
+  const std::string request =
+      "GET /healthz HTTP/1.1\r\nX-Slow: " + std::string(64, 'a');
+  std::vector<int> fds;
+  for (size_t i = 0; i < kCap + 10; ++i) {
+    int fd = Connect(port());
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(send(fd, request.data(), 1, MSG_NOSIGNAL), 1);
+    fds.push_back(fd);
+  }
+  auto deadline = Clock::now() + std::chrono::seconds(2);
+  size_t closed = 0;
+  for (size_t i = 0; i < 10; ++i) closed += ClosedBy(fds[i], deadline) ? 1 : 0;
+  EXPECT_EQ(closed, 10u) << "the connections past the cap stay open";
+
+  for (size_t round = 1; round <= 6; ++round) {
+    // The trickle's pace, not a wait for the server.
+    std::this_thread::sleep_for(milliseconds(300));
+    for (size_t i = 10; i < fds.size(); ++i) {
+      (void)send(fds[i], &request[round], 1, MSG_NOSIGNAL);
+    }
+    if (round == 3) {
+      HttpReply r = Get(port(), "/healthz");
+      EXPECT_EQ(r.status, 200);
+      EXPECT_EQ(r.body, "ok\n");
+    }
+  }
+  // The health check took the place of the oldest of them.
+  size_t open = 0;
+  for (size_t i = 10; i < fds.size(); ++i) {
+    open += ClosedBy(fds[i], Clock::now() + milliseconds(100)) ? 0 : 1;
+  }
+  EXPECT_EQ(open, kCap - 1);
+  for (int fd : fds) close(fd);
+}
+
+// A monitor that gives a whole request 1 s.
+class HttpMonitorDeadlineTest : public HttpMonitorTest {
+ protected:
+  HttpLimits Limits() const override {
+    HttpLimits limits;
+    limits.request_deadline = milliseconds(1000);
+    return limits;
+  }
+};
+
+TEST_F(HttpMonitorDeadlineTest, ClosesATricklingRequestAtTheDeadline) {
+  const std::string request =
+      "GET /healthz HTTP/1.1\r\nX-Slow: " + std::string(100, 'a');
+  auto start = Clock::now();
+  int fd = Connect(port());
+  ASSERT_GE(fd, 0);
+  std::string got;
+  bool closed = false;
+  // One byte every 100 ms, each well inside the idle timeout, for at most
+  // 5 s; the wait for the close sets the pace.
+  for (size_t i = 0; i < request.size() && !closed &&
+                     Clock::now() < start + std::chrono::seconds(5);
+       ++i) {
+    (void)send(fd, &request[i], 1, MSG_NOSIGNAL);
+    closed = ClosedBy(fd, Clock::now() + milliseconds(100), &got);
+  }
+  auto took = Clock::now() - start;
+  close(fd);
+  EXPECT_TRUE(closed);
+  EXPECT_GE(took, milliseconds(900));
+  EXPECT_LT(took, std::chrono::seconds(3));
+  EXPECT_EQ(got.rfind("HTTP/1.1 408 Request Timeout\r\n", 0), 0u) << got;
+}
+
+TEST_F(HttpMonitorDeadlineTest, ClosesASilentConnectionAtTheDeadline) {
+  auto start = Clock::now();
+  int fd = Connect(port());
+  ASSERT_GE(fd, 0);
+  std::string got;
+  EXPECT_TRUE(ClosedBy(fd, start + std::chrono::seconds(5), &got));
+  auto took = Clock::now() - start;
+  close(fd);
+  EXPECT_GE(took, milliseconds(900));
+  EXPECT_LT(took, std::chrono::seconds(3));
+  EXPECT_EQ(got, "");  // nothing was asked, nothing is answered
+}
+
+// utime + stime of `pid` in clock ticks, from /proc/PID/stat.
+long CpuTicks(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  // After the name: state is field 3, utime 14, stime 15.
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) stime = std::stol(field);
+  }
+  return utime + stime;
+}
+
+// The monitor in a forked child (its own loop, no threads) whose
+// descriptors are used up under a low RLIMIT_NOFILE, until a byte on a pipe
+// frees them. Forks: a suite of its own.
+TEST(HttpMonitorDeathTest, PausesAcceptsWhileOutOfDescriptors) {
+  int listen_fd = -1;
+  ASSERT_TRUE(HttpMonitor::Bind("127.0.0.1:0", &listen_fd).ok());
+  sockaddr_in addr = {};
+  socklen_t len = sizeof(addr);
+  getsockname(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  int port = ntohs(addr.sin_port);
+  std::string log_path = ::testing::TempDir() + "/http_monitor_emfile_" +
+                         std::to_string(getpid()) + ".log";
+  int ready[2], release[2];
+  ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
+  ASSERT_EQ(pipe2(release, O_CLOEXEC | O_NONBLOCK), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    auto logger = spdlog::basic_logger_mt("emfile", log_path, true);
+    logger->flush_on(spdlog::level::trace);
+    spdlog::set_default_logger(logger);
+    event_base* base = event_base_new();
+    std::unique_ptr<HttpMonitor> monitor;
+    if (base == nullptr ||
+        !HttpMonitor::Open(base, "127.0.0.1:0", Healthy, &monitor, listen_fd)
+             .ok()) {
+      _exit(2);
+    }
+    static std::vector<int> fillers;
+    event* freeing = event_new(
+        base, release[0], EV_READ,
+        [](evutil_socket_t, short, void*) {
+          for (int fd : fillers) close(fd);
+          fillers.clear();
+        },
+        nullptr);
+    event_add(freeing, nullptr);
+    rlimit low = {64, 64};
+    if (setrlimit(RLIMIT_NOFILE, &low) != 0) _exit(3);
+    for (int fd; (fd = dup(0)) >= 0 && fillers.size() < 64;) {
+      fillers.push_back(fd);
+    }
+    if (errno != EMFILE) _exit(4);
+    if (write(ready[1], "r", 1) != 1) _exit(5);
+    event_base_dispatch(base);
+    _exit(0);
+  }
+  close(listen_fd);
+  close(ready[1]);
+  close(release[0]);
+  pollfd p = {ready[0], POLLIN, 0};
+  char byte = 0;
+  ASSERT_EQ(poll(&p, 1, 5000), 1);
+  ASSERT_EQ(read(ready[0], &byte, 1), 1) << "the child could not start";
+
+  // A client waits in the backlog: every accept fails with EMFILE.
+  int waiting = Connect(port);
+  ASSERT_GE(waiting, 0);
+  const std::string request = "GET /healthz HTTP/1.0\r\n\r\n";
+  ASSERT_EQ(send(waiting, request.data(), request.size(), MSG_NOSIGNAL),
+            static_cast<ssize_t>(request.size()));
+  long before = CpuTicks(pid);
+  auto start = Clock::now();
+  // The 2 s window; no reply may come in it.
+  EXPECT_FALSE(WaitFor(waiting, POLLIN, start + std::chrono::seconds(2)));
+  long after = CpuTicks(pid);
+  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  double cpu = static_cast<double>(after - before) /
+               static_cast<double>(sysconf(_SC_CLK_TCK)) / seconds;
+  EXPECT_GE(before, 0);
+  EXPECT_LT(cpu, 0.10) << "the child used " << cpu * 100 << "% CPU";
+
+  // Descriptors free: the waiting client and a new one are answered.
+  ASSERT_EQ(write(release[1], "x", 1), 1);
+  std::string got;
+  EXPECT_TRUE(ClosedBy(waiting, Clock::now() + kDeadline, &got));
+  EXPECT_EQ(got.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << got;
+  close(waiting);
+  EXPECT_EQ(Get(port, "/healthz").status, 200);
+
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  close(ready[0]);
+  close(release[1]);
+  std::ifstream in(log_path);
+  std::string log((std::istreambuf_iterator<char>(in)),
+                  std::istreambuf_iterator<char>());
+  unlink(log_path.c_str());
+  EXPECT_EQ(Count(log, "pausing accepts"), 1u) << log;
+  EXPECT_EQ(Count(log, "accepting again"), 1u) << log;
+  EXPECT_LT(Count(log, "\n"), 10u) << log;
 }
 
 }  // namespace
