@@ -316,16 +316,20 @@ TEST(DaemonizedTest, DetachesLogsToItsFileAndReopensItOnUsr1) {
   pid_t master = 0;
   std::ifstream(dir.File("run/queuedaemon.generic.pid")) >> master;
   ASSERT_GT(master, 0);
-  ASSERT_TRUE(WaitFor(
-      [&] { return ChildrenByPrefix(master, "qd-worker-").size() == 2; },
-      milliseconds(5000)));
-  std::rename(log.c_str(), (log + ".1").c_str());
-  kill(master, SIGUSR1);
   auto contains = [](const std::string& path, const std::string& needle) {
     std::ifstream in(path);
     std::string text((std::istreambuf_iterator<char>(in)), {});
     return text.find(needle) != std::string::npos;
   };
+  // Ready, and said so in the first file, before it is rotated.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return ChildrenByPrefix(master, "qd-worker-").size() == 2 &&
+               contains(log, "all 2 workers ready");
+      },
+      milliseconds(5000)));
+  std::rename(log.c_str(), (log + ".1").c_str());
+  kill(master, SIGUSR1);
   EXPECT_TRUE(WaitFor([&] { return contains(log, "log file reopened"); },
                       milliseconds(5000)));
   // Workers reopen too: a killed worker's replacement logs to the new file.
