@@ -17,7 +17,7 @@
 
 #include "core/config/config_reader.h"
 #include "core/config/config_sections.h"
-#include "core/control/control_message.h"
+#include "core/util/secret_file.h"
 
 namespace qd {
 namespace {
@@ -390,6 +390,20 @@ Duration ListenerConfig::KeepaliveFor(const std::string& site,
 std::string Config::PidFile() const {
   if (!daemon.pidfile.empty()) return daemon.pidfile;
   return daemon.run_dir + "/queuedaemon." + daemon.id + ".pid";
+}
+
+Status ReadControlSecret(const std::string& path, std::string* secret) {
+  constexpr size_t kMinSecret = 16;
+  std::string line;
+  Status s = SecretFile::ReadFirstLine(path, &line);
+  if (!s.ok()) return Status::Error("control.secret_file " + s.message());
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  if (line.size() < kMinSecret) {
+    return Status::Error("control.secret_file " + path +
+                         ": the secret must be at least 16 bytes");
+  }
+  *secret = line;
+  return Status::Ok();
 }
 
 }  // namespace qd

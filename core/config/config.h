@@ -122,6 +122,12 @@ struct ControlConfig {
   std::string secret;       // read from secret_file by the loader
 };
 
+// Reads control.secret_file: its first line, trailing spaces dropped, at
+// least 16 bytes; refused when the file is readable by its group or others
+// (SecretFile). For the loader and queuectl --secret-file.
+[[nodiscard]] Status ReadControlSecret(const std::string& path,
+                                       std::string* secret);
+
 // One queue of a site. Keys the framework knows are parsed here; any other
 // key belongs to the handler (e.g. exec's `command`) and is kept in
 // `handler_options` for the handler to validate.

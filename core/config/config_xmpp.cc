@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/config/config_sections.h"
+#include "core/util/secret_file.h"
 #include "queuedaemon/jid.h"
 
 namespace qd::config_detail {
@@ -51,19 +52,9 @@ void ReadXmppAccount(ConfigReader& r, const Item& item, XmppAccount* a,
                return r.Fail(i, "give password or password_file, not both");
              std::string path;
              if (!r.ReadString(i, &path)) return;
-             std::FILE* f = std::fopen(path.c_str(), "rb");
-             if (f == nullptr) {
-               return r.Fail(i,
-                             path + ": cannot read: " + std::strerror(errno));
-             }
-             char buf[1024];
-             size_t n = std::fread(buf, 1, sizeof(buf), f);
-             std::fclose(f);
-             std::string text(buf, n);
-             text = text.substr(0, text.find('\n'));
-             if (!text.empty() && text.back() == '\r') text.pop_back();
-             if (text.empty())
-               return r.Fail(i, path + ": the first line is empty");
+             std::string text;
+             Status s = SecretFile::ReadFirstLine(path, &text);
+             if (!s.ok()) return r.Fail(i, s.message());
              a->password = text;
              password = i;
            }},

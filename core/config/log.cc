@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <map>
 
 namespace qd {
@@ -25,6 +26,69 @@ struct State {
 State& state() {
   static State s;
   return s;
+}
+
+// A logged message, jid or payload often holds text from outside (a job's
+// fields, a client's request, a peer's reply). Escaped here, once for every
+// line, so no value can split a line or forge one ("\nCRITICAL [master 1]
+// ..."), move a terminal's cursor, or fill the disk with one record: C0
+// controls and DEL become \n, \r, \t or \xNN, the UTF-8 forms of the C1
+// controls \u0080-\u009f become \u00NN, and the text is cut after `max`
+// bytes with "...(+N bytes)". Backslashes stay as they are: a literal "\n"
+// cannot start a line.
+void AppendEscaped(std::string_view text, size_t max,
+                   spdlog::memory_buf_t& dest) {
+  static const char kHex[] = "0123456789abcdef";
+  size_t n = std::min(text.size(), max);
+  size_t plain = 0;  // start of the run not yet copied
+  auto flush = [&](size_t end) {
+    dest.append(text.data() + plain, text.data() + end);
+  };
+  for (size_t i = 0; i < n; ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    bool c1 = c == 0xc2 && i + 1 < n &&
+              static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+              static_cast<unsigned char>(text[i + 1]) <= 0x9f;
+    if (c >= 0x20 && c != 0x7f && !c1) continue;
+    flush(i);
+    if (c1) {
+      unsigned char d = static_cast<unsigned char>(text[++i]);
+      const char esc[] = {'\\', 'u', '0', '0', kHex[d >> 4], kHex[d & 15]};
+      dest.append(esc, esc + sizeof(esc));
+    } else if (c == '\n' || c == '\r' || c == '\t') {
+      const char esc[] = {'\\', c == '\n' ? 'n' : c == '\r' ? 'r' : 't'};
+      dest.append(esc, esc + sizeof(esc));
+    } else {
+      const char esc[] = {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+      dest.append(esc, esc + sizeof(esc));
+    }
+    plain = i + 1;
+  }
+  flush(n);
+  if (n < text.size()) {
+    std::string more = "...(+" + std::to_string(text.size() - n) + " bytes)";
+    dest.append(more.data(), more.data() + more.size());
+  }
+}
+
+// %v, replaced: the message, escaped and bounded (AppendEscaped).
+class MessageFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    AppendEscaped(std::string_view(msg.payload.data(), msg.payload.size()),
+                  Log::kMaxMessageBytes, dest);
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<MessageFlag>();
+  }
+};
+
+// A formatter for `pattern` whose %v is MessageFlag's.
+std::unique_ptr<spdlog::pattern_formatter> Formatter() {
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<MessageFlag>('v');
+  return formatter;
 }
 
 // %* in a queue logger's pattern: the job being run.
@@ -70,7 +134,9 @@ Status Build() {
   std::string pattern = "%Y-%m-%d %H:%M:%S.%e %l [" + s.role + " " +
                         std::to_string(getpid()) + "] %v";
   if (s.config.file == "syslog") pattern = "[" + s.role + "] %v";
-  logger->set_pattern(pattern);
+  auto formatter = Formatter();
+  formatter->set_pattern(pattern);
+  logger->set_formatter(std::move(formatter));
   state().pattern = pattern.substr(0, pattern.size() - 2);  // drop "%v"
   state().queue_loggers.clear();
   logger->set_level(spdlog::level::from_str(s.level));
@@ -85,7 +151,7 @@ void JidFlag::format(const spdlog::details::log_msg&, const std::tm&,
   const std::string& jid = state().current_jid;
   if (jid.empty()) return;
   dest.append(std::string_view(" jid="));
-  dest.append(std::string_view(jid));
+  AppendEscaped(jid, Log::kMaxJidBytes, dest);
 }
 
 }  // namespace
@@ -104,7 +170,7 @@ spdlog::logger& Log::ForQueue(const std::string& site,
       return *base;  // the file vanished: keep logging where we can
     }
     logger = std::make_shared<spdlog::logger>(name, sink);
-    auto formatter = std::make_unique<spdlog::pattern_formatter>();
+    auto formatter = Formatter();
     formatter->add_flag<JidFlag>('*').set_pattern(s.pattern + "%n%*: %v");
     logger->set_formatter(std::move(formatter));
     logger->set_level(base->level());

@@ -6,6 +6,12 @@
 // foreground), a file (opened O_APPEND and flushed per line, so master and
 // workers can share it) or syslog. Not thread-safe to reconfigure: call
 // Setup/SetRole/Reopen from the main thread only.
+//
+// Every message (and the jid of a queue logger's lines) is escaped on its
+// way out: control characters become \n, \xNN and the like, and a message
+// longer than kMaxMessageBytes is cut with "...(+N bytes)", so a value from
+// outside (a job's jid or payload, a client's request) can neither split nor
+// forge a line, nor make one record of megabytes.
 #pragma once
 
 #include <spdlog/logger.h>
@@ -20,6 +26,9 @@ namespace qd {
 
 class Log {
  public:
+  static constexpr size_t kMaxMessageBytes = 8192;
+  static constexpr size_t kMaxJidBytes = 200;
+
   // `level_override` ("" = the config's level) comes from -v/-q.
   static Status Setup(const LogConfig& config, const std::string& role,
                       const std::string& level_override = "");

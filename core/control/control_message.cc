@@ -7,7 +7,6 @@
 
 #include <set>
 
-#include "core/util/secret_file.h"
 #include "core/util/units.h"
 
 namespace qd {
@@ -15,7 +14,6 @@ namespace {
 
 const std::set<std::string> kCommands = {"reload", "restart", "drain",
                                          "resume", "stop",    "ps"};
-constexpr size_t kMinSecret = 16;
 
 std::string Hex(const unsigned char* bytes, size_t n) {
   static const char* kDigits = "0123456789abcdef";
@@ -197,22 +195,6 @@ Status OpenControl(std::string_view payload, const std::string& secret,
     }
   }
   *json = std::string(body);
-  return Status::Ok();
-}
-
-Status ReadControlSecret(const std::string& path, std::string* secret) {
-  std::string content;
-  Status s = SecretFile::Read(path, &content);
-  if (!s.ok()) return Status::Error("control.secret_file " + s.message());
-  std::string line = content.substr(0, content.find('\n'));
-  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) {
-    line.pop_back();
-  }
-  if (line.size() < kMinSecret) {
-    return Status::Error("control.secret_file " + path +
-                         ": the secret must be at least 16 bytes");
-  }
-  *secret = line;
   return Status::Ok();
 }
 

@@ -73,8 +73,5 @@ std::string SealControl(const std::string& json, const std::string& secret);
 // checked). Errors say why ("unsigned command refused", "bad signature").
 Status OpenControl(std::string_view payload, const std::string& secret,
                    std::string* json);
-// Reads a secret file: its first line, at least 16 bytes; refused when the
-// file is readable by its group or others (SecretFile).
-Status ReadControlSecret(const std::string& path, std::string* secret);
 
 }  // namespace qd

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -47,6 +48,17 @@ Status SecretFile::Read(const std::string& path, std::string* content) {
   close(fd);
   if (s.ok()) *content = std::move(text);
   return s;
+}
+
+Status SecretFile::ReadFirstLine(const std::string& path, std::string* line) {
+  std::string content;
+  Status s = Read(path, &content);
+  if (!s.ok()) return s;
+  content.resize(std::min(content.size(), content.find('\n')));
+  if (!content.empty() && content.back() == '\r') content.pop_back();
+  if (content.empty()) return Status::Error(path + ": the first line is empty");
+  *line = std::move(content);
+  return Status::Ok();
 }
 
 }  // namespace qd

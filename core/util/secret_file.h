@@ -1,6 +1,6 @@
 // SecretFile: reads a file that holds a secret (the control channel's shared
-// key, a Redis password), refusing one that its group or others may read,
-// so that a shared host does not leak it. Messages name the file, never
+// key, a Redis or XMPP password), refusing one that its group or others may
+// read, so that a shared host does not leak it. Messages name the file, never
 // what it holds. Stateless; safe from any thread.
 #pragma once
 
@@ -21,6 +21,11 @@ class SecretFile {
   // chmod 600 it", "PATH: not a regular file", "PATH: larger than 64 KiB".
   [[nodiscard]] static Status Read(const std::string& path,
                                    std::string* content);
+  // The first line of `path`, checked and read as Read() does, without its
+  // line end ("\n" or "\r\n"). Errors as Read()'s, or "PATH: the first line
+  // is empty".
+  [[nodiscard]] static Status ReadFirstLine(const std::string& path,
+                                            std::string* line);
 };
 
 }  // namespace qd

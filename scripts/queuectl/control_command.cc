@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/config/config.h"
 #include "core/util/units.h"
 #include "scripts/queuectl/exit_code.h"
 

@@ -943,6 +943,24 @@ TEST(ConfigTest, XmppAccountsAreReadAndChecked) {
   EXPECT_EQ(a.whitespace_interval, Duration(60000));
 }
 
+// An XMPP password file gets the checks of every secret file: a file its
+// group or others may read is refused, as a Redis password file is.
+TEST(ConfigTest, XmppPasswordFileReadableByOthersIsRefused) {
+  char path[] = "/tmp/qd-xmpp-pw-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "secret\n", 7), 7);
+  close(fd);
+  ASSERT_EQ(chmod(path, 0644), 0);
+  std::string yaml =
+      std::string("xmpp:\n  a: { jid: u@d, password_file: ") + path + " }\n";
+  ExpectError(yaml,
+              "x.yaml:2:33: xmpp.a.password_file: ", "readable by others");
+  ASSERT_EQ(chmod(path, 0600), 0);
+  EXPECT_EQ(Load(yaml).xmpp.at("a").password, "secret");
+  unlink(path);
+}
+
 TEST(ConfigTest, XmppPasswordFileAndErrorsNeverShowThePassword) {
   char path[] = "/tmp/qd-xmpp-pw-XXXXXX";
   int fd = mkstemp(path);

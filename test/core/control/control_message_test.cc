@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "core/config/config.h"
 #include "core/util/units.h"
 
 namespace qd {
