@@ -137,9 +137,12 @@ void SiteHousekeeping::PromoteTick() {
   evtimer_add(promote_timer_, &next);
   if (!writer_.connected()) return;
   std::string now = std::to_string(EpochMs());
-  writer_.Command({"EVAL", kPromoterScript, "1", delayed_key_, now,
-                   kPromoteLimit, tag_, kPromoteHoldMs},
-                  [this](redisReply* r) { OnPromoted(r); });
+  // The site's queue names: a member naming another queue is refused.
+  std::vector<std::string_view> eval = {
+      "EVAL", kPromoterScript, "1",  delayed_key_,
+      now,    kPromoteLimit,   tag_, kPromoteHoldMs};
+  for (const SiteQueue& q : queues_) eval.push_back(q.name);
+  writer_.Command(eval, [this](redisReply* r) { OnPromoted(r); });
 }
 
 // The promoter's reply: {moved, KEY, REASON, ...}. A key that holds jobs
