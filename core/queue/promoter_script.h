@@ -19,7 +19,8 @@
 // numbers as doubles: integers up to 2^53 and numbers whose 14-digit text
 // reads back the same pass). Values that are not strings arrive as their
 // JSON text: true, null, {"a":1} (an object's keys in any order, an empty
-// array as {}); a member without "payload" gets an empty one. The stream
+// array as {}). A member without "payload" (or "payload_b64") is refused
+// too, as the worker refuses a stream entry without one. The stream
 // keys are derived inside the script; they share the site's hash tag, so
 // they live in the same Redis Cluster slot as the declared key.
 #pragma once
@@ -114,12 +115,10 @@ local function parse(member)
       if name ~= 'payload' then names[#names + 1] = name end
     end
   end
-  local args = {}
   if fields['payload'] == nil then
-    args = {'payload', ''}
-  else
-    args = {'payload', fields['payload']}
+    return nil, 'no "payload" (nor "payload_b64"): not run'
   end
+  local args = {'payload', fields['payload']}
   table.sort(names)
   for _, name in ipairs(names) do
     args[#args + 1] = name

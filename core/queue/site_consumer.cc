@@ -297,8 +297,17 @@ void SiteConsumer::Hold(HeldJob job) {
     return;
   }
   uint64_t size = 0;
-  for (const auto& [name, value] : job.fields)
+  bool has_payload = false;
+  for (const auto& [name, value] : job.fields) {
     size += name.size() + value.size();
+    has_payload = has_payload || name == "payload";
+  }
+  // Every documented producer writes a payload; an entry without one is a
+  // mistake (a misspelt field), not a job with an empty payload.
+  if (!has_payload) {
+    Dead(job, "no \"payload\" field: not run");
+    return;
+  }
   if (size > q.config->max_payload) {
     Dead(job, "job of " + FormatSize(size) + " exceeds max_payload " +
                   FormatSize(q.config->max_payload) + ": not run");

@@ -148,5 +148,13 @@ TEST_F(PromoterScriptTest, AQueueTheSiteDoesNotHaveIsRefusedWithTheReason) {
   EXPECT_EQ(RedisInt(redis_.port(), {"ZCARD", kDelayed}), 0);
 }
 
+TEST_F(PromoterScriptTest, AMemberWithoutAPayloadIsRefusedWithTheReason) {
+  AddDue(R"({"queue":"q","paylaod":"typo"})");
+  EXPECT_EQ(Promote()[0], "0");
+  EXPECT_EQ(Len("qd:{s}:q:q"), 0);
+  EXPECT_TRUE(
+      Has(Entries(kMalformed), R"(no "payload" (nor "payload_b64"): not run)"));
+}
+
 }  // namespace
 }  // namespace qd::test
