@@ -127,6 +127,7 @@ void SiteHousekeeping::SweepTick() {
   next_sweep_ =
       now + std::clamp(limit / 4, milliseconds(1000), milliseconds(60000));
   for (const SiteQueue& q : queues_) {
+    if (!q.wrong_type.empty()) continue;  // set aside: no group to sweep
     SweepConsumers(writer_, site_.name, q, consumer_, limit);
   }
 }
