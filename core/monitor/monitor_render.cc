@@ -197,6 +197,16 @@ void RenderQueues(const MonitorSnapshot& s, Exposition* out) {
       }
     }
   }
+  out->Family("queue_key_error", "gauge",
+              "1 when a key of the queue holds another Redis type (the "
+              "queue is set aside until it is fixed).");
+  for (const SiteSnapshot& site : s.sites) {
+    for (const QueueSnapshot& q : site.queues) {
+      if (q.error.empty() && q.ready < 0) continue;  // not sampled
+      out->Sample({{"site", site.name}, {"queue", q.name}},
+                  static_cast<int64_t>(!q.error.empty()));
+    }
+  }
   out->Family("site_delayed", "gauge",
               "Jobs in the site's delayed set (retries, later jobs).");
   for (const SiteSnapshot& site : s.sites) {
@@ -307,7 +317,9 @@ nlohmann::json SiteJson(const SiteSnapshot& site) {
     queues.push_back({{"name", q.name},
                       {"ready", DepthOrNull(q.ready)},
                       {"pending", DepthOrNull(q.pending)},
-                      {"dead", DepthOrNull(q.dead)}});
+                      {"dead", DepthOrNull(q.dead)},
+                      {"error", q.error.empty() ? nlohmann::json()
+                                                : nlohmann::json(q.error)}});
   }
   return {{"name", site.name},
           {"redis", site.redis},
@@ -402,6 +414,13 @@ Health CheckHealth(const MonitorSnapshot& s) {
     std::string error = s.redis_error.empty() ? "no answer" : s.redis_error;
     std::replace(error.begin(), error.end(), '\n', ' ');
     problems.push_back("redis: " + error);
+  }
+  for (const SiteSnapshot& site : s.sites) {
+    for (const QueueSnapshot& q : site.queues) {
+      if (q.error.empty()) continue;
+      problems.push_back(
+          fmt::format("site {} queue {}: {}", site.name, q.name, q.error));
+    }
   }
   Health health{problems.empty(), ""};
   for (const std::string& problem : problems) {

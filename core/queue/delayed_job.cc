@@ -3,13 +3,25 @@
 #include <nlohmann/json.hpp>
 
 namespace qd {
+namespace {
+
+constexpr std::string_view kBase64Suffix = "_b64";
+
+// NAME_b64 (NAME not empty) carries field NAME in base64.
+bool EndsWithBase64Suffix(std::string_view name) {
+  return name.size() > kBase64Suffix.size() &&
+         name.substr(name.size() - kBase64Suffix.size()) == kBase64Suffix;
+}
+
+}  // namespace
 
 std::string DelayedJob::Encode(std::string_view queue, const Fields& fields) {
   nlohmann::ordered_json j;
   j["queue"] = std::string(queue);
   for (const auto& [name, value] : fields) {
-    if (name == "payload" && !IsValidUtf8(value)) {
-      j["payload_b64"] = Base64Encode(value);
+    // A name ending in _b64 is encoded too, or the promoter would decode it.
+    if (!IsValidUtf8(value) || EndsWithBase64Suffix(name)) {
+      j[name + std::string(kBase64Suffix)] = Base64Encode(value);
     } else {
       j[name] = value;
     }
@@ -31,15 +43,21 @@ Status DelayedJob::Decode(std::string_view member, DelayedJob* out) {
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (it.key() == "queue") continue;
     std::string value = it->is_string() ? it->get<std::string>() : it->dump();
-    if (it.key() == "payload_b64") {
+    std::string name = it.key();
+    if (EndsWithBase64Suffix(name)) {
+      name.resize(name.size() - kBase64Suffix.size());
       std::string raw;
       if (!Base64Decode(value, &raw)) {
-        return Status::Error("delayed job has a bad payload_b64");
+        return Status::Error("delayed job has a bad " + it.key());
       }
-      d.fields.emplace_back("payload", std::move(raw));
-    } else {
-      d.fields.emplace_back(it.key(), std::move(value));
+      value = std::move(raw);
     }
+    for (const auto& field : d.fields) {
+      if (field.first == name) {
+        return Status::Error("delayed job gives field \"" + name + "\" twice");
+      }
+    }
+    d.fields.emplace_back(std::move(name), std::move(value));
   }
   *out = std::move(d);
   return Status::Ok();

@@ -3,10 +3,11 @@
 // A member is a JSON object: "queue" names the target queue, every other key
 // becomes a field of the stream entry when the job is due, e.g.
 //   ZADD qd:{default}:delayed 1700000030000 '{"queue":"mail","payload":"hi"}'
-// Values are strings. A payload that is not valid UTF-8 (JSON cannot carry
-// raw bytes) is written as "payload_b64" (standard base64) and decoded back
-// to "payload" by the promoter. The daemon adds a "jid" to what it writes, so
-// that two identical jobs are two members.
+// Values are strings. A value that is not valid UTF-8 (JSON cannot carry
+// raw bytes) is written under NAME_b64 (standard base64) and decoded back
+// to field NAME by the promoter: "payload_b64" for the payload. The daemon
+// adds a "jid" to what it writes, so that two identical jobs are two
+// members.
 #pragma once
 
 #include <string>

@@ -30,6 +30,9 @@ struct QueueDepth {
   int64_t ready = 0;
   int64_t pending = 0;
   int64_t dead = 0;
+  // Not empty: the stream or the dead stream holds another Redis type
+  // ("KEY is not a stream"); the numbers are then not known.
+  std::string error;
 
   // The three commands for queue `name` of `site`.
   static std::vector<std::vector<std::string>> Commands(

@@ -21,6 +21,14 @@
 // host), deletes the consumers of workers that are gone and promotes due
 // delayed jobs; what it claims is held here like fetched jobs.
 //
+// A queue whose key another program overwrote with another type (a string,
+// say) fails every XREADGROUP that names it, and with it the site's other
+// queues. On a WRONGTYPE the consumer asks the TYPE of each key, sets the
+// bad queues aside (SiteQueue::wrong_type: logged once, then at most once
+// a minute), reads the others at once, and checks a set-aside key again
+// with a back-off (1 s doubling to 30 s); once it is a stream again, or
+// gone, the queue's group is made again and it is read as before.
+//
 // Drain: stop fetching and claiming, wait for the read in flight, then give
 // back what was fetched but not started by re-queueing it atomically
 // (MULTI: XADD a copy, XACK + XDEL the original), so other workers take it
@@ -46,6 +54,7 @@
 #include "core/queue/site_housekeeping.h"
 #include "core/queue/site_queue.h"
 #include "core/redis/redis_client.h"
+#include "core/util/log_limiter.h"
 #include "core/util/poll_backoff.h"
 #include "queuedaemon/queue_handler.h"
 
@@ -111,6 +120,13 @@ class SiteConsumer {
   void Fetch();
   void OnFetched(redisReply* reply);
   void HoldClaimed(std::vector<HeldJob>* claimed);  // SiteHousekeeping's
+  // After a WRONGTYPE: TYPE of every queue in service; those holding
+  // another type are set aside. `then(found)` runs with the last reply.
+  void CheckKeyTypes(std::function<void(bool found)> then);
+  void SetAside(size_t queue, const std::string& type);
+  void RecheckAside();  // the recheck timer's
+  void Resume(size_t queue);
+  bool AnyAside() const;
   void Requeue();
   bool Buffered(const HeldJob& job) const;
   void Hold(HeldJob job);
@@ -140,7 +156,9 @@ class SiteConsumer {
   int replay_pending_replies_ = 0;
   PollBackoff poll_backoff_;
 
-  event* fetch_timer_ = nullptr;  // poll mode, and retry after errors
+  event* fetch_timer_ = nullptr;    // poll mode, and retry after errors
+  event* recheck_timer_ = nullptr;  // while a queue is set aside: every 1 s
+  LogLimiter log_limiter_{std::chrono::minutes(1)};
 };
 
 }  // namespace qd

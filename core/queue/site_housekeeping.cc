@@ -19,6 +19,9 @@ using std::chrono::milliseconds;
 constexpr milliseconds kPromoteEvery(500);
 constexpr const char* kPromoteLimit = "256";
 constexpr const char* kClaimBatch = "64";
+// A delayed job whose target key cannot take it waits this long before the
+// promoter tries it again.
+constexpr const char* kPromoteHoldMs = "10000";
 
 }  // namespace
 
@@ -124,6 +127,7 @@ void SiteHousekeeping::SweepTick() {
   next_sweep_ =
       now + std::clamp(limit / 4, milliseconds(1000), milliseconds(60000));
   for (const SiteQueue& q : queues_) {
+    if (!q.wrong_type.empty()) continue;  // set aside: no group to sweep
     SweepConsumers(writer_, site_.name, q, consumer_, limit);
   }
 }
@@ -134,13 +138,32 @@ void SiteHousekeeping::PromoteTick() {
   evtimer_add(promote_timer_, &next);
   if (!writer_.connected()) return;
   std::string now = std::to_string(EpochMs());
-  writer_.Command(
-      {"EVAL", kPromoterScript, "1", delayed_key_, now, kPromoteLimit, tag_},
-      [this](redisReply* r) {
-        if (r != nullptr && r->type == REDIS_REPLY_ERROR) {
-          spdlog::error("site {}: promoter: {}", site_.name, ReplyString(r));
-        }
-      });
+  // The site's queue names: a member naming another queue is refused.
+  std::vector<std::string_view> eval = {
+      "EVAL", kPromoterScript, "1",  delayed_key_,
+      now,    kPromoteLimit,   tag_, kPromoteHoldMs};
+  for (const SiteQueue& q : queues_) eval.push_back(q.name);
+  writer_.Command(eval, [this](redisReply* r) { OnPromoted(r); });
+}
+
+// The promoter's reply: {moved, KEY, REASON, ...}. A key that holds jobs
+// back is logged once, then at most once a minute while it still does.
+void SiteHousekeeping::OnPromoted(redisReply* r) {
+  if (r == nullptr) return;
+  if (r->type == REDIS_REPLY_ERROR) {
+    spdlog::error("site {}: promoter: {}", site_.name, ReplyString(r));
+    return;
+  }
+  if (r->type != REDIS_REPLY_ARRAY) return;
+  for (size_t i = 1; i + 1 < r->elements; i += 2) {
+    std::string key(ReplyString(r->element[i]));
+    if (!log_limiter_.Allow("promote " + key)) continue;
+    spdlog::error(
+        "site {}: delayed jobs for {} held back ({}): they stay in {} and "
+        "are tried again every {} ms",
+        site_.name, key, ReplyString(r->element[i + 1]), delayed_key_,
+        kPromoteHoldMs);
+  }
 }
 
 }  // namespace qd

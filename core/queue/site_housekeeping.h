@@ -21,6 +21,7 @@
 #include "core/config/config.h"
 #include "core/queue/site_queue.h"
 #include "core/redis/redis_client.h"
+#include "core/util/log_limiter.h"
 
 struct event;
 struct event_base;
@@ -57,6 +58,7 @@ class SiteHousekeeping {
   void OnClaimed(size_t queue, redisReply* reply);  // XAUTOCLAIM's
   void SweepTick();
   void PromoteTick();
+  void OnPromoted(redisReply* reply);
 
   const SiteConfig& site_;
   RedisClient& writer_;
@@ -71,6 +73,7 @@ class SiteHousekeeping {
   event* promote_timer_ = nullptr;
   std::chrono::milliseconds claim_every_{5000};
   std::chrono::steady_clock::time_point next_sweep_;
+  LogLimiter log_limiter_{std::chrono::minutes(1)};
 };
 
 }  // namespace qd

@@ -4,6 +4,7 @@
 // that the LeaseKeeper reads the queue keys while a handler blocks the loop.
 #pragma once
 
+#include <chrono>
 #include <deque>
 #include <string>
 #include <utility>
@@ -36,8 +37,20 @@ struct SiteQueue {
   int current_weight = 0;         // smooth weighted round robin
   StatsdSink::Tags tags;          // site, queue: on this queue's metrics
 
-  // The handler's fetch gate (QueueHandler::FetchOpen).
-  bool FetchOpen() const { return handler == nullptr || handler->FetchOpen(); }
+  // Set aside: `key` holds another Redis type (another program wrote it),
+  // which fails every XREADGROUP that names it. Not read, claimed or swept
+  // while set aside; a TYPE check at `recheck_at` (backing off from 1 s to
+  // 30 s) puts it back once the key is a stream again or gone. Empty: in
+  // service.
+  std::string wrong_type;  // the type found ("string", "hash" ...)
+  std::chrono::steady_clock::time_point recheck_at;
+  std::chrono::milliseconds recheck_every{0};
+
+  // Read and claimed now: the handler's fetch gate
+  // (QueueHandler::FetchOpen) is open and the queue is not set aside.
+  bool FetchOpen() const {
+    return wrong_type.empty() && (handler == nullptr || handler->FetchOpen());
+  }
 };
 
 }  // namespace qd

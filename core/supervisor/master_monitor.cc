@@ -258,13 +258,26 @@ void MasterMonitor::SampleSites() {
       auto xlen = std::make_shared<int64_t>(-1);
       auto commands = QueueDepth::Commands(site, queue);
       *left += 3;
-      (void)redis->Command({commands[0].begin(), commands[0].end()},
-                           [xlen, done](redisReply* r) {
-                             *xlen = Integer(r);
-                             done(*xlen >= 0);
-                           });
+      // A key of the wrong type spoils only its own queue's numbers.
+      auto wrong = [sample, index](redisReply* r, const std::string& key) {
+        if (r == nullptr || r->type != REDIS_REPLY_ERROR ||
+            ReplyString(r).rfind("WRONGTYPE", 0) != 0) {
+          return false;
+        }
+        sample->queues[index].error = key + " is not a stream";
+        return true;
+      };
+      (void)redis->Command(
+          {commands[0].begin(), commands[0].end()},
+          [xlen, done, wrong, key = commands[0][1]](redisReply* r) {
+            *xlen = Integer(r);
+            done(*xlen >= 0 || wrong(r, key));
+          });
       (void)redis->Command({commands[1].begin(), commands[1].end()},
                            [sample, index, xlen, done](redisReply* r) {
+                             if (!sample->queues[index].error.empty()) {
+                               return done(true);
+                             }
                              if (r == nullptr || *xlen < 0) return done(false);
                              QueueDepth depth;
                              depth.FromGroups(r, *xlen);
@@ -272,11 +285,12 @@ void MasterMonitor::SampleSites() {
                              sample->queues[index].pending = depth.pending;
                              done(true);
                            });
-      (void)redis->Command({commands[2].begin(), commands[2].end()},
-                           [sample, index, done](redisReply* r) {
-                             sample->queues[index].dead = Integer(r);
-                             done(sample->queues[index].dead >= 0);
-                           });
+      (void)redis->Command(
+          {commands[2].begin(), commands[2].end()},
+          [sample, index, done, wrong, key = commands[2][1]](redisReply* r) {
+            sample->queues[index].dead = Integer(r);
+            done(sample->queues[index].dead >= 0 || wrong(r, key));
+          });
     }
   }
 }

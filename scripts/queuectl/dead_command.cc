@@ -10,6 +10,12 @@
 #include "scripts/queuectl/job_writer.h"
 
 namespace qd::ctl {
+namespace {
+
+// The dead stream of the promoter's refusals (core/queue/promoter_script.h).
+constexpr const char* kMalformed = "_malformed";
+
+}  // namespace
 
 DeadCommand::DeadCommand(CLI::App* parent) {
   app_ = parent->add_subcommand("dead", "jobs that ran out of attempts");
@@ -43,7 +49,16 @@ int DeadCommand::Run(CtlContext* ctx) {
 int DeadCommand::Open(CtlContext* ctx, const SiteConfig** site,
                       RedisConn** conn) const {
   Status s = ctx->Site(site_, site);
-  if (s.ok()) s = ctx->Queue(**site, queue_);
+  // _malformed holds delayed members the promoter refused; they name no
+  // queue of the site, so they cannot go back to one: fix them and ZADD
+  // them again.
+  if (s.ok() && queue_ == kMalformed && retry_->parsed()) {
+    s = Status::Error("dead retry: " + std::string(kMalformed) +
+                      " entries are refused delayed members; fix the "
+                      "member (its payload field) and ZADD it again");
+  } else if (s.ok() && queue_ != kMalformed) {
+    s = ctx->Queue(**site, queue_);
+  }
   if (!s.ok()) return Fail(kExitUsage, s);
   s = ctx->Connect(**site, conn);
   return s.ok() ? kExitOk : Fail(kExitRuntime, s);

@@ -24,7 +24,8 @@ class DeadCommand : public Command {
 
  private:
   CLI::App* AddSub(const char* name, const char* help);
-  // Checks site/queue and connects; returns an exit code, kExitOk if done.
+  // Checks site/queue (or _malformed, but not for retry) and connects;
+  // returns an exit code, kExitOk if done.
   int Open(CtlContext* ctx, const SiteConfig** site, RedisConn** conn) const;
   int List(CtlContext* ctx);
   int Retry(CtlContext* ctx);

@@ -27,6 +27,12 @@ int StatsCommand::Run(CtlContext* ctx) {
       Fail(kExitRuntime, results.back().status);
       code = kExitRuntime;
     }
+    for (const auto& [name, q] : results.back().stats.queues) {
+      if (q.error.empty()) continue;
+      Fail(kExitRuntime, Status::Error("site " + site->name + " queue " + name +
+                                       ": " + q.error));
+      code = kExitRuntime;
+    }
   }
   if (json_) {
     PrintJson(results);
@@ -79,6 +85,11 @@ void StatsCommand::PrintTable(const std::vector<Result>& results) {
     if (!r.status.ok()) continue;
     QueueStats total;
     for (const auto& [name, q] : r.stats.queues) {
+      if (!q.error.empty()) {  // said on stderr
+        std::printf(row, site_width, r.stats.site.c_str(), queue_width,
+                    name.c_str(), "?", "?", "-", "?");
+        continue;
+      }
       std::printf(row, site_width, r.stats.site.c_str(), queue_width,
                   name.c_str(), std::to_string(q.ready).c_str(),
                   std::to_string(q.pending).c_str(), "-",
@@ -107,6 +118,10 @@ void StatsCommand::PrintJson(const std::vector<Result>& results) {
     site["delayed"] = r.stats.delayed;
     site["queues"] = nlohmann::ordered_json::object();
     for (const auto& [name, q] : r.stats.queues) {
+      if (!q.error.empty()) {
+        site["queues"][name] = {{"error", q.error}};
+        continue;
+      }
       site["queues"][name] = {
           {"ready", q.ready}, {"pending", q.pending}, {"dead", q.dead}};
     }

@@ -21,31 +21,47 @@ Status StatsReader::Read(const SiteConfig& site, RedisConn* conn,
   for (const auto& [name, queue] : site.queues) {
     // Every reply is read even after an error, so the connection stays in
     // step for the next site that shares it.
-    Status q = ReadQueue(conn, &out->queues[name]);
+    Status q = ReadQueue(site, name, conn, &out->queues[name]);
     if (s.ok()) s = q;
   }
   return s;
 }
 
-Status StatsReader::ReadQueue(RedisConn* conn, QueueStats* out) {
+Status StatsReader::ReadQueue(const SiteConfig& site, const std::string& name,
+                              RedisConn* conn, QueueStats* out) {
   int64_t xlen = 0;
-  Status s = Integer(conn, &xlen);
+  bool stream_wrong = false, dead_wrong = false;
+  Status s = Integer(conn, &xlen, &stream_wrong);
   ReplyPtr groups;
   Status g = conn->Read(&groups);
-  Status d = Integer(conn, &out->dead);
+  Status d = Integer(conn, &out->dead, &dead_wrong);
   if (!s.ok()) return s;
   if (!g.ok()) return g;
+  // A key of the wrong type spoils this queue's numbers only.
+  if (stream_wrong || dead_wrong) {
+    std::string key = stream_wrong
+                          ? QueueKeys::Stream(site.prefix, site.name, name)
+                          : QueueKeys::Dead(site.prefix, site.name, name);
+    *out = QueueStats();
+    out->error = key + " is not a stream";
+    return Status::Ok();
+  }
   // No stream yet ("ERR no such key") or no group: nothing was delivered.
   out->FromGroups(groups.get(), xlen);
   return d;
 }
 
-Status StatsReader::Integer(RedisConn* conn, int64_t* out) {
+Status StatsReader::Integer(RedisConn* conn, int64_t* out, bool* wrong_type) {
   ReplyPtr r;
   Status s = conn->Read(&r);
   if (!s.ok()) return s;
   if (r->type == REDIS_REPLY_ERROR) {
-    return conn->Error(std::string(r->str, r->len));
+    std::string error(r->str, r->len);
+    if (wrong_type != nullptr && error.rfind("WRONGTYPE", 0) == 0) {
+      *wrong_type = true;
+      return Status::Ok();
+    }
+    return conn->Error(error);
   }
   *out = r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
   return Status::Ok();

@@ -32,8 +32,13 @@ class StatsReader {
   static Status Read(const SiteConfig& site, RedisConn* conn, SiteStats* out);
 
  private:
-  static Status ReadQueue(RedisConn* conn, QueueStats* out);
-  static Status Integer(RedisConn* conn, int64_t* out);
+  // REQUIRES: the replies of QueueDepth::Commands(site, name) are next.
+  static Status ReadQueue(const SiteConfig& site, const std::string& name,
+                          RedisConn* conn, QueueStats* out);
+  // An integer reply; a WRONGTYPE error sets *wrong_type instead of
+  // failing (when wrong_type is not null).
+  static Status Integer(RedisConn* conn, int64_t* out,
+                        bool* wrong_type = nullptr);
 };
 
 }  // namespace qd::ctl

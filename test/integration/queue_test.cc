@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -106,6 +107,27 @@ TEST_F(QueueTest, AJobOverMaxPayloadIsDeadLetteredUnrunWithTheReason) {
             std::string::npos)
       << all.substr(0, 500);
   EXPECT_NE(all.find(big), std::string::npos) << "the payload is kept";
+}
+
+TEST_F(QueueTest, AnEntryWithoutAPayloadFieldIsDeadLetteredUnrunWithTheReason) {
+  RedisServer redis;
+  Daemon d(QueueConfig(redis.url(), 1));
+  ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
+  ASSERT_EQ(RedisPipeline(redis.port(), {{"XADD", "qd:{a}:q:jobs", "*",
+                                          "paylaod", "typo", "jid", "j-1"}}),
+            1u);
+  Enqueue(redis.port(), "a", {"after"});
+  ASSERT_TRUE(WaitForLen(redis, "qd:{a}:dead:jobs", 1, milliseconds(10000)))
+      << d.Log();
+  auto rec = WaitForAll(d, {"after"}, milliseconds(10000));
+  EXPECT_EQ(rec.size(), 1u) << "only 'after' reached the handler";
+  std::vector<std::string> dead =
+      RedisStrings(redis.port(), {"XRANGE", "qd:{a}:dead:jobs", "-", "+"});
+  EXPECT_NE(
+      std::find(dead.begin(), dead.end(), "no \"payload\" field: not run"),
+      dead.end());
+  EXPECT_NE(std::find(dead.begin(), dead.end(), "typo"), dead.end())
+      << "the fields are kept";
 }
 
 TEST_F(QueueTest, AJobThatKillsItsWorkerIsQuarantined) {

@@ -275,6 +275,29 @@ TEST_F(QueuectlTest, DeadListShowsEntriesOldestFirst) {
   EXPECT_NE(r.out.find("raw \\xff"), std::string::npos) << r.out;
 }
 
+// The promoter's refusals: listed and purged like a queue's dead entries;
+// not retried (they name no queue of the site).
+TEST_F(QueuectlTest, DeadListAndPurgeWorkForTheMalformedStream) {
+  const char* key = "qd:{default}:dead:_malformed";
+  Redis({"XADD", key, "1000-0", "payload", R"({"queue":"nope"})", "error",
+         R"(queue "nope" is not a queue of this site)"});
+  CtlResult r = Ctl({"dead", "list", "default", "_malformed", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  EXPECT_EQ(j["total"], 1);
+  EXPECT_EQ(j["entries"][0]["fields"]["error"],
+            R"(queue "nope" is not a queue of this site)");
+  r = Ctl({"dead", "retry", "default", "_malformed", "--all"});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.err.find("ZADD it again"), std::string::npos) << r.err;
+  EXPECT_EQ(Int({"XLEN", key}), 1);
+  r = Ctl({"dead", "purge", "default", "_malformed", "--all"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(Int({"XLEN", key}), 0);
+  EXPECT_NE(Ctl({"dead", "list", "default", "nope"}).code, 0)
+      << "other names are still checked";
+}
+
 TEST_F(QueuectlTest, DeadRetryMovesEntriesBackWithAttemptReset) {
   Redis({"XADD", kDeadMail,      "1000-0", "payload",     "p1", "jid",
          "j1",   "attempt",      "9",      "enqueued_at", "1",  "custom",

@@ -71,6 +71,26 @@ TEST(DelayedJobTest, EveryByteValueSurvivesInPayload) {
   EXPECT_EQ(RoundTrip("q", {{"payload", raw}}).fields[0].second, raw);
 }
 
+// A retry re-encodes every field of the entry: bytes that are not UTF-8 in
+// any of them must come back as they were, not as U+FFFD.
+TEST(DelayedJobTest, AnyFieldThatIsNotUtf8GoesAsBase64AndComesBack) {
+  Fields fields = {{"payload", "p"}, {"trace", "id \xFE\xFF"}, {"jid", "7"}};
+  std::string member = DelayedJob::Encode("q", fields);
+  auto j = nlohmann::json::parse(member);
+  EXPECT_EQ(j["trace_b64"], Base64Encode("id \xFE\xFF"));
+  EXPECT_FALSE(j.contains("trace"));
+  EXPECT_EQ(RoundTrip("q", fields).fields, fields);
+}
+
+// The promoter decodes every NAME_b64: a field whose own name ends so is
+// encoded too, or it would arrive decoded.
+TEST(DelayedJobTest, AFieldNamedLikeTheBase64FormIsEncodedToo) {
+  Fields fields = {{"payload", "p"}, {"sig_b64", "AAAA"}};
+  auto j = nlohmann::json::parse(DelayedJob::Encode("q", fields));
+  EXPECT_EQ(j["sig_b64_b64"], Base64Encode("AAAA"));
+  EXPECT_EQ(RoundTrip("q", fields).fields, fields);
+}
+
 TEST(DelayedJobTest, DecodeAcceptsMembersWrittenByOtherClients) {
   DelayedJob job;
   ASSERT_TRUE(DelayedJob::Decode(
@@ -93,6 +113,9 @@ TEST(DelayedJobTest, DecodeErrorsSayWhatIsWrong) {
   EXPECT_NE(
       DecodeError(R"({"queue":"q","payload_b64":"a!b="})").find("payload_b64"),
       std::string::npos);
+  EXPECT_NE(DecodeError(R"({"queue":"q","payload":"x","payload_b64":"eA=="})")
+                .find("twice"),
+            std::string::npos);
 }
 
 // RFC 4648, section 10.
