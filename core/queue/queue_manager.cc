@@ -7,7 +7,6 @@
 #include "core/config/log.h"
 #include "core/plugin/handler_set.h"
 #include "core/queue/job_context_impl.h"
-#include "core/worker/worker_stats.h"
 
 namespace qd {
 namespace {
@@ -185,7 +184,7 @@ void QueueManager::Finish(SiteConsumer& site, const HeldJob& held, int attempt,
                           std::vector<std::vector<std::string>> enqueued) {
   SiteConsumer::Queue& q = site.queues()[held.queue];
   if (stats_ != nullptr) {
-    using Outcome = WorkerStats::Outcome;
+    using Outcome = JobObserver::Outcome;
     Outcome outcome = Outcome::kOk;
     if (result.kind() == JobResult::Kind::kFail ||
         (result.kind() == JobResult::Kind::kRetry &&

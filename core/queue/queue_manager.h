@@ -30,11 +30,11 @@
 #include "queuedaemon/io_manager.h"
 
 struct event;
+#include "core/queue/job_observer.h"
 
 namespace qd {
 
 class HandlerSet;
-class WorkerStats;
 
 class QueueManager : public IoManager {
  public:
@@ -56,7 +56,7 @@ class QueueManager : public IoManager {
   bool Busy() const override;
 
   // Reports jobs, fetches and replays there. REQUIRES: before Start().
-  void set_stats(WorkerStats* stats) { stats_ = stats; }
+  void set_stats(JobObserver* stats) { stats_ = stats; }
   // Stops or restarts fetching for `site` ("*" = all); held jobs still run.
   // Before Start() it takes effect when the sites start.
   void SetPaused(const std::string& site, bool paused);
@@ -104,7 +104,7 @@ class QueueManager : public IoManager {
   bool draining_ = false;
   std::map<std::string, int64_t> counters_;
   std::unique_ptr<LeaseKeeper> leases_;  // started with the first site
-  WorkerStats* stats_ = nullptr;
+  JobObserver* stats_ = nullptr;
   std::map<std::string, bool> paused_;  // by site, "*" = all
 };
 

@@ -12,7 +12,6 @@
 #include "core/queue/queue_keys.h"
 #include "core/queue/stream_reply.h"
 #include "core/util/units.h"
-#include "core/worker/worker_stats.h"
 
 namespace qd {
 namespace {

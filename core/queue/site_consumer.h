@@ -60,11 +60,11 @@
 
 struct event;
 struct event_base;
+#include "core/queue/job_observer.h"
 
 namespace qd {
 
 class HandlerSet;
-class WorkerStats;
 
 class SiteConsumer {
  public:
@@ -92,7 +92,7 @@ class SiteConsumer {
   // given back at once; held jobs still run. Resume fetches again.
   void SetPaused(bool paused);
   // Where fetch.batches and jobs.replayed are counted (may stay null).
-  void set_stats(WorkerStats* stats) { stats_ = stats; }
+  void set_stats(JobObserver* stats) { stats_ = stats; }
   // A connection with commands and no reply for `timeout` (plus the
   // blocking read's own wait) is dropped and made again; 0 = never.
   void set_reply_timeout(std::chrono::milliseconds timeout);
@@ -135,7 +135,7 @@ class SiteConsumer {
   const SiteConfig& site_;
   std::string consumer_;
   std::function<void()> wake_;
-  WorkerStats* stats_ = nullptr;
+  JobObserver* stats_ = nullptr;
   RedisClient reader_;
   RedisClient writer_;
   std::vector<Queue> queues_;

@@ -24,6 +24,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/queue/job_observer.h"
 #include "core/stats/statsd_sink.h"
 #include "queuedaemon/io_manager.h"
 
@@ -32,9 +33,9 @@ namespace qd {
 class SlotBoard;
 struct Config;
 
-class WorkerStats : public IoManager {
+class WorkerStats : public IoManager, public JobObserver {
  public:
-  enum class Outcome { kOk, kRetry, kDead };
+  using Outcome = JobObserver::Outcome;
 
   // `board` may be null (no master). A bad monitor.udp was refused by the
   // config loader; if the socket still cannot be made, statsd is off and
@@ -52,14 +53,14 @@ class WorkerStats : public IoManager {
   // Around one handler call; `tags` are the queue's (site, queue).
   void JobStarted(const StatsdSink::Tags& tags, std::string_view site,
                   std::string_view queue, std::string_view id,
-                  int64_t enqueued_ms);
-  void JobFinished(const StatsdSink::Tags& tags, Outcome outcome);
+                  int64_t enqueued_ms) override;
+  void JobFinished(const StatsdSink::Tags& tags, Outcome outcome) override;
   void Count(std::string_view name, const StatsdSink::Tags& tags,
-             int64_t n = 1);
+             int64_t n = 1) override;
 
   // Work state for the events: busy/idle are sampled at the next flush;
   // the others are sent at once (the process may exit before the next).
-  void SetBusy(bool busy) { busy_ = busy; }
+  void SetBusy(bool busy) override { busy_ = busy; }
   void Event(const std::string& state);
 
   StatsdSink* sink() { return sink_.get(); }
