@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/queue/delayed_job.h"
+#include "core/queue/outcome_script.h"
 #include "core/queue/queue_keys.h"
 #include "core/util/units.h"
 
@@ -71,11 +72,7 @@ void JobOutcomes::Retry(const HeldJob& job, const std::string& reason,
   std::string member = DelayedJob::Encode(q.name, fields);
   std::string due = std::to_string(EpochMs() + delay.count());
   if (!writer_.connected()) return;  // stays pending: claimed or replayed
-  Transaction(writer_,
-              {{"ZADD", delayed_key_, due, member},
-               {"XACK", q.key, QueueKeys::kGroup, job.id},
-               {"XDEL", q.key, job.id}},
-              nullptr);
+  Move(q, delayed_key_, "zadd", {job.id}, {due, member}, nullptr);
 }
 
 void JobOutcomes::Dead(const HeldJob& job, const std::string& reason) {
@@ -89,17 +86,60 @@ void JobOutcomes::Dead(const HeldJob& job, const std::string& reason) {
            std::to_string(std::max(AttemptOf(job) + 1, job.deliveries - 1)));
   SetField(&fields, "origin_queue", q.name);
   SetField(&fields, "origin_id", job.id);
-  std::vector<std::string_view> xadd = {"XADD", q.dead_key, "*"};
+  std::string count = std::to_string(fields.size() * 2);
+  std::vector<std::string_view> item = {count};
   for (const auto& [k, v] : fields) {
-    xadd.push_back(k);
-    xadd.push_back(v);
+    item.push_back(k);
+    item.push_back(v);
   }
   if (!writer_.connected()) return;  // stays pending: claimed or replayed
-  Transaction(writer_,
-              {xadd,
-               {"XACK", q.key, QueueKeys::kGroup, job.id},
-               {"XDEL", q.key, job.id}},
-              nullptr);
+  Move(q, q.dead_key, "xadd", {job.id}, item, nullptr);
+}
+
+// One EVAL of kOutcomeScript; `done` (may be null) runs with any reply,
+// null when the connection was lost before it came.
+void JobOutcomes::Move(const SiteQueue& q, const std::string& target,
+                       std::string_view op,
+                       const std::vector<std::string_view>& ids,
+                       const std::vector<std::string_view>& items,
+                       std::function<void()> done) {
+  std::string n = std::to_string(ids.size());
+  std::vector<std::string_view> args = {"EVAL", kOutcomeScript,    "2", q.key,
+                                        target, QueueKeys::kGroup, op,  n};
+  args.insert(args.end(), ids.begin(), ids.end());
+  args.insert(args.end(), items.begin(), items.end());
+  writer_.Command(
+      args, [this, site = site_.name, queue = q.name, target,
+             total = ids.size(), done = std::move(done)](redisReply* r) {
+        if (done) done();
+        if (r == nullptr) return;  // lost: the entries stay pending
+        if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
+            r->element[1]->type == REDIS_REPLY_STRING &&
+            r->element[2]->type == REDIS_REPLY_STRING) {
+          std::string key(r->element[1]->str, r->element[1]->len);
+          long long moved = r->element[0]->type == REDIS_REPLY_INTEGER
+                                ? r->element[0]->integer
+                                : 0;
+          if (held_log_.Allow(key)) {
+            spdlog::error(
+                "site {} queue {}: {} of {} jobs stay pending, to be claimed "
+                "again: key {} {} (logged at most once a minute)",
+                site, queue, static_cast<long long>(total) - moved, total, key,
+                std::string_view(r->element[2]->str, r->element[2]->len));
+          }
+          return;
+        }
+        if (r->type == REDIS_REPLY_ERROR) {
+          if (held_log_.Allow(target)) {
+            spdlog::error(
+                "site {} queue {}: moving {} jobs to {} failed, they stay "
+                "pending: {} (logged at most once a minute)",
+                site, queue, total, target, std::string_view(r->str, r->len));
+          }
+          return;
+        }
+        held_log_.Forget(target);
+      });
 }
 
 milliseconds JobOutcomes::RetryDelay(const QueueConfig& q, int attempt) const {
@@ -150,23 +190,21 @@ void JobOutcomes::Requeue() {
       q.ready.clear();
       continue;
     }
-    std::vector<std::vector<std::string_view>> cmds;
-    std::vector<std::string_view> xack = {"XACK", q.key, QueueKeys::kGroup};
-    std::vector<std::string_view> xdel = {"XDEL", q.key};
+    std::vector<std::string> counts;
+    counts.reserve(q.ready.size());
+    std::vector<std::string_view> ids;
+    std::vector<std::string_view> items;
     for (const auto& job : q.ready) {
-      std::vector<std::string_view> xadd = {"XADD", q.key, "*"};
+      ids.push_back(job.id);
+      counts.push_back(std::to_string(job.fields.size() * 2));
+      items.push_back(counts.back());
       for (const auto& [k, v] : job.fields) {
-        xadd.push_back(k);
-        xadd.push_back(v);
+        items.push_back(k);
+        items.push_back(v);
       }
-      cmds.push_back(std::move(xadd));
-      xack.push_back(job.id);
-      xdel.push_back(job.id);
     }
-    cmds.push_back(xack);
-    cmds.push_back(xdel);
     ++requeues_in_flight_;
-    Transaction(writer_, cmds, [this](redisReply*) { --requeues_in_flight_; });
+    Move(q, q.key, "xadd", ids, items, [this] { --requeues_in_flight_; });
     spdlog::info("site {} queue {}: gave back {} fetched jobs", site_.name,
                  q.name, q.ready.size());
     q.ready.clear();

@@ -3,25 +3,32 @@
 //   ack      ids collect per queue (SiteQueue::acks) and go out after each
 //            run chunk as one MULTI/XACK/XDEL/EXEC per queue, pipelined; a
 //            connection lost before EXEC answered puts them back
-//   retry    MULTI: ZADD the job (attempt+1, error) to the delayed set, due
-//            after the handler's delay or retry_base * 2^attempt (capped at
+//   retry    ZADD the job (attempt+1, error) to the delayed set, due after
+//            the handler's delay or retry_base * 2^attempt (capped at
 //            retry_max, times a jitter in [0.5, 1]); XACK; XDEL
-//   dead     MULTI: XADD to the dead stream with error, failed_at, attempts,
+//   dead     XADD to the dead stream with error, failed_at, attempts,
 //            origin_queue, origin_id; XACK; XDEL
-//   requeue  (drain) MULTI: XADD a copy of every fetched, unstarted job;
-//            XACK + XDEL the originals
-// Each is atomic, so a job is never lost or doubled between keys. With the
-// writer disconnected a retry, dead letter or requeue is not sent: the entry
-// stays pending and comes back through XAUTOCLAIM or the slot's replay.
+//   requeue  (drain) XADD a copy of every fetched, unstarted job; XACK +
+//            XDEL the originals
+// Retry, dead and requeue run as one script call (outcome_script.h) that
+// acks and deletes an entry only after its write succeeded: a delayed set
+// or dead stream of the wrong type (another program wrote it) leaves the
+// job pending, to come back through XAUTOCLAIM or the slot's replay, and is
+// logged, naming the key, at most once a minute. So a job is never lost or
+// doubled between keys. With the writer disconnected a retry, dead letter
+// or requeue is not sent: the entry stays pending the same way.
 // Uses the SiteConsumer's writer connection and queues; loop thread only.
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/queue/site_queue.h"
 #include "core/redis/redis_client.h"
+#include "core/util/log_limiter.h"
 
 namespace qd {
 
@@ -43,6 +50,14 @@ class JobOutcomes {
 
  private:
   std::chrono::milliseconds RetryDelay(const QueueConfig& q, int attempt) const;
+  // Moves the entries `ids` of q's stream to `target` with kOutcomeScript
+  // (`op` "zadd" or "xadd", `items` as the script takes them); an entry is
+  // acked and deleted only when its write succeeded. A target that refuses
+  // is logged, naming the key, at most once a minute.
+  void Move(const SiteQueue& q, const std::string& target, std::string_view op,
+            const std::vector<std::string_view>& ids,
+            const std::vector<std::string_view>& items,
+            std::function<void()> done);
 
   RedisClient& writer_;
   const SiteConfig& site_;
@@ -50,6 +65,7 @@ class JobOutcomes {
   std::string delayed_key_;
   int acks_in_flight_ = 0;
   int requeues_in_flight_ = 0;
+  LogLimiter held_log_{std::chrono::minutes(1)};
 };
 
 }  // namespace qd
