@@ -943,30 +943,33 @@ TEST(ConfigTest, XmppAccountsAreReadAndChecked) {
   EXPECT_EQ(a.whitespace_interval, Duration(60000));
 }
 
+// A new file under /tmp holding `text`, mode 0600 (mkstemp's); its path.
+std::string TempFileWith(const std::string& text) {
+  char path[] = "/tmp/qd-config-test-XXXXXX";
+  int fd = mkstemp(path);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(write(fd, text.data(), text.size()),
+            static_cast<ssize_t>(text.size()));
+  close(fd);
+  return path;
+}
+
 // An XMPP password file gets the checks of every secret file: a file its
 // group or others may read is refused, as a Redis password file is.
 TEST(ConfigTest, XmppPasswordFileReadableByOthersIsRefused) {
-  char path[] = "/tmp/qd-xmpp-pw-XXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, "secret\n", 7), 7);
-  close(fd);
-  ASSERT_EQ(chmod(path, 0644), 0);
+  std::string path = TempFileWith("secret\n");
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0);
   std::string yaml =
       std::string("xmpp:\n  a: { jid: u@d, password_file: ") + path + " }\n";
   ExpectError(yaml,
               "x.yaml:2:33: xmpp.a.password_file: ", "readable by others");
-  ASSERT_EQ(chmod(path, 0600), 0);
+  ASSERT_EQ(chmod(path.c_str(), 0600), 0);
   EXPECT_EQ(Load(yaml).xmpp.at("a").password, "secret");
-  unlink(path);
+  unlink(path.c_str());
 }
 
 TEST(ConfigTest, XmppPasswordFileAndErrorsNeverShowThePassword) {
-  char path[] = "/tmp/qd-xmpp-pw-XXXXXX";
-  int fd = mkstemp(path);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(write(fd, "from-file\nignored\n", 19), 19);
-  close(fd);
+  std::string path = TempFileWith("from-file\nignored\n");
   Config c = Load(std::string("xmpp:\n  a: { jid: u@d, password_file: ") +
                   path + " }\n");
   EXPECT_EQ(c.xmpp.at("a").password, "from-file");
@@ -975,7 +978,7 @@ TEST(ConfigTest, XmppPasswordFileAndErrorsNeverShowThePassword) {
                            path + " }\n");
   EXPECT_NE(both.find("not both"), std::string::npos) << both;
   EXPECT_EQ(both.find("hunter2"), std::string::npos) << both;
-  unlink(path);
+  unlink(path.c_str());
   ExpectError(
       std::string("xmpp:\n  a: { jid: u@d, password_file: ") + path + " }\n",
       "x.yaml:2:33: xmpp.a.password_file: ", "cannot read");
