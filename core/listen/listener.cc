@@ -168,6 +168,17 @@ void Listener::OnConnEvent(ClientConn* c, ClientConn::Event event) {
     case ClientConn::Event::kIdle:
       OnIdle(c);
       return;
+    case ClientConn::Event::kDrained:  // the client reads again
+      ResumeRead(c);
+      Dispatch(c);
+      return;
+    case ClientConn::Event::kOutputTimeout:
+      ++stats_.output_closed;
+      spdlog::warn(
+          "listener {}: connection {}: no reply written for {}: closing",
+          config_.name, c->id(), FormatDuration(config_.output_timeout));
+      Close(c);
+      return;
   }
 }
 
@@ -207,7 +218,7 @@ void Listener::ResumeRead(ClientConn* c) {
 
 void Listener::Dispatch(ClientConn* c) {
   if ((c->state() != State::kLogin && c->state() != State::kReady) ||
-      c->queued().empty()) {
+      c->queued().empty() || c->output_full()) {
     return;
   }
   if (c->worker() == nullptr && !StartWorker(c)) return;
@@ -262,6 +273,15 @@ void Listener::OnWorkerReply(WorkerProc* p, WireMessage& message) {
   if (c->state() != State::kClosing) c->set_state(State::kReady);
   if (message.State(c->mutable_session())) sessions_.Changed(c);
   Reply(c, message.body);
+  if (c->output_size() > config_.max_output_hard) {
+    ++stats_.output_closed;
+    spdlog::warn(
+        "listener {}: connection {}: {} of replies unread, over "
+        "max_output_hard: closing",
+        config_.name, c->id(), FormatSize(c->output_size()));
+    Close(c);
+    return;
+  }
   if (login && !EndLogin(c, message)) return;
   if (shutting_down_ && c->queued().empty()) {
     CloseAfterFlush(c);
@@ -296,7 +316,9 @@ bool Listener::EndLogin(ClientConn* c, const WireMessage& message) {
 void Listener::KeepOrRelease(WorkerProc* p, ClientConn* c) {
   if (c->keepalive().count() == 0) {
     fence_.Release(p);  // one request per worker, even for pipelined ones
-  } else if (c->queued().empty()) {
+  } else if (c->queued().empty() || c->output_full()) {
+    // Idle, so that the fence may reclaim it from a client that does not
+    // read its replies.
     if (fence_.has_waiting() && fence_.full()) {
       ++stats_.reclaimed;  // others wait for the fence: make room now
       fence_.Release(p);
@@ -381,7 +403,7 @@ void Listener::TimedOut(const std::vector<uint64_t>& serials) {
 // --- replies and closing ---
 
 void Listener::Reply(ClientConn* c, const std::string& body) {
-  c->Reply(body, config_.ReplyTerminator());
+  if (c->Reply(body, config_.ReplyTerminator())) ++stats_.output_paused;
 }
 
 void Listener::CloseAfterFlush(ClientConn* c) {

@@ -14,8 +14,10 @@
 // request; the worker talks to the master over its own socketpair
 // (RequestWire) and never sees a client socket. One request of a connection
 // runs at a time, so its replies go back in order; later requests wait in
-// the connection's queue (at most kMaxQueued, then reading from that client
-// pauses).
+// the connection's queue (at most kMaxQueued, or kMaxQueuedBytes, then
+// reading from that client pauses). While a client's unread replies are
+// over max_output none of its requests is read or started; past
+// max_output_hard, or after output_timeout without progress, it is closed.
 //
 // Keepalive: after a reply the worker stays bound to its connection for the
 // connection's keepalive (listener, overridden per site, overridden per

@@ -25,6 +25,8 @@ struct ListenerStats {
   uint64_t error_replies = 0;  // a worker died during a request
   uint64_t too_long = 0;       // frames over max_frame
   uint64_t idle_closed = 0;    // idle_timeout passed
+  uint64_t output_paused = 0;  // reading stopped: replies over max_output
+  uint64_t output_closed = 0;  // over max_output_hard, or output_timeout
 };
 
 }  // namespace qd

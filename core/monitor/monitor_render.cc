@@ -254,6 +254,13 @@ void RenderListeners(const MonitorSnapshot& s, Exposition* out) {
       {"listener_idle_closed_total", "counter",
        "Connections closed after idle_timeout.",
        [](L l) -> int64_t { return l.idle_closed; }},
+      {"listener_output_paused_total", "counter",
+       "Times a connection's requests stopped: unread replies over "
+       "max_output.",
+       [](L l) -> int64_t { return l.output_paused; }},
+      {"listener_output_closed_total", "counter",
+       "Connections closed over max_output_hard or after output_timeout.",
+       [](L l) -> int64_t { return l.output_closed; }},
   };
   for (const Row& row : kRows) {
     out->Family(row.name, row.type, row.help);
@@ -331,7 +338,9 @@ nlohmann::json ListenerJson(const ListenerStats& l) {
           {"busy_replies", l.busy_replies},
           {"error_replies", l.error_replies},
           {"too_long", l.too_long},
-          {"idle_closed", l.idle_closed}};
+          {"idle_closed", l.idle_closed},
+          {"output_paused", l.output_paused},
+          {"output_closed", l.output_closed}};
 }
 
 }  // namespace

@@ -4,16 +4,16 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include "core/monitor/http_monitor.h"
 #include "core/listen/listener_set.h"
+#include "core/monitor/http_monitor.h"
 #include "core/os/memory_usage.h"
 #include "core/os/process.h"
 #include "core/queue/queue_depth.h"
 #include "core/queue/queue_keys.h"
 #include "core/redis/redis_conn.h"
+#include "core/supervisor/worker_pool.h"
 #include "core/util/units.h"
 #include "core/util/version.h"
-#include "core/supervisor/worker_pool.h"
 
 namespace qd {
 namespace {
@@ -317,6 +317,8 @@ void MasterMonitor::PublishHashes(const MonitorSnapshot& s) {
                {"error_replies", std::to_string(l.error_replies)},
                {"too_long", std::to_string(l.too_long)},
                {"idle_closed", std::to_string(l.idle_closed)},
+               {"output_paused", std::to_string(l.output_paused)},
+               {"output_closed", std::to_string(l.output_closed)},
                {"updated_ms", std::to_string(s.now_ms)}});
   }
 }
