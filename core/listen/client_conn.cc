@@ -111,7 +111,8 @@ bool ClientConn::ResumeRead() {
   // The bufferevent's own flag is the truth about reading; a pause is
   // lifted once, and only when nothing still holds it.
   if ((bufferevent_get_enabled(bev_) & EV_READ) != 0 ||
-      state_ == State::kClosing || waiting() || queue_full() || output_full()) {
+      state_ == State::kClosing || waiting() || queue_full() || output_full() ||
+      input_ended_) {
     return false;
   }
   bufferevent_enable(bev_, EV_READ);
@@ -192,6 +193,8 @@ void ClientConn::OnBevEvent(bufferevent*, short what, void* arg) {
     event = Event::kError;
   } else if (what & BEV_EVENT_TIMEOUT) {
     event = Event::kOutputTimeout;  // only the write timeout is set
+  } else {
+    c->input_ended_ = true;  // libevent has stopped reading
   }
   c->owner_->OnConnEvent(c, event);
 }

@@ -90,7 +90,7 @@ class ClientConn {
     kFlushed,        // in kClosing: the output is all written
     kDrained,        // not closing: the output fell to half of max_output
                      // after Reply() had taken it over max_output
-    kEof,            // the client closed its end
+    kEof,            // the client closed its end (input_ended() from now on)
     kError,          // the socket failed (EVUTIL_SOCKET_ERROR() says why)
     kIdle,           // idle_timeout passed since ArmIdle()
     kOutputTimeout,  // replies waited output_timeout without any written
@@ -146,8 +146,9 @@ class ClientConn {
 
   void PauseRead();
   // Enables reading again unless it is enabled, the connection is closing
-  // or at the fence, its queue is full or its output over max_output; true
-  // when it did (the caller then takes what arrived meanwhile).
+  // or at the fence, its queue is full, its output over max_output or its
+  // input ended; true when it did (the caller then takes what arrived
+  // meanwhile).
   bool ResumeRead();
   // Restarts the idle timer; `tv` null (no idle_timeout) leaves it off.
   void ArmIdle(const timeval* tv);
@@ -172,6 +173,10 @@ class ClientConn {
   Duration keepalive() const { return keepalive_; }
   // A login's outcome, or the listener's site at accept.
   void SetLogin(std::string site, std::string account, Duration keepalive);
+  // The client sent EOF: nothing more comes, but what it sent is still
+  // buffered (TakeFrames() takes it) and its replies can still be written.
+  // Apart from State, which is about requests: any state may have it.
+  bool input_ended() const { return input_ended_; }
   const SessionState& session() const { return session_; }
   SessionState* mutable_session() { return &session_; }
 
@@ -196,6 +201,7 @@ class ClientConn {
   std::deque<std::string> queued_;  // requests not yet sent to a worker
   size_t queued_bytes_ = 0;         // their sizes added up
   WorkerProc* worker_ = nullptr;
+  bool input_ended_ = false;
   std::string site_;
   std::string account_;
   Duration keepalive_{0};

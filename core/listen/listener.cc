@@ -161,7 +161,9 @@ void Listener::OnConnEvent(ClientConn* c, ClientConn::Event event) {
                     evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
       Close(c);  // the client is gone
       return;
-    case ClientConn::Event::kEof:      // the client is gone
+    case ClientConn::Event::kEof:
+      OnEof(c);
+      return;
     case ClientConn::Event::kFlushed:  // closing, and all is written
       Close(c);
       return;
@@ -171,6 +173,7 @@ void Listener::OnConnEvent(ClientConn* c, ClientConn::Event event) {
     case ClientConn::Event::kDrained:  // the client reads again
       ResumeRead(c);
       Dispatch(c);
+      CloseIfAnswered(c);
       return;
     case ClientConn::Event::kOutputTimeout:
       ++stats_.output_closed;
@@ -180,6 +183,26 @@ void Listener::OnConnEvent(ClientConn* c, ClientConn::Event event) {
       Close(c);
       return;
   }
+}
+
+// The client sent all it will: a half-close (`nc -N`, shutdown(SHUT_WR))
+// or a full one. What it sent is answered, then it is closed; a client that
+// is really gone makes a write fail (kError) and is closed then.
+void Listener::OnEof(ClientConn* c) {
+  if (c->state() == State::kClosing) return;  // kFlushed comes
+  TakeFrames(c);
+  Dispatch(c);
+  CloseIfAnswered(c);
+}
+
+// After EOF: closes (after the flush) once every request it sent is
+// answered. Frees `c` or not: the caller must not touch it after this.
+void Listener::CloseIfAnswered(ClientConn* c) {
+  if (!c->input_ended() || c->state() == State::kClosing || c->running() ||
+      c->waiting() || !c->queued().empty()) {
+    return;
+  }
+  CloseAfterFlush(c);  // a partial frame left in the input is dropped
 }
 
 void Listener::OnIdle(ClientConn* c) {
@@ -211,7 +234,8 @@ void Listener::TakeFrames(ClientConn* c) {
 
 void Listener::ResumeRead(ClientConn* c) {
   if (shutting_down_) return;
-  if (c->ResumeRead()) TakeFrames(c);  // what arrived while paused
+  // What arrived while paused, or after EOF what is still buffered.
+  if (c->ResumeRead() || c->input_ended()) TakeFrames(c);
 }
 
 // --- running requests ---
@@ -291,6 +315,7 @@ void Listener::OnWorkerReply(WorkerProc* p, WireMessage& message) {
   c->ArmIdle(idle_tv_);
   ResumeRead(c);
   Dispatch(c);
+  CloseIfAnswered(c);
 }
 
 // A login's reply: true when it let the client in; a refused one closes
@@ -353,6 +378,7 @@ void Listener::OnWorkerGone(WorkerProc* p, const std::string& error) {
     CloseAfterFlush(c);
   } else if (c->state() != State::kClosing) {
     Dispatch(c);
+    CloseIfAnswered(c);
   }
 }
 
@@ -377,6 +403,7 @@ void Listener::Admit(uint64_t serial) {
   c->StopWaiting();
   Dispatch(c);
   ResumeRead(c);
+  CloseIfAnswered(c);
 }
 
 void Listener::TimedOut(const std::vector<uint64_t>& serials) {
@@ -395,6 +422,11 @@ void Listener::TimedOut(const std::vector<uint64_t>& serials) {
       again.push_back(c);
     } else {
       ResumeRead(c);  // Wait() paused it; nothing else would resume it
+      if (c->queued().empty()) {
+        CloseIfAnswered(c);
+      } else {
+        again.push_back(c);  // more was buffered after EOF
+      }
     }
   }
   for (ClientConn* c : again) Wait(c);

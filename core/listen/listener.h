@@ -119,6 +119,8 @@ class Listener : private ClientConn::Owner,
 
   void Accept(int fd);
   void ForkForClient(int fd);
+  void OnEof(ClientConn* c);
+  void CloseIfAnswered(ClientConn* c);
   void OnIdle(ClientConn* c);
   void TakeFrames(ClientConn* c);
   void ResumeRead(ClientConn* c);

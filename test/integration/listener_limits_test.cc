@@ -204,5 +204,43 @@ TEST_F(ListenerLimitsTest, ClientThatReadsNothingIsClosedAfterOutputTimeout) {
               ms);
 }
 
+// `printf 'LOGIN alice secret\nECHO hi\n' | nc -N`: the client half-closes
+// after its requests; it gets every reply, then the master closes.
+TEST_F(ListenerLimitsTest, HalfClosedClientGetsItsRepliesThenTheClose) {
+  ASSERT_NO_FATAL_FAILURE(
+      Start("    login: required\n"
+            "    accounts:\n"
+            "      alice: { password: secret }\n"));
+  RawClient c(port_);
+  ASSERT_TRUE(c.connected());
+  const std::string requests = "LOGIN alice secret\nECHO hi\n";
+  ASSERT_TRUE(c.Pump(requests, 1));
+  ASSERT_EQ(c.sent(), 1);
+  c.ShutdownWrite();
+  bool closed = false;
+  EXPECT_EQ(c.Read(kReply, &closed), "OK\nhi\n") << daemon_->LogTail(20);
+  EXPECT_TRUE(closed);
+}
+
+// More requests than the queue holds, then EOF: those still buffered in
+// the master when EOF came are answered too, in order.
+TEST_F(ListenerLimitsTest, HalfClosedClientGetsRepliesBeyondTheQueue) {
+  constexpr int kRequests = 100;
+  ASSERT_NO_FATAL_FAILURE(Start("    login: none\n    worker_keepalive: 5s\n"));
+  RawClient c(port_);
+  ASSERT_TRUE(c.connected());
+  std::string requests, expected;
+  for (int i = 0; i < kRequests; ++i) {
+    requests += "ECHO " + std::to_string(i) + "\n";
+    expected += std::to_string(i) + "\n";
+  }
+  c.PumpUntilStalled(requests, 1, milliseconds(2000), kReply);
+  ASSERT_EQ(c.sent(), 1);
+  c.ShutdownWrite();
+  bool closed = false;
+  EXPECT_EQ(c.Read(milliseconds(10000), &closed), expected);
+  EXPECT_TRUE(closed);
+}
+
 }  // namespace
 }  // namespace qd::test
