@@ -11,20 +11,22 @@
 
 namespace qd {
 
-ClientConn::ClientConn(uint64_t serial, std::string id,
+ClientConn::ClientConn(uint64_t serial, std::string id, std::string peer,
                        const ListenerConfig& config, Owner* owner)
     : serial_(serial),
       id_(std::move(id)),
+      peer_(std::move(peer)),
       config_(config),
       owner_(owner),
       framer_(config.terminator, config.max_frame) {}
 
 std::unique_ptr<ClientConn> ClientConn::Accept(event_base* base, int fd,
                                                uint64_t serial, std::string id,
+                                               std::string peer,
                                                const ListenerConfig& config,
                                                Owner* owner) {
   std::unique_ptr<ClientConn> c(
-      new ClientConn(serial, std::move(id), config, owner));
+      new ClientConn(serial, std::move(id), std::move(peer), config, owner));
   c->bev_ = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
   if (c->bev_ == nullptr) {
     evutil_closesocket(fd);
@@ -33,6 +35,8 @@ std::unique_ptr<ClientConn> ClientConn::Accept(event_base* base, int fd,
   c->state_ = config.login == "required" ? State::kLogin : State::kReady;
   c->SetLogin(config.site, "", config.KeepaliveFor(config.site, ""));
   c->idle_timer_ = evtimer_new(base, &ClientConn::OnIdle, c.get());
+  c->login_timer_ = evtimer_new(base, &ClientConn::OnLoginTimer, c.get());
+  c->turn_timer_ = evtimer_new(base, &ClientConn::OnTurn, c.get());
   c->SetCallbacks(false);
   if (config.output_timeout.count() > 0) {
     // libevent's write timeout runs only while output waits, and restarts
@@ -47,6 +51,8 @@ std::unique_ptr<ClientConn> ClientConn::Accept(event_base* base, int fd,
 ClientConn::~ClientConn() {
   if (bev_ != nullptr) bufferevent_free(bev_);
   if (idle_timer_ != nullptr) event_free(idle_timer_);
+  if (login_timer_ != nullptr) event_free(login_timer_);
+  if (turn_timer_ != nullptr) event_free(turn_timer_);
 }
 
 bool ClientConn::waiting() const {
@@ -112,7 +118,7 @@ bool ClientConn::ResumeRead() {
   // lifted once, and only when nothing still holds it.
   if ((bufferevent_get_enabled(bev_) & EV_READ) != 0 ||
       state_ == State::kClosing || waiting() || queue_full() || output_full() ||
-      input_ended_) {
+      input_ended_ || state_ == State::kLoginDelayed) {
     return false;
   }
   bufferevent_enable(bev_, EV_READ);
@@ -121,6 +127,20 @@ bool ClientConn::ResumeRead() {
 
 void ClientConn::ArmIdle(const timeval* tv) {
   if (tv != nullptr) evtimer_add(idle_timer_, tv);
+}
+
+void ClientConn::ArmLoginTimeout(Duration timeout) {
+  timeval tv = ToTimeval(timeout);
+  evtimer_add(login_timer_, &tv);
+}
+
+void ClientConn::LoggedIn() { evtimer_del(login_timer_); }
+
+void ClientConn::Hold(Duration wait) {
+  state_ = State::kLoginDelayed;
+  PauseRead();
+  timeval tv = ToTimeval(wait);
+  evtimer_add(turn_timer_, &tv);
 }
 
 bool ClientConn::Reply(const std::string& body, const std::string& terminator) {
@@ -202,6 +222,16 @@ void ClientConn::OnBevEvent(bufferevent*, short what, void* arg) {
 void ClientConn::OnIdle(int, short, void* arg) {
   auto* c = static_cast<ClientConn*>(arg);
   c->owner_->OnConnEvent(c, Event::kIdle);
+}
+
+void ClientConn::OnLoginTimer(int, short, void* arg) {
+  auto* c = static_cast<ClientConn*>(arg);
+  c->owner_->OnConnEvent(c, Event::kLoginTimeout);
+}
+
+void ClientConn::OnTurn(int, short, void* arg) {
+  auto* c = static_cast<ClientConn*>(arg);
+  c->owner_->OnConnEvent(c, Event::kTurn);
 }
 
 }  // namespace qd

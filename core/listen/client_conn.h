@@ -48,6 +48,11 @@ class ClientConn {
     // an oversize frame, or Shutdown() with nothing queued (kClosing); the
     // client leaves or idles out (freed).
     kLogin,
+    // Not read yet: accepted from an address that failed a login lately,
+    // it waits for its turn (LoginThrottle) before it reads its login. In:
+    // accepted so. Out: its turn (kLogin, reading); login_timeout or the
+    // client leaves (freed).
+    kLoginDelayed,
     // kLogin, waiting at the fence (in ForkFence's queue, reading paused).
     // In: kLogin needed a worker and the fence was full (or a fork
     // failed). Out: the fence admits it (kLogin, then at once kLoggingIn
@@ -94,6 +99,8 @@ class ClientConn {
     kError,          // the socket failed (EVUTIL_SOCKET_ERROR() says why)
     kIdle,           // idle_timeout passed since ArmIdle()
     kOutputTimeout,  // replies waited output_timeout without any written
+    kLoginTimeout,   // ArmLoginTimeout()'s time passed before LoggedIn()
+    kTurn,           // in kLoginDelayed: Hold()'s time passed
   };
   // Who hears a connection's events (its Listener).
   class Owner {
@@ -113,8 +120,10 @@ class ClientConn {
   // null), reading, in kLogin or kReady as `config.login` says. `config`
   // (the listener's) outlives the connection; a reload's new limits apply
   // to it from then on.
+  // `peer` names the client's address (LoginThrottle::PeerKey).
   static std::unique_ptr<ClientConn> Accept(event_base* base, int fd,
                                             uint64_t serial, std::string id,
+                                            std::string peer,
                                             const ListenerConfig& config,
                                             Owner* owner);
   ~ClientConn();
@@ -123,6 +132,7 @@ class ClientConn {
 
   uint64_t serial() const { return serial_; }
   const std::string& id() const { return id_; }
+  const std::string& peer() const { return peer_; }
   State state() const { return state_; }
   void set_state(State state) { state_ = state; }
   // At the fence: kWaiting or kLoginWaiting.
@@ -152,6 +162,12 @@ class ClientConn {
   bool ResumeRead();
   // Restarts the idle timer; `tv` null (no idle_timeout) leaves it off.
   void ArmIdle(const timeval* tv);
+  // kLoginTimeout comes after `timeout` unless LoggedIn() is called first.
+  void ArmLoginTimeout(Duration timeout);
+  void LoggedIn();
+  // Enters kLoginDelayed, not reading; kTurn comes after `wait`.
+  // REQUIRES: kLogin, nothing read yet.
+  void Hold(Duration wait);
 
   // Appends `body` and `terminator` to the output. True when that took the
   // output over max_output: reading pauses, and kDrained comes once the
@@ -181,22 +197,27 @@ class ClientConn {
   SessionState* mutable_session() { return &session_; }
 
  private:
-  ClientConn(uint64_t serial, std::string id, const ListenerConfig& config,
-             Owner* owner);
+  ClientConn(uint64_t serial, std::string id, std::string peer,
+             const ListenerConfig& config, Owner* owner);
   void SetCallbacks(bool watch_output);
 
   static void OnRead(bufferevent* bev, void* arg);
   static void OnWrite(bufferevent* bev, void* arg);
   static void OnBevEvent(bufferevent* bev, short what, void* arg);
   static void OnIdle(int fd, short what, void* arg);
+  static void OnLoginTimer(int fd, short what, void* arg);
+  static void OnTurn(int fd, short what, void* arg);
 
   const uint64_t serial_;
   const std::string id_;
+  const std::string peer_;
   const ListenerConfig& config_;
   Owner* owner_;
   FrameReader framer_;
   bufferevent* bev_ = nullptr;
   event* idle_timer_ = nullptr;
+  event* login_timer_ = nullptr;  // login_timeout
+  event* turn_timer_ = nullptr;   // kLoginDelayed's wait
   State state_ = State::kReady;
   std::deque<std::string> queued_;  // requests not yet sent to a worker
   size_t queued_bytes_ = 0;         // their sizes added up

@@ -129,9 +129,9 @@ void ListenSocket::Close() {
   if (IsUnix(listen_)) unlink(listen_.substr(5).c_str());
 }
 
-void ListenSocket::OnAccept(evconnlistener*, int fd, sockaddr*, int,
-                            void* arg) {
-  static_cast<ListenSocket*>(arg)->on_accept_(fd);
+void ListenSocket::OnAccept(evconnlistener*, int fd, sockaddr* peer,
+                            int peer_len, void* arg) {
+  static_cast<ListenSocket*>(arg)->on_accept_(fd, peer, peer_len);
 }
 
 void ListenSocket::OnAcceptError(evconnlistener*, void* arg) {

@@ -22,8 +22,10 @@ namespace qd {
 
 class ListenSocket {
  public:
-  // Called with each accepted, non-blocking descriptor (now the callee's).
-  using AcceptFn = std::function<void(int fd)>;
+  // Called with each accepted, non-blocking descriptor (now the callee's)
+  // and the peer's address.
+  using AcceptFn =
+      std::function<void(int fd, const ::sockaddr* peer, int peer_len)>;
 
   ListenSocket(event_base* base, AcceptFn on_accept);
   // Stops accepting and closes the socket; a unix socket's path stays (a

@@ -26,7 +26,12 @@
 // Login (`login: required`): the first request runs Login() in a worker,
 // which reports the outcome with the reply; requests that arrive meanwhile
 // wait and run after it, in order. A refused login gets its reply and the
-// connection is closed; so does a login whose worker died.
+// connection is closed; so does a login whose worker died, and a
+// connection not logged in within login_timeout. After a failed login from
+// an address, connections from it wait their turn (LoginThrottle,
+// login_delay apart) before their login is read. Lines a client can cause
+// at will (refusals, oversize frames, logins, unread replies) are logged
+// through LogLimiters: a flood costs a few lines.
 //
 // personality fork: every accepted connection gets its own worker, which
 // owns the socket (ServeClient); max_connections bounds them.
@@ -41,9 +46,11 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -54,12 +61,15 @@
 #include "core/listen/fork_fence.h"
 #include "core/listen/listen_socket.h"
 #include "core/listen/listener_stats.h"
+#include "core/listen/login_throttle.h"
 #include "core/listen/session_writer.h"
 #include "core/listen/worker_proc.h"
+#include "core/util/log_limiter.h"
 #include "queuedaemon/request_handler.h"
 #include "queuedaemon/status.h"
 
 struct event_base;
+struct sockaddr;
 struct timeval;
 
 namespace qd {
@@ -117,7 +127,13 @@ class Listener : private ClientConn::Owner,
   void Admit(uint64_t serial) override;
   void TimedOut(const std::vector<uint64_t>& serials) override;
 
-  void Accept(int fd);
+  // Lines a client can cause at will, each kind through its own LogLimiter.
+  enum class ClientLine { kRefused, kTooLong, kLogin, kOutput, kCount };
+
+  void Accept(int fd, const ::sockaddr* peer, int peer_len);
+  std::optional<Duration> LoginTurn(const std::string& peer);
+  void Refuse(int fd);
+  bool ClientLog(ClientLine line, std::string* note);
   void ForkForClient(int fd);
   void OnEof(ClientConn* c);
   void CloseIfAnswered(ClientConn* c);
@@ -147,6 +163,8 @@ class Listener : private ClientConn::Owner,
   bool shutting_down_ = false;
   uint64_t next_serial_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<ClientConn>> conns_;
+  LoginThrottle throttle_;  // failed logins by peer address
+  std::array<LogLimiter, static_cast<size_t>(ClientLine::kCount)> client_log_;
   const timeval* idle_tv_ = nullptr;  // a libevent common timeout
   std::function<void()> on_finished_;
 };

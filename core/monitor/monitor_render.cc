@@ -261,6 +261,19 @@ void RenderListeners(const MonitorSnapshot& s, Exposition* out) {
       {"listener_output_closed_total", "counter",
        "Connections closed over max_output_hard or after output_timeout.",
        [](L l) -> int64_t { return l.output_closed; }},
+      {"listener_login_failed_total", "counter", "Logins refused.",
+       [](L l) -> int64_t { return l.login_failed; }},
+      {"listener_login_delayed_total", "counter",
+       "Connections held for login_delay after a failed login from their "
+       "address.",
+       [](L l) -> int64_t { return l.login_delayed; }},
+      {"listener_login_throttled_total", "counter",
+       "Connections refused: their address's next login turn was too far "
+       "away.",
+       [](L l) -> int64_t { return l.login_throttled; }},
+      {"listener_login_timeouts_total", "counter",
+       "Connections closed: not logged in within login_timeout.",
+       [](L l) -> int64_t { return l.login_timeouts; }},
   };
   for (const Row& row : kRows) {
     out->Family(row.name, row.type, row.help);
@@ -340,7 +353,11 @@ nlohmann::json ListenerJson(const ListenerStats& l) {
           {"too_long", l.too_long},
           {"idle_closed", l.idle_closed},
           {"output_paused", l.output_paused},
-          {"output_closed", l.output_closed}};
+          {"output_closed", l.output_closed},
+          {"login_failed", l.login_failed},
+          {"login_delayed", l.login_delayed},
+          {"login_throttled", l.login_throttled},
+          {"login_timeouts", l.login_timeouts}};
 }
 
 }  // namespace

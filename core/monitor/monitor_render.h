@@ -34,7 +34,8 @@ std::string RenderPrometheus(const MonitorSnapshot& snapshot);
 //    listeners: [{name, connections, workers, busy, idle, waiting, accepted,
 //                 refused, requests, forks, reclaimed, busy_replies,
 //                 error_replies, too_long, idle_closed, output_paused,
-//                 output_closed}],
+//                 output_closed, login_failed, login_delayed,
+//                 login_throttled, login_timeouts}],
 //    counters: {"jobs.handled": n, ...}}
 // Strings are copied as they are: dump with error_handler_t::replace in
 // case one is not UTF-8.

@@ -13,7 +13,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "daemon_harness.h"
 #include "listener_fixture.h"
@@ -240,6 +242,104 @@ TEST_F(ListenerLimitsTest, HalfClosedClientGetsRepliesBeyondTheQueue) {
   bool closed = false;
   EXPECT_EQ(c.Read(milliseconds(10000), &closed), expected);
   EXPECT_TRUE(closed);
+}
+
+// A connection that never logs in is closed at login_timeout; one that
+// logged in stays.
+TEST_F(ListenerLimitsTest, ConnectionThatNeverLogsInIsClosedAtLoginTimeout) {
+  ASSERT_NO_FATAL_FAILURE(
+      Start("    login: required\n"
+            "    login_timeout: 1s\n"
+            "    accounts:\n"
+            "      alice: { password: secret }\n"));
+  LineClient silent = Connect(), alice = Connect();
+  auto start = Clock::now();
+  ASSERT_NO_FATAL_FAILURE(Login(alice, "alice", "secret"));
+  ASSERT_TRUE(silent.Send("LOG"));  // not even a whole request
+  EXPECT_TRUE(silent.WaitClosed(milliseconds(5000)));
+  long ms = ElapsedMs(start);
+  EXPECT_GE(ms, 800) << "closed before login_timeout";
+  EXPECT_LT(ms, 3000);
+  EXPECT_EQ(alice.Request("ECHO still here", kReply),
+            std::optional<std::string>("still here"));
+  std::printf("a connection that never logged in closed after %ld ms\n", ms);
+}
+
+// "LOGIN alice wrong" from 127.0.0.1, five times in a row: after the first
+// failure each login waits its turn (login_delay apart), so the five take
+// at least four delays, while 127.0.0.2 logs in at once meanwhile. Twenty
+// connections at once from 127.0.0.1 then: those whose turn would come
+// after half of login_timeout are refused at once.
+TEST_F(ListenerLimitsTest, FailedLoginsSlowTheirAddressOnly) {
+  ASSERT_NO_FATAL_FAILURE(
+      Start("    login: required\n"
+            "    login_delay: 500ms\n"
+            "    login_timeout: 4s\n"
+            "    accounts:\n"
+            "      alice: { password: secret }\n"));
+  auto guess = [&](const std::string& source) {
+    RawClient c(port_, 0, source);
+    if (!c.connected() || !c.Pump("LOGIN alice wrong\n", 1)) return false;
+    bool closed = false;
+    return c.Read(milliseconds(5000), &closed) == "DENIED\n" && closed;
+  };
+  ASSERT_TRUE(guess("127.0.0.1")) << daemon_->LogTail(10);
+  auto start = Clock::now();
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(guess("127.0.0.1")) << i;
+  long ms = ElapsedMs(start);
+  EXPECT_GE(ms, 1900) << "four failed logins after the first";
+
+  auto other = Clock::now();
+  RawClient b(port_, 0, "127.0.0.2");
+  ASSERT_TRUE(b.connected()) << "cannot bind 127.0.0.2";
+  ASSERT_TRUE(b.Pump("LOGIN alice secret\n", 1));
+  bool closed = false;
+  std::string got;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        got += b.Read(milliseconds(20), &closed);
+        return got == "OK\n";
+      },
+      kReply));
+  long other_ms = ElapsedMs(other);
+  EXPECT_LT(other_ms, 400) << "127.0.0.2 was slowed";
+
+  std::vector<std::unique_ptr<RawClient>> burst;
+  for (int i = 0; i < 20; ++i) {
+    burst.push_back(std::make_unique<RawClient>(port_, 0, "127.0.0.1"));
+    ASSERT_TRUE(burst.back()->Pump("LOGIN alice wrong\n", 1));
+  }
+  int refused = 0;
+  for (auto& c : burst) {
+    refused +=
+        c->Read(milliseconds(500), &closed) == "ERROR too many connections\n";
+  }
+  EXPECT_GE(refused, 14) << "a 2 s wait holds at most 5 turns of 500 ms";
+  std::printf(
+      "4 failed logins after the first: %ld ms (login_delay 500ms); "
+      "127.0.0.2 logged in after %ld ms; %d of 20 at once refused\n",
+      ms, other_ms, refused);
+}
+
+// 300 connections over max_connections: each is refused, the log says so
+// a few times, not 300.
+TEST_F(ListenerLimitsTest, ManyRefusalsLogFewLines) {
+  constexpr int kRefusals = 300;
+  ASSERT_NO_FATAL_FAILURE(Start("    login: none\n    max_connections: 1\n"));
+  LineClient holder = Connect();
+  ASSERT_EQ(holder.Request("ECHO held", kReply),
+            std::optional<std::string>("held"));
+  int refused = 0;
+  for (int i = 0; i < kRefusals; ++i) {
+    LineClient c = Connect();
+    refused += c.ReadLine(kReply) ==
+               std::optional<std::string>("ERROR too many connections");
+  }
+  EXPECT_EQ(refused, kRefusals);
+  size_t lines = daemon_->LogCount("refused a connection");
+  EXPECT_GE(lines, 1u);
+  EXPECT_LE(lines, 20u);
+  std::printf("%d refusals, %zu log lines\n", refused, lines);
 }
 
 }  // namespace

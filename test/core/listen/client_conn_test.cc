@@ -30,7 +30,7 @@ class ClientConnTest : public ::testing::Test, private ClientConn::Owner {
     event_base_free(base_);
   }
   void Accept() {
-    conn_ = ClientConn::Accept(base_, fds_[0], 1, "c1", config_, this);
+    conn_ = ClientConn::Accept(base_, fds_[0], 1, "c1", "unix", config_, this);
     ASSERT_NE(conn_, nullptr);
   }
   // Writes `bytes` to the client end while it takes them, turning the loop
