@@ -104,6 +104,7 @@ ListenerStats Listener::stats() const {
   s.busy = fence_.busy();
   s.idle = fence_.idle();
   s.waiting = fence_.waiting();
+  s.accept_shortages = socket_.shortages();
   return s;
 }
 

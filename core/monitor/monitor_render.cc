@@ -274,6 +274,10 @@ void RenderListeners(const MonitorSnapshot& s, Exposition* out) {
       {"listener_login_timeouts_total", "counter",
        "Connections closed: not logged in within login_timeout.",
        [](L l) -> int64_t { return l.login_timeouts; }},
+      {"listener_accept_shortages_total", "counter",
+       "Accepts that failed for want of descriptors or memory (accepting "
+       "then pauses).",
+       [](L l) -> int64_t { return l.accept_shortages; }},
   };
   for (const Row& row : kRows) {
     out->Family(row.name, row.type, row.help);
@@ -357,7 +361,8 @@ nlohmann::json ListenerJson(const ListenerStats& l) {
           {"login_failed", l.login_failed},
           {"login_delayed", l.login_delayed},
           {"login_throttled", l.login_throttled},
-          {"login_timeouts", l.login_timeouts}};
+          {"login_timeouts", l.login_timeouts},
+          {"accept_shortages", l.accept_shortages}};
 }
 
 }  // namespace

@@ -323,6 +323,7 @@ void MasterMonitor::PublishHashes(const MonitorSnapshot& s) {
                {"login_delayed", std::to_string(l.login_delayed)},
                {"login_throttled", std::to_string(l.login_throttled)},
                {"login_timeouts", std::to_string(l.login_timeouts)},
+               {"accept_shortages", std::to_string(l.accept_shortages)},
                {"updated_ms", std::to_string(s.now_ms)}});
   }
 }

@@ -87,7 +87,8 @@ class ListenerTest : public ::testing::Test {
         "    handler: example-line\n"
         "    terminator: \"\\n\"\n" +
         listen + listener_yaml;
-    daemon_ = std::make_unique<Daemon>(config);
+    daemon_ = std::make_unique<Daemon>(config, std::vector<std::string>{},
+                                       std::vector<std::string>{}, nofile_);
     ASSERT_TRUE(WaitFor(
         [&] {
           std::string log = daemon_->Log();
@@ -141,6 +142,7 @@ class ListenerTest : public ::testing::Test {
 
   RedisServer redis_;
   int port_ = FreePort();
+  long nofile_ = 0;  // > 0: the daemon's descriptor limit
   std::unique_ptr<Daemon> daemon_;
 };
 

@@ -342,5 +342,50 @@ TEST_F(ListenerLimitsTest, ManyRefusalsLogFewLines) {
   std::printf("%d refusals, %zu log lines\n", refused, lines);
 }
 
+// Under a descriptor limit of 256, 300 idle clients: accept() fails with
+// EMFILE. The master pauses accepting instead of spinning (little CPU, a
+// few log lines), says at start that max_connections is over the limit,
+// and serves a new client once the others have gone.
+TEST_F(ListenerLimitsTest, OutOfDescriptorsPausesAcceptingInsteadOfSpinning) {
+  constexpr int kClients = 300;
+  nofile_ = 256;
+  ASSERT_NO_FATAL_FAILURE(
+      Start("    login: none\n    max_connections: 1000\n", "info"));
+  EXPECT_TRUE(daemon_->WaitForLog("over the descriptor limit 256"))
+      << daemon_->LogTail(20);
+  std::vector<LineClient> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.push_back(Connect());  // the kernel completes it (backlog)
+    ASSERT_TRUE(clients.back().connected()) << i;
+  }
+  ASSERT_TRUE(daemon_->WaitForLog("Too many open files", 1, milliseconds(5000)))
+      << daemon_->LogTail(20);
+  milliseconds cpu_before = CpuTime(daemon_->pid());
+  auto start = Clock::now();
+  // The window to measure: CPU time is read from /proc, not waited on.
+  WaitFor([] { return false; }, milliseconds(2000));
+  long window_ms = ElapsedMs(start);
+  long cpu_ms =
+      static_cast<long>((CpuTime(daemon_->pid()) - cpu_before).count());
+  size_t lines = daemon_->LogCount("accept");
+  EXPECT_LT(cpu_ms * 10, window_ms) << "master CPU in ms over " << window_ms;
+  EXPECT_LE(lines, 5u) << daemon_->LogTail(10);
+
+  clients.clear();  // they all leave
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        LineClient next = Connect();
+        return next.Request("ECHO next", milliseconds(500)) ==
+               std::optional<std::string>("next");
+      },
+      milliseconds(10000)))
+      << daemon_->LogTail(20);
+  EXPECT_TRUE(daemon_->WaitForLog("accepting again after"));
+  std::printf(
+      "%d clients over 256 descriptors: master CPU %ld ms in %ld ms, %zu log "
+      "lines about accept\n",
+      kClients, cpu_ms, window_ms, lines);
+}
+
 }  // namespace
 }  // namespace qd::test
