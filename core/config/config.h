@@ -181,9 +181,21 @@ struct ListenerConfig {
   Duration idle_timeout{600000};    // no complete request for this long
                                     // (and none running): closed; 0 = never
   int max_connections = 10000;
+  // A connection's unsent replies: over max_output its requests are
+  // neither read nor run until the client has read half of them; over
+  // max_output_hard (a large reply on top) it is closed, and so it is when
+  // its replies make no progress for output_timeout (0 = never).
+  uint64_t max_output = 1 << 20;
+  uint64_t max_output_hard = 16 << 20;
+  Duration output_timeout{30000};
   std::string login = "none";  // required | none
-  std::string site;            // the site of connections not logged in
-  std::string prefix = "qd";   // session keys: PREFIX:session:CONN
+  // With login required: a connection not logged in within login_timeout
+  // is closed; after a failed login from an address, connections from it
+  // log in at most one per login_delay (0 = no delay).
+  Duration login_timeout{10000};
+  Duration login_delay{1000};
+  std::string site;           // the site of connections not logged in
+  std::string prefix = "qd";  // session keys: PREFIX:session:CONN
   Duration session_ttl{86400000};
   // Overrides of worker_keepalive; an account's beats its site's, which
   // beats the listener's.

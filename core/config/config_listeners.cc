@@ -16,6 +16,7 @@ namespace {
 constexpr int kMaxConcurrent = 65536;
 constexpr int kMaxConnections = 1000000;
 constexpr uint64_t kMaxFrame = 64ull << 20;
+constexpr uint64_t kMaxOutput = 1ull << 30;
 constexpr size_t kMaxTerminator = 8;
 // The path and its NUL must fit sockaddr_un.sun_path (108 bytes on Linux).
 constexpr size_t kMaxUnixPath = sizeof(sockaddr_un{}.sun_path) - 1;
@@ -73,6 +74,18 @@ void ReadTerminator(ConfigReader& r, const Item& item, std::string* out) {
     }
   }
   *out = text;
+}
+
+// A positive size of at most kMaxOutput.
+void ReadMaxOutput(ConfigReader& r, const Item& item, uint64_t* out) {
+  uint64_t size = 0;
+  if (!r.ReadSize(item, &size)) return;
+  if (size == 0 || size > kMaxOutput) {
+    r.Fail(item, "expected 1 byte to " + FormatSize(kMaxOutput) + ", got " +
+                     FormatSize(size));
+    return;
+  }
+  *out = size;
 }
 
 void ReadMaxFrame(ConfigReader& r, const Item& item, uint64_t* out) {
@@ -164,12 +177,19 @@ void ReadListener(ConfigReader& r, const Item& item, ListenerConfig* l,
            [&](const Item& i) {
              r.ReadInt(i, 1, kMaxConnections, &l->max_connections);
            }},
+          {"max_output",
+           [&](const Item& i) { ReadMaxOutput(r, i, &l->max_output); }},
+          {"max_output_hard",
+           [&](const Item& i) { ReadMaxOutput(r, i, &l->max_output_hard); }},
+          {"output_timeout", duration(&l->output_timeout)},
           {"worker_keepalive", duration(&l->worker_keepalive)},
           {"fence_timeout", positive(&l->fence_timeout)},
           {"idle_timeout", duration(&l->idle_timeout)},
           {"session_ttl", positive(&l->session_ttl)},
           {"login",
            [&](const Item& i) { r.ReadChoice(i, kLoginModes, &l->login); }},
+          {"login_timeout", positive(&l->login_timeout)},
+          {"login_delay", duration(&l->login_delay)},
           {"site",
            [&](const Item& i) { ReadListenerSite(r, i, &l->site, refs); }},
           {"prefix",
@@ -179,7 +199,11 @@ void ReadListener(ConfigReader& r, const Item& item, ListenerConfig* l,
       },
       [&](const Item& i) { l->handler_options[i.key.Scalar()] = i.value; });
   if (!r.ok()) return;
-  if (l->listen.empty()) {
+  if (l->max_output_hard < l->max_output) {
+    r.FailAtKey(item, "max_output_hard (" + FormatSize(l->max_output_hard) +
+                          ") is below max_output (" +
+                          FormatSize(l->max_output) + ")");
+  } else if (l->listen.empty()) {
     r.FailAtKey(item, "missing required key 'listen'");
   } else if (l->handler.empty()) {
     r.FailAtKey(item, "missing required key 'handler'");

@@ -11,19 +11,22 @@
 
 namespace qd {
 
-ClientConn::ClientConn(uint64_t serial, std::string id,
+ClientConn::ClientConn(uint64_t serial, std::string id, std::string peer,
                        const ListenerConfig& config, Owner* owner)
     : serial_(serial),
       id_(std::move(id)),
+      peer_(std::move(peer)),
+      config_(config),
       owner_(owner),
       framer_(config.terminator, config.max_frame) {}
 
 std::unique_ptr<ClientConn> ClientConn::Accept(event_base* base, int fd,
                                                uint64_t serial, std::string id,
+                                               std::string peer,
                                                const ListenerConfig& config,
                                                Owner* owner) {
   std::unique_ptr<ClientConn> c(
-      new ClientConn(serial, std::move(id), config, owner));
+      new ClientConn(serial, std::move(id), std::move(peer), config, owner));
   c->bev_ = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
   if (c->bev_ == nullptr) {
     evutil_closesocket(fd);
@@ -32,8 +35,15 @@ std::unique_ptr<ClientConn> ClientConn::Accept(event_base* base, int fd,
   c->state_ = config.login == "required" ? State::kLogin : State::kReady;
   c->SetLogin(config.site, "", config.KeepaliveFor(config.site, ""));
   c->idle_timer_ = evtimer_new(base, &ClientConn::OnIdle, c.get());
-  bufferevent_setcb(c->bev_, &ClientConn::OnRead, nullptr,
-                    &ClientConn::OnBevEvent, c.get());
+  c->login_timer_ = evtimer_new(base, &ClientConn::OnLoginTimer, c.get());
+  c->turn_timer_ = evtimer_new(base, &ClientConn::OnTurn, c.get());
+  c->SetCallbacks(false);
+  if (config.output_timeout.count() > 0) {
+    // libevent's write timeout runs only while output waits, and restarts
+    // with every write that makes progress.
+    timeval tv = ToTimeval(config.output_timeout);
+    bufferevent_set_timeouts(c->bev_, nullptr, &tv);
+  }
   bufferevent_enable(c->bev_, EV_READ | EV_WRITE);
   return c;
 }
@@ -41,6 +51,8 @@ std::unique_ptr<ClientConn> ClientConn::Accept(event_base* base, int fd,
 ClientConn::~ClientConn() {
   if (bev_ != nullptr) bufferevent_free(bev_);
   if (idle_timer_ != nullptr) event_free(idle_timer_);
+  if (login_timer_ != nullptr) event_free(login_timer_);
+  if (turn_timer_ != nullptr) event_free(turn_timer_);
 }
 
 bool ClientConn::waiting() const {
@@ -68,24 +80,35 @@ size_t ClientConn::TakeFrames(bool* too_long) {
   evbuffer* in = bufferevent_get_input(bev_);
   size_t taken = 0;
   std::string frame;
-  while (state_ != State::kClosing && queued_.size() < kMaxQueued) {
+  while (state_ != State::kClosing && !queue_full()) {
     FrameReader::Result r = framer_.Next(in, &frame);
     if (r == FrameReader::Result::kNeedMore) break;
     if (r == FrameReader::Result::kTooLong) {
       *too_long = true;
       return taken;
     }
+    queued_bytes_ += frame.size();
     queued_.push_back(std::move(frame));
     ++taken;
   }
-  if (queued_.size() >= kMaxQueued) PauseRead();
+  if (queue_full()) PauseRead();
   return taken;
 }
 
 std::string ClientConn::PopQueued() {
   std::string front = std::move(queued_.front());
   queued_.pop_front();
+  queued_bytes_ -= front.size();
   return front;
+}
+
+void ClientConn::DropQueued() {
+  queued_.clear();
+  queued_bytes_ = 0;
+}
+
+bool ClientConn::queue_full() const {
+  return queued_.size() >= kMaxQueued || queued_bytes_ >= kMaxQueuedBytes;
 }
 
 void ClientConn::PauseRead() { bufferevent_disable(bev_, EV_READ); }
@@ -94,7 +117,8 @@ bool ClientConn::ResumeRead() {
   // The bufferevent's own flag is the truth about reading; a pause is
   // lifted once, and only when nothing still holds it.
   if ((bufferevent_get_enabled(bev_) & EV_READ) != 0 ||
-      state_ == State::kClosing || waiting() || queued_.size() >= kMaxQueued) {
+      state_ == State::kClosing || waiting() || queue_full() || output_full() ||
+      input_ended_ || state_ == State::kLoginDelayed) {
     return false;
   }
   bufferevent_enable(bev_, EV_READ);
@@ -105,20 +129,59 @@ void ClientConn::ArmIdle(const timeval* tv) {
   if (tv != nullptr) evtimer_add(idle_timer_, tv);
 }
 
-void ClientConn::Reply(const std::string& body, const std::string& terminator) {
+void ClientConn::ArmLoginTimeout(Duration timeout) {
+  timeval tv = ToTimeval(timeout);
+  evtimer_add(login_timer_, &tv);
+}
+
+void ClientConn::LoggedIn() { evtimer_del(login_timer_); }
+
+void ClientConn::Hold(Duration wait) {
+  state_ = State::kLoginDelayed;
+  PauseRead();
+  timeval tv = ToTimeval(wait);
+  evtimer_add(turn_timer_, &tv);
+}
+
+bool ClientConn::Reply(const std::string& body, const std::string& terminator) {
+  bool was_full = output_full();
   evbuffer* out = bufferevent_get_output(bev_);
   evbuffer_add(out, body.data(), body.size());
   evbuffer_add(out, terminator.data(), terminator.size());
+  if (was_full || !output_full() || state_ == State::kClosing) return false;
+  PauseRead();
+  SetCallbacks(true);
+  return true;
+}
+
+size_t ClientConn::output_size() const {
+  return evbuffer_get_length(bufferevent_get_output(bev_));
+}
+
+bool ClientConn::output_full() const {
+  return output_size() > config_.max_output;
 }
 
 bool ClientConn::CloseAfterFlush() {
   state_ = State::kClosing;
   PauseRead();
-  if (evbuffer_get_length(bufferevent_get_output(bev_)) == 0) return true;
+  if (output_size() == 0) return true;
   // From now on only the end of the output (or of the client) matters.
   bufferevent_setcb(bev_, nullptr, &ClientConn::OnWrite,
                     &ClientConn::OnBevEvent, this);
+  bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
   return false;
+}
+
+// Watching the output: the write callback runs once it is down to half of
+// max_output. Otherwise there is no write callback (one per reply would be
+// wasted).
+void ClientConn::SetCallbacks(bool watch_output) {
+  bufferevent_setcb(bev_, &ClientConn::OnRead,
+                    watch_output ? &ClientConn::OnWrite : nullptr,
+                    &ClientConn::OnBevEvent, this);
+  bufferevent_setwatermark(bev_, EV_WRITE,
+                           watch_output ? config_.max_output / 2 : 0, 0);
 }
 
 void ClientConn::SetLogin(std::string site, std::string account,
@@ -135,18 +198,40 @@ void ClientConn::OnRead(bufferevent*, void* arg) {
 
 void ClientConn::OnWrite(bufferevent*, void* arg) {
   auto* c = static_cast<ClientConn*>(arg);
-  c->owner_->OnConnEvent(c, Event::kFlushed);  // only set once closing
+  if (c->state_ == State::kClosing) {
+    c->owner_->OnConnEvent(c, Event::kFlushed);
+    return;
+  }
+  c->SetCallbacks(false);
+  c->owner_->OnConnEvent(c, Event::kDrained);
 }
 
 void ClientConn::OnBevEvent(bufferevent*, short what, void* arg) {
   auto* c = static_cast<ClientConn*>(arg);
-  c->owner_->OnConnEvent(
-      c, (what & BEV_EVENT_ERROR) ? Event::kError : Event::kEof);
+  Event event = Event::kEof;
+  if (what & BEV_EVENT_ERROR) {
+    event = Event::kError;
+  } else if (what & BEV_EVENT_TIMEOUT) {
+    event = Event::kOutputTimeout;  // only the write timeout is set
+  } else {
+    c->input_ended_ = true;  // libevent has stopped reading
+  }
+  c->owner_->OnConnEvent(c, event);
 }
 
 void ClientConn::OnIdle(int, short, void* arg) {
   auto* c = static_cast<ClientConn*>(arg);
   c->owner_->OnConnEvent(c, Event::kIdle);
+}
+
+void ClientConn::OnLoginTimer(int, short, void* arg) {
+  auto* c = static_cast<ClientConn*>(arg);
+  c->owner_->OnConnEvent(c, Event::kLoginTimeout);
+}
+
+void ClientConn::OnTurn(int, short, void* arg) {
+  auto* c = static_cast<ClientConn*>(arg);
+  c->owner_->OnConnEvent(c, Event::kTurn);
 }
 
 }  // namespace qd

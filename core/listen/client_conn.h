@@ -2,17 +2,18 @@
 // master (docs/architecture.md, "Multiplex listeners").
 //
 // Owns the client's bufferevent and its idle timer, cuts its input into
-// requests (FrameReader) and keeps them queued until they go to a worker,
-// and holds what the connection is: its id, its login (site, account,
-// keepalive), its session state and its State. It decides nothing about
+// requests (FrameReader) and keeps them queued until they go to a worker
+// (at most kMaxQueued of them and about kMaxQueuedBytes), bounds its unsent
+// replies (max_output, output_timeout), and holds what the connection is:
+// its id, its login (site, account, keepalive), its session state and its
+// State. It decides nothing about
 // workers or the fence: it reports its events through one callback, and its
 // Listener moves it between states. The worker bound to it (if any) is a
 // WorkerProc owned by the listener's ForkFence.
 //
 // Used from the master's loop only. Its callbacks touch nothing of it after
-// reporting an event, because the owner may free it then (on kEof, kError,
-// kFlushed, kIdle); libevent defers releasing a bufferevent freed from its
-// own callback.
+// reporting an event, because the owner may free it then (on any event);
+// libevent defers releasing a bufferevent freed from its own callback.
 #pragma once
 
 #include <cstddef>
@@ -47,6 +48,11 @@ class ClientConn {
     // an oversize frame, or Shutdown() with nothing queued (kClosing); the
     // client leaves or idles out (freed).
     kLogin,
+    // Not read yet: accepted from an address that failed a login lately,
+    // it waits for its turn (LoginThrottle) before it reads its login. In:
+    // accepted so. Out: its turn (kLogin, reading); login_timeout or the
+    // client leaves (freed).
+    kLoginDelayed,
     // kLogin, waiting at the fence (in ForkFence's queue, reading paused).
     // In: kLogin needed a worker and the fence was full (or a fork
     // failed). Out: the fence admits it (kLogin, then at once kLoggingIn
@@ -85,11 +91,16 @@ class ClientConn {
 
   // What the connection reports to its owner.
   enum class Event {
-    kInput,    // bytes arrived (reading is enabled)
-    kFlushed,  // in kClosing: the output is all written
-    kEof,      // the client closed its end
-    kError,    // the socket failed (EVUTIL_SOCKET_ERROR() says why)
-    kIdle,     // idle_timeout passed since ArmIdle()
+    kInput,          // bytes arrived (reading is enabled)
+    kFlushed,        // in kClosing: the output is all written
+    kDrained,        // not closing: the output fell to half of max_output
+                     // after Reply() had taken it over max_output
+    kEof,            // the client closed its end (input_ended() from now on)
+    kError,          // the socket failed (EVUTIL_SOCKET_ERROR() says why)
+    kIdle,           // idle_timeout passed since ArmIdle()
+    kOutputTimeout,  // replies waited output_timeout without any written
+    kLoginTimeout,   // ArmLoginTimeout()'s time passed before LoggedIn()
+    kTurn,           // in kLoginDelayed: Hold()'s time passed
   };
   // Who hears a connection's events (its Listener).
   class Owner {
@@ -99,14 +110,20 @@ class ClientConn {
     virtual void OnConnEvent(ClientConn* conn, Event event) = 0;
   };
 
-  // At most this many requests wait in a connection's queue; then reading
-  // from it pauses.
+  // At most this many requests wait in a connection's queue, and no more
+  // are taken once they hold kMaxQueuedBytes (so at most that plus one
+  // max_frame); then reading from it pauses.
   static constexpr size_t kMaxQueued = 32;
+  static constexpr size_t kMaxQueuedBytes = 1 << 20;
 
   // A connection on accepted `fd` (taken over: closed on failure, then
-  // null), reading, in kLogin or kReady as `config.login` says.
+  // null), reading, in kLogin or kReady as `config.login` says. `config`
+  // (the listener's) outlives the connection; a reload's new limits apply
+  // to it from then on.
+  // `peer` names the client's address (LoginThrottle::PeerKey).
   static std::unique_ptr<ClientConn> Accept(event_base* base, int fd,
                                             uint64_t serial, std::string id,
+                                            std::string peer,
                                             const ListenerConfig& config,
                                             Owner* owner);
   ~ClientConn();
@@ -115,6 +132,7 @@ class ClientConn {
 
   uint64_t serial() const { return serial_; }
   const std::string& id() const { return id_; }
+  const std::string& peer() const { return peer_; }
   State state() const { return state_; }
   void set_state(State state) { state_ = state; }
   // At the fence: kWaiting or kLoginWaiting.
@@ -125,25 +143,40 @@ class ClientConn {
   // with a busy worker.
   bool running() const;
 
-  // Cuts the buffered input into queued requests until kMaxQueued are
-  // queued (reading then pauses) or no whole frame is left. Returns how
+  // Cuts the buffered input into queued requests until the queue is full
+  // (reading then pauses) or no whole frame is left. Returns how
   // many were queued; *too_long when a frame exceeded max_frame (the
   // caller answers and closes). Nothing is taken in kClosing.
   size_t TakeFrames(bool* too_long);
   const std::deque<std::string>& queued() const { return queued_; }
   std::string PopQueued();
-  void DropQueued() { queued_.clear(); }
+  void DropQueued();
+  // kMaxQueued requests, or kMaxQueuedBytes of them.
+  bool queue_full() const;
 
   void PauseRead();
   // Enables reading again unless it is enabled, the connection is closing
-  // or at the fence, or its queue is full; true when it did (the caller
-  // then takes what arrived meanwhile).
+  // or at the fence, its queue is full, its output over max_output or its
+  // input ended; true when it did (the caller then takes what arrived
+  // meanwhile).
   bool ResumeRead();
   // Restarts the idle timer; `tv` null (no idle_timeout) leaves it off.
   void ArmIdle(const timeval* tv);
+  // kLoginTimeout comes after `timeout` unless LoggedIn() is called first.
+  void ArmLoginTimeout(Duration timeout);
+  void LoggedIn();
+  // Enters kLoginDelayed, not reading; kTurn comes after `wait`.
+  // REQUIRES: kLogin, nothing read yet.
+  void Hold(Duration wait);
 
-  // Appends `body` and `terminator` to the output.
-  void Reply(const std::string& body, const std::string& terminator);
+  // Appends `body` and `terminator` to the output. True when that took the
+  // output over max_output: reading pauses, and kDrained comes once the
+  // client has read it down to half.
+  bool Reply(const std::string& body, const std::string& terminator);
+  // Bytes of replies not yet written to the socket.
+  size_t output_size() const;
+  // Over max_output: no request of it is read or started.
+  bool output_full() const;
   // Enters kClosing and stops reading. True when the output is already
   // empty (the caller frees it now); otherwise kFlushed comes when it is.
   bool CloseAfterFlush();
@@ -156,27 +189,40 @@ class ClientConn {
   Duration keepalive() const { return keepalive_; }
   // A login's outcome, or the listener's site at accept.
   void SetLogin(std::string site, std::string account, Duration keepalive);
+  // The client sent EOF: nothing more comes, but what it sent is still
+  // buffered (TakeFrames() takes it) and its replies can still be written.
+  // Apart from State, which is about requests: any state may have it.
+  bool input_ended() const { return input_ended_; }
   const SessionState& session() const { return session_; }
   SessionState* mutable_session() { return &session_; }
 
  private:
-  ClientConn(uint64_t serial, std::string id, const ListenerConfig& config,
-             Owner* owner);
+  ClientConn(uint64_t serial, std::string id, std::string peer,
+             const ListenerConfig& config, Owner* owner);
+  void SetCallbacks(bool watch_output);
 
   static void OnRead(bufferevent* bev, void* arg);
   static void OnWrite(bufferevent* bev, void* arg);
   static void OnBevEvent(bufferevent* bev, short what, void* arg);
   static void OnIdle(int fd, short what, void* arg);
+  static void OnLoginTimer(int fd, short what, void* arg);
+  static void OnTurn(int fd, short what, void* arg);
 
   const uint64_t serial_;
   const std::string id_;
+  const std::string peer_;
+  const ListenerConfig& config_;
   Owner* owner_;
   FrameReader framer_;
   bufferevent* bev_ = nullptr;
   event* idle_timer_ = nullptr;
+  event* login_timer_ = nullptr;  // login_timeout
+  event* turn_timer_ = nullptr;   // kLoginDelayed's wait
   State state_ = State::kReady;
   std::deque<std::string> queued_;  // requests not yet sent to a worker
+  size_t queued_bytes_ = 0;         // their sizes added up
   WorkerProc* worker_ = nullptr;
+  bool input_ended_ = false;
   std::string site_;
   std::string account_;
   Duration keepalive_{0};

@@ -1,5 +1,6 @@
 #include "core/listen/listen_socket.h"
 
+#include <event2/event.h>
 #include <event2/listener.h>
 #include <event2/util.h>
 #include <spdlog/spdlog.h>
@@ -11,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 #include <utility>
+
+#include "core/util/units.h"
 
 namespace qd {
 namespace {
@@ -50,13 +53,23 @@ std::string BindError(int error) {
 
 bool IsUnix(const std::string& listen) { return listen.rfind("unix:", 0) == 0; }
 
+// accept() failed for want of descriptors or memory: retrying at once
+// cannot help.
+bool IsShortage(int error) {
+  return error == EMFILE || error == ENFILE || error == ENOBUFS ||
+         error == ENOMEM;
+}
+
 }  // namespace
 
 ListenSocket::ListenSocket(event_base* base, AcceptFn on_accept)
-    : base_(base), on_accept_(std::move(on_accept)) {}
+    : base_(base),
+      on_accept_(std::move(on_accept)),
+      resume_timer_(evtimer_new(base, &ListenSocket::OnResume, this)) {}
 
 ListenSocket::~ListenSocket() {
   if (listener_ != nullptr) evconnlistener_free(listener_);
+  if (resume_timer_ != nullptr) event_free(resume_timer_);
 }
 
 Status ListenSocket::Bind(const ListenerConfig& config, int* fd) {
@@ -124,21 +137,55 @@ Status ListenSocket::Open(const ListenerConfig& config, int fd) {
 
 void ListenSocket::Close() {
   if (listener_ == nullptr) return;
+  evtimer_del(resume_timer_);
   evconnlistener_free(listener_);
   listener_ = nullptr;
   if (IsUnix(listen_)) unlink(listen_.substr(5).c_str());
 }
 
-void ListenSocket::OnAccept(evconnlistener*, int fd, sockaddr*, int,
-                            void* arg) {
-  static_cast<ListenSocket*>(arg)->on_accept_(fd);
+void ListenSocket::OnAccept(evconnlistener*, int fd, sockaddr* peer,
+                            int peer_len, void* arg) {
+  auto* self = static_cast<ListenSocket*>(arg);
+  if (self->episode_failures_ > 0) {
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - self->episode_start_);
+    spdlog::info("listener {}: accepting again after {} ms ({} failed accepts)",
+                 self->name_, took.count(), self->episode_failures_);
+    self->episode_failures_ = 0;
+  }
+  self->on_accept_(fd, peer, peer_len);
 }
 
 void ListenSocket::OnAcceptError(evconnlistener*, void* arg) {
   auto* self = static_cast<ListenSocket*>(arg);
   int err = EVUTIL_SOCKET_ERROR();
+  if (IsShortage(err)) {
+    self->Pause(err);
+    return;
+  }
   spdlog::error("listener {}: accept: {}", self->name_,
                 evutil_socket_error_to_string(err));
+}
+
+void ListenSocket::Pause(int error) {
+  ++shortages_;
+  if (episode_failures_++ == 0) {
+    episode_start_ = std::chrono::steady_clock::now();
+    spdlog::warn(
+        "listener {}: accept: {}; pausing accepts for {} ms at a time until "
+        "descriptors free up",
+        name_, std::strerror(error), kPause.count());
+  }
+  evconnlistener_disable(listener_);
+  timeval tv = ToTimeval(kPause);
+  evtimer_add(resume_timer_, &tv);
+}
+
+// The next accept tells whether the shortage is over: a failure pauses
+// again without a new warning, a success ends the episode.
+void ListenSocket::OnResume(int, short, void* arg) {
+  auto* self = static_cast<ListenSocket*>(arg);
+  if (self->listener_ != nullptr) evconnlistener_enable(self->listener_);
 }
 
 }  // namespace qd

@@ -6,14 +6,24 @@
 // serves after it has dropped its privileges. An accepted descriptor goes
 // to the owner's callback, which owns it from then on. Used from the
 // master's loop only.
+//
+// Out of descriptors (EMFILE, ENFILE) or kernel memory (ENOBUFS, ENOMEM),
+// accept() fails while the socket stays readable, so a loop that only logs
+// and returns is woken again at once and spins at full CPU. Like nginx and
+// pgbouncer, the socket then stops accepting for kPause, tries again, and
+// logs once per episode (and once when it ends); waiting clients stay in
+// the backlog meanwhile.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
 
 #include "core/config/config.h"
 #include "queuedaemon/status.h"
 
+struct event;
 struct event_base;
 struct evconnlistener;
 struct sockaddr;
@@ -22,8 +32,10 @@ namespace qd {
 
 class ListenSocket {
  public:
-  // Called with each accepted, non-blocking descriptor (now the callee's).
-  using AcceptFn = std::function<void(int fd)>;
+  // Called with each accepted, non-blocking descriptor (now the callee's)
+  // and the peer's address.
+  using AcceptFn =
+      std::function<void(int fd, const ::sockaddr* peer, int peer_len)>;
 
   ListenSocket(event_base* base, AcceptFn on_accept);
   // Stops accepting and closes the socket; a unix socket's path stays (a
@@ -43,16 +55,27 @@ class ListenSocket {
   void Close();
   bool open() const { return listener_ != nullptr; }
 
+  static constexpr std::chrono::milliseconds kPause{100};
+  // Accepts that failed for want of descriptors or memory, since start.
+  uint64_t shortages() const { return shortages_; }
+
  private:
   static void OnAccept(evconnlistener* l, int fd, ::sockaddr* addr, int len,
                        void* arg);
   static void OnAcceptError(evconnlistener* l, void* arg);
+  static void OnResume(int fd, short what, void* arg);
+  // A failed accept for want of descriptors or memory: pause.
+  void Pause(int error);
 
   event_base* base_;
   AcceptFn on_accept_;
   std::string name_;    // the listener's, for the log
   std::string listen_;  // the address it was opened on
   evconnlistener* listener_ = nullptr;
+  event* resume_timer_ = nullptr;  // ends a pause
+  uint64_t shortages_ = 0;
+  uint64_t episode_failures_ = 0;  // 0: not in a shortage episode
+  std::chrono::steady_clock::time_point episode_start_;
 };
 
 }  // namespace qd

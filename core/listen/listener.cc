@@ -29,7 +29,8 @@ Listener::Listener(event_base* base, ListenerConfig config,
       handler_(handler),
       conn_prefix_(std::move(conn_prefix)),
       redis_(std::move(redis)),
-      socket_(base, [this](int fd) { Accept(fd); }),
+      socket_(base, [this](int fd, const sockaddr* peer,
+                           int peer_len) { Accept(fd, peer, peer_len); }),
       sessions_(base, config_, std::move(sessions)),
       fence_(base, config_, &stats_, this) {
   timeval tv = ToTimeval(config_.idle_timeout);
@@ -103,6 +104,7 @@ ListenerStats Listener::stats() const {
   s.busy = fence_.busy();
   s.idle = fence_.idle();
   s.waiting = fence_.waiting();
+  s.accept_shortages = socket_.shortages();
   return s;
 }
 
@@ -112,18 +114,33 @@ void Listener::CheckFinished() {
 
 // --- accepting ---
 
-void Listener::Accept(int fd) {
+void Listener::Accept(int fd, const sockaddr* peer_addr, int peer_len) {
   bool fork_mode = config_.personality == "fork";
   int held = fork_mode ? fence_.alive() : static_cast<int>(conns_.size());
+  std::string note;
   if (shutting_down_ || held >= config_.max_connections) {
     ++stats_.refused;
-    std::string refusal = handler_->RefusedReply() + config_.ReplyTerminator();
-    (void)!send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
-    evutil_closesocket(fd);
-    spdlog::warn(
-        "listener {}: refused a connection: max_connections {} "
-        "reached",
-        config_.name, config_.max_connections);
+    Refuse(fd);
+    if (ClientLog(ClientLine::kRefused, &note)) {
+      spdlog::warn(
+          "listener {}: refused a connection: max_connections {} "
+          "reached{}",
+          config_.name, config_.max_connections, note);
+    }
+    return;
+  }
+  std::string peer =
+      LoginThrottle::PeerKey(peer_addr, static_cast<socklen_t>(peer_len));
+  std::optional<Duration> wait = LoginTurn(peer);
+  if (!wait) {
+    ++stats_.login_throttled;
+    Refuse(fd);
+    if (ClientLog(ClientLine::kLogin, &note)) {
+      spdlog::warn(
+          "listener {}: refused a connection from {}: failed logins "
+          "from there, no login turn free within {}{}",
+          config_.name, peer, FormatDuration(config_.login_timeout / 2), note);
+    }
     return;
   }
   ++stats_.accepted;
@@ -134,11 +151,42 @@ void Listener::Accept(int fd) {
 
   uint64_t serial = next_serial_++;
   std::unique_ptr<ClientConn> conn = ClientConn::Accept(
-      base_, fd, serial, conn_prefix_ + std::to_string(serial), config_, this);
+      base_, fd, serial, conn_prefix_ + std::to_string(serial), std::move(peer),
+      config_, this);
   if (conn == nullptr) return;
   ClientConn* c = conn.get();
   conns_.emplace(serial, std::move(conn));
   c->ArmIdle(idle_tv_);
+  if (c->state() != State::kLogin) return;
+  c->ArmLoginTimeout(config_.login_timeout);
+  if (wait->count() > 0) {
+    ++stats_.login_delayed;
+    c->Hold(*wait);
+  }
+}
+
+// With login required (multiplex), the wait before a connection from
+// `peer` may log in: 0 unless its address failed a login lately; nullopt
+// when it should be refused (no turn within half of login_timeout).
+std::optional<Duration> Listener::LoginTurn(const std::string& peer) {
+  if (config_.personality == "fork" || config_.login != "required" ||
+      config_.login_delay.count() == 0) {
+    return Duration(0);
+  }
+  return throttle_.Book(peer, std::chrono::steady_clock::now(),
+                        config_.login_delay, config_.login_timeout / 2);
+}
+
+// The handler's refusal line, then the descriptor is closed.
+void Listener::Refuse(int fd) {
+  std::string refusal = handler_->RefusedReply() + config_.ReplyTerminator();
+  (void)!send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
+  evutil_closesocket(fd);
+}
+
+bool Listener::ClientLog(ClientLine line, std::string* note) {
+  return client_log_[static_cast<size_t>(line)].Allow(
+      std::chrono::steady_clock::now(), note);
 }
 
 void Listener::ForkForClient(int fd) {
@@ -161,18 +209,76 @@ void Listener::OnConnEvent(ClientConn* c, ClientConn::Event event) {
                     evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
       Close(c);  // the client is gone
       return;
-    case ClientConn::Event::kEof:      // the client is gone
+    case ClientConn::Event::kEof:
+      OnEof(c);
+      return;
     case ClientConn::Event::kFlushed:  // closing, and all is written
       Close(c);
       return;
     case ClientConn::Event::kIdle:
       OnIdle(c);
       return;
+    case ClientConn::Event::kDrained:  // the client reads again
+      ResumeRead(c);
+      Dispatch(c);
+      CloseIfAnswered(c);
+      return;
+    case ClientConn::Event::kOutputTimeout: {
+      ++stats_.output_closed;
+      std::string note;
+      if (ClientLog(ClientLine::kOutput, &note)) {
+        spdlog::warn(
+            "listener {}: connection {}: no reply written for {}: closing{}",
+            config_.name, c->id(), FormatDuration(config_.output_timeout),
+            note);
+      }
+      Close(c);
+      return;
+    }
+    case ClientConn::Event::kLoginTimeout: {
+      ++stats_.login_timeouts;
+      std::string note;
+      if (ClientLog(ClientLine::kLogin, &note)) {
+        spdlog::warn(
+            "listener {}: connection {} from {}: not logged in "
+            "within {}: closing{}",
+            config_.name, c->id(), c->peer(),
+            FormatDuration(config_.login_timeout), note);
+      }
+      Close(c);
+      return;
+    }
+    case ClientConn::Event::kTurn:  // its address's login turn
+      c->set_state(State::kLogin);
+      ResumeRead(c);
+      Dispatch(c);
+      return;
   }
 }
 
+// The client sent all it will: a half-close (`nc -N`, shutdown(SHUT_WR))
+// or a full one. What it sent is answered, then it is closed; a client that
+// is really gone makes a write fail (kError) and is closed then.
+void Listener::OnEof(ClientConn* c) {
+  if (c->state() == State::kClosing) return;  // kFlushed comes
+  TakeFrames(c);
+  Dispatch(c);
+  CloseIfAnswered(c);
+}
+
+// After EOF: closes (after the flush) once every request it sent is
+// answered. Frees `c` or not: the caller must not touch it after this.
+void Listener::CloseIfAnswered(ClientConn* c) {
+  if (!c->input_ended() || c->state() == State::kClosing || c->running() ||
+      c->waiting() || !c->queued().empty()) {
+    return;
+  }
+  CloseAfterFlush(c);  // a partial frame left in the input is dropped
+}
+
 void Listener::OnIdle(ClientConn* c) {
-  if (c->running() || !c->queued().empty() || c->waiting()) {
+  if (c->running() || !c->queued().empty() || c->waiting() ||
+      c->state() == State::kLoginDelayed) {
     c->ArmIdle(idle_tv_);
     return;
   }
@@ -189,10 +295,12 @@ void Listener::TakeFrames(ClientConn* c) {
   if (taken > 0) c->ArmIdle(idle_tv_);
   if (!too_long) return;
   ++stats_.too_long;
-  spdlog::warn(
-      "listener {}: connection {}: request over max_frame {}: "
-      "closing",
-      config_.name, c->id(), FormatSize(config_.max_frame));
+  std::string note;
+  if (ClientLog(ClientLine::kTooLong, &note)) {
+    spdlog::warn(
+        "listener {}: connection {}: request over max_frame {}: closing{}",
+        config_.name, c->id(), FormatSize(config_.max_frame), note);
+  }
   c->DropQueued();
   Reply(c, handler_->TooLongReply());
   CloseAfterFlush(c);
@@ -200,14 +308,15 @@ void Listener::TakeFrames(ClientConn* c) {
 
 void Listener::ResumeRead(ClientConn* c) {
   if (shutting_down_) return;
-  if (c->ResumeRead()) TakeFrames(c);  // what arrived while paused
+  // What arrived while paused, or after EOF what is still buffered.
+  if (c->ResumeRead() || c->input_ended()) TakeFrames(c);
 }
 
 // --- running requests ---
 
 void Listener::Dispatch(ClientConn* c) {
   if ((c->state() != State::kLogin && c->state() != State::kReady) ||
-      c->queued().empty()) {
+      c->queued().empty() || c->output_full()) {
     return;
   }
   if (c->worker() == nullptr && !StartWorker(c)) return;
@@ -262,6 +371,18 @@ void Listener::OnWorkerReply(WorkerProc* p, WireMessage& message) {
   if (c->state() != State::kClosing) c->set_state(State::kReady);
   if (message.State(c->mutable_session())) sessions_.Changed(c);
   Reply(c, message.body);
+  if (c->output_size() > config_.max_output_hard) {
+    ++stats_.output_closed;
+    std::string note;
+    if (ClientLog(ClientLine::kOutput, &note)) {
+      spdlog::warn(
+          "listener {}: connection {}: {} of replies unread, over "
+          "max_output_hard: closing{}",
+          config_.name, c->id(), FormatSize(c->output_size()), note);
+    }
+    Close(c);
+    return;
+  }
   if (login && !EndLogin(c, message)) return;
   if (shutting_down_ && c->queued().empty()) {
     CloseAfterFlush(c);
@@ -271,6 +392,7 @@ void Listener::OnWorkerReply(WorkerProc* p, WireMessage& message) {
   c->ArmIdle(idle_tv_);
   ResumeRead(c);
   Dispatch(c);
+  CloseIfAnswered(c);
 }
 
 // A login's reply: true when it let the client in; a refused one closes
@@ -278,12 +400,21 @@ void Listener::OnWorkerReply(WorkerProc* p, WireMessage& message) {
 bool Listener::EndLogin(ClientConn* c, const WireMessage& message) {
   WireLogin login;
   if (!message.Login(&login) || !login.ok) {
-    spdlog::info("listener {}: connection {}: login refused", config_.name,
-                 c->id());
+    ++stats_.login_failed;
+    if (config_.login_delay.count() > 0) {
+      throttle_.Failed(c->peer(), std::chrono::steady_clock::now(),
+                       config_.login_delay);
+    }
+    std::string note;
+    if (ClientLog(ClientLine::kLogin, &note)) {
+      spdlog::info("listener {}: connection {} from {}: login refused{}",
+                   config_.name, c->id(), c->peer(), note);
+    }
     c->DropQueued();
     CloseAfterFlush(c);
     return false;
   }
+  c->LoggedIn();
   Duration keepalive = config_.KeepaliveFor(login.site, login.account);
   c->SetLogin(std::move(login.site), std::move(login.account), keepalive);
   spdlog::debug("listener {}: connection {}: {} logged in for site {}",
@@ -296,7 +427,9 @@ bool Listener::EndLogin(ClientConn* c, const WireMessage& message) {
 void Listener::KeepOrRelease(WorkerProc* p, ClientConn* c) {
   if (c->keepalive().count() == 0) {
     fence_.Release(p);  // one request per worker, even for pipelined ones
-  } else if (c->queued().empty()) {
+  } else if (c->queued().empty() || c->output_full()) {
+    // Idle, so that the fence may reclaim it from a client that does not
+    // read its replies.
     if (fence_.has_waiting() && fence_.full()) {
       ++stats_.reclaimed;  // others wait for the fence: make room now
       fence_.Release(p);
@@ -331,6 +464,7 @@ void Listener::OnWorkerGone(WorkerProc* p, const std::string& error) {
     CloseAfterFlush(c);
   } else if (c->state() != State::kClosing) {
     Dispatch(c);
+    CloseIfAnswered(c);
   }
 }
 
@@ -355,6 +489,7 @@ void Listener::Admit(uint64_t serial) {
   c->StopWaiting();
   Dispatch(c);
   ResumeRead(c);
+  CloseIfAnswered(c);
 }
 
 void Listener::TimedOut(const std::vector<uint64_t>& serials) {
@@ -373,6 +508,11 @@ void Listener::TimedOut(const std::vector<uint64_t>& serials) {
       again.push_back(c);
     } else {
       ResumeRead(c);  // Wait() paused it; nothing else would resume it
+      if (c->queued().empty()) {
+        CloseIfAnswered(c);
+      } else {
+        again.push_back(c);  // more was buffered after EOF
+      }
     }
   }
   for (ClientConn* c : again) Wait(c);
@@ -381,7 +521,7 @@ void Listener::TimedOut(const std::vector<uint64_t>& serials) {
 // --- replies and closing ---
 
 void Listener::Reply(ClientConn* c, const std::string& body) {
-  c->Reply(body, config_.ReplyTerminator());
+  if (c->Reply(body, config_.ReplyTerminator())) ++stats_.output_paused;
 }
 
 void Listener::CloseAfterFlush(ClientConn* c) {

@@ -14,8 +14,10 @@
 // request; the worker talks to the master over its own socketpair
 // (RequestWire) and never sees a client socket. One request of a connection
 // runs at a time, so its replies go back in order; later requests wait in
-// the connection's queue (at most kMaxQueued, then reading from that client
-// pauses).
+// the connection's queue (at most kMaxQueued, or kMaxQueuedBytes, then
+// reading from that client pauses). While a client's unread replies are
+// over max_output none of its requests is read or started; past
+// max_output_hard, or after output_timeout without progress, it is closed.
 //
 // Keepalive: after a reply the worker stays bound to its connection for the
 // connection's keepalive (listener, overridden per site, overridden per
@@ -24,7 +26,12 @@
 // Login (`login: required`): the first request runs Login() in a worker,
 // which reports the outcome with the reply; requests that arrive meanwhile
 // wait and run after it, in order. A refused login gets its reply and the
-// connection is closed; so does a login whose worker died.
+// connection is closed; so does a login whose worker died, and a
+// connection not logged in within login_timeout. After a failed login from
+// an address, connections from it wait their turn (LoginThrottle,
+// login_delay apart) before their login is read. Lines a client can cause
+// at will (refusals, oversize frames, logins, unread replies) are logged
+// through LogLimiters: a flood costs a few lines.
 //
 // personality fork: every accepted connection gets its own worker, which
 // owns the socket (ServeClient); max_connections bounds them.
@@ -39,9 +46,11 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -52,12 +61,15 @@
 #include "core/listen/fork_fence.h"
 #include "core/listen/listen_socket.h"
 #include "core/listen/listener_stats.h"
+#include "core/listen/login_throttle.h"
 #include "core/listen/session_writer.h"
 #include "core/listen/worker_proc.h"
+#include "core/util/log_limiter.h"
 #include "queuedaemon/request_handler.h"
 #include "queuedaemon/status.h"
 
 struct event_base;
+struct sockaddr;
 struct timeval;
 
 namespace qd {
@@ -115,8 +127,16 @@ class Listener : private ClientConn::Owner,
   void Admit(uint64_t serial) override;
   void TimedOut(const std::vector<uint64_t>& serials) override;
 
-  void Accept(int fd);
+  // Lines a client can cause at will, each kind through its own LogLimiter.
+  enum class ClientLine { kRefused, kTooLong, kLogin, kOutput, kCount };
+
+  void Accept(int fd, const ::sockaddr* peer, int peer_len);
+  std::optional<Duration> LoginTurn(const std::string& peer);
+  void Refuse(int fd);
+  bool ClientLog(ClientLine line, std::string* note);
   void ForkForClient(int fd);
+  void OnEof(ClientConn* c);
+  void CloseIfAnswered(ClientConn* c);
   void OnIdle(ClientConn* c);
   void TakeFrames(ClientConn* c);
   void ResumeRead(ClientConn* c);
@@ -143,6 +163,8 @@ class Listener : private ClientConn::Owner,
   bool shutting_down_ = false;
   uint64_t next_serial_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<ClientConn>> conns_;
+  LoginThrottle throttle_;  // failed logins by peer address
+  std::array<LogLimiter, static_cast<size_t>(ClientLine::kCount)> client_log_;
   const timeval* idle_tv_ = nullptr;  // a libevent common timeout
   std::function<void()> on_finished_;
 };

@@ -1,9 +1,11 @@
 #include "core/listen/listener_set.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 
 namespace qd {
 
@@ -58,7 +60,36 @@ Status ListenerSet::Open(const Config& config, const HandlerSet& handlers,
     if (s.ok()) listeners_[name] = std::move(listener);
   }
   for (const auto& [name, fd] : fds) close(fd);
+  WarnIfOverDescriptorLimit(config);
   return s;
+}
+
+uint64_t ListenerSet::DescriptorsNeeded(const Config& config) {
+  uint64_t needed = kOwnDescriptors;
+  for (const auto& [name, lc] : config.listeners) {
+    if (lc.personality == "multiplex") {
+      needed += static_cast<uint64_t>(lc.max_connections) +
+                static_cast<uint64_t>(lc.max_concurrent);
+    }
+  }
+  return needed;
+}
+
+// Past the limit accepts fail and pause (ListenSocket): the daemon goes on,
+// but max_connections cannot be reached. Said once at start.
+void ListenerSet::WarnIfOverDescriptorLimit(const Config& config) {
+  rlimit limit = {};
+  if (config.listeners.empty() || getrlimit(RLIMIT_NOFILE, &limit) != 0 ||
+      limit.rlim_cur == RLIM_INFINITY) {
+    return;
+  }
+  uint64_t needed = DescriptorsNeeded(config);
+  if (needed <= limit.rlim_cur) return;
+  spdlog::warn(
+      "listeners: max_connections and max_concurrent allow {} descriptors "
+      "(with {} for the master's own), over the descriptor limit {} (ulimit "
+      "-n, LimitNOFILE=): past it accepts pause until descriptors free up",
+      needed, kOwnDescriptors, static_cast<uint64_t>(limit.rlim_cur));
 }
 
 void ListenerSet::Apply(const Config& config, const HandlerSet& handlers) {

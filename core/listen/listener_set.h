@@ -52,10 +52,18 @@ class ListenerSet {
   bool empty() const { return listeners_.empty() && retired_.empty(); }
   std::vector<ListenerStats> Stats() const;  // by name, live ones only
 
+  // What the master may hold for `config`'s listeners at most: each
+  // multiplex listener's max_connections and max_concurrent (a channel per
+  // worker), plus kOwnDescriptors for the rest of the master (Redis links,
+  // the monitor's connections, logs, worker slots).
+  static uint64_t DescriptorsNeeded(const Config& config);
+  static constexpr uint64_t kOwnDescriptors = 64;
+
  private:
   std::unique_ptr<Listener> Make(const ListenerConfig& config,
                                  const HandlerSet& handlers);
   void Retire(std::unique_ptr<Listener> listener);
+  static void WarnIfOverDescriptorLimit(const Config& config);
 
   event_base* base_;
   std::string conn_prefix_;

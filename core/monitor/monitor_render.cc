@@ -264,6 +264,30 @@ void RenderListeners(const MonitorSnapshot& s, Exposition* out) {
       {"listener_idle_closed_total", "counter",
        "Connections closed after idle_timeout.",
        [](L l) -> int64_t { return l.idle_closed; }},
+      {"listener_output_paused_total", "counter",
+       "Times a connection's requests stopped: unread replies over "
+       "max_output.",
+       [](L l) -> int64_t { return l.output_paused; }},
+      {"listener_output_closed_total", "counter",
+       "Connections closed over max_output_hard or after output_timeout.",
+       [](L l) -> int64_t { return l.output_closed; }},
+      {"listener_login_failed_total", "counter", "Logins refused.",
+       [](L l) -> int64_t { return l.login_failed; }},
+      {"listener_login_delayed_total", "counter",
+       "Connections held for login_delay after a failed login from their "
+       "address.",
+       [](L l) -> int64_t { return l.login_delayed; }},
+      {"listener_login_throttled_total", "counter",
+       "Connections refused: their address's next login turn was too far "
+       "away.",
+       [](L l) -> int64_t { return l.login_throttled; }},
+      {"listener_login_timeouts_total", "counter",
+       "Connections closed: not logged in within login_timeout.",
+       [](L l) -> int64_t { return l.login_timeouts; }},
+      {"listener_accept_shortages_total", "counter",
+       "Accepts that failed for want of descriptors or memory (accepting "
+       "then pauses).",
+       [](L l) -> int64_t { return l.accept_shortages; }},
   };
   for (const Row& row : kRows) {
     out->Family(row.name, row.type, row.help);
@@ -343,7 +367,14 @@ nlohmann::json ListenerJson(const ListenerStats& l) {
           {"busy_replies", l.busy_replies},
           {"error_replies", l.error_replies},
           {"too_long", l.too_long},
-          {"idle_closed", l.idle_closed}};
+          {"idle_closed", l.idle_closed},
+          {"output_paused", l.output_paused},
+          {"output_closed", l.output_closed},
+          {"login_failed", l.login_failed},
+          {"login_delayed", l.login_delayed},
+          {"login_throttled", l.login_throttled},
+          {"login_timeouts", l.login_timeouts},
+          {"accept_shortages", l.accept_shortages}};
 }
 
 }  // namespace

@@ -33,7 +33,9 @@ std::string RenderPrometheus(const MonitorSnapshot& snapshot);
 //             queues: [{name, ready, pending, dead}]}],
 //    listeners: [{name, connections, workers, busy, idle, waiting, accepted,
 //                 refused, requests, forks, reclaimed, busy_replies,
-//                 error_replies, too_long, idle_closed}],
+//                 error_replies, too_long, idle_closed, output_paused,
+//                 output_closed, login_failed, login_delayed,
+//                 login_throttled, login_timeouts, accept_shortages}],
 //    counters: {"jobs.handled": n, ...}}
 // Strings are copied as they are: dump with error_handler_t::replace in
 // case one is not UTF-8.

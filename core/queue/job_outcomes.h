@@ -28,7 +28,7 @@
 
 #include "core/queue/site_queue.h"
 #include "core/redis/redis_client.h"
-#include "core/util/log_limiter.h"
+#include "core/util/subject_log_limiter.h"
 
 namespace qd {
 
@@ -65,7 +65,7 @@ class JobOutcomes {
   std::string delayed_key_;
   int acks_in_flight_ = 0;
   int requeues_in_flight_ = 0;
-  LogLimiter held_log_{std::chrono::minutes(1)};
+  SubjectLogLimiter held_log_{std::chrono::minutes(1)};
 };
 
 }  // namespace qd

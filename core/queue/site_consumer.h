@@ -54,8 +54,8 @@
 #include "core/queue/site_housekeeping.h"
 #include "core/queue/site_queue.h"
 #include "core/redis/redis_client.h"
-#include "core/util/log_limiter.h"
 #include "core/util/poll_backoff.h"
+#include "core/util/subject_log_limiter.h"
 #include "queuedaemon/queue_handler.h"
 
 struct event;
@@ -158,7 +158,7 @@ class SiteConsumer {
 
   event* fetch_timer_ = nullptr;    // poll mode, and retry after errors
   event* recheck_timer_ = nullptr;  // while a queue is set aside: every 1 s
-  LogLimiter log_limiter_{std::chrono::minutes(1)};
+  SubjectLogLimiter log_limiter_{std::chrono::minutes(1)};
 };
 
 }  // namespace qd

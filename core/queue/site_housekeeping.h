@@ -21,7 +21,7 @@
 #include "core/config/config.h"
 #include "core/queue/site_queue.h"
 #include "core/redis/redis_client.h"
-#include "core/util/log_limiter.h"
+#include "core/util/subject_log_limiter.h"
 
 struct event;
 struct event_base;
@@ -73,7 +73,7 @@ class SiteHousekeeping {
   event* promote_timer_ = nullptr;
   std::chrono::milliseconds claim_every_{5000};
   std::chrono::steady_clock::time_point next_sweep_;
-  LogLimiter log_limiter_{std::chrono::minutes(1)};
+  SubjectLogLimiter log_limiter_{std::chrono::minutes(1)};
 };
 
 }  // namespace qd

@@ -331,6 +331,13 @@ void MasterMonitor::PublishHashes(const MonitorSnapshot& s) {
                {"error_replies", std::to_string(l.error_replies)},
                {"too_long", std::to_string(l.too_long)},
                {"idle_closed", std::to_string(l.idle_closed)},
+               {"output_paused", std::to_string(l.output_paused)},
+               {"output_closed", std::to_string(l.output_closed)},
+               {"login_failed", std::to_string(l.login_failed)},
+               {"login_delayed", std::to_string(l.login_delayed)},
+               {"login_throttled", std::to_string(l.login_throttled)},
+               {"login_timeouts", std::to_string(l.login_timeouts)},
+               {"accept_shortages", std::to_string(l.accept_shortages)},
                {"updated_ms", std::to_string(s.now_ms)}});
   }
 }

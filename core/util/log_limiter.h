@@ -1,37 +1,37 @@
-// LogLimiter: remembers when a message about each subject (a Redis key, say)
-// was last logged, so that a condition that persists is logged once and
-// then at most once per interval, not on every check.
-//
-// Plain data; single-threaded (one per owner, on its loop).
+// LogLimiter: at most `burst` log lines per `period` for one kind of line
+// that a remote peer can cause at will (a refused connection, an oversize
+// frame, a failed login), so that a flood of them costs a few lines, not
+// one each. Those held back are counted and said in the next line let
+// through. The counters in /status and /metrics still count every event.
+// Pure policy: times are passed in, so tests drive the clock. Not
+// thread-safe (each loop keeps its own).
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
-#include <unordered_map>
 
 namespace qd {
 
 class LogLimiter {
  public:
   using Clock = std::chrono::steady_clock;
+  using Duration = std::chrono::milliseconds;
 
-  explicit LogLimiter(Clock::duration interval) : interval_(interval) {}
+  explicit LogLimiter(int burst = 5, Duration period = Duration(10000));
 
-  // True when `subject` was not logged within the interval before `now`
-  // (then it counts as logged at `now`).
-  bool Allow(const std::string& subject, Clock::time_point now = Clock::now()) {
-    auto [it, fresh] = last_.try_emplace(subject, now);
-    if (fresh) return true;
-    if (now - it->second < interval_) return false;
-    it->second = now;
-    return true;
-  }
-  // The condition about `subject` ended: its next message is logged at once.
-  void Forget(const std::string& subject) { last_.erase(subject); }
+  // True when a line may be written at `now`; then *note is "" or, when
+  // lines were held back since the last one let through, " (N more like
+  // it not logged)", for the end of the line.
+  bool Allow(Clock::time_point now, std::string* note);
+  uint64_t held_back() const { return held_back_; }
 
  private:
-  Clock::duration interval_;
-  std::unordered_map<std::string, Clock::time_point> last_;
+  const int burst_;
+  const Duration period_;
+  Clock::time_point window_start_{};
+  int in_window_ = 0;       // lines let through since window_start_
+  uint64_t held_back_ = 0;  // since the last one let through
 };
 
 }  // namespace qd

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -42,10 +43,14 @@ std::vector<std::string> StatFields(pid_t pid, std::string* comm) {
 
 pid_t Spawn(const std::vector<std::string>& args,
             const std::vector<std::string>& env, const std::string& log,
-            const std::string& in, bool truncate) {
+            const std::string& in, bool truncate, long nofile) {
   pid_t pid = fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
+    if (nofile > 0) {
+      rlimit limit = {static_cast<rlim_t>(nofile), static_cast<rlim_t>(nofile)};
+      setrlimit(RLIMIT_NOFILE, &limit);
+    }
     if (!in.empty()) dup2(open(in.c_str(), O_RDONLY), 0);
     int fd = open(log.c_str(),
                   O_WRONLY | O_CREAT | (truncate ? O_TRUNC : O_APPEND), 0644);
@@ -209,7 +214,7 @@ std::map<std::string, int> ReadRecord(const std::string& path) {
 
 Daemon::Daemon(const std::string& config_yaml,
                std::vector<std::string> extra_args,
-               std::vector<std::string> env) {
+               std::vector<std::string> env, long nofile) {
   WriteConfig(config_yaml);
   // Traversable by all, so that a daemon started with --user reaches its
   // run_dir below it (files in it keep their own modes).
@@ -217,7 +222,7 @@ Daemon::Daemon(const std::string& config_yaml,
   std::vector<std::string> args = {std::string(QD_BINARY_DIR) + "/queuedaemon",
                                    "-f", "-c", config_path()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  pid_ = Spawn(args, env, dir_.File("daemon.log"));
+  pid_ = Spawn(args, env, dir_.File("daemon.log"), "", false, nofile);
 }
 
 Daemon::~Daemon() {

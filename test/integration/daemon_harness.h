@@ -22,10 +22,12 @@ using std::chrono::milliseconds;
 bool WaitFor(const std::function<bool()>& cond, milliseconds deadline);
 
 // Starts `args` (PATH searched) with `env` added, stdout and stderr to `log`
-// (appended unless `truncate`), stdin from `in` ("" = inherited).
+// (appended unless `truncate`), stdin from `in` ("" = inherited), and with
+// its descriptor limit (RLIMIT_NOFILE, soft and hard) set to `nofile` when
+// that is > 0.
 pid_t Spawn(const std::vector<std::string>& args,
             const std::vector<std::string>& env, const std::string& log,
-            const std::string& in = "", bool truncate = false);
+            const std::string& in = "", bool truncate = false, long nofile = 0);
 // SIGTERM to a child of this process, SIGKILL after 10 s; reaps it. Does
 // nothing for pid <= 0 (never signals a process group).
 void StopPid(pid_t pid);
@@ -114,10 +116,11 @@ std::map<std::string, int> ReadRecord(const std::string& path);
 class Daemon {
  public:
   // `config_yaml` is written to the daemon's own temp dir as qd.yaml; a
-  // "RUN_DIR" in it is replaced by that directory.
+  // "RUN_DIR" in it is replaced by that directory. `nofile` > 0 starts it
+  // with that descriptor limit (as `prlimit --nofile=N:N` would).
   Daemon(const std::string& config_yaml,
          std::vector<std::string> extra_args = {},
-         std::vector<std::string> env = {});
+         std::vector<std::string> env = {}, long nofile = 0);
   ~Daemon();
 
   pid_t pid() const { return pid_; }
