@@ -53,23 +53,14 @@ std::string BindError(int error) {
 
 bool IsUnix(const std::string& listen) { return listen.rfind("unix:", 0) == 0; }
 
-// accept() failed for want of descriptors or memory: retrying at once
-// cannot help.
-bool IsShortage(int error) {
-  return error == EMFILE || error == ENFILE || error == ENOBUFS ||
-         error == ENOMEM;
-}
-
 }  // namespace
 
 ListenSocket::ListenSocket(event_base* base, AcceptFn on_accept)
-    : base_(base),
-      on_accept_(std::move(on_accept)),
-      resume_timer_(evtimer_new(base, &ListenSocket::OnResume, this)) {}
+    : base_(base), on_accept_(std::move(on_accept)) {}
 
 ListenSocket::~ListenSocket() {
+  pause_.reset();
   if (listener_ != nullptr) evconnlistener_free(listener_);
-  if (resume_timer_ != nullptr) event_free(resume_timer_);
 }
 
 Status ListenSocket::Bind(const ListenerConfig& config, int* fd) {
@@ -132,12 +123,20 @@ Status ListenSocket::Open(const ListenerConfig& config, int fd) {
                          ": " + std::strerror(saved));
   }
   evconnlistener_set_error_cb(listener_, &ListenSocket::OnAcceptError);
+  pause_ = std::make_unique<AcceptPause>(base_, "listener " + name_, kPause,
+                                         [this](bool accept) {
+                                           if (accept) {
+                                             evconnlistener_enable(listener_);
+                                           } else {
+                                             evconnlistener_disable(listener_);
+                                           }
+                                         });
   return Status::Ok();
 }
 
 void ListenSocket::Close() {
   if (listener_ == nullptr) return;
-  evtimer_del(resume_timer_);
+  pause_.reset();
   evconnlistener_free(listener_);
   listener_ = nullptr;
   if (IsUnix(listen_)) unlink(listen_.substr(5).c_str());
@@ -146,46 +145,19 @@ void ListenSocket::Close() {
 void ListenSocket::OnAccept(evconnlistener*, int fd, sockaddr* peer,
                             int peer_len, void* arg) {
   auto* self = static_cast<ListenSocket*>(arg);
-  if (self->episode_failures_ > 0) {
-    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
-        std::chrono::steady_clock::now() - self->episode_start_);
-    spdlog::info("listener {}: accepting again after {} ms ({} failed accepts)",
-                 self->name_, took.count(), self->episode_failures_);
-    self->episode_failures_ = 0;
-  }
+  self->pause_->OnAccepted();
   self->on_accept_(fd, peer, peer_len);
 }
 
 void ListenSocket::OnAcceptError(evconnlistener*, void* arg) {
   auto* self = static_cast<ListenSocket*>(arg);
   int err = EVUTIL_SOCKET_ERROR();
-  if (IsShortage(err)) {
-    self->Pause(err);
+  if (self->pause_->OnAcceptError(err)) {
+    ++self->shortages_;
     return;
   }
   spdlog::error("listener {}: accept: {}", self->name_,
                 evutil_socket_error_to_string(err));
-}
-
-void ListenSocket::Pause(int error) {
-  ++shortages_;
-  if (episode_failures_++ == 0) {
-    episode_start_ = std::chrono::steady_clock::now();
-    spdlog::warn(
-        "listener {}: accept: {}; pausing accepts for {} ms at a time until "
-        "descriptors free up",
-        name_, std::strerror(error), kPause.count());
-  }
-  evconnlistener_disable(listener_);
-  timeval tv = ToTimeval(kPause);
-  evtimer_add(resume_timer_, &tv);
-}
-
-// The next accept tells whether the shortage is over: a failure pauses
-// again without a new warning, a success ends the episode.
-void ListenSocket::OnResume(int, short, void* arg) {
-  auto* self = static_cast<ListenSocket*>(arg);
-  if (self->listener_ != nullptr) evconnlistener_enable(self->listener_);
 }
 
 }  // namespace qd

@@ -8,19 +8,18 @@
 // master's loop only.
 //
 // Out of descriptors (EMFILE, ENFILE) or kernel memory (ENOBUFS, ENOMEM),
-// accept() fails while the socket stays readable, so a loop that only logs
-// and returns is woken again at once and spins at full CPU. Like nginx and
-// pgbouncer, the socket then stops accepting for kPause, tries again, and
-// logs once per episode (and once when it ends); waiting clients stay in
-// the backlog meanwhile.
+// the socket stops accepting for kPause at a time (AcceptPause, which the
+// HTTP monitor uses too): waiting clients stay in the backlog meanwhile.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "core/config/config.h"
+#include "core/os/accept_pause.h"
 #include "queuedaemon/status.h"
 
 struct event;
@@ -63,19 +62,14 @@ class ListenSocket {
   static void OnAccept(evconnlistener* l, int fd, ::sockaddr* addr, int len,
                        void* arg);
   static void OnAcceptError(evconnlistener* l, void* arg);
-  static void OnResume(int fd, short what, void* arg);
-  // A failed accept for want of descriptors or memory: pause.
-  void Pause(int error);
 
   event_base* base_;
   AcceptFn on_accept_;
   std::string name_;    // the listener's, for the log
   std::string listen_;  // the address it was opened on
   evconnlistener* listener_ = nullptr;
-  event* resume_timer_ = nullptr;  // ends a pause
+  std::unique_ptr<AcceptPause> pause_;  // while open
   uint64_t shortages_ = 0;
-  uint64_t episode_failures_ = 0;  // 0: not in a shortage episode
-  std::chrono::steady_clock::time_point episode_start_;
 };
 
 }  // namespace qd
