@@ -11,8 +11,10 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <utility>
 
+#include "core/listen/login_throttle.h"
 #include "core/listen/request_wire.h"
 #include "core/listen/request_worker.h"
 #include "core/util/units.h"
@@ -32,7 +34,8 @@ Listener::Listener(event_base* base, ListenerConfig config,
       socket_(base, [this](int fd, const sockaddr* peer,
                            int peer_len) { Accept(fd, peer, peer_len); }),
       sessions_(base, config_, std::move(sessions)),
-      fence_(base, config_, &stats_, this) {
+      fence_(base, config_, &stats_, this),
+      gate_(config_, &stats_) {
   timeval tv = ToTimeval(config_.idle_timeout);
   if (config_.idle_timeout.count() > 0) {
     idle_tv_ = event_base_init_common_timeout(base_, &tv);
@@ -117,32 +120,14 @@ void Listener::CheckFinished() {
 void Listener::Accept(int fd, const sockaddr* peer_addr, int peer_len) {
   bool fork_mode = config_.personality == "fork";
   int held = fork_mode ? fence_.alive() : static_cast<int>(conns_.size());
-  std::string note;
   if (shutting_down_ || held >= config_.max_connections) {
-    ++stats_.refused;
-    Refuse(fd);
-    if (ClientLog(ClientLine::kRefused, &note)) {
-      spdlog::warn(
-          "listener {}: refused a connection: max_connections {} "
-          "reached{}",
-          config_.name, config_.max_connections, note);
-    }
+    gate_.RefuseFull(fd, *handler_);
     return;
   }
   std::string peer =
       LoginThrottle::PeerKey(peer_addr, static_cast<socklen_t>(peer_len));
-  std::optional<Duration> wait = LoginTurn(peer);
-  if (!wait) {
-    ++stats_.login_throttled;
-    Refuse(fd);
-    if (ClientLog(ClientLine::kLogin, &note)) {
-      spdlog::warn(
-          "listener {}: refused a connection from {}: failed logins "
-          "from there, no login turn free within {}{}",
-          config_.name, peer, FormatDuration(config_.login_timeout / 2), note);
-    }
-    return;
-  }
+  std::optional<Duration> wait = gate_.LoginTurn(fd, peer, *handler_);
+  if (!wait) return;  // refused
   ++stats_.accepted;
   int one = 1;  // small replies go out at once (no Nagle delay); fails
                 // harmlessly on a unix socket
@@ -163,30 +148,6 @@ void Listener::Accept(int fd, const sockaddr* peer_addr, int peer_len) {
     ++stats_.login_delayed;
     c->Hold(*wait);
   }
-}
-
-// With login required (multiplex), the wait before a connection from
-// `peer` may log in: 0 unless its address failed a login lately; nullopt
-// when it should be refused (no turn within half of login_timeout).
-std::optional<Duration> Listener::LoginTurn(const std::string& peer) {
-  if (config_.personality == "fork" || config_.login != "required" ||
-      config_.login_delay.count() == 0) {
-    return Duration(0);
-  }
-  return throttle_.Book(peer, std::chrono::steady_clock::now(),
-                        config_.login_delay, config_.login_timeout / 2);
-}
-
-// The handler's refusal line, then the descriptor is closed.
-void Listener::Refuse(int fd) {
-  std::string refusal = handler_->RefusedReply() + config_.ReplyTerminator();
-  (void)!send(fd, refusal.data(), refusal.size(), MSG_NOSIGNAL);
-  evutil_closesocket(fd);
-}
-
-bool Listener::ClientLog(ClientLine line, std::string* note) {
-  return client_log_[static_cast<size_t>(line)].Allow(
-      std::chrono::steady_clock::now(), note);
 }
 
 void Listener::ForkForClient(int fd) {
@@ -223,31 +184,14 @@ void Listener::OnConnEvent(ClientConn* c, ClientConn::Event event) {
       Dispatch(c);
       CloseIfAnswered(c);
       return;
-    case ClientConn::Event::kOutputTimeout: {
-      ++stats_.output_closed;
-      std::string note;
-      if (ClientLog(ClientLine::kOutput, &note)) {
-        spdlog::warn(
-            "listener {}: connection {}: no reply written for {}: closing{}",
-            config_.name, c->id(), FormatDuration(config_.output_timeout),
-            note);
-      }
+    case ClientConn::Event::kOutputTimeout:
+      gate_.OutputTimedOut(*c);
       Close(c);
       return;
-    }
-    case ClientConn::Event::kLoginTimeout: {
-      ++stats_.login_timeouts;
-      std::string note;
-      if (ClientLog(ClientLine::kLogin, &note)) {
-        spdlog::warn(
-            "listener {}: connection {} from {}: not logged in "
-            "within {}: closing{}",
-            config_.name, c->id(), c->peer(),
-            FormatDuration(config_.login_timeout), note);
-      }
+    case ClientConn::Event::kLoginTimeout:
+      gate_.LoginTimedOut(*c);
       Close(c);
       return;
-    }
     case ClientConn::Event::kTurn:  // its address's login turn
       c->set_state(State::kLogin);
       ResumeRead(c);
@@ -294,13 +238,7 @@ void Listener::TakeFrames(ClientConn* c) {
   stats_.requests += taken;
   if (taken > 0) c->ArmIdle(idle_tv_);
   if (!too_long) return;
-  ++stats_.too_long;
-  std::string note;
-  if (ClientLog(ClientLine::kTooLong, &note)) {
-    spdlog::warn(
-        "listener {}: connection {}: request over max_frame {}: closing{}",
-        config_.name, c->id(), FormatSize(config_.max_frame), note);
-  }
+  gate_.TooLong(*c);
   c->DropQueued();
   Reply(c, handler_->TooLongReply());
   CloseAfterFlush(c);
@@ -372,14 +310,7 @@ void Listener::OnWorkerReply(WorkerProc* p, WireMessage& message) {
   if (message.State(c->mutable_session())) sessions_.Changed(c);
   Reply(c, message.body);
   if (c->output_size() > config_.max_output_hard) {
-    ++stats_.output_closed;
-    std::string note;
-    if (ClientLog(ClientLine::kOutput, &note)) {
-      spdlog::warn(
-          "listener {}: connection {}: {} of replies unread, over "
-          "max_output_hard: closing{}",
-          config_.name, c->id(), FormatSize(c->output_size()), note);
-    }
+    gate_.OutputOverHard(*c);
     Close(c);
     return;
   }
@@ -400,16 +331,7 @@ void Listener::OnWorkerReply(WorkerProc* p, WireMessage& message) {
 bool Listener::EndLogin(ClientConn* c, const WireMessage& message) {
   WireLogin login;
   if (!message.Login(&login) || !login.ok) {
-    ++stats_.login_failed;
-    if (config_.login_delay.count() > 0) {
-      throttle_.Failed(c->peer(), std::chrono::steady_clock::now(),
-                       config_.login_delay);
-    }
-    std::string note;
-    if (ClientLog(ClientLine::kLogin, &note)) {
-      spdlog::info("listener {}: connection {} from {}: login refused{}",
-                   config_.name, c->id(), c->peer(), note);
-    }
+    gate_.LoginFailed(*c);
     c->DropQueued();
     CloseAfterFlush(c);
     return false;

@@ -6,7 +6,9 @@
 //   ClientConn     a connection: its buffers, framing and State;
 //   ForkFence      the request workers (WorkerProc) and the connections
 //                  waiting for one: at most max_concurrent alive;
-//   SessionWriter  the sessions' Redis copies, written behind the replies.
+//   SessionWriter  the sessions' Redis copies, written behind the replies;
+//   ClientGate     refusals at accept, the login throttle, and the
+//                  counted, rate-limited lines a client can cause.
 //
 // personality multiplex: the master holds every connection and cuts its
 // input into requests. A request runs in a request worker forked for that
@@ -28,10 +30,10 @@
 // wait and run after it, in order. A refused login gets its reply and the
 // connection is closed; so does a login whose worker died, and a
 // connection not logged in within login_timeout. After a failed login from
-// an address, connections from it wait their turn (LoginThrottle,
+// an address, connections from it wait their turn (ClientGate,
 // login_delay apart) before their login is read. Lines a client can cause
 // at will (refusals, oversize frames, logins, unread replies) are logged
-// through LogLimiters: a flood costs a few lines.
+// through the ClientGate's LogLimiters: a flood costs a few lines.
 //
 // personality fork: every accepted connection gets its own worker, which
 // owns the socket (ServeClient); max_connections bounds them.
@@ -46,11 +48,9 @@
 
 #include <sys/types.h>
 
-#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -58,13 +58,12 @@
 #include "core/config/config.h"
 #include "core/config/redis_url.h"
 #include "core/listen/client_conn.h"
+#include "core/listen/client_gate.h"
 #include "core/listen/fork_fence.h"
 #include "core/listen/listen_socket.h"
 #include "core/listen/listener_stats.h"
-#include "core/listen/login_throttle.h"
 #include "core/listen/session_writer.h"
 #include "core/listen/worker_proc.h"
-#include "core/util/log_limiter.h"
 #include "queuedaemon/request_handler.h"
 #include "queuedaemon/status.h"
 
@@ -127,13 +126,7 @@ class Listener : private ClientConn::Owner,
   void Admit(uint64_t serial) override;
   void TimedOut(const std::vector<uint64_t>& serials) override;
 
-  // Lines a client can cause at will, each kind through its own LogLimiter.
-  enum class ClientLine { kRefused, kTooLong, kLogin, kOutput, kCount };
-
   void Accept(int fd, const ::sockaddr* peer, int peer_len);
-  std::optional<Duration> LoginTurn(const std::string& peer);
-  void Refuse(int fd);
-  bool ClientLog(ClientLine line, std::string* note);
   void ForkForClient(int fd);
   void OnEof(ClientConn* c);
   void CloseIfAnswered(ClientConn* c);
@@ -160,11 +153,10 @@ class Listener : private ClientConn::Owner,
   ListenSocket socket_;
   SessionWriter sessions_;
   ForkFence fence_;
+  ClientGate gate_;  // refusals, the login throttle, client log lines
   bool shutting_down_ = false;
   uint64_t next_serial_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<ClientConn>> conns_;
-  LoginThrottle throttle_;  // failed logins by peer address
-  std::array<LogLimiter, static_cast<size_t>(ClientLine::kCount)> client_log_;
   const timeval* idle_tv_ = nullptr;  // a libevent common timeout
   std::function<void()> on_finished_;
 };
