@@ -23,14 +23,6 @@ constexpr int kFetchBatch = 128;  // per stream and read
 // a round trip per batch (which bounded a no-op drain before).
 constexpr size_t kLowWater = kFetchBatch;
 constexpr const char* kBlockMs = "1000";
-// A set-aside queue's key is checked again after 1 s, then 2, 4 ... 30 s.
-constexpr milliseconds kRecheckFirst(1000);
-constexpr milliseconds kRecheckMax(30000);
-
-bool IsWrongType(const redisReply* r) {
-  return r != nullptr && r->type == REDIS_REPLY_ERROR &&
-         ReplyString(r).rfind("WRONGTYPE", 0) == 0;
-}
 
 }  // namespace
 
@@ -47,6 +39,7 @@ SiteConsumer::SiteConsumer(event_base* base, const SiteConfig& site,
       housekeeping_(
           base, site, writer_, queues_, consumer_,
           [this](std::vector<HeldJob>* claimed) { HoldClaimed(claimed); }),
+      wrong_type_(base, site, writer_, queues_, [this] { MaybeFetch(); }),
       poll_backoff_(site.poll_interval,
                     std::min(site.poll_interval, milliseconds(1000))) {
   for (const auto& [name, q] : site.queues) {
@@ -66,12 +59,6 @@ SiteConsumer::SiteConsumer(event_base* base, const SiteConfig& site,
         static_cast<SiteConsumer*>(self)->Fetch();
       },
       this);
-  recheck_timer_ = evtimer_new(
-      base,
-      +[](int, short, void* self) {
-        static_cast<SiteConsumer*>(self)->RecheckAside();
-      },
-      this);
   writer_.set_on_connect([this] { OnWriterConnected(); });
   reader_.set_on_connect([this] { OnReaderConnected(); });
 }
@@ -81,7 +68,6 @@ SiteConsumer::~SiteConsumer() {
   reader_.Stop();
   writer_.Stop();
   event_free(fetch_timer_);
-  event_free(recheck_timer_);
 }
 
 void SiteConsumer::Start() {
@@ -121,104 +107,14 @@ void SiteConsumer::CreateGroups() {
     writer_.Command(
         {"XGROUP", "CREATE", q.key, QueueKeys::kGroup, "0", "MKSTREAM"},
         [this, key = q.key](redisReply* r) {
-          if (IsWrongType(r)) {
-            CheckKeyTypes([](bool) {});
+          if (WrongTypeWatch::IsWrongType(r)) {
+            wrong_type_.Check([](bool) {});
           } else if (ReplyIsError(r) && r != nullptr &&
                      ReplyString(r).rfind("BUSYGROUP", 0) != 0) {
             spdlog::error("XGROUP CREATE {}: {}", key, ReplyString(r));
           }
         });
   }
-}
-
-// --- keys of the wrong type
-// ---------------------------------------------------
-
-void SiteConsumer::CheckKeyTypes(std::function<void(bool found)> then) {
-  auto left = std::make_shared<int>(1);  // released after the loop
-  auto found = std::make_shared<bool>(false);
-  auto step = [left, found, then] {
-    if (--*left == 0) then(*found);
-  };
-  for (size_t i = 0; i < queues_.size(); ++i) {
-    if (!queues_[i].wrong_type.empty()) continue;
-    bool sent = writer_.Command(
-        {"TYPE", queues_[i].key}, [this, i, found, step](redisReply* r) {
-          std::string type(r != nullptr && r->type == REDIS_REPLY_STATUS
-                               ? ReplyString(r)
-                               : "");
-          if (!type.empty() && type != "stream" && type != "none" &&
-              queues_[i].wrong_type.empty()) {
-            SetAside(i, type);
-            *found = true;
-          }
-          step();
-        });
-    if (sent) ++*left;
-  }
-  step();
-}
-
-void SiteConsumer::SetAside(size_t index, const std::string& type) {
-  SiteQueue& q = queues_[index];
-  q.wrong_type = type;
-  q.recheck_every = kRecheckFirst;
-  q.recheck_at = std::chrono::steady_clock::now() + q.recheck_every;
-  if (log_limiter_.Allow(q.key)) {
-    spdlog::error(
-        "site {}: queue {} set aside: key {} holds a {}, not a stream; the "
-        "site's other queues go on, this one resumes once the key is a "
-        "stream again or deleted",
-        site_.name, q.name, q.key, type);
-  }
-  if (!evtimer_pending(recheck_timer_, nullptr)) {
-    timeval second = ToTimeval(milliseconds(1000));
-    evtimer_add(recheck_timer_, &second);
-  }
-}
-
-void SiteConsumer::RecheckAside() {
-  if (draining_ || !AnyAside()) return;
-  timeval second = ToTimeval(milliseconds(1000));
-  evtimer_add(recheck_timer_, &second);
-  auto now = std::chrono::steady_clock::now();
-  for (size_t i = 0; i < queues_.size(); ++i) {
-    SiteQueue& q = queues_[i];
-    if (q.wrong_type.empty() || now < q.recheck_at || !writer_.connected()) {
-      continue;
-    }
-    q.recheck_every = std::min(q.recheck_every * 2, kRecheckMax);
-    q.recheck_at = now + q.recheck_every;
-    writer_.Command({"TYPE", q.key}, [this, i](redisReply* r) {
-      if (r == nullptr || r->type != REDIS_REPLY_STATUS) return;
-      std::string type(ReplyString(r));
-      SiteQueue& q = queues_[i];
-      if (q.wrong_type.empty()) return;
-      if (type == "stream" || type == "none") {
-        Resume(i);
-      } else if (log_limiter_.Allow(q.key)) {
-        spdlog::error("site {}: queue {} still set aside: key {} holds a {}",
-                      site_.name, q.name, q.key, type);
-      }
-    });
-  }
-}
-
-void SiteConsumer::Resume(size_t index) {
-  SiteQueue& q = queues_[index];
-  q.wrong_type.clear();
-  log_limiter_.Forget(q.key);
-  spdlog::info("site {}: queue {} resumed: key {} can be read again",
-               site_.name, q.name, q.key);
-  // Its group went with the old value; made again before the next read.
-  writer_.Command(
-      {"XGROUP", "CREATE", q.key, QueueKeys::kGroup, "0", "MKSTREAM"},
-      [this](redisReply*) { MaybeFetch(); });
-}
-
-bool SiteConsumer::AnyAside() const {
-  return std::any_of(queues_.begin(), queues_.end(),
-                     [](const SiteQueue& q) { return !q.wrong_type.empty(); });
 }
 
 void SiteConsumer::ReplayNext() {
@@ -251,7 +147,7 @@ void SiteConsumer::ReplayNext() {
     } else if (*wrong_type) {
       // Read again without the queues found bad (none found: the key was
       // fixed in between).
-      CheckKeyTypes([this](bool) {
+      wrong_type_.Check([this](bool) {
         replay_in_flight_ = false;
         ReplayNext();
       });
@@ -261,7 +157,7 @@ void SiteConsumer::ReplayNext() {
   };
   writer_.Command(read, [this, lost, wrong_type, step](redisReply* r) {
     if (r == nullptr) *lost = true;
-    *wrong_type = IsWrongType(r);
+    *wrong_type = WrongTypeWatch::IsWrongType(r);
     StreamReply::ParseRead(r, queue_by_key_, &replay_batch_);
     step();
   });
@@ -373,10 +269,10 @@ void SiteConsumer::OnFetched(redisReply* r) {
     if (draining_) Requeue();
     return;  // the reader reconnects and fetches again
   }
-  if (IsWrongType(r)) {
+  if (WrongTypeWatch::IsWrongType(r)) {
     // Read the other queues at once (none found bad: the key was fixed in
     // between; after the usual pause).
-    CheckKeyTypes([this](bool found) {
+    wrong_type_.Check([this](bool found) {
       if (found) {
         MaybeFetch();
       } else {
@@ -520,6 +416,7 @@ void SiteConsumer::Drain() {
   if (draining_) return;
   draining_ = true;
   evtimer_del(fetch_timer_);
+  wrong_type_.Stop();
   housekeeping_.Stop();
   if (!read_in_flight_) Requeue();
 }

@@ -23,11 +23,9 @@
 //
 // A queue whose key another program overwrote with another type (a string,
 // say) fails every XREADGROUP that names it, and with it the site's other
-// queues. On a WRONGTYPE the consumer asks the TYPE of each key, sets the
-// bad queues aside (SiteQueue::wrong_type: logged once, then at most once
-// a minute), reads the others at once, and checks a set-aside key again
-// with a back-off (1 s doubling to 30 s); once it is a stream again, or
-// gone, the queue's group is made again and it is read as before.
+// queues. On a WRONGTYPE its WrongTypeWatch sets the bad queues aside, so
+// the others are read at once, and resumes each once its key is a stream
+// again or gone.
 //
 // Drain: stop fetching and claiming, wait for the read in flight, then give
 // back what was fetched but not started by re-queueing it atomically
@@ -53,9 +51,9 @@
 #include "core/queue/job_outcomes.h"
 #include "core/queue/site_housekeeping.h"
 #include "core/queue/site_queue.h"
+#include "core/queue/wrong_type_watch.h"
 #include "core/redis/redis_client.h"
 #include "core/util/poll_backoff.h"
-#include "core/util/subject_log_limiter.h"
 #include "queuedaemon/queue_handler.h"
 
 struct event;
@@ -120,13 +118,6 @@ class SiteConsumer {
   void Fetch();
   void OnFetched(redisReply* reply);
   void HoldClaimed(std::vector<HeldJob>* claimed);  // SiteHousekeeping's
-  // After a WRONGTYPE: TYPE of every queue in service; those holding
-  // another type are set aside. `then(found)` runs with the last reply.
-  void CheckKeyTypes(std::function<void(bool found)> then);
-  void SetAside(size_t queue, const std::string& type);
-  void RecheckAside();  // the recheck timer's
-  void Resume(size_t queue);
-  bool AnyAside() const;
   void Requeue();
   bool Buffered(const HeldJob& job) const;
   void Hold(HeldJob job);
@@ -141,6 +132,7 @@ class SiteConsumer {
   std::vector<Queue> queues_;
   JobOutcomes outcomes_;           // after writer_ and queues_, which it uses
   SiteHousekeeping housekeeping_;  // after writer_, queues_ and consumer_
+  WrongTypeWatch wrong_type_;      // after writer_ and queues_
   std::unordered_map<std::string, int> queue_by_key_;
   size_t ready_count_ = 0;
 
@@ -156,9 +148,7 @@ class SiteConsumer {
   int replay_pending_replies_ = 0;
   PollBackoff poll_backoff_;
 
-  event* fetch_timer_ = nullptr;    // poll mode, and retry after errors
-  event* recheck_timer_ = nullptr;  // while a queue is set aside: every 1 s
-  SubjectLogLimiter log_limiter_{std::chrono::minutes(1)};
+  event* fetch_timer_ = nullptr;  // poll mode, and retry after errors
 };
 
 }  // namespace qd
