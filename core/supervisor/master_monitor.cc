@@ -10,6 +10,7 @@
 #include "core/os/process.h"
 #include "core/queue/queue_depth.h"
 #include "core/queue/queue_keys.h"
+#include "core/queue/wrong_type_watch.h"
 #include "core/redis/redis_conn.h"
 #include "core/supervisor/worker_pool.h"
 #include "core/util/units.h"
@@ -260,10 +261,7 @@ void MasterMonitor::SampleSites() {
       *left += 3;
       // A key of the wrong type spoils only its own queue's numbers.
       auto wrong = [sample, index](redisReply* r, const std::string& key) {
-        if (r == nullptr || r->type != REDIS_REPLY_ERROR ||
-            ReplyString(r).rfind("WRONGTYPE", 0) != 0) {
-          return false;
-        }
+        if (!WrongTypeWatch::IsWrongType(r)) return false;
         sample->queues[index].error = key + " is not a stream";
         return true;
       };
