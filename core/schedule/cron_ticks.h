@@ -8,7 +8,7 @@
 // and later ones are cheap. Known limit of that build: past the last
 // transition stored in the files (2037 in Debian's tzdata) a zone keeps its
 // last offset, so DST is not applied to ticks after 2037
-// (github.com/HowardHinnant/date issue 874).
+// (reported upstream as HowardHinnant/date#874).
 //
 // The clock is never read here: every function takes the time it works
 // from, so tests and the scheduler choose it.
