@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/util/text_quote.h"
+
 namespace qd {
 namespace {
 
@@ -77,6 +79,9 @@ class Exposition {
   std::string name_;
   std::string text_;
 };
+
+// Longer stream keys are cut in labels.
+constexpr size_t kMaxKeyLabel = 1024;
 
 // Epoch milliseconds as Prometheus seconds ("1700000000.250").
 std::string Seconds(int64_t ms) {
@@ -222,6 +227,35 @@ void RenderQueues(const MonitorSnapshot& s, Exposition* out) {
   }
 }
 
+// A stream key from Redis as a label value: any byte may be in it, and the
+// exposition format wants UTF-8 without control characters, so bytes
+// outside printable ASCII are written \xNN (Quote).
+std::string KeyLabel(const std::string& key) {
+  return Quote(key, kMaxKeyLabel, /*ascii_only=*/true);
+}
+
+void RenderUnserved(const MonitorSnapshot& s, Exposition* out) {
+  out->Family("unserved_streams", "gauge",
+              "Streams under the site's queue keys that no configured queue "
+              "serves (counted up to a bound).");
+  for (const SiteSnapshot& site : s.sites) {
+    if (site.unserved_checked_ms <= 0) continue;  // not looked yet
+    out->Sample({{"site", site.name}},
+                static_cast<int64_t>(site.unserved.size()));
+  }
+  out->Family("unserved_stream_length", "gauge",
+              "Entries of a stream under the site's queue keys that no "
+              "configured queue serves.");
+  for (const SiteSnapshot& site : s.sites) {
+    std::set<std::string> seen;  // two keys cut to one label: shown once
+    for (const UnservedSnapshot& u : site.unserved) {
+      std::string label = KeyLabel(u.key);
+      if (!seen.insert(label).second) continue;
+      out->Sample({{"site", site.name}, {"stream", label}}, u.length);
+    }
+  }
+}
+
 void RenderListeners(const MonitorSnapshot& s, Exposition* out) {
   struct Row {
     const char* name;
@@ -345,11 +379,22 @@ nlohmann::json SiteJson(const SiteSnapshot& site) {
                       {"error", q.error.empty() ? nlohmann::json()
                                                 : nlohmann::json(q.error)}});
   }
+  nlohmann::json unserved;  // null: not looked yet
+  if (site.unserved_checked_ms > 0) {
+    nlohmann::json streams = nlohmann::json::array();
+    for (const UnservedSnapshot& u : site.unserved) {
+      streams.push_back({{"stream", u.key}, {"length", u.length}});
+    }
+    unserved = {{"checked", site.unserved_checked_ms},
+                {"streams", streams},
+                {"more", site.unserved_more}};
+  }
   return {{"name", site.name},
           {"redis", site.redis},
           {"delayed", DepthOrNull(site.delayed)},
           {"sampled", TimeOrNull(site.sampled_ms)},
-          {"queues", queues}};
+          {"queues", queues},
+          {"unserved", unserved}};
 }
 
 nlohmann::json ListenerJson(const ListenerStats& l) {
@@ -385,6 +430,7 @@ std::string RenderPrometheus(const MonitorSnapshot& snapshot) {
   RenderCounters(snapshot, &out);
   RenderWorkers(snapshot, &out);
   RenderQueues(snapshot, &out);
+  RenderUnserved(snapshot, &out);
   RenderListeners(snapshot, &out);
   return out.Take();
 }

@@ -17,7 +17,7 @@ namespace qd {
 // The Prometheus text exposition format 0.0.4, every family prefixed
 // `queuedaemon_` with its HELP and TYPE, counters ending in `_total`, as
 // `promtool check metrics` wants. Labels are minimal (state, slot, site,
-// queue, listener): Prometheus adds the instance itself. Unknown values
+// queue, stream, listener): Prometheus adds the instance itself. Unknown values
 // (-1 queue depths, a slot without a process's start time) are left out
 // rather than reported as numbers; counters missing from
 // snapshot.counters are 0.
@@ -30,7 +30,8 @@ std::string RenderPrometheus(const MonitorSnapshot& snapshot);
 //    workers: [{slot, pid, state, rss, started, age_s, jobs, failed,
 //               restarts, job: {name, age_ms} | null}],
 //    sites: [{name, redis, delayed, sampled,
-//             queues: [{name, ready, pending, dead}]}],
+//             queues: [{name, ready, pending, dead, error}],
+//             unserved: {checked, streams: [{stream, length}], more} | null}],
 //    listeners: [{name, connections, workers, busy, idle, waiting, accepted,
 //                 refused, requests, forks, reclaimed, busy_replies,
 //                 error_replies, too_long, idle_closed, output_paused,
