@@ -9,6 +9,8 @@
 #include <fstream>
 #include <string>
 
+#include "core/monitor/prometheus_render.h"
+
 namespace qd {
 namespace {
 
