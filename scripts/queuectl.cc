@@ -3,7 +3,8 @@
 //   queuectl [-c FILE] [--redis URL] [-i ID] COMMAND ...
 //     status                                    is the daemon running
 //     enqueue SITE QUEUE [PAYLOAD|-] [--delay D] [--bulk] [--jid J]
-//     stats [SITE] [--json]                     ready/pending/delayed/dead
+//     stats [SITE] [--json]                     ready/pending/delayed/dead,
+//                                               streams no queue serves
 //     dead list|retry|purge SITE QUEUE ...      dead-lettered jobs
 //     check [--site S] [--queue Q] [--ready-warn N] ...  Nagios plugin
 //     reload|drain|resume [--site S]            to every live daemon (-i

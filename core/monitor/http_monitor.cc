@@ -12,6 +12,7 @@
 
 #include "core/monitor/http_server.h"
 #include "core/monitor/monitor_render.h"
+#include "core/monitor/prometheus_render.h"
 #include "core/util/host_port.h"
 
 namespace qd {

@@ -1,6 +1,6 @@
 // The master's monitoring views of a MonitorSnapshot (docs/architecture.md,
-// "Monitoring"): the /metrics text, the /status JSON and the /healthz
-// verdict that HttpMonitor serves.
+// "Monitoring"): the /status JSON and the /healthz verdict that HttpMonitor
+// serves (the /metrics text: core/monitor/prometheus_render.h).
 //
 // Pure functions on plain data: no I/O and no clock (every age is taken
 // against snapshot.now_ms), so they are tested without processes and are
@@ -14,15 +14,6 @@
 
 namespace qd {
 
-// The Prometheus text exposition format 0.0.4, every family prefixed
-// `queuedaemon_` with its HELP and TYPE, counters ending in `_total`, as
-// `promtool check metrics` wants. Labels are minimal (state, slot, site,
-// queue, listener): Prometheus adds the instance itself. Unknown values
-// (-1 queue depths, a slot without a process's start time) are left out
-// rather than reported as numbers; counters missing from
-// snapshot.counters are 0.
-std::string RenderPrometheus(const MonitorSnapshot& snapshot);
-
 // The /status document ("none" values are null: pid 0, time 0, depth -1,
 // no job, no Redis error; times are epoch ms, ages whole seconds):
 //   {pid, host, id, version, started, uptime_s, config_file, threads, rss,
@@ -30,7 +21,8 @@ std::string RenderPrometheus(const MonitorSnapshot& snapshot);
 //    workers: [{slot, pid, state, rss, started, age_s, jobs, failed,
 //               restarts, job: {name, age_ms} | null}],
 //    sites: [{name, redis, delayed, sampled,
-//             queues: [{name, ready, pending, dead}]}],
+//             queues: [{name, ready, pending, dead, error}],
+//             unserved: {checked, streams: [{stream, length}], more} | null}],
 //    listeners: [{name, connections, workers, busy, idle, waiting, accepted,
 //                 refused, requests, forks, reclaimed, busy_replies,
 //                 error_replies, too_long, idle_closed, output_paused,

@@ -40,12 +40,25 @@ struct QueueSnapshot {
   std::string error{};
 };
 
+// A stream under the site's queue keys (PREFIX:{SITE}:q:NAME) that no
+// configured queue serves: no worker reads its jobs.
+struct UnservedSnapshot {
+  std::string key;  // as Redis has it: any bytes
+  int64_t length = 0;
+};
+
 struct SiteSnapshot {
   std::string name;
   std::string redis;     // the server, for messages ("127.0.0.1:6379")
   int64_t delayed = -1;  // the site's delayed set (retries, later jobs)
   std::vector<QueueSnapshot> queues;  // by name
   int64_t sampled_ms = 0;             // epoch ms of the last good sample
+  // The last finished look for unserved streams: epoch ms (0 = none yet),
+  // what it found (by key, a bounded number) and whether it found more
+  // than it lists.
+  int64_t unserved_checked_ms = 0;
+  std::vector<UnservedSnapshot> unserved{};
+  bool unserved_more = false;
 };
 
 struct MonitorSnapshot {

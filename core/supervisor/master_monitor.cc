@@ -49,7 +49,8 @@ MasterMonitor::MasterMonitor(event_base* base, RedisClient* redis,
       redis_(redis),
       sources_(std::move(sources)),
       host_(Process::HostName()),
-      started_ms_(EpochMs()) {}
+      started_ms_(EpochMs()),
+      unserved_([this](const SiteConfig& site) { return ClientFor(site); }) {}
 
 MasterMonitor::~MasterMonitor() {
   if (tick_timer_ != nullptr) event_free(tick_timer_);
@@ -72,6 +73,7 @@ Status MasterMonitor::Start(const Config& config, int threads, int http_fd) {
   timeval tick = ToTimeval(kTick);
   evtimer_add(tick_timer_, &tick);
   Event("init");
+  unserved_.Restart(config);
   Tick();
   return Status::Ok();
 }
@@ -97,6 +99,7 @@ void MasterMonitor::Apply(const Config& config, int threads) {
   }
   Status s = OpenStatsd();
   if (!s.ok()) spdlog::error("statsd off: {}", s.message());
+  unserved_.Restart(config);
 }
 
 Status MasterMonitor::OpenHttp(const std::string& address, int fd) {
@@ -158,6 +161,7 @@ void MasterMonitor::Tick() {
   last_jobs_ms_ = s.now_ms;
   Ping();
   SampleSites();
+  unserved_.Tick();
   PublishHashes(s);
 }
 
@@ -396,6 +400,7 @@ MonitorSnapshot MasterMonitor::Snapshot() const {
     s.counters["jobs.failed"] += w.failed;
   }
   for (const auto& [name, site] : sites_) s.sites.push_back(site);
+  unserved_.Fill(&s.sites);
   if (sources_.listeners != nullptr) s.listeners = sources_.listeners->Stats();
   s.redis_ok = redis_ok_;
   s.redis_error = redis_error_;

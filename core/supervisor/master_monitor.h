@@ -6,6 +6,8 @@
 //     kPingDeadline counts as Redis down);
 //   - samples every site's queue depths (QueueDepth, one pipelined round
 //     per site, on a connection per Redis server);
+//   - looks for streams that no configured queue serves (UnservedWatch:
+//     at start and each reload, logged, then every minute);
 //   - writes the daemon hash qd:daemon:HOST:ID (pid, host, id, started_ms,
 //     updated_ms, threads, workers, ready, sites, rss, version) and each
 //     listener's hash qd:listener:HOST:ID:NAME, both expiring after 10 s,
@@ -31,6 +33,7 @@
 #include "core/monitor/monitor_snapshot.h"
 #include "core/redis/redis_client.h"
 #include "core/stats/statsd_sink.h"
+#include "core/supervisor/unserved_watch.h"
 
 struct event;
 struct event_base;
@@ -100,6 +103,7 @@ class MasterMonitor {
   std::map<std::string, std::unique_ptr<RedisClient>> site_clients_;
   std::map<std::string, SiteSnapshot> sites_;  // last samples, by name
   std::map<std::string, bool> sampling_;       // a round is in flight
+  UnservedWatch unserved_;
   bool redis_ok_ = false;
   std::string redis_error_ = "not connected yet";
   std::chrono::steady_clock::time_point ping_sent_;

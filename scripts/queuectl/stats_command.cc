@@ -4,9 +4,22 @@
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "core/queue/unserved_scan.h"
+#include "core/util/text_quote.h"
 #include "scripts/queuectl/exit_code.h"
 
 namespace qd::ctl {
+namespace {
+
+// A queue name from Redis may hold any byte: shown with control bytes
+// escaped, and cut, in the table.
+constexpr size_t kMaxShownName = 200;
+
+std::string Shown(const std::string& name) {
+  return Quote(name, kMaxShownName);
+}
+
+}  // namespace
 
 StatsCommand::StatsCommand(CLI::App* parent) {
   app_ = parent->add_subcommand(
@@ -33,6 +46,7 @@ int StatsCommand::Run(CtlContext* ctx) {
                                        ": " + q.error));
       code = kExitRuntime;
     }
+    NoteUnserved(results.back().stats);
   }
   if (json_) {
     PrintJson(results);
@@ -70,12 +84,37 @@ StatsCommand::Result StatsCommand::ReadSite(CtlContext* ctx,
   return result;
 }
 
+void StatsCommand::NoteUnserved(const SiteStats& stats) {
+  std::string site = "site " + stats.site + ": ";
+  if (!stats.unserved_error.empty()) {
+    Fail(kExitOk, Status::Error(site +
+                                "could not look for streams no queue "
+                                "serves: " +
+                                stats.unserved_error));
+  }
+  if (!stats.unserved_cut_short.empty()) {
+    Fail(kExitOk,
+         Status::Error(site + "the look for streams no queue serves " +
+                       stats.unserved_cut_short + "; there may be more"));
+  }
+  if (stats.unserved_more) {
+    Fail(kExitOk,
+         Status::Error(site + "more than " +
+                       std::to_string(UnservedScan::kMaxStreams) +
+                       " streams are not served; the first ones are listed"));
+  }
+}
+
 void StatsCommand::PrintTable(const std::vector<Result>& results) {
   int site_width = 4, queue_width = 5;  // "SITE", "QUEUE"
   for (const Result& r : results) {
     site_width = std::max(site_width, static_cast<int>(r.stats.site.size()));
     for (const auto& [name, q] : r.stats.queues) {
       queue_width = std::max(queue_width, static_cast<int>(name.size()));
+    }
+    for (const UnservedStats& u : r.stats.unserved) {
+      queue_width =
+          std::max(queue_width, static_cast<int>(Shown(u.queue).size()));
     }
   }
   const char* row = "%-*s  %-*s  %10s  %10s  %10s  %10s\n";
@@ -97,6 +136,13 @@ void StatsCommand::PrintTable(const std::vector<Result>& results) {
       total.ready += q.ready;
       total.pending += q.pending;
       total.dead += q.dead;
+    }
+    // READY is the stream's length: no worker reads any of it.
+    for (const UnservedStats& u : r.stats.unserved) {
+      std::printf("%-*s  %-*s  %10s  %10s  %10s  %10s  not served\n",
+                  site_width, r.stats.site.c_str(), queue_width,
+                  Shown(u.queue).c_str(), std::to_string(u.length).c_str(), "-",
+                  "-", "-");
     }
     std::printf(row, site_width, r.stats.site.c_str(), queue_width, "(all)",
                 std::to_string(total.ready).c_str(),
@@ -124,6 +170,11 @@ void StatsCommand::PrintJson(const std::vector<Result>& results) {
       }
       site["queues"][name] = {
           {"ready", q.ready}, {"pending", q.pending}, {"dead", q.dead}};
+    }
+    site["unserved"] = nlohmann::ordered_json::array();
+    for (const UnservedStats& u : r.stats.unserved) {
+      site["unserved"].push_back(
+          {{"stream", u.key}, {"queue", u.queue}, {"length", u.length}});
     }
   }
   nlohmann::ordered_json out = {{"sites", sites}};

@@ -1,9 +1,12 @@
 // StatsCommand: `queuectl stats [SITE] [--json]`: ready, pending and dead
-// jobs of every configured queue, and the delayed jobs of each site (see
-// StatsReader for what each number counts).
+// jobs of every configured queue, the delayed jobs of each site, and the
+// streams under a site's queue keys that no configured queue serves, with
+// their length (see StatsReader for what each number counts).
 //
 // A site whose Redis fails is reported (stderr; "error" in JSON) and the
-// others are still shown; the exit code is then 1.
+// others are still shown; the exit code is then 1. A look for unserved
+// streams that failed or was cut short is said on stderr and does not
+// change the exit code.
 #pragma once
 
 #include <string>
@@ -29,6 +32,8 @@ class StatsCommand : public Command {
   Status Sites(const CtlContext& ctx,
                std::vector<const SiteConfig*>* out) const;
   static Result ReadSite(CtlContext* ctx, const SiteConfig& site);
+  // What stderr says about the site's look for unserved streams.
+  static void NoteUnserved(const SiteStats& stats);
   static void PrintTable(const std::vector<Result>& results);
   static void PrintJson(const std::vector<Result>& results);
 

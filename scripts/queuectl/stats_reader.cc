@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/queue/queue_keys.h"
+#include "core/queue/unserved_scan.h"
 
 namespace qd::ctl {
 
@@ -24,7 +25,39 @@ Status StatsReader::Read(const SiteConfig& site, RedisConn* conn,
     Status q = ReadQueue(site, name, conn, &out->queues[name]);
     if (s.ok()) s = q;
   }
-  return s;
+  if (!s.ok()) return s;
+  return ReadUnserved(site, conn, out);
+}
+
+Status StatsReader::ReadUnserved(const SiteConfig& site, RedisConn* conn,
+                                 SiteStats* out) {
+  UnservedScan scan(site, UnservedScan::Clock::now());
+  while (!scan.done()) {
+    std::vector<std::string> command = scan.Command();
+    conn->Append({command.begin(), command.end()});
+    ReplyPtr reply;
+    Status s = conn->Read(&reply);
+    if (!s.ok()) return s;  // the connection is gone
+    s = scan.Take(reply.get(), UnservedScan::Clock::now());
+    if (!s.ok()) out->unserved_error = s.message();
+  }
+  out->unserved_more = scan.more();
+  out->unserved_cut_short = scan.cut_short();
+  for (const std::string& key : scan.keys()) {
+    conn->Append({"XLEN", key});
+  }
+  Status first = Status::Ok();
+  for (const std::string& key : scan.keys()) {
+    int64_t length = 0;
+    bool wrong_type = false;  // another program replaced it since the SCAN
+    // Every reply is read, as in Read().
+    Status s = Integer(conn, &length, &wrong_type);
+    if (first.ok()) first = s;
+    if (s.ok() && !wrong_type) {
+      out->unserved.push_back({key, scan.QueueOf(key), length});
+    }
+  }
+  return first;
 }
 
 Status StatsReader::ReadQueue(const SiteConfig& site, const std::string& name,

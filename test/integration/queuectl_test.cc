@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -229,6 +230,60 @@ TEST_F(QueuectlTest, StatsCountsReadyPendingDelayedAndDead) {
     }
   }
   EXPECT_TRUE(found) << r.out;
+}
+
+// The words of each line of `text` that has `word` among them.
+std::vector<std::vector<std::string>> LinesWith(const std::string& text,
+                                                const std::string& word) {
+  std::vector<std::vector<std::string>> out;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::vector<std::string> w{std::istream_iterator<std::string>(words), {}};
+    if (std::find(w.begin(), w.end(), word) != w.end()) out.push_back(w);
+  }
+  return out;
+}
+
+// A stream under a site's queue keys that no configured queue serves is
+// listed with its length; the served queues' streams, the dead streams and
+// the site's other keys are not.
+TEST_F(QueuectlTest, StatsListsStreamsNoQueueServes) {
+  Redis({"XADD", "qd:{default}:q:nosuch", "*", "payload", "a"});
+  Redis({"XADD", "qd:{default}:q:nosuch", "*", "payload", "b"});
+  Redis({"XADD", "xx:{other}:q:stray", "*", "payload", "o"});
+  // Not to be listed:
+  Redis({"XADD", kMail, "*", "payload", "m"});
+  Redis({"XADD", "qd:{default}:dead:nosuch", "*", "payload", "d"});
+  Redis({"XADD", "qd:{default}:dead:_malformed", "*", "payload", "d"});
+  Redis({"ZADD", kDelayed, "1", "{\"queue\":\"nosuch\",\"payload\":\"x\"}"});
+  Redis({"ZADD", "qd:{default}:xmpp:confirm", "1", "x"});
+  Redis({"SET", "qd:{default}:q:notastream", "x"});
+  Redis({"XADD", "qd:{other}:q:elsewhere", "*", "payload", "o"});  // prefix xx
+
+  CtlResult r = Ctl({"stats"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  ASSERT_FALSE(r.out.empty());
+  EXPECT_EQ(r.out.back(), '\n') << r.out;
+  auto unserved = LinesWith(r.out, "served");
+  EXPECT_EQ(unserved,
+            (std::vector<std::vector<std::string>>{
+                {"default", "nosuch", "2", "-", "-", "-", "not", "served"},
+                {"other", "stray", "1", "-", "-", "-", "not", "served"}}))
+      << r.out;
+  for (const char* hidden : {"_malformed", "notastream", "elsewhere"}) {
+    EXPECT_EQ(r.out.find(hidden), std::string::npos) << hidden << r.out;
+  }
+
+  r = Ctl({"stats", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  EXPECT_EQ(j["sites"]["default"]["unserved"],
+            Json::parse(R"([{"stream": "qd:{default}:q:nosuch",
+                             "queue": "nosuch", "length": 2}])"));
+  EXPECT_EQ(j["sites"]["other"]["unserved"][0]["stream"], "xx:{other}:q:stray");
+  EXPECT_EQ(j["sites"]["default"]["queues"]["mail"]["ready"], 1);
 }
 
 // The daemon acks with XACK + XDEL; once the last delivered entry is

@@ -9,12 +9,15 @@
 #include <fstream>
 #include <string>
 
+#include "core/monitor/prometheus_render.h"
+
 namespace qd {
 namespace {
 
 constexpr int64_t kNow = 1700000100000;  // epoch ms
 
-// Two sites, three queues (one depth unknown), three workers in different
+// Two sites, three queues (one depth unknown), two streams no queue serves
+// (site alpha; beta not looked through yet), three workers in different
 // states, a listener with a name that needs escaping.
 MonitorSnapshot RichSnapshot() {
   MonitorSnapshot s;
@@ -35,6 +38,10 @@ MonitorSnapshot RichSnapshot() {
   };
   SiteSnapshot alpha{"alpha", "127.0.0.1:6379", 4, {}, kNow - 1000};
   alpha.queues = {{"mail", 10, 2, 1}, {"sms", -1, 0, 0}};
+  // Streams no queue serves; the second key holds what a label must not.
+  alpha.unserved_checked_ms = kNow - 2000;
+  alpha.unserved = {{"qd:{alpha}:q:typo", 5},
+                    {"qd:{alpha}:q:x\x1b\xff\"\\\n", 2}};
   SiteSnapshot beta{"beta", "127.0.0.1:6380", -1, {}, 0};
   beta.queues = {{"push", 0, 0, 3}};
   s.sites = {alpha, beta};
@@ -124,6 +131,24 @@ TEST(MonitorRenderTest, PrometheusEscapesNewlineInLabel) {
       << text;
 }
 
+TEST(MonitorRenderTest, PrometheusListsUnservedStreams) {
+  std::string text = RenderPrometheus(RichSnapshot());
+  for (const char* line : {
+           "# TYPE queuedaemon_unserved_streams gauge",
+           "queuedaemon_unserved_streams{site=\"alpha\"} 2",
+           "# TYPE queuedaemon_unserved_stream_length gauge",
+           "queuedaemon_unserved_stream_length{site=\"alpha\","
+           "stream=\"qd:{alpha}:q:typo\"} 5",
+           // Bytes outside printable ASCII as \xNN, then the label escapes.
+           "queuedaemon_unserved_stream_length{site=\"alpha\","
+           "stream=\"qd:{alpha}:q:x\\\\x1b\\\\xff\\\"\\\\\\\\x0a\"} 2",
+       }) {
+    EXPECT_TRUE(HasLine(text, line)) << "missing: " << line << "\n" << text;
+  }
+  // Not looked through yet: no count, rather than 0.
+  EXPECT_EQ(text.find("unserved_streams{site=\"beta\"}"), std::string::npos);
+}
+
 TEST(MonitorRenderTest, PromtoolAcceptsMetrics) {
   std::string output;
   EXPECT_EQ(Promtool(RenderPrometheus(RichSnapshot()), &output), 0) << output;
@@ -177,6 +202,17 @@ TEST(MonitorRenderTest, StatusHasFields) {
   EXPECT_EQ(j["listeners"][0]["accepted"], 9);
   EXPECT_EQ(j["listeners"][0]["busy"], 1);
   EXPECT_EQ(j["counters"]["jobs.handled"], 22);
+}
+
+TEST(MonitorRenderTest, StatusListsUnservedStreams) {
+  nlohmann::json j = RenderStatus(RichSnapshot());
+  nlohmann::json alpha = j["sites"][0]["unserved"];
+  EXPECT_EQ(alpha["checked"], kNow - 2000);
+  EXPECT_EQ(alpha["more"], false);
+  ASSERT_EQ(alpha["streams"].size(), 2u);
+  EXPECT_EQ(alpha["streams"][0],
+            nlohmann::json({{"stream", "qd:{alpha}:q:typo"}, {"length", 5}}));
+  EXPECT_TRUE(j["sites"][1]["unserved"].is_null());
 }
 
 TEST(MonitorRenderTest, StatusShowsEmptySlotAndRedisError) {
