@@ -438,6 +438,32 @@ nlohmann::json MasterMonitor::Ps(const std::vector<std::string>& paused) const {
           {"shutting_down", s.shutting_down}};
 }
 
+std::string MasterMonitor::StatusLine() const {
+  return StatusLine(Snapshot(), jobs_per_s_);
+}
+
+std::string MasterMonitor::StatusLine(const MonitorSnapshot& s,
+                                      double jobs_per_s) {
+  int64_t failed =
+      s.counters.count("jobs.failed") ? s.counters.at("jobs.failed") : 0;
+  int64_t done =
+      failed +
+      (s.counters.count("jobs.handled") ? s.counters.at("jobs.handled") : 0);
+  std::string line;
+  if (s.shutting_down) {
+    line = fmt::format("stopping: draining {} workers", s.LiveWorkers());
+  } else if (s.ReadyWorkers() == s.threads) {
+    line = fmt::format("{} workers", s.threads);
+  } else {
+    line = fmt::format("{} of {} workers ready", s.ReadyWorkers(), s.threads);
+  }
+  line += fmt::format(", {} jobs done", done);
+  if (failed > 0) line += fmt::format(" ({} failed)", failed);
+  if (!s.shutting_down) line += fmt::format(", {:.1f} jobs/s", jobs_per_s);
+  if (!s.redis_ok) line += "; Redis: " + s.redis_error;
+  return line;
+}
+
 int MasterMonitor::http_port() const { return http_ ? http_->port() : 0; }
 
 }  // namespace qd
