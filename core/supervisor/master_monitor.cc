@@ -449,11 +449,14 @@ std::string MasterMonitor::StatusLine(const MonitorSnapshot& s,
   int64_t done =
       failed +
       (s.counters.count("jobs.handled") ? s.counters.at("jobs.handled") : 0);
+  auto workers = [](int n) {
+    return fmt::format("{} worker{}", n, n == 1 ? "" : "s");
+  };
   std::string line;
   if (s.shutting_down) {
-    line = fmt::format("stopping: draining {} workers", s.LiveWorkers());
+    line = "stopping: draining " + workers(s.LiveWorkers());
   } else if (s.ReadyWorkers() == s.threads) {
-    line = fmt::format("{} workers", s.threads);
+    line = workers(s.threads);
   } else {
     line = fmt::format("{} of {} workers ready", s.ReadyWorkers(), s.threads);
   }

@@ -47,6 +47,11 @@ TEST(MasterMonitorStatusLineTest, NamesTheRedisErrorWhileRedisIsDown) {
             "2 workers, 5 jobs done, 1.5 jobs/s; Redis: Connection refused");
 }
 
+TEST(MasterMonitorStatusLineTest, OneWorkerIsSingular) {
+  EXPECT_EQ(MasterMonitor::StatusLine(Daemon(1, 1, 1, 0), 0),
+            "1 worker, 1 jobs done, 0.0 jobs/s");
+}
+
 TEST(MasterMonitorStatusLineTest, SaysStoppingWhileDraining) {
   MonitorSnapshot s = Daemon(3, 3, 7, 0);
   s.shutting_down = true;
