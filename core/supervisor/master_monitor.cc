@@ -12,6 +12,7 @@
 #include "core/queue/queue_keys.h"
 #include "core/queue/wrong_type_watch.h"
 #include "core/redis/redis_conn.h"
+#include "core/supervisor/status_line.h"
 #include "core/supervisor/worker_pool.h"
 #include "core/util/units.h"
 #include "core/util/version.h"
@@ -439,32 +440,7 @@ nlohmann::json MasterMonitor::Ps(const std::vector<std::string>& paused) const {
 }
 
 std::string MasterMonitor::StatusLine() const {
-  return StatusLine(Snapshot(), jobs_per_s_);
-}
-
-std::string MasterMonitor::StatusLine(const MonitorSnapshot& s,
-                                      double jobs_per_s) {
-  int64_t failed =
-      s.counters.count("jobs.failed") ? s.counters.at("jobs.failed") : 0;
-  int64_t done =
-      failed +
-      (s.counters.count("jobs.handled") ? s.counters.at("jobs.handled") : 0);
-  auto workers = [](int n) {
-    return fmt::format("{} worker{}", n, n == 1 ? "" : "s");
-  };
-  std::string line;
-  if (s.shutting_down) {
-    line = "stopping: draining " + workers(s.LiveWorkers());
-  } else if (s.ReadyWorkers() == s.threads) {
-    line = workers(s.threads);
-  } else {
-    line = fmt::format("{} of {} workers ready", s.ReadyWorkers(), s.threads);
-  }
-  line += fmt::format(", {} jobs done", done);
-  if (failed > 0) line += fmt::format(" ({} failed)", failed);
-  if (!s.shutting_down) line += fmt::format(", {:.1f} jobs/s", jobs_per_s);
-  if (!s.redis_ok) line += "; Redis: " + s.redis_error;
-  return line;
+  return qd::StatusLine(Snapshot(), jobs_per_s_);
 }
 
 int MasterMonitor::http_port() const { return http_ ? http_->port() : 0; }

@@ -71,12 +71,9 @@ class MasterMonitor {
   // What this daemon answers to `queuectl ps`; `paused`: the sites that
   // are not fetching now.
   nlohmann::json Ps(const std::vector<std::string>& paused) const;
-  // The daemon in one line, for systemd's STATUS= (`systemctl status`):
-  // "4 workers, 1234 jobs done, 56.0 jobs/s", "3 of 4 workers ready, ...",
-  // "stopping: draining 4 workers, ...", plus "; Redis: WHY" while the
-  // daemon's Redis does not answer.
+  // The daemon in one line, for systemd's STATUS= (core/supervisor/
+  // status_line.h).
   std::string StatusLine() const;
-  static std::string StatusLine(const MonitorSnapshot& s, double jobs_per_s);
   // The last PING to the daemon's Redis was answered (within kPingDeadline).
   bool redis_ok() const { return redis_ok_; }
   int http_port() const;

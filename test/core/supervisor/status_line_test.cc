@@ -1,4 +1,4 @@
-#include "core/supervisor/master_monitor.h"
+#include "core/supervisor/status_line.h"
 
 #include <gtest/gtest.h>
 
@@ -24,39 +24,38 @@ MonitorSnapshot Daemon(int threads, int ready, int64_t handled,
   return s;
 }
 
-TEST(MasterMonitorStatusLineTest, SaysWorkersJobsAndRate) {
-  EXPECT_EQ(MasterMonitor::StatusLine(Daemon(4, 4, 1234, 0), 56.04),
+TEST(StatusLineTest, SaysWorkersJobsAndRate) {
+  EXPECT_EQ(StatusLine(Daemon(4, 4, 1234, 0), 56.04),
             "4 workers, 1234 jobs done, 56.0 jobs/s");
 }
 
-TEST(MasterMonitorStatusLineTest, CountsFailedJobsAsDoneAndSaysHowMany) {
-  EXPECT_EQ(MasterMonitor::StatusLine(Daemon(2, 2, 10, 3), 0),
+TEST(StatusLineTest, CountsFailedJobsAsDoneAndSaysHowMany) {
+  EXPECT_EQ(StatusLine(Daemon(2, 2, 10, 3), 0),
             "2 workers, 13 jobs done (3 failed), 0.0 jobs/s");
 }
 
-TEST(MasterMonitorStatusLineTest, SaysHowManyAreReadyWhenNotAll) {
-  EXPECT_EQ(MasterMonitor::StatusLine(Daemon(4, 1, 0, 0), 0),
+TEST(StatusLineTest, SaysHowManyAreReadyWhenNotAll) {
+  EXPECT_EQ(StatusLine(Daemon(4, 1, 0, 0), 0),
             "1 of 4 workers ready, 0 jobs done, 0.0 jobs/s");
 }
 
-TEST(MasterMonitorStatusLineTest, NamesTheRedisErrorWhileRedisIsDown) {
+TEST(StatusLineTest, NamesTheRedisErrorWhileRedisIsDown) {
   MonitorSnapshot s = Daemon(2, 2, 5, 0);
   s.redis_ok = false;
   s.redis_error = "Connection refused";
-  EXPECT_EQ(MasterMonitor::StatusLine(s, 1.5),
+  EXPECT_EQ(StatusLine(s, 1.5),
             "2 workers, 5 jobs done, 1.5 jobs/s; Redis: Connection refused");
 }
 
-TEST(MasterMonitorStatusLineTest, OneWorkerIsSingular) {
-  EXPECT_EQ(MasterMonitor::StatusLine(Daemon(1, 1, 1, 0), 0),
+TEST(StatusLineTest, OneWorkerIsSingular) {
+  EXPECT_EQ(StatusLine(Daemon(1, 1, 1, 0), 0),
             "1 worker, 1 jobs done, 0.0 jobs/s");
 }
 
-TEST(MasterMonitorStatusLineTest, SaysStoppingWhileDraining) {
+TEST(StatusLineTest, SaysStoppingWhileDraining) {
   MonitorSnapshot s = Daemon(3, 3, 7, 0);
   s.shutting_down = true;
-  EXPECT_EQ(MasterMonitor::StatusLine(s, 9),
-            "stopping: draining 3 workers, 7 jobs done");
+  EXPECT_EQ(StatusLine(s, 9), "stopping: draining 3 workers, 7 jobs done");
 }
 
 }  // namespace
