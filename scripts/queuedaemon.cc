@@ -1,6 +1,7 @@
 // queuedaemon: the entry point. Parses the command line, loads the config,
 // daemonizes unless --foreground, and hands over to the Supervisor (or, with
 // --no-fork, runs one worker in this process for debugging handlers).
+#include <errno.h>
 #include <event2/event.h>
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -14,6 +15,7 @@
 #include "core/config/log.h"
 #include "core/os/privileges.h"
 #include "core/os/process.h"
+#include "core/os/service_notifier.h"
 #include "core/plugin/handler_registry.h"
 #include "core/plugin/handler_set.h"
 #include "core/plugin/plugin_loader.h"
@@ -28,13 +30,16 @@ namespace {
 
 // Forks; the parent waits for the child to report that its workers started
 // and exits 0 (or 1 if the child failed first). Returns, in the child, the
-// descriptor to report on.
+// descriptor to report on. Under systemd (Type=notify without --foreground)
+// the parent first names the child the main process, and the child waits
+// for that (EOF on `handed`) before it could notify anything.
 int Daemonize() {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
+  int fds[2], handed[2];
+  if (pipe2(fds, O_CLOEXEC) != 0 || pipe2(handed, O_CLOEXEC) != 0) {
     std::perror("queuedaemon: pipe");
     std::exit(1);
   }
+  pid_t launcher = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     std::perror("queuedaemon: fork");
@@ -42,12 +47,21 @@ int Daemonize() {
   }
   if (pid > 0) {
     close(fds[1]);
+    close(handed[0]);
+    qd::ServiceNotifier::PassMainPid(pid);
+    close(handed[1]);
     char c;
     if (read(fds[0], &c, 1) == 1) std::exit(0);
     std::fprintf(stderr, "queuedaemon: start-up failed; see the log\n");
     std::exit(1);
   }
   close(fds[0]);
+  close(handed[1]);
+  char c;
+  while (read(handed[0], &c, 1) < 0 && errno == EINTR) {
+  }
+  close(handed[0]);
+  qd::ServiceNotifier::AdoptWatchdog(launcher);
   setsid();
   int null = open("/dev/null", O_RDWR);
   dup2(null, 0);

@@ -4,6 +4,7 @@
 
 #include "core/config/log.h"
 #include "core/os/process.h"
+#include "core/os/service_notifier.h"
 
 namespace qd {
 
@@ -14,6 +15,7 @@ pid_t ForkChild(const std::vector<int>& keep, const std::string& comm,
   Log::Release();
   Process::CloseInheritedFds(keep);
   Process::ResetSignals();
+  ServiceNotifier::ForgetInChild();
   Process::SetName(comm);
   (void)Log::SetRole(role);
   return 0;

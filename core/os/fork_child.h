@@ -3,7 +3,8 @@
 // logger let go of, every inherited descriptor but `keep` closed (a worker
 // never holds a client's socket, the master's listening sockets or another
 // worker's channel), signals at their defaults, the process named `comm`
-// (ps, top) and logging as `role`.
+// (ps, top) and logging as `role`, and systemd's notify variables unset
+// (only the master notifies: ServiceNotifier).
 #pragma once
 
 #include <sys/types.h>

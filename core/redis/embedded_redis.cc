@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/os/process.h"
+#include "core/os/service_notifier.h"
 #include "core/util/units.h"
 
 namespace qd {
@@ -95,6 +96,7 @@ Status EmbeddedRedis::Spawn() {
   if (pid == 0) {
     Process::CloseInheritedFds({});
     Process::ResetSignals();
+    ServiceNotifier::ForgetInChild();  // only the master notifies
     setpgid(0, 0);  // a terminal's Ctrl-C is the master's to handle
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != master) _exit(1);

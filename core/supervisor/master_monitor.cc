@@ -12,6 +12,7 @@
 #include "core/queue/queue_keys.h"
 #include "core/queue/wrong_type_watch.h"
 #include "core/redis/redis_conn.h"
+#include "core/supervisor/status_line.h"
 #include "core/supervisor/worker_pool.h"
 #include "core/util/units.h"
 #include "core/util/version.h"
@@ -441,6 +442,10 @@ nlohmann::json MasterMonitor::Ps(const std::vector<std::string>& paused) const {
           {"jobs_per_s", jobs_per_s_},
           {"paused", paused},
           {"shutting_down", s.shutting_down}};
+}
+
+std::string MasterMonitor::StatusLine() const {
+  return qd::StatusLine(Snapshot(), jobs_per_s_);
 }
 
 int MasterMonitor::http_port() const { return http_ ? http_->port() : 0; }

@@ -74,6 +74,11 @@ class MasterMonitor {
   // What this daemon answers to `queuectl ps`; `paused`: the sites that
   // are not fetching now.
   nlohmann::json Ps(const std::vector<std::string>& paused) const;
+  // The daemon in one line, for systemd's STATUS= (core/supervisor/
+  // status_line.h).
+  std::string StatusLine() const;
+  // The last PING to the daemon's Redis was answered (within kPingDeadline).
+  bool redis_ok() const { return redis_ok_; }
   int http_port() const;
 
  private:

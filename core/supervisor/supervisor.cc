@@ -35,6 +35,7 @@ Supervisor::~Supervisor() {
   // First: stopping the connection runs its pending callbacks (null
   // replies), which reach the monitor and the control channel.
   if (redis_client_) redis_client_->Stop();
+  notifier_.reset();
   control_.reset();
   monitor_.reset();
   pool_.reset();
@@ -112,6 +113,7 @@ int Supervisor::Run(int ready_fd) {
     auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::steady_clock::now() - started_);
     spdlog::info("all {} workers ready in {}", n, FormatDuration(ms));
+    notifier_->Ready();
   });
   spdlog::info("queuedaemon {} pid {} starting {} workers (config {})",
                config_->daemon.id, getpid(), n,
@@ -122,6 +124,10 @@ int Supervisor::Run(int ready_fd) {
                              [this] { return shutting_down_; }});
   s = monitor_->Start(*config_, n, http_fd);
   if (!s.ok()) return fail(s);
+  notifier_ = std::make_unique<ServiceNotifier>(
+      base_, ServiceNotifier::Sources{[this] { return monitor_->StatusLine(); },
+                                      [this] { return monitor_->redis_ok(); }});
+  notifier_->Start();
   RedisUrl url;
   (void)config_->redis.Resolve(&url);  // parsed once already
   control_ = std::make_unique<ControlChannel>(
@@ -184,9 +190,11 @@ void Supervisor::Reap() {
 }
 
 Status Supervisor::Reload(const std::string& why, const std::string& site) {
+  if (!shutting_down_) notifier_->Reloading();
   Status s = ReloadConfig(why, site);
   if (!s.ok())
     spdlog::error("{}: keeping the current config: {}", why, s.message());
+  if (!shutting_down_) notifier_->Reloaded(s);
   return s;
 }
 
@@ -329,6 +337,7 @@ void Supervisor::BeginShutdown(const std::string& why) {
   pool_->DrainAll();
   listeners_->Shutdown();
   monitor_->Event("shutdown");
+  notifier_->Stopping();
   shutdown_timer_ = evtimer_new(base_, &Supervisor::OnShutdownTimeout, this);
   timeval tv = ToTimeval(timeout);
   evtimer_add(shutdown_timer_, &tv);

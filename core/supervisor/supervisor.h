@@ -20,6 +20,9 @@
 // reloads, and stop accepting on TERM/INT: the shutdown waits for their
 // connections' requests in progress too. MasterMonitor publishes the
 // daemon's state (Redis hashes, statsd, HTTP /metrics /healthz /status).
+// Under a systemd unit of Type=notify, ServiceNotifier tells the service
+// manager: READY once every worker is ready, RELOADING and READY around a
+// reload, STOPPING when the drain begins, a STATUS line, watchdog pings.
 // Single-threaded; every callback runs on the master's loop.
 #pragma once
 
@@ -35,6 +38,7 @@
 #include "core/listen/listener_set.h"
 #include "core/os/pid_file.h"
 #include "core/os/privileges.h"
+#include "core/os/service_notifier.h"
 #include "core/plugin/handler_registry.h"
 #include "core/plugin/handler_set.h"
 #include "core/plugin/plugin_loader.h"
@@ -114,6 +118,7 @@ class Supervisor {
   std::unique_ptr<RedisClient> redis_client_;
   std::unique_ptr<MasterMonitor> monitor_;
   std::unique_ptr<ControlChannel> control_;
+  std::unique_ptr<ServiceNotifier> notifier_;  // systemd (no-op without)
   // Sites whose fetching `queuectl drain` paused ("*" = all; a later
   // per-site entry overrides it); new workers start with it.
   std::map<std::string, bool> paused_;
