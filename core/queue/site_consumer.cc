@@ -17,11 +17,6 @@ namespace qd {
 namespace {
 using std::chrono::milliseconds;
 
-constexpr int kFetchBatch = 128;  // per stream and read
-// The next read goes out as soon as less than a batch is held: it then
-// overlaps the run of what is held instead of leaving the worker idle for
-// a round trip per batch (which bounded a no-op drain before).
-constexpr size_t kLowWater = kFetchBatch;
 constexpr const char* kBlockMs = "1000";
 
 }  // namespace
@@ -52,11 +47,12 @@ SiteConsumer::SiteConsumer(event_base* base, const SiteConfig& site,
     queue.tags = {{"site", site.name}, {"queue", name}};
     queue_by_key_[queue.key] = static_cast<int>(queues_.size());
     queues_.push_back(std::move(queue));
+    queue_turns_.Add(q.weight);
   }
   fetch_timer_ = evtimer_new(
       base,
       +[](int, short, void* self) {
-        static_cast<SiteConsumer*>(self)->Fetch();
+        static_cast<SiteConsumer*>(self)->MaybeFetch();
       },
       this);
   writer_.set_on_connect([this] { OnWriterConnected(); });
@@ -223,36 +219,32 @@ void SiteConsumer::SetPaused(bool paused) {
   if (!paused_) MaybeFetch();
 }
 
+// Also the poll timer's: a poll due while the worker holds enough waits
+// for a chunk to use it up (AfterChunk), so poll mode holds no more than
+// listen mode however large the backlog.
 void SiteConsumer::MaybeFetch() {
   if (draining_ || paused_ || phase_ != Phase::kFetch || read_in_flight_ ||
-      !reader_.connected() || ready_count_ >= kLowWater ||
-      evtimer_pending(fetch_timer_, nullptr)) {
+      !reader_.connected() || evtimer_pending(fetch_timer_, nullptr) ||
+      !FetchPlan::Wanted(queues_, ready_count_)) {
     return;
   }
   Fetch();
 }
 
 void SiteConsumer::Fetch() {
-  if (draining_ || paused_ || read_in_flight_ || !reader_.connected()) {
-    return;
-  }
-  bool listen = site_.mode != "poll";
-  std::string count = std::to_string(kFetchBatch);
+  reading_ = FetchPlan::For(queues_, site_.mode != "poll");
+  // None open: QueueManager::GatesChanged() fetches later.
+  if (reading_.queues.empty()) return;
+  std::string count = std::to_string(FetchPlan::kBatch);
   std::vector<std::string_view> args = {
       "XREADGROUP", "GROUP", QueueKeys::kGroup, consumer_, "COUNT", count};
-  if (listen) {
+  if (reading_.block) {
     args.push_back("BLOCK");
     args.push_back(kBlockMs);
   }
   args.push_back("STREAMS");
-  size_t open = 0;
-  for (const auto& q : queues_) {
-    if (!q.FetchOpen()) continue;
-    args.push_back(q.key);
-    ++open;
-  }
-  if (open == 0) return;  // QueueManager::GatesChanged() fetches later
-  for (size_t i = 0; i < open; ++i) args.push_back(">");
+  for (int i : reading_.queues) args.push_back(queues_[i].key);
+  for (size_t i = 0; i < reading_.queues.size(); ++i) args.push_back(">");
   read_in_flight_ =
       reader_.Command(args, [this](redisReply* r) { OnFetched(r); });
 }
@@ -291,6 +283,7 @@ void SiteConsumer::OnFetched(redisReply* r) {
   }
   std::vector<HeldJob> got;
   StreamReply::ParseRead(r, queue_by_key_, &got);
+  reading_.Note(got, &queues_);
   for (auto& job : got) Hold(std::move(job));
   if (draining_ || (paused_ && !got.empty())) {
     Requeue();
@@ -351,17 +344,12 @@ void SiteConsumer::Hold(HeldJob job) {
 
 bool SiteConsumer::TakeNext(HeldJob* out) {
   if (!HasReady()) return false;
-  Queue* best = nullptr;
-  int total = 0;
-  for (auto& q : queues_) {
-    if (q.ready.empty()) continue;
-    q.current_weight += q.config->weight;
-    total += q.config->weight;
-    if (best == nullptr || q.current_weight > best->current_weight) best = &q;
-  }
-  best->current_weight -= total;
-  *out = std::move(best->ready.front());
-  best->ready.pop_front();
+  int turn =
+      queue_turns_.Next([&](size_t i) { return !queues_[i].ready.empty(); });
+  if (turn < 0) return false;
+  Queue& q = queues_[turn];
+  *out = std::move(q.ready.front());
+  q.ready.pop_front();
   --ready_count_;
   return true;
 }

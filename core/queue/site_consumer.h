@@ -48,12 +48,14 @@
 #include <vector>
 
 #include "core/config/config.h"
+#include "core/queue/fetch_plan.h"
 #include "core/queue/job_outcomes.h"
 #include "core/queue/site_housekeeping.h"
 #include "core/queue/site_queue.h"
 #include "core/queue/wrong_type_watch.h"
 #include "core/redis/redis_client.h"
 #include "core/util/poll_backoff.h"
+#include "core/util/weighted_round_robin.h"
 #include "queuedaemon/queue_handler.h"
 
 struct event;
@@ -115,6 +117,7 @@ class SiteConsumer {
   void ReplayNext();
   void FinishReplayRead();
   void MaybeFetch();
+  // REQUIRES: what MaybeFetch() checks.
   void Fetch();
   void OnFetched(redisReply* reply);
   void HoldClaimed(std::vector<HeldJob>* claimed);  // SiteHousekeeping's
@@ -134,6 +137,7 @@ class SiteConsumer {
   SiteHousekeeping housekeeping_;  // after writer_, queues_ and consumer_
   WrongTypeWatch wrong_type_;      // after writer_ and queues_
   std::unordered_map<std::string, int> queue_by_key_;
+  WeightedRoundRobin queue_turns_;  // by index into queues_
   size_t ready_count_ = 0;
 
   enum class Phase { kConnecting, kReplay, kFetch };
@@ -141,6 +145,7 @@ class SiteConsumer {
   bool draining_ = false;
   bool paused_ = false;
   bool read_in_flight_ = false;
+  FetchPlan reading_;  // the read in flight, or the last one
   bool replay_in_flight_ = false;
   bool reconnect_replay_ = false;  // the replay after the reader reconnected
   std::vector<HeldJob> replay_batch_;
@@ -148,7 +153,8 @@ class SiteConsumer {
   int replay_pending_replies_ = 0;
   PollBackoff poll_backoff_;
 
-  event* fetch_timer_ = nullptr;  // poll mode, and retry after errors
+  // The next read in poll mode, and after errors; it fires MaybeFetch().
+  event* fetch_timer_ = nullptr;
 };
 
 }  // namespace qd

@@ -34,8 +34,10 @@ struct SiteQueue {
   QueueHandler* handler = nullptr;
   std::deque<HeldJob> ready;
   std::vector<std::string> acks;  // to XACK + XDEL at the next flush
-  int current_weight = 0;         // smooth weighted round robin
-  StatsdSink::Tags tags;          // site, queue: on this queue's metrics
+  // The last read of this stream came back full: it may hold more
+  // (FetchPlan).
+  bool more = false;
+  StatsdSink::Tags tags;  // site, queue: on this queue's metrics
 
   // Set aside: `key` holds another Redis type (another program wrote it),
   // which fails every XREADGROUP that names it. Not read, claimed or swept

@@ -241,6 +241,54 @@ TEST_F(QueueTest, HupAddsAndRemovesSitesWithoutDroppingAJob) {
   EXPECT_TRUE(d.WaitForLog("gave back")) << "roll-over re-queued fetched jobs";
 }
 
+// The jobs a site's workers hold: read and not yet acked (XPENDING).
+long long Pending(const RedisServer& redis, const std::string& key) {
+  std::vector<std::string> summary =
+      RedisStrings(redis.port(), {"XPENDING", key, "workers"});
+  return summary.empty() ? -1 : std::stoll(summary[0]);
+}
+
+TEST_F(QueueTest, PollModeRunsEveryJobAndHoldsNoMoreThanListenMode) {
+  RedisServer redis;
+  std::string text = QueueConfig(redis.url(), 1);
+  text.replace(text.find("  a:\n"), 5,
+               "  a:\n    mode: poll\n    poll_interval: 200ms\n");
+  Daemon d(text);
+  ASSERT_TRUE(d.WaitForWorkers(1)) << d.Log();
+  // A few jobs on an idle site: found by a poll, each run once, acked.
+  auto few = Numbered("few", 20);
+  Enqueue(redis.port(), "a", few);
+  auto rec = WaitForAll(d, few, milliseconds(10000));
+  for (const auto& p : few) EXPECT_EQ(rec[p], 1) << p << d.LogTail(20);
+  EXPECT_TRUE(WaitForLen(redis, "qd:{a}:q:jobs", 0, milliseconds(5000)));
+  EXPECT_EQ(Pending(redis, "qd:{a}:q:jobs"), 0);
+
+  // A backlog: a poll that hits polls again at once, but only once the
+  // worker runs low, as a listen-mode read. It holds at most two fetch
+  // batches (2 x 128) plus a chunk's acks not yet flushed (64); reading on
+  // at every hit took the whole backlog into the worker at once.
+  std::vector<std::string> backlog;
+  for (int i = 0; i < 1000; ++i)
+    backlog.push_back("sleep:1#" + std::to_string(i));
+  Enqueue(redis.port(), "a", backlog);
+  long long most = 0;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        most = std::max(most, Pending(redis, "qd:{a}:q:jobs"));
+        return RedisInt(redis.port(), {"XLEN", "qd:{a}:q:jobs"}) == 0;
+      },
+      milliseconds(30000)))
+      << d.LogTail(20);
+  EXPECT_LE(most, 2 * 128 + 64);
+  EXPECT_GT(most, 0);
+  rec = ReadRecord(Record(d));
+  size_t missing = 0;
+  for (const auto& p : backlog) missing += rec[p] != 1;
+  EXPECT_EQ(missing, 0u);
+  EXPECT_EQ(Pending(redis, "qd:{a}:q:jobs"), 0) << "nothing left pending";
+  std::printf("poll mode, 1000-job backlog: at most %lld held\n", most);
+}
+
 TEST(QueueStartupTest, AnUnknownHandlerIsRefusedNamingSiteQueueAndHandler) {
   TempDir dir;
   std::string text;
