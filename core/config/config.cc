@@ -37,6 +37,7 @@ using config_detail::ReadXmppAccount;
 using config_detail::SiteRef;
 
 constexpr int kMaxThreads = 1024;
+constexpr int kMaxSiteWeight = 1000;
 constexpr int kMaxInt = std::numeric_limits<int>::max();
 
 const std::vector<std::string> kLogLevels = {
@@ -254,6 +255,10 @@ void ReadSite(ConfigReader& r, const Item& item, SiteConfig* site) {
           {"consumer_idle_limit",
            [&](const Item& i) {
              r.ReadDuration(i, &site->consumer_idle_limit);
+           }},
+          {"weight",
+           [&](const Item& i) {
+             r.ReadInt(i, 1, kMaxSiteWeight, &site->weight);
            }},
           {"queues",
            [&](const Item& i) {

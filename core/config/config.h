@@ -154,6 +154,9 @@ struct SiteConfig {
   std::string prefix = "qd";
   std::string mode = "listen";  // listen | poll
   Duration poll_interval{1000};
+  // The site's share of a worker's turns against the other sites with jobs
+  // ready (as a queue's `weight` within its site), 1..1000.
+  int weight = 1;
   // A consumer of a queue's group (another host's worker, a slot of a
   // daemon that is gone) with nothing pending and idle past this is
   // deleted (XGROUP DELCONSUMER); 0 = never. On a queue quiet that long a

@@ -40,6 +40,7 @@ void QueueManager::Start() {
     }
     sites_.push_back(std::make_unique<SiteConsumer>(
         base(), site, url, consumer_, handlers_, [this] { Wake(); }));
+    site_turns_.Add(site.weight);
   }
   if (!sites_.empty()) leases_ = std::make_unique<LeaseKeeper>();
   for (auto& site : sites_) {
@@ -101,17 +102,14 @@ void QueueManager::RunChunk() {
   auto deadline = std::chrono::steady_clock::now() + kChunkTime;
   HeldJob job;
   for (int n = 0; n < kChunkJobs && !draining_; ++n) {
-    // Round robin over sites with jobs ready: one job per site per turn.
-    SiteConsumer* site = nullptr;
-    for (size_t i = 0; i < sites_.size() && site == nullptr; ++i) {
-      SiteConsumer* s = sites_[(next_site_ + i) % sites_.size()].get();
-      if (s->HasReady()) {
-        site = s;
-        next_site_ = (next_site_ + i + 1) % sites_.size();
-      }
-    }
-    if (site == nullptr || !site->TakeNext(&job)) break;
-    RunOne(*site, job);
+    // One job per turn, the turns shared among the sites with jobs ready
+    // by their weight.
+    int turn =
+        site_turns_.Next([&](size_t i) { return sites_[i]->HasReady(); });
+    if (turn < 0) break;
+    SiteConsumer& site = *sites_[turn];
+    if (!site.TakeNext(&job)) break;
+    RunOne(site, job);
     if (std::chrono::steady_clock::now() > deadline) break;
   }
   running_ = false;

@@ -2,8 +2,9 @@
 // in a worker and runs their jobs.
 //
 // Owns one SiteConsumer per site (the Redis side) and the run loop: jobs are
-// taken one at a time, round robin across the sites that have jobs ready
-// (and by weight across a site's queues), and run in chunks of at most
+// taken one at a time, by smooth weighted round robin across the sites that
+// have jobs ready (site `weight`; and by queue `weight` across a site's
+// queues, WeightedRoundRobin both), and run in chunks of at most
 // kChunkJobs jobs or kChunkTime, after which the loop gets control back for
 // socket input. So a site with a million-job backlog delays another site's
 // fresh job by at most the chunk in progress. A handler runs synchronously;
@@ -27,6 +28,7 @@
 #include "core/config/config.h"
 #include "core/queue/lease_keeper.h"
 #include "core/queue/site_consumer.h"
+#include "core/util/weighted_round_robin.h"
 #include "queuedaemon/io_manager.h"
 
 struct event;
@@ -98,7 +100,7 @@ class QueueManager : public IoManager {
   std::string consumer_;
   Hooks hooks_;
   std::vector<std::unique_ptr<SiteConsumer>> sites_;
-  size_t next_site_ = 0;
+  WeightedRoundRobin site_turns_;  // by index into sites_
   event* run_event_ = nullptr;
   bool running_ = false;
   bool draining_ = false;

@@ -47,6 +47,7 @@ void CheckLoaded(const qd::Config& c) {
     FUZZ_CHECK(name.find_first_of("{}") == std::string::npos);
     FUZZ_CHECK(site.poll_interval.count() > 0);
     FUZZ_CHECK(site.consumer_idle_limit.count() >= 0);
+    FUZZ_CHECK(site.weight >= 1 && site.weight <= 1000);
     CheckEndpoint(site.redis, true);
     for (const auto& [qname, q] : site.queues) {
       FUZZ_CHECK(q.name == qname && !q.handler.empty());

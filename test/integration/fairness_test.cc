@@ -1,5 +1,6 @@
 // Weighted fairness end to end: under a flood, one worker runs the jobs of
-// a site's queues (queue `weight`) in proportion to their weights. The testkit plugin records every run in
+// sites (site `weight`) and of a site's queues (queue `weight`) in
+// proportion to their weights. The testkit plugin records every run in
 // order, so the share of each is read from the record.
 #include <gtest/gtest.h>
 
@@ -74,6 +75,24 @@ void ExpectThreeToOne(int heavy, int light, const Daemon& d) {
   EXPECT_LE(ratio, 3.5) << heavy << ":" << light;
   EXPECT_EQ(heavy + light, kWindow) << "every run is one of the two";
   std::printf("weights 3:1 -> %d:%d runs (%.2f)\n", heavy, light, ratio);
+}
+
+TEST_F(QueueTest, SitesRunInProportionToTheirWeight) {
+  RedisServer redis;
+  // Both floods are in Redis before the worker starts: it reads both from
+  // its first fetch.
+  Enqueue(redis.port(), "a", Flood("a", kFlood));
+  Enqueue(redis.port(), "b", Flood("b", kFlood));
+  Daemon d(Header(redis.url()) +
+           "sites:\n"
+           "  a:\n    weight: 3\n    queues:\n      jobs: " +
+           kQueue +
+           " }\n"
+           "  b:\n    queues:\n      jobs: " +  // weight 1, the default
+           kQueue +
+           " }\n");
+  auto [a, b] = CountWindow(d, "a", "b");
+  ExpectThreeToOne(a, b, d);
 }
 
 TEST_F(QueueTest, QueuesOfASiteRunInProportionToTheirWeight) {

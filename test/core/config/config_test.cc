@@ -511,6 +511,7 @@ TEST(ConfigTest, SiteReadsEveryKey) {
     prefix: jobs
     mode: poll
     poll_interval: 250ms
+    weight: 3
     queues:
       mail:
         handler: exec
@@ -529,6 +530,7 @@ TEST(ConfigTest, SiteReadsEveryKey) {
   EXPECT_EQ(site.prefix, "jobs");
   EXPECT_EQ(site.mode, "poll");
   EXPECT_EQ(site.poll_interval, Duration(250));
+  EXPECT_EQ(site.weight, 3);
   const QueueConfig& q = site.queues.at("mail");
   EXPECT_EQ(q.name, "mail");
   EXPECT_EQ(q.handler, "exec");
@@ -539,7 +541,7 @@ TEST(ConfigTest, SiteReadsEveryKey) {
   EXPECT_EQ(q.retry_max, Duration(300000));
   EXPECT_EQ(q.weight, 4);
   EXPECT_EQ(q.max_payload, 1u << 20);
-  EXPECT_EQ(q.line, 8);
+  EXPECT_EQ(q.line, 9);
 }
 
 TEST(ConfigTest, QueueDefaults) {
@@ -549,6 +551,7 @@ TEST(ConfigTest, QueueDefaults) {
   EXPECT_EQ(site.prefix, "qd");
   EXPECT_EQ(site.mode, "listen");
   EXPECT_EQ(site.poll_interval, Duration(1000));
+  EXPECT_EQ(site.weight, 1);
   const QueueConfig& q = site.queues.at("noop");
   EXPECT_EQ(q.handler, "noop");
   EXPECT_EQ(q.max_attempts, 10);
@@ -683,6 +686,22 @@ TEST(ConfigTest, SiteKeysAreChecked) {
       "x.yaml:3:20: sites.a.poll_interval: ", "expected a duration > 0");
   ExpectError("sites:\n  a: [1]\n",
               "x.yaml:2:6: sites.a: ", "expected a map, got a list");
+}
+
+TEST(ConfigTest, SiteWeightIsOneToAThousand) {
+  EXPECT_EQ(Load("sites:\n  a:\n    weight: 1000\n").sites.at("a").weight,
+            1000);
+  EXPECT_EQ(Error("sites:\n  a:\n    weight: 0\n"),
+            "x.yaml:3:13: sites.a.weight: expected a whole number >= 1, got "
+            "'0'");
+  EXPECT_EQ(Error("sites:\n  a:\n    weight: 1001\n"),
+            "x.yaml:3:13: sites.a.weight: expected a whole number <= 1000, got "
+            "'1001'");
+  ExpectError("sites:\n  a:\n    weight: heavy\n",
+              "x.yaml:3:13: sites.a.weight: ",
+              "expected a whole number >= 1, got 'heavy'");
+  ExpectError("sites:\n  a:\n    weight: 2.5\n",
+              "x.yaml:3:13: sites.a.weight: ", "expected a whole number");
 }
 
 // --- listeners ---
