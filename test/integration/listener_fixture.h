@@ -58,6 +58,24 @@ class ListenerTest : public ::testing::Test {
   void Start(const std::string& listener_yaml,
              const std::string& level = "debug",
              const std::string& top_yaml = "") {
+    daemon_ = std::make_unique<Daemon>(Config(listener_yaml, level, top_yaml),
+                                       std::vector<std::string>{},
+                                       std::vector<std::string>{}, nofile_);
+    ASSERT_TRUE(WaitFor(
+        [&] {
+          std::string log = daemon_->Log();
+          size_t at = log.find(kListening);
+          return at != std::string::npos &&
+                 log.find(kListeningTail, at) != std::string::npos;
+        },
+        milliseconds(10000)))
+        << daemon_->Log();
+  }
+
+  // The config Start() writes.
+  std::string Config(const std::string& listener_yaml,
+                     const std::string& level = "debug",
+                     const std::string& top_yaml = "") const {
     std::string listen =
         listener_yaml.find("listen:") == std::string::npos
             ? "    listen: 127.0.0.1:" + std::to_string(port_) + "\n"
@@ -87,17 +105,7 @@ class ListenerTest : public ::testing::Test {
         "    handler: example-line\n"
         "    terminator: \"\\n\"\n" +
         listen + listener_yaml;
-    daemon_ = std::make_unique<Daemon>(config, std::vector<std::string>{},
-                                       std::vector<std::string>{}, nofile_);
-    ASSERT_TRUE(WaitFor(
-        [&] {
-          std::string log = daemon_->Log();
-          size_t at = log.find(kListening);
-          return at != std::string::npos &&
-                 log.find(kListeningTail, at) != std::string::npos;
-        },
-        milliseconds(10000)))
-        << daemon_->Log();
+    return config;
   }
 
   void TearDown() override {
