@@ -97,6 +97,9 @@ class SiteConsumer {
   // Moves the next job (weighted round robin over queues) into *out.
   bool TakeNext(HeldJob* out);
 
+  // Before the job's handler runs: frees its unique lock when its queue
+  // has unique_until: start (docs/unique-jobs.md).
+  void Starting(const HeldJob& job);
   void Ack(const HeldJob& job);
   // Back to the delayed set with attempt+1, due after `delay`; dead instead
   // when attempts are used up.
@@ -110,6 +113,7 @@ class SiteConsumer {
 
  private:
   void OnWriterConnected();
+  void EnsureLibrary();
   void OnReaderConnected();
   void CreateGroups();
   void ReplayNext();
@@ -143,6 +147,7 @@ class SiteConsumer {
   bool read_in_flight_ = false;
   bool replay_in_flight_ = false;
   bool reconnect_replay_ = false;  // the replay after the reader reconnected
+  bool library_warned_ = false;    // EnsureLibrary() logged a refusal
   std::vector<HeldJob> replay_batch_;
   std::unordered_map<std::string, int> replay_counts_;
   int replay_pending_replies_ = 0;

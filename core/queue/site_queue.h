@@ -34,8 +34,12 @@ struct SiteQueue {
   QueueHandler* handler = nullptr;
   std::deque<HeldJob> ready;
   std::vector<std::string> acks;  // to XACK + XDEL at the next flush
-  int current_weight = 0;         // smooth weighted round robin
-  StatsdSink::Tags tags;          // site, queue: on this queue's metrics
+  // PREFIX:{SITE}:unique:NAME/ : a job's unique_key appended is its lock.
+  std::string unique_locks;
+  // Locks (key, jid) of unique jobs among `acks`, freed in the same flush.
+  std::vector<std::pair<std::string, std::string>> releases;
+  int current_weight = 0;  // smooth weighted round robin
+  StatsdSink::Tags tags;   // site, queue: on this queue's metrics
 
   // Set aside: `key` holds another Redis type (another program wrote it),
   // which fails every XREADGROUP that names it. Not read, claimed or swept
