@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -230,9 +231,14 @@ TEST(UniqueJobsLibraryTest, LoadedAtStartAndAgainAfterTheServerLostIt) {
       "    queues:\n      jobs: { handler: noop }\n");
   ASSERT_TRUE(d.WaitForWorkers(2));
   EXPECT_EQ(top_client.Call({"FCALL", "qd_version", "0"}), kVersion);
-  EXPECT_TRUE(WaitFor(
+  EXPECT_EQ(site_client.Call({"FCALL", "qd_version", "0"}), kVersion);
+  // Each worker asks for the version before its first read, which makes
+  // it a consumer: once both are, no first check can come after the flush.
+  ASSERT_TRUE(WaitFor(
       [&] {
-        return site_client.Call({"FCALL", "qd_version", "0"}) == kVersion;
+        std::vector<std::string> consumers = RedisStrings(
+            site.port(), {"XINFO", "CONSUMERS", "qd:{a}:q:jobs", "workers"});
+        return std::count(consumers.begin(), consumers.end(), "name") == 2;
       },
       milliseconds(5000)));
   ASSERT_EQ(site_client.Call({"FUNCTION", "FLUSH"}), "OK");
