@@ -3,6 +3,7 @@
 //   queuectl [-c FILE] [--redis URL] [-i ID] COMMAND ...
 //     status                                    is the daemon running
 //     enqueue SITE QUEUE [PAYLOAD|-] [--delay D] [--bulk] [--jid J]
+//             [--unique-key K [--unique-for D]]
 //     stats [SITE] [--json]                     ready/pending/delayed/dead,
 //                                               streams no queue serves
 //     dead list|retry|purge SITE QUEUE ...      dead-lettered jobs

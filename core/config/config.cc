@@ -223,6 +223,10 @@ void ReadQueue(ConfigReader& r, const Item& item, QueueConfig* q) {
            [&](const Item& i) { r.ReadInt(i, 1, kMaxInt, &q->weight); }},
           {"max_payload",
            [&](const Item& i) { r.ReadSize(i, &q->max_payload); }},
+          {"unique_until",
+           [&](const Item& i) {
+             r.ReadChoice(i, {"done", "start"}, &q->unique_until);
+           }},
       },
       [&](const Item& i) { q->handler_options[i.key.Scalar()] = i.value; });
   if (!r.ok()) return;

@@ -143,6 +143,9 @@ struct QueueConfig {
   // Bytes of an entry's fields and values together; a larger job is
   // dead-lettered unrun.
   uint64_t max_payload = 16 << 20;
+  // When a unique job frees its lock (docs/unique-jobs.md): "done" (acked
+  // or dead-lettered) or "start" (its handler is called).
+  std::string unique_until = "done";
   YAML::Node handler_options;  // a map, possibly empty
   int line = 0;  // 1-based position in the file, for later messages
   int column = 0;

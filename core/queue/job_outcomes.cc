@@ -10,6 +10,7 @@
 #include "core/queue/delayed_job.h"
 #include "core/queue/outcome_script.h"
 #include "core/queue/queue_keys.h"
+#include "core/queue/unique_release_script.h"
 #include "core/util/units.h"
 
 namespace qd {
@@ -45,6 +46,17 @@ void Transaction(RedisClient& c,
   c.Command({"MULTI"}, nullptr);
   for (const auto& cmd : commands) c.Command(cmd, nullptr);
   c.Command({"EXEC"}, std::move(done));
+}
+
+// EVAL of kUniqueReleaseScript for `releases` (`count` is their number
+// as text); views into both.
+std::vector<std::string_view> ReleaseCommand(
+    const std::vector<std::pair<std::string, std::string>>& releases,
+    const std::string& count) {
+  std::vector<std::string_view> eval = {"EVAL", kUniqueReleaseScript, count};
+  for (const auto& release : releases) eval.push_back(release.first);
+  for (const auto& release : releases) eval.push_back(release.second);
+  return eval;
 }
 
 }  // namespace
@@ -93,7 +105,13 @@ void JobOutcomes::Dead(const HeldJob& job, const std::string& reason) {
     item.push_back(v);
   }
   if (!writer_.connected()) return;  // stays pending: claimed or replayed
-  Move(q, q.dead_key, "xadd", {job.id}, item, nullptr);
+  // A unique job's lock goes in the call that moves it: freed only if the
+  // dead letter was written (else the job stays pending, and so does its
+  // lock).
+  UniqueLock lock;
+  bool unique = UniqueLock::Of(q, job, &lock);
+  Move(q, q.dead_key, "xadd", {job.id}, item, nullptr,
+       unique ? &lock : nullptr);
 }
 
 // One EVAL of kOutcomeScript; `done` (may be null) runs with any reply,
@@ -102,12 +120,15 @@ void JobOutcomes::Move(const SiteQueue& q, const std::string& target,
                        std::string_view op,
                        const std::vector<std::string_view>& ids,
                        const std::vector<std::string_view>& items,
-                       std::function<void()> done) {
+                       std::function<void()> done, const UniqueLock* lock) {
   std::string n = std::to_string(ids.size());
-  std::vector<std::string_view> args = {"EVAL", kOutcomeScript,    "2", q.key,
-                                        target, QueueKeys::kGroup, op,  n};
+  std::vector<std::string_view> args = {
+      "EVAL", kOutcomeScript, lock != nullptr ? "3" : "2", q.key, target};
+  if (lock != nullptr) args.push_back(lock->key);
+  args.insert(args.end(), {QueueKeys::kGroup, op, n});
   args.insert(args.end(), ids.begin(), ids.end());
   args.insert(args.end(), items.begin(), items.end());
+  if (lock != nullptr) args.push_back(lock->jid);
   writer_.Command(
       args, [this, site = site_.name, queue = q.name, target,
              total = ids.size(), done = std::move(done)](redisReply* r) {
@@ -159,18 +180,25 @@ void JobOutcomes::FlushAcks() {
     if (q.acks.empty()) continue;
     auto ids = std::make_shared<std::vector<std::string>>(std::move(q.acks));
     q.acks.clear();
+    auto releases = std::make_shared<Releases>(std::move(q.releases));
+    q.releases.clear();
     std::vector<std::string_view> xack = {"XACK", q.key, QueueKeys::kGroup};
     std::vector<std::string_view> xdel = {"XDEL", q.key};
     for (const auto& id : *ids) {
       xack.push_back(id);
       xdel.push_back(id);
     }
+    std::vector<std::vector<std::string_view>> commands = {xack, xdel};
+    std::string locks = std::to_string(releases->size());
+    if (!releases->empty())
+      commands.push_back(ReleaseCommand(*releases, locks));
     ++acks_in_flight_;
-    Transaction(writer_, {xack, xdel}, [this, ids, index](redisReply* r) {
+    Transaction(writer_, commands, [this, ids, releases, index](redisReply* r) {
       --acks_in_flight_;
       if (r == nullptr) {  // lost before EXEC answered: send again later
-        auto& acks = queues_[index].acks;
-        acks.insert(acks.end(), ids->begin(), ids->end());
+        SiteQueue& q = queues_[index];
+        q.acks.insert(q.acks.end(), ids->begin(), ids->end());
+        q.releases.insert(q.releases.end(), releases->begin(), releases->end());
       }
     });
   }
@@ -194,13 +222,21 @@ void JobOutcomes::Requeue() {
     counts.reserve(q.ready.size());
     std::vector<std::string_view> ids;
     std::vector<std::string_view> items;
+    UniqueLock lock;
     for (const auto& job : q.ready) {
       ids.push_back(job.id);
-      counts.push_back(std::to_string(job.fields.size() * 2));
+      // The copy gets a new entry id: a unique job without a jid keeps the
+      // old one as its jid, which its lock holds (UniqueLock).
+      bool keep_jid = UniqueLock::Of(q, job, &lock) && lock.jid == job.id;
+      counts.push_back(std::to_string(job.fields.size() * 2 + keep_jid * 2));
       items.push_back(counts.back());
       for (const auto& [k, v] : job.fields) {
         items.push_back(k);
         items.push_back(v);
+      }
+      if (keep_jid) {
+        items.push_back("jid");
+        items.push_back(job.id);
       }
     }
     ++requeues_in_flight_;

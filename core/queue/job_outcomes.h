@@ -2,14 +2,17 @@
 //
 //   ack      ids collect per queue (SiteQueue::acks) and go out after each
 //            run chunk as one MULTI/XACK/XDEL/EXEC per queue, pipelined; a
-//            connection lost before EXEC answered puts them back
+//            connection lost before EXEC answered puts them back. The locks
+//            of unique jobs among them (SiteQueue::releases) are freed by
+//            one EVAL inside the same MULTI; other jobs add nothing
 //   retry    ZADD the job (attempt+1, error) to the delayed set, due after
 //            the handler's delay or retry_base * 2^attempt (capped at
-//            retry_max, times a jitter in [0.5, 1]); XACK; XDEL
+//            retry_max, times a jitter in [0.5, 1]); XACK; XDEL. A unique
+//            job keeps its lock (and its jid, the lock's value)
 //   dead     XADD to the dead stream with error, failed_at, attempts,
-//            origin_queue, origin_id; XACK; XDEL
+//            origin_queue, origin_id; XACK; XDEL; free a unique job's lock
 //   requeue  (drain) XADD a copy of every fetched, unstarted job; XACK +
-//            XDEL the originals
+//            XDEL the originals; a unique job's copy keeps its jid
 // Retry, dead and requeue run as one script call (outcome_script.h) that
 // acks and deletes an entry only after its write succeeded: a delayed set
 // or dead stream of the wrong type (another program wrote it) leaves the
@@ -27,6 +30,7 @@
 #include <vector>
 
 #include "core/queue/site_queue.h"
+#include "core/queue/unique_lock.h"
 #include "core/redis/redis_client.h"
 #include "core/util/subject_log_limiter.h"
 
@@ -57,7 +61,8 @@ class JobOutcomes {
   void Move(const SiteQueue& q, const std::string& target, std::string_view op,
             const std::vector<std::string_view>& ids,
             const std::vector<std::string_view>& items,
-            std::function<void()> done);
+            std::function<void()> done, const UniqueLock* lock = nullptr);
+  using Releases = std::vector<std::pair<std::string, std::string>>;
 
   RedisClient& writer_;
   const SiteConfig& site_;

@@ -6,16 +6,18 @@
 // refused with WRONGTYPE (another program wrote the key) would still be
 // followed by the XACK and XDEL, and the job would be lost.
 //
-//   EVAL <script> 2 STREAM TARGET GROUP OP N ID... ITEM...
+//   EVAL <script> 2+L STREAM TARGET [LOCK...] GROUP OP N ID... ITEM... [JID...]
 // OP is "zadd" (TARGET is a sorted set; an ITEM is SCORE MEMBER) or "xadd"
 // (TARGET is a stream; an ITEM is a count C and then C field and value
-// arguments); the i-th ITEM belongs to the i-th ID. Returns {moved} or,
+// arguments); the i-th ITEM belongs to the i-th ID. The L unique locks
+// (a dead letter's: unique_release_script.h) are freed, each only while it
+// holds its JID, once every ID moved. Returns {moved} or,
 // when an item could not be written, {moved, KEY, REASON}: the items before
 // it were moved, it and the ones after it were not. A job not moved stays
 // pending in STREAM, untouched; it comes back through XAUTOCLAIM after the
 // visibility timeout or the slot's replay, and moves once the key is fixed.
-// STREAM and TARGET share the site's hash tag, so they live in the same
-// Redis Cluster slot.
+// STREAM, TARGET and the locks share the site's hash tag, so they live in
+// the same Redis Cluster slot.
 #pragma once
 
 namespace qd {
@@ -55,6 +57,11 @@ if #moved > 0 then
   redis.call('XDEL', KEYS[1], unpack(moved))
 end
 if failed then return {#moved, KEYS[2], failed} end
+for i = 3, #KEYS do
+  if redis.pcall('GET', KEYS[i]) == ARGV[at + i - 3] then
+    redis.call('DEL', KEYS[i])
+  end
+end
 return {#moved}
 )lua";
 

@@ -152,6 +152,7 @@ void QueueManager::RunOne(SiteConsumer& site, HeldJob& held) {
       Complete(token, std::move(r));
     };
   });
+  site.Starting(held);
   leases_->Begin(&site, held.queue);
   if (q.handler != nullptr) {
     try {

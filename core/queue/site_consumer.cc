@@ -9,8 +9,11 @@
 #include <random>
 
 #include "core/plugin/handler_set.h"
+#include "core/queue/enqueue_library_loader.h"
 #include "core/queue/queue_keys.h"
 #include "core/queue/stream_reply.h"
+#include "core/queue/unique_lock.h"
+#include "core/queue/unique_release_script.h"
 #include "core/util/units.h"
 
 namespace qd {
@@ -42,6 +45,7 @@ SiteConsumer::SiteConsumer(event_base* base, const SiteConfig& site,
     queue.name = name;
     queue.key = QueueKeys::Stream(site.prefix, site.name, name);
     queue.dead_key = QueueKeys::Dead(site.prefix, site.name, name);
+    queue.unique_locks = QueueKeys::UniqueLocks(site.prefix, site.name, name);
     queue.config = &q;
     queue.handler = handlers.Find(site.name, name);
     queue.tags = {{"site", site.name}, {"queue", name}};
@@ -74,6 +78,7 @@ void SiteConsumer::Start() {
 // --- start-up: groups and replay -------------------------------------------
 
 void SiteConsumer::OnWriterConnected() {
+  EnsureLibrary();
   CreateGroups();
   outcomes_.FlushAcks();
   if (phase_ == Phase::kConnecting) phase_ = Phase::kReplay;
@@ -95,6 +100,24 @@ void SiteConsumer::OnReaderConnected() {
   }
   if (phase_ == Phase::kReplay && !replay_in_flight_) ReplayNext();
   MaybeFetch();
+}
+
+// After every connect: a Redis restarted without persistence (or FUNCTION
+// FLUSH) lost the library that FCALL qd_enqueue needs. The master said at
+// start when the server has no functions at all; a refusal is said once.
+void SiteConsumer::EnsureLibrary() {
+  EnqueueLibraryLoader::Ensure(&writer_, [this](const auto& outcome) {
+    using Result = EnqueueLibraryLoader::Result;
+    std::string what = EnqueueLibraryLoader::Describe(outcome);
+    if (outcome.result == Result::kLoaded) {
+      spdlog::info("site {}: {}", site_.name, what);
+    } else if (outcome.result == Result::kFailed && !library_warned_) {
+      library_warned_ = true;
+      spdlog::warn("site {}: {}", site_.name, what);
+    } else {
+      spdlog::debug("site {}: {}", site_.name, what);
+    }
+  });
 }
 
 void SiteConsumer::CreateGroups() {
@@ -370,7 +393,33 @@ void SiteConsumer::HoldClaimed(std::vector<HeldJob>* claimed) {
 // --- outcomes ----------------------------------------------------------------
 
 void SiteConsumer::Ack(const HeldJob& job) {
-  queues_[job.queue].acks.push_back(job.id);
+  Queue& q = queues_[job.queue];
+  q.acks.push_back(job.id);
+  UniqueLock lock;
+  if (UniqueLock::Of(q, job, &lock)) {
+    q.releases.emplace_back(std::move(lock.key), std::move(lock.jid));
+  }
+}
+
+// Sent and flushed before the handler runs: a handler that blocks the loop
+// would otherwise hold the command in the output buffer until it returns.
+// If it cannot go (Redis down), the release at the job's end frees the
+// lock instead (it frees only a lock that still names this job).
+void SiteConsumer::Starting(const HeldJob& job) {
+  const Queue& q = queues_[job.queue];
+  UniqueLock lock;
+  if (q.config->unique_until != "start" || !UniqueLock::Of(q, job, &lock)) {
+    return;
+  }
+  bool sent = writer_.Command(
+      {"EVAL", kUniqueReleaseScript, "1", lock.key, lock.jid},
+      [this, key = lock.key](redisReply* r) {
+        if (r != nullptr && r->type == REDIS_REPLY_ERROR) {
+          spdlog::warn("site {}: freeing unique lock {} at start: {}",
+                       site_.name, key, ReplyString(r));
+        }
+      });
+  if (sent) writer_.Flush();
 }
 
 void SiteConsumer::Retry(const HeldJob& job, const std::string& reason,

@@ -99,6 +99,9 @@ class SiteConsumer {
   // Moves the next job (weighted round robin over queues) into *out.
   bool TakeNext(HeldJob* out);
 
+  // Before the job's handler runs: frees its unique lock when its queue
+  // has unique_until: start (docs/unique-jobs.md).
+  void Starting(const HeldJob& job);
   void Ack(const HeldJob& job);
   // Back to the delayed set with attempt+1, due after `delay`; dead instead
   // when attempts are used up.
@@ -112,6 +115,7 @@ class SiteConsumer {
 
  private:
   void OnWriterConnected();
+  void EnsureLibrary();
   void OnReaderConnected();
   void CreateGroups();
   void ReplayNext();
@@ -148,6 +152,7 @@ class SiteConsumer {
   FetchPlan reading_;  // the read in flight, or the last one
   bool replay_in_flight_ = false;
   bool reconnect_replay_ = false;  // the replay after the reader reconnected
+  bool library_warned_ = false;    // EnsureLibrary() logged a refusal
   std::vector<HeldJob> replay_batch_;
   std::unordered_map<std::string, int> replay_counts_;
   int replay_pending_replies_ = 0;

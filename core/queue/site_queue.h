@@ -37,6 +37,10 @@ struct SiteQueue {
   // The last read of this stream came back full: it may hold more
   // (FetchPlan).
   bool more = false;
+  // PREFIX:{SITE}:unique:NAME/ : a job's unique_key appended is its lock.
+  std::string unique_locks;
+  // Locks (key, jid) of unique jobs among `acks`, freed in the same flush.
+  std::vector<std::pair<std::string, std::string>> releases;
   StatsdSink::Tags tags;  // site, queue: on this queue's metrics
 
   // Set aside: `key` holds another Redis type (another program wrote it),

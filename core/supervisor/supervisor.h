@@ -95,9 +95,12 @@ class Supervisor {
   void MaybeFinish();
   std::string WorkerRedisUrl() const;
   Status DropPrivileges();
-  // The embedded Redis (when configured), then every server's login.
+  // The embedded Redis (when configured), then every server's login, then
+  // the function library on each.
   Status StartRedis();
   Status CheckRedisLogins() const;
+  // FCALL qd_enqueue on every server the config names (logged, never fatal).
+  void LoadEnqueueLibrary() const;
   // `fds`: the listeners' sockets, bound before the privileges were dropped.
   Status StartListeners(std::map<std::string, int> fds);
   int RunWorker(int slot, int incarnation, Channel channel);

@@ -10,12 +10,14 @@
 
 #include <cstring>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/os/process.h"
+#include "core/queue/enqueue_library_loader.h"
 #include "core/queue/queue_keys.h"
 #include "core/redis/redis_conn.h"
 #include "core/supervisor/supervisor.h"
@@ -77,7 +79,41 @@ Status Supervisor::StartRedis() {
     if (!s.ok()) return s;
   }
   config_->redis.url = WorkerRedisUrl();
-  return CheckRedisLogins();
+  Status s = CheckRedisLogins();
+  if (s.ok()) LoadEnqueueLibrary();
+  return s;
+}
+
+// Blocking, at start-up only, like the login check: the top-level server
+// and each site's (a site may have its own). Each worker checks again after
+// every connect to a site's server (SiteConsumer), which also covers a
+// server down now.
+void Supervisor::LoadEnqueueLibrary() const {
+  std::set<std::string> done;
+  std::vector<const RedisEndpoint*> endpoints = {&config_->redis};
+  for (const auto& [name, site] : config_->sites) {
+    endpoints.push_back(&config_->RedisOf(site));
+  }
+  for (const RedisEndpoint* endpoint : endpoints) {
+    RedisUrl url;
+    if (!endpoint->Resolve(&url).ok()) continue;  // CheckRedisLogins said
+    if (!done.insert(url.Key()).second) continue;
+    std::unique_ptr<RedisConn> conn;
+    Status s = RedisConn::Open(url, &conn, {2, 0});
+    if (!s.ok()) {
+      spdlog::debug("{}: function library left to the workers", s.message());
+      continue;
+    }
+    auto outcome = EnqueueLibraryLoader::Ensure(conn.get());
+    std::string what = EnqueueLibraryLoader::Describe(outcome);
+    if (outcome.result == EnqueueLibraryLoader::Result::kPresent) {
+      spdlog::debug("{}: {}", conn->name(), what);
+    } else if (outcome.result == EnqueueLibraryLoader::Result::kLoaded) {
+      spdlog::info("{}: {}", conn->name(), what);
+    } else {
+      spdlog::warn("{}: {}", conn->name(), what);
+    }
+  }
 }
 
 // Blocking, at start-up only (the loop is not running yet): a login the

@@ -2,7 +2,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <string_view>
 
+#include "core/queue/enqueue_library_loader.h"
+#include "core/queue/queue_keys.h"
 #include "core/util/units.h"
 #include "scripts/queuectl/bulk_enqueuer.h"
 #include "scripts/queuectl/exit_code.h"
@@ -21,6 +24,12 @@ EnqueueCommand::EnqueueCommand(CLI::App* parent) {
                    "payload that starts with '-')");
   app_->add_option("--delay", delay_, "run after this long (e.g. 30s, 5m)");
   app_->add_option("--jid", jid_, "the job id (one job only)");
+  app_->add_option("--unique-key", unique_key_,
+                   "refuse the job while one with this key is held in the "
+                   "queue (exit 4; docs/unique-jobs.md)");
+  app_->add_option("--unique-for", unique_for_,
+                   "with --unique-key: hold the key at most this long "
+                   "(default 24h)");
   app_->add_flag("--bulk", bulk_, "one job per stdin line, pipelined");
   app_->add_flag("--any-queue", any_queue_,
                  "allow a queue that the config does not list");
@@ -41,7 +50,7 @@ int EnqueueCommand::Run(CtlContext* ctx) {
   s = ctx->Connect(*site, &conn);
   if (!s.ok()) return Fail(kExitRuntime, s);
   JobWriter writer(site->prefix, site->name, queue_, delay);
-  int code = bulk_ ? RunBulk(conn, &writer) : RunOne(conn, &writer);
+  int code = bulk_ ? RunBulk(conn, &writer) : RunOne(conn, &writer, *site);
   if (code != kExitOk || replicas_ == 0) return code;
   return WaitForReplicas(conn);
 }
@@ -92,6 +101,8 @@ Status EnqueueCommand::Check(CtlContext* ctx, const SiteConfig** site,
   if (bulk_ && !jid_.empty()) {
     return Status::Error("--jid names one job; it cannot go with --bulk");
   }
+  s = CheckUnique();
+  if (!s.ok()) return s;
   if (replicas_ < 0) return Status::Error("--replicas: must be 0 or more");
   if (!replicas_timeout_.empty()) {
     Duration timeout;
@@ -107,11 +118,34 @@ Status EnqueueCommand::Check(CtlContext* ctx, const SiteConfig** site,
   return Status::Ok();
 }
 
-int EnqueueCommand::RunOne(RedisConn* conn, JobWriter* writer) {
+Status EnqueueCommand::CheckUnique() const {
+  if (unique_key_.empty()) {
+    if (!unique_for_.empty()) {
+      return Status::Error("--unique-for goes with --unique-key");
+    }
+    return Status::Ok();
+  }
+  // A delayed job takes no lock; a bulk enqueue has one key per job.
+  if (!delay_.empty()) {
+    return Status::Error("--unique-key cannot go with --delay");
+  }
+  if (bulk_) return Status::Error("--unique-key cannot go with --bulk");
+  if (!unique_for_.empty()) {
+    Duration d;
+    Status s = ParseDuration(unique_for_, &d);
+    if (!s.ok()) return Status::Error("--unique-for: " + s.message());
+    if (d.count() <= 0) return Status::Error("--unique-for: must be above 0");
+  }
+  return Status::Ok();
+}
+
+int EnqueueCommand::RunOne(RedisConn* conn, JobWriter* writer,
+                           const SiteConfig& site) {
   std::string payload = payload_;
   if (payload == "-" && !ReadAll(stdin, &payload)) {
     return Fail(kExitRuntime, Status::Error("reading stdin failed"));
   }
+  if (!unique_key_.empty()) return RunUnique(conn, writer, site, payload);
   RespBuffer command;
   std::string jid = writer->Add(payload, jid_, JobWriter::NowMs(), &command);
   conn->AppendRaw(command);
@@ -126,6 +160,51 @@ int EnqueueCommand::RunOne(RedisConn* conn, JobWriter* writer) {
   } else {
     std::printf("%.*s\n", static_cast<int>(r->len), r->str);
   }
+  return kExitOk;
+}
+
+// FCALL first: the library is there nearly always. "Function not found"
+// (a new server, or one restarted without persistence): load it and call
+// again.
+int EnqueueCommand::RunUnique(RedisConn* conn, JobWriter* writer,
+                              const SiteConfig& site,
+                              const std::string& payload) {
+  Duration unique_for{0};
+  if (!unique_for_.empty()) {
+    (void)ParseDuration(unique_for_, &unique_for);  // Check() read it
+  }
+  RespBuffer command;
+  writer->AddUnique(payload, jid_, JobWriter::NowMs(), unique_key_, unique_for,
+                    &command);
+  ReplyPtr r;
+  conn->AppendRaw(command);
+  Status s = conn->Read(&r);
+  if (s.ok() && r->type == REDIS_REPLY_ERROR &&
+      std::string_view(r->str, r->len).rfind("ERR Function not found", 0) ==
+          0) {
+    auto loaded = EnqueueLibraryLoader::Ensure(conn);
+    if (loaded.result != EnqueueLibraryLoader::Result::kLoaded &&
+        loaded.result != EnqueueLibraryLoader::Result::kPresent) {
+      return Fail(kExitRuntime,
+                  conn->Error(EnqueueLibraryLoader::Describe(loaded)));
+    }
+    conn->AppendRaw(command);
+    s = conn->Read(&r);
+  }
+  if (!s.ok()) return Fail(kExitRuntime, s);
+  if (r->type == REDIS_REPLY_ERROR) {
+    return Fail(kExitRuntime, conn->Error(std::string(r->str, r->len)));
+  }
+  if (r->type == REDIS_REPLY_NIL) {
+    std::string lock =
+        QueueKeys::UniqueLocks(site.prefix, site.name, queue_) + unique_key_;
+    std::fprintf(stderr,
+                 "queuectl: duplicate: a job with unique_key %s is held in "
+                 "queue %s (lock %s); nothing enqueued\n",
+                 unique_key_.c_str(), queue_.c_str(), lock.c_str());
+    return kExitDuplicate;
+  }
+  std::printf("%.*s\n", static_cast<int>(r->len), r->str);
   return kExitOk;
 }
 

@@ -10,6 +10,10 @@
 // `--replicas-timeout`, 1 s) until N replicas have the job(s) and fails
 // when fewer do: with asynchronous replication, a job the master accepted
 // and no replica had yet is lost if the master dies before it is copied.
+// `--unique-key K [--unique-for D]`: one job through FCALL qd_enqueue
+// (docs/unique-jobs.md), loading the function library first when the
+// server lacks it; a job with the same key held in the queue makes it a
+// duplicate: nothing is enqueued, stderr says so, exit kExitDuplicate.
 #pragma once
 
 #include <string>
@@ -27,7 +31,10 @@ class EnqueueCommand : public Command {
  private:
   // Checks the arguments against the config; usage errors only.
   Status Check(CtlContext* ctx, const SiteConfig** site, Duration* delay) const;
-  int RunOne(RedisConn* conn, JobWriter* writer);
+  Status CheckUnique() const;
+  int RunOne(RedisConn* conn, JobWriter* writer, const SiteConfig& site);
+  int RunUnique(RedisConn* conn, JobWriter* writer, const SiteConfig& site,
+                const std::string& payload);
   int RunBulk(RedisConn* conn, JobWriter* writer);
   static bool ReadAll(FILE* in, std::string* out);
   int WaitForReplicas(RedisConn* conn);
@@ -37,6 +44,8 @@ class EnqueueCommand : public Command {
   std::string payload_ = "-";
   std::string delay_;
   std::string jid_;
+  std::string unique_key_;
+  std::string unique_for_;
   bool bulk_ = false;
   bool any_queue_ = false;
   bool stats_ = false;

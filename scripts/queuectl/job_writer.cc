@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <vector>
 
 #include "core/queue/delayed_job.h"
 #include "core/queue/queue_keys.h"
@@ -36,6 +37,19 @@ std::string JobWriter::Add(std::string_view payload, std::string_view jid,
   out->Add(
       {"ZADD", delayed_key_, std::to_string(now_ms + delay_.count()), member});
   return id;
+}
+
+void JobWriter::AddUnique(std::string_view payload, std::string_view jid,
+                          int64_t now_ms, std::string_view unique_key,
+                          Duration unique_for, RespBuffer* out) const {
+  std::string now = std::to_string(now_ms);
+  std::string ms = std::to_string(unique_for.count());
+  std::vector<std::string_view> args = {"FCALL",     "qd_enqueue", "1",
+                                        stream_key_, "payload",    payload};
+  if (!jid.empty()) args.insert(args.end(), {"jid", jid});
+  args.insert(args.end(), {"enqueued_at", now, "unique_key", unique_key});
+  if (unique_for.count() > 0) args.insert(args.end(), {"unique_for", ms});
+  out->Add(args);
 }
 
 int64_t JobWriter::NowMs() {

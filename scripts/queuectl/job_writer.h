@@ -3,6 +3,8 @@
 //
 //   now:    XADD PREFIX:{SITE}:q:QUEUE * payload P [jid J] enqueued_at MS
 //   later:  ZADD PREFIX:{SITE}:delayed NOW+DELAY <DelayedJob member>
+//   unique: FCALL qd_enqueue 1 PREFIX:{SITE}:q:QUEUE payload P [jid J]
+//           enqueued_at MS unique_key K [unique_for MS] (enqueue_library.h)
 // A delayed member always carries a jid (generated when none is given):
 // without one, two identical jobs would be one sorted-set member and the
 // second ZADD would only move the first. Not thread-safe (owns a PRNG).
@@ -29,6 +31,12 @@ class JobWriter {
   // plain enqueue given none: the daemon then uses the stream entry id).
   std::string Add(std::string_view payload, std::string_view jid,
                   int64_t now_ms, RespBuffer* out);
+
+  // Appends the FCALL that enqueues one unique job at once; `unique_for`
+  // <= 0: the library's default.
+  void AddUnique(std::string_view payload, std::string_view jid,
+                 int64_t now_ms, std::string_view unique_key,
+                 Duration unique_for, RespBuffer* out) const;
 
   static int64_t NowMs();
 

@@ -660,6 +660,19 @@ TEST(ConfigTest, QueueDurationsMustParse) {
       "x.yaml:4:7: sites.a.queues.q: ", "retry_max 10s is below retry_base 1m");
 }
 
+TEST(ConfigTest, UniqueUntilIsDoneOrStart) {
+  Config c = Load(
+      "sites:\n  a:\n    queues:\n      q: { handler: x }\n"
+      "      r: { handler: x, unique_until: start }\n");
+  EXPECT_EQ(c.sites.at("a").queues.at("q").unique_until, "done");
+  EXPECT_EQ(c.sites.at("a").queues.at("r").unique_until, "start");
+  ExpectError(
+      "sites:\n  a:\n    queues:\n      q: { handler: x, unique_until: later "
+      "}\n",
+      "x.yaml:4:38: sites.a.queues.q.unique_until: ",
+      "expected one of done|start, got 'later'");
+}
+
 TEST(ConfigTest, SiteAndQueueNamesAreChecked) {
   EXPECT_EQ(Error("sites:\n  a{b}:\n    queues: {}\n"),
             "x.yaml:2:3: sites.a{b}: a site name may only hold letters, digits "

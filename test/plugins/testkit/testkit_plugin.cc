@@ -9,6 +9,9 @@
 //   sleep:MS     sleep MS milliseconds, then succeed
 //   fail         JobResult::Fail
 //   retry:N      retry until the attempt is N, then succeed
+//   retry:N:MS   the same, each retry due after MS milliseconds (else 50)
+//   wait:PATH    wait until the file PATH exists (at most 30 s), then
+//                succeed: a job that runs until the test lets it end
 //   throw        throw std::runtime_error
 //   anything else: succeed
 #include <fcntl.h>
@@ -45,8 +48,12 @@ class TestkitHandler : public qd::QueueHandler {
       std::this_thread::sleep_for(
           std::chrono::milliseconds(std::atoi(p.c_str() + 6)));
     }
+    if (p.rfind("wait:", 0) == 0) WaitForFile(p.substr(5));
     if (p.rfind("retry:", 0) == 0 && job.attempt() < std::atoi(p.c_str() + 6)) {
-      return qd::JobResult::Retry("not yet", std::chrono::milliseconds(50));
+      size_t delay = p.find(':', 6);
+      int ms =
+          delay == std::string::npos ? 50 : std::atoi(p.c_str() + delay + 1);
+      return qd::JobResult::Retry("not yet", std::chrono::milliseconds(ms));
     }
     return qd::JobResult::Ok();
   }
@@ -65,6 +72,13 @@ class TestkitHandler : public qd::QueueHandler {
     if (fd < 0) return;
     (void)!write(fd, line.data(), line.size());
     close(fd);
+  }
+  static void WaitForFile(const std::string& path) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (access(path.c_str(), F_OK) != 0 &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
   std::string record_;
 };
