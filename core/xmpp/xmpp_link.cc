@@ -109,6 +109,21 @@ void XmppLink::Stop() {
   CloseConnection();
 }
 
+void XmppLink::HoldReading(bool hold) {
+  if (hold == hold_reading_) return;
+  hold_reading_ = hold;
+  if (state_ == State::kReady) ApplyHold();
+}
+
+void XmppLink::ApplyHold() {
+  if (hold_reading_) {
+    bufferevent_disable(bev_, EV_READ);
+  } else {
+    bufferevent_enable(bev_, EV_READ);
+  }
+  keepalive_.Hold(hold_reading_);
+}
+
 bool XmppLink::Send(std::string_view stanza) {
   if (state_ != State::kReady) return false;
   Write(stanza);
@@ -411,6 +426,7 @@ void XmppLink::BecomeReady() {
   backoff_.Reset();
   ++counters_.ready;
   keepalive_.Start();
+  if (hold_reading_) ApplyHold();
   spdlog::info("xmpp {}: ready as {} via {} ({}, {})", account_.name,
                bound_jid_, Where(), tls_active_ ? "TLS" : "plaintext",
                sasl_.mechanism());
