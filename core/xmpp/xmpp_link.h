@@ -21,7 +21,9 @@
 // (what was read already is still parsed and handed on), so what the server
 // sends waits in the TCP buffers until HoldReading(false); a hold outlives
 // reconnects (a new connection does its handshake, then holds once ready).
-// No ping answer can arrive while held, so the keepalive waits for none.
+// No ping answer can arrive while held, so the keepalive waits for none. A
+// write that fails on a ready link (the server closed the connection) is
+// not the end yet: the link first reads what the server sent before it.
 //
 // Failures: a socket error, a stream error, </stream:stream>, a dead ping,
 // SASL <failure> (wrong password), a TLS verification failure, a handshake
@@ -142,6 +144,8 @@ class XmppLink {
   void BecomeReady();
   // Applies hold_reading_ to the ready connection and its keepalive.
   void ApplyHold();
+  // After a failed write: reads what is left, then fails with `why`.
+  void ReadToTheEnd(const std::string& why);
 
   void ArmTimer(event* timer, std::chrono::milliseconds delay);
   void OnHandshakeTimeout();
@@ -162,6 +166,7 @@ class XmppLink {
   bool tls_pending_ = false;  // <proceed/> seen; wrap after this read
   bool session_needed_ = false;
   bool hold_reading_ = false;  // HoldReading(); applied while kReady
+  std::string write_failed_;   // why, while ReadToTheEnd() reads
   XmppSasl sasl_;              // this connection's authentication
   std::string bind_id_, session_id_;
   uint64_t next_id_ = 0;

@@ -422,6 +422,32 @@ TEST_F(XmppLinkFakeTest, HoldOutlivesAReconnect) {
   EXPECT_EQ(bodies[0], "later");
 }
 
+// The server sends, then closes, while the link holds its reading: the
+// write that fails on the closed connection must not drop what the server
+// sent before (it counts it delivered). The link reads it, then fails.
+TEST_F(XmppLinkFakeTest, HeldLinkReadsWhatTheServerSentBeforeItClosed) {
+  XmppAccount account = Account();
+  account.reconnect_min = milliseconds(50);
+  account.whitespace_interval = milliseconds(50);  // the writes that fail
+  signal(SIGPIPE, SIG_IGN);
+  ASSERT_NO_FATAL_FAILURE(StartReadyLink(account));
+  std::vector<std::string> bodies;
+  link_->set_on_stanza([&](const XmlElement& stanza) {
+    if (const XmlElement* body = stanza.Child("body")) {
+      bodies.push_back(body->text);
+    }
+  });
+  link_->HoldReading(true);
+  server_->Send(
+      "<message from='a@localhost/x'><body>one</body></message>"
+      "<message from='a@localhost/x'><body>two</body></message>");
+  server_->Close();
+  ASSERT_TRUE(
+      Pump([&] { return link_->counters().failures == 1; }, milliseconds(5000)))
+      << Log();
+  EXPECT_EQ(bodies, (std::vector<std::string>{"one", "two"})) << Log();
+}
+
 TEST_F(XmppLinkFakeTest, DataAfterProceedFailsTheAttempt) {
   FakeXmppServer& server = StartServer(
       {{"<stream:stream", Opening(kStartTlsOffer + Mechanisms({"PLAIN"}))},
