@@ -85,9 +85,17 @@ void XmppManager::HandOver(Held& held) {
   held.handed_over = true;
   if (!held.link->Send("<presence type='unavailable'/>")) return;
   ++handing_over_;
-  if (!held.link->Confirm([this](bool) { --handing_over_; })) --handing_over_;
-  spdlog::info("xmpp {}: unavailable, handing received messages over",
-               held.link->account().name);
+  std::string name = held.link->account().name;
+  bool sent = held.link->Confirm([this, name](bool answered) {
+    --handing_over_;
+    if (answered) {
+      spdlog::info(
+          "xmpp {}: unavailable; new messages wait offline for the "
+          "next login",
+          name);
+    }
+  });
+  if (!sent) --handing_over_;
 }
 
 bool XmppManager::Holds(const std::string& account) const {

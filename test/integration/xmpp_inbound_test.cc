@@ -387,7 +387,7 @@ TEST_F(XmppInboundTest, DrainingWorkerLeavesNewMessagesToOfflineStorage) {
     ASSERT_TRUE(WaitForBodies(daemon, {"slow"}, milliseconds(10000)))
         << daemon.Log();
     daemon.Signal(SIGTERM);
-    ASSERT_TRUE(daemon.WaitForLog("handing received messages over", 1,
+    ASSERT_TRUE(daemon.WaitForLog("unavailable; new messages wait offline", 1,
                                   milliseconds(5000)))
         << daemon.Log();
     // Sent after the unavailable presence: for the next login, not for a
