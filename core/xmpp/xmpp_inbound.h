@@ -14,13 +14,15 @@
 // buffers and the server's. Once no more than half of those wait,
 // hold(false) reads on. The link parses what it had already read before
 // it stops, so the bound is the window plus one socket read (a stanza is
-// at most 1 MiB). A refused XADD (an error reply: OOM, WRONGTYPE, NOPERM)
-// is sent again after 100 ms doubling to 5 s, its error logged once a
-// minute; one lost with the connection is sent again once the RedisClient
-// has reconnected (it backs off by itself). Waiting messages outlive the
-// link's reconnects: the server counted them delivered when TCP took them.
-// They are lost only when the worker ends before Redis took them (it waits
-// for them while it drains, up to the daemon's shutdown_timeout).
+// at most 1 MiB), or plus what the socket still held when the server
+// closed the connection meanwhile (the link reads that before it fails). A
+// refused XADD (an error reply: OOM, WRONGTYPE, NOPERM) is sent again after 100
+// ms doubling to 5 s, its error logged once a minute; one lost with the
+// connection is sent again once the RedisClient has reconnected (it backs off
+// by itself). Waiting messages outlive the link's reconnects: the server
+// counted them delivered when TCP took them. They are lost only when the worker
+// ends before Redis took them (it waits for them while it drains, up to the
+// daemon's shutdown_timeout).
 //
 // Delivery is at least once: an XADD whose reply was lost with the
 // connection is sent again and may then be in the stream twice.

@@ -3,8 +3,8 @@
 // (XmppTestClient) send to her. Checked: chat and normal messages become
 // jobs with their fields, and a handler answers through the `xmpp` queue;
 // offline messages arrive at login; inbound_from drops and counts others;
-// no message is lost while Redis is down; a draining worker leaves new
-// messages to the server's offline storage.
+// no message is lost while Redis is down or refuses the writes; a draining
+// worker leaves new messages to the server's offline storage.
 //
 // The chat queue's handler is exec running record.sh, which appends each
 // payload (one JSON line) to a file: what the handler saw, in order.
@@ -373,6 +373,40 @@ TEST_F(XmppInboundTest, NoMessageIsLostWhileRedisIsDown) {
   std::cout << "[ report   ] " << twice << " of " << want.size() + 5
             << " messages became two jobs\n";
   EXPECT_EQ(twice, 0u);
+}
+
+// XADD calls Redis has run (INFO commandstats), -1 if unknown.
+long long XaddCalls(int port) {
+  std::string info = RedisCommand("127.0.0.1", port, "INFO commandstats");
+  size_t at = info.find("cmdstat_xadd:calls=");
+  if (at == std::string::npos) return info.empty() ? -1 : 0;
+  return std::stoll(info.substr(at + 19));
+}
+
+TEST_F(XmppInboundTest, RefusedWritesAreSentAgainWithBackoff) {
+  Daemon daemon(Config(Recording()));
+  ASSERT_TRUE(WaitReady(daemon)) << daemon.Log();
+  // Another program wrote a string where the queue's stream belongs.
+  ASSERT_EQ(RedisPipeline(redis_.port(), {{"DEL", "qd:{a}:q:chat"},
+                                          {"SET", "qd:{a}:q:chat", "x"}}),
+            2u);
+  auto bob = Login("bob", kBobPassword);
+  ASSERT_TRUE(bob->ok());
+  std::set<std::string> want = SendNumbered(*bob, "refused", 3);
+  ASSERT_TRUE(daemon.WaitForLog("XADD qd:{a}:q:chat: WRONGTYPE", 1,
+                                milliseconds(10000)))
+      << daemon.Log();
+  // Sent again after 100 ms doubling to 5 s: a handful of tries, never a
+  // spin; logged once.
+  long long calls = XaddCalls(redis_.port());
+  ASSERT_GE(calls, 1);
+  EXPECT_FALSE(WaitFor([&] { return XaddCalls(redis_.port()) > calls + 30; },
+                       milliseconds(2000)));
+  EXPECT_EQ(daemon.LogCount("XADD qd:{a}:q:chat: WRONGTYPE"), 1u);
+  EXPECT_TRUE(Got(daemon).empty());
+  // Fixed: every message arrives.
+  ASSERT_EQ(RedisInt(redis_.port(), {"DEL", "qd:{a}:q:chat"}), 1);
+  ASSERT_TRUE(WaitForBodies(daemon, want, milliseconds(15000))) << daemon.Log();
 }
 
 TEST_F(XmppInboundTest, DrainingWorkerLeavesNewMessagesToOfflineStorage) {
