@@ -85,6 +85,7 @@ void ReadXmppAccount(ConfigReader& r, const Item& item, XmppAccount* a,
 // Ties every queue whose handler is `xmpp` to the account that sends its
 // jobs (its `account` option, or the site's only account), and gives a site
 // with exactly one account and no `xmpp` queue of its own an implicit one.
+// Then checks that each account's `inbound` names a queue its site has.
 // REQUIRES: sites and xmpp accounts are read and their site refs checked.
 void LinkXmppQueues(ConfigReader& r, Config* c);
 

@@ -1,5 +1,6 @@
-// The `xmpp:` section of the config (one XmppAccount per entry), and the
-// tie between `xmpp` queues and the accounts that send their jobs.
+// The `xmpp:` section of the config (one XmppAccount per entry), the tie
+// between `xmpp` queues and the accounts that send their jobs, and the
+// queues that received messages go to.
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,12 +14,89 @@
 #include "core/config/config_sections.h"
 #include "core/util/secret_file.h"
 #include "queuedaemon/jid.h"
+#include "queuedaemon/suggest.h"
 
 namespace qd::config_detail {
+namespace {
+
+// `inbound: QUEUE` (a queue of the account's own site, filled in once the
+// whole account is read) or `inbound: { site: SITE, queue: QUEUE }`. The
+// queue's position is kept for the check that the site has it.
+void ReadInbound(ConfigReader& r, const Item& item, XmppAccount* a,
+                 std::vector<SiteRef>* refs) {
+  auto queue = [&](const Item& i) {
+    ReadToken(r, i, kNameExtra, &a->inbound_queue);
+    a->inbound_line = i.value.Mark().line + 1;
+    a->inbound_column = i.value.Mark().column + 1;
+  };
+  if (item.value.IsScalar()) return queue(item);
+  r.ReadMap(item, {{"site",
+                    [&](const Item& i) {
+                      ReadToken(r, i, kNameExtra, &a->inbound_site);
+                      if (r.ok()) refs->push_back({i, false});
+                    }},
+                   {"queue", queue}});
+  if (r.ok() && a->inbound_queue.empty()) {
+    r.Fail(item, "queue is missing: inbound: { site: SITE, queue: QUEUE }");
+  }
+}
+
+// A list of bare JIDs (user@domain, or a domain alone).
+void ReadInboundFrom(ConfigReader& r, const Item& item,
+                     std::vector<std::string>* out) {
+  if (!r.ReadStringList(item, out)) return;
+  size_t n = 0;
+  for (const auto& value : item.value) {
+    Item element{YAML::Node(), value,
+                 item.path + "[" + std::to_string(n++) + "]"};
+    Jid jid;
+    Status s = ParseJid(value.Scalar(), &jid);
+    if (!s.ok()) return r.Fail(element, s.message());
+    if (!jid.resource.empty()) {
+      return r.Fail(element, "expected a bare JID (user@domain), got " +
+                                 ConfigReader::Describe(value));
+    }
+  }
+}
+
+// The queue an account's `inbound` names must be one its site runs, and
+// not an `xmpp` queue: every received message would go out again as one.
+void CheckXmppInbound(ConfigReader& r, const Config& c) {
+  for (const auto& [name, a] : c.xmpp) {
+    auto site = c.sites.find(a.inbound_site);
+    if (!a.receives() || site == c.sites.end()) continue;
+    YAML::Mark at;
+    at.line = a.inbound_line - 1;
+    at.column = a.inbound_column - 1;
+    std::string path = "xmpp." + name + ".inbound";
+    auto queue = site->second.queues.find(a.inbound_queue);
+    if (queue == site->second.queues.end()) {
+      std::vector<std::string> names;
+      for (const auto& entry : site->second.queues)
+        names.push_back(entry.first);
+      std::string hint = Suggest(a.inbound_queue, names);
+      std::string known;
+      for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+      r.FailAt(at, path,
+               "site " + site->first + " has no queue '" + a.inbound_queue +
+                   "' " +
+                   (!hint.empty()   ? "(did you mean '" + hint + "'?)"
+                    : names.empty() ? std::string("(it has no queues)")
+                                    : "(its queues: " + known + ")"));
+    } else if (queue->second.handler == "xmpp") {
+      r.FailAt(at, path,
+               "queue " + a.inbound_queue + " of site " + site->first +
+                   " sends xmpp messages: every message received would go "
+                   "out again; name a queue with another handler");
+    }
+  }
+}
+
+}  // namespace
 
 void ReadXmppAccount(ConfigReader& r, const Item& item, XmppAccount* a,
                      std::vector<SiteRef>* refs) {
-  std::optional<Item> jid, password;
+  std::optional<Item> jid, password, inbound, inbound_from;
   auto positive = [&r](Duration* out) {
     return [&r, out](const Item& i) { ReadPositiveDuration(r, i, out); };
   };
@@ -87,11 +165,35 @@ void ReadXmppAccount(ConfigReader& r, const Item& item, XmppAccount* a,
           {"reconnect_max", positive(&a->reconnect_max)},
           {"confirm_interval",
            [&](const Item& i) { r.ReadDuration(i, &a->confirm_interval); }},
+          {"inbound",
+           [&](const Item& i) {
+             ReadInbound(r, i, a, refs);
+             inbound = i;
+           }},
+          {"inbound_from",
+           [&](const Item& i) {
+             ReadInboundFrom(r, i, &a->inbound_from);
+             inbound_from = i;
+           }},
       });
   if (!ok || !r.ok()) return;
   if (!jid) return r.FailAtKey(item, "jid is missing (user@domain)");
   if (!password) {
     return r.FailAtKey(item, "password or password_file is missing");
+  }
+  if (inbound && a->inbound_site.empty()) {
+    if (a->site.empty()) {
+      return r.Fail(*inbound,
+                    "the account has no site: add `site: SITE`, or write "
+                    "inbound: { site: SITE, queue: " +
+                        a->inbound_queue + " }");
+    }
+    a->inbound_site = a->site;
+  }
+  if (inbound_from && !inbound) {
+    return r.FailAtKey(*inbound_from,
+                       "inbound_from without inbound: the account receives "
+                       "no messages");
   }
   if (a->reconnect_max < a->reconnect_min) {
     r.FailAtKey(item, "reconnect_max " + FormatDuration(a->reconnect_max) +
@@ -157,6 +259,7 @@ void LinkXmppQueues(ConfigReader& r, Config* c) {
       }
     }
   }
+  CheckXmppInbound(r, *c);
 }
 
 }  // namespace qd::config_detail

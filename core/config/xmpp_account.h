@@ -1,10 +1,12 @@
 // XmppAccount: one `xmpp:` entry of the config, validated by the loader
 // (jid parsed, password read from password_file, tls a known mode, site
-// configured); XmppLink connects with it. The password is never logged.
+// configured, inbound queue configured); XmppLink connects with it. The
+// password is never logged.
 #pragma once
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "queuedaemon/jid.h"
 
@@ -31,7 +33,20 @@ struct XmppAccount {
   // How often the confirmation poller looks for due entries in
   // PREFIX:{SITE}:xmpp:confirm (0 = no poller).
   std::chrono::milliseconds confirm_interval{10000};
+  // Received messages become jobs of queue `inbound_queue` of site
+  // `inbound_site` (docs/xmpp.md, "Receiving messages"); "" = the account
+  // receives nothing. The loader checked that the queue is configured.
+  std::string inbound_site;
+  std::string inbound_queue;
+  // The bare JIDs whose messages are taken, as written (compared without
+  // regard to ASCII case); empty = anyone's.
+  std::vector<std::string> inbound_from;
   int line = 0;  // 1-based position in the config file, for messages
+  // 1-based position of the `inbound` value, for messages about its queue.
+  int inbound_line = 0;
+  int inbound_column = 0;
+
+  bool receives() const { return !inbound_queue.empty(); }
 };
 
 }  // namespace qd

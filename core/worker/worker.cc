@@ -148,6 +148,7 @@ void Worker::AddFrameworkManagers() {
 void Worker::AddXmppManagers() {
   if (config_.xmpp.empty()) return;
   auto xmpp = std::make_unique<XmppManager>(config_, slot_, slots_);
+  xmpp->set_stats(stats_->sink());
   // The handlers' XmppSender (HandlerConfig::xmpp) is this worker's links.
   handlers_.host().AttachXmpp(xmpp.get());
   io_.Add(std::move(xmpp));

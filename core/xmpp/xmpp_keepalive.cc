@@ -49,7 +49,7 @@ void XmppKeepalive::Start() {
 }
 
 void XmppKeepalive::Stop() {
-  running_ = false;
+  running_ = held_ = false;
   for (event* e : {ping_timer_, pong_timer_, whitespace_timer_}) {
     evtimer_del(e);
   }
@@ -57,6 +57,19 @@ void XmppKeepalive::Stop() {
 }
 
 void XmppKeepalive::Wrote() { last_write_ = Clock::now(); }
+
+// The answers to the pings in flight wait unread in the socket while held:
+// on resume they get a whole ping_timeout from now, not from when sent.
+void XmppKeepalive::Hold(bool held) {
+  held_ = held;
+  if (held) {
+    evtimer_del(pong_timer_);
+  } else if (running_ && !pings_.empty()) {
+    auto now = Clock::now();
+    for (auto& ping : pings_) ping.sent = now;
+    ArmTimer(pong_timer_, account_.ping_timeout);
+  }
+}
 
 void XmppKeepalive::Confirm(std::function<void(bool)> done) {
   SendPing(std::move(done));
@@ -75,7 +88,8 @@ std::vector<std::function<void(bool)>> XmppKeepalive::TakeBarriers() {
 void XmppKeepalive::OnPingTimer() {
   if (!running_) return;
   ArmTimer(ping_timer_, account_.ping_interval);
-  if (pings_.empty()) SendPing(nullptr);  // else one is on its way already
+  // One on its way already, or held: no answer could come.
+  if (pings_.empty() && !held_) SendPing(nullptr);
 }
 
 void XmppKeepalive::SendPing(std::function<void(bool)> done) {
@@ -87,7 +101,7 @@ void XmppKeepalive::SendPing(std::function<void(bool)> done) {
                    .Child(XmlBuilder("ping").Attr("xmlns", kNsPing))
                    .Str());
   ++counters_->pings_sent;
-  if (pings_.empty()) ArmTimer(pong_timer_, account_.ping_timeout);
+  if (pings_.empty() && !held_) ArmTimer(pong_timer_, account_.ping_timeout);
   pings_.push_back({std::move(id), Clock::now(), std::move(done)});
 }
 
@@ -100,7 +114,7 @@ void XmppKeepalive::OnAnswer(const std::string& id) {
   ++counters_->pongs_received;
   auto done = std::move(it->done);
   pings_.erase(it);
-  if (pings_.empty()) {
+  if (pings_.empty() || held_) {
     evtimer_del(pong_timer_);
   } else {
     auto left = std::chrono::duration_cast<milliseconds>(

@@ -13,6 +13,12 @@
 // server read the stream up to it, since a server handles a stream's
 // stanzas in order.
 //
+// While the link holds its reading (XmppLink::HoldReading: the inbound
+// queue's Redis is behind), answers cannot arrive: the pong timer is off,
+// and comes back with a whole ping_timeout when reading resumes; no
+// keepalive ping is sent (barriers still are). Spaces still go out, for
+// the NATs on the way.
+//
 // The keepalive writes, names its pings and reports a dead link through
 // Hooks its XmppLink gives it; it never sees the connection. Runs only
 // between Start() (the link became ready) and Stop() (the link closed).
@@ -61,6 +67,9 @@ class XmppKeepalive {
   // Every write on the link, handshake included: the whitespace timer
   // counts idleness from the last one.
   void Wrote();
+  // The link stopped (true) or resumed (false) reading: no ping can be
+  // answered meanwhile, so none is overdue. Stop() clears it.
+  void Hold(bool held);
 
   // Sends a ping; done(true) when the server answers it. REQUIRES: started.
   void Confirm(std::function<void(bool delivered)> done);
@@ -89,6 +98,7 @@ class XmppKeepalive {
   XmppLinkCounters* counters_;
   Hooks hooks_;
   bool running_ = false;  // between Start() and Stop()
+  bool held_ = false;     // Hold(true): pong_timer_ stays off
   std::deque<PendingPing> pings_;
   Clock::time_point last_write_;
   event* ping_timer_ = nullptr;        // next ping

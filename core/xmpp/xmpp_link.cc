@@ -109,6 +109,21 @@ void XmppLink::Stop() {
   CloseConnection();
 }
 
+void XmppLink::HoldReading(bool hold) {
+  if (hold == hold_reading_) return;
+  hold_reading_ = hold;
+  if (state_ == State::kReady) ApplyHold();
+}
+
+void XmppLink::ApplyHold() {
+  if (hold_reading_) {
+    bufferevent_disable(bev_, EV_READ);
+  } else {
+    bufferevent_enable(bev_, EV_READ);
+  }
+  keepalive_.Hold(hold_reading_);
+}
+
 bool XmppLink::Send(std::string_view stanza) {
   if (state_ != State::kReady) return false;
   Write(stanza);
@@ -129,6 +144,7 @@ void XmppLink::Connect() {
   if (state_ != State::kWaitingRetry) return;
   stream_.Reset();
   tls_active_ = tls_pending_ = session_needed_ = false;
+  write_failed_.clear();
   bev_ = bufferevent_socket_new(
       base_, -1, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS);
   if (bev_ == nullptr) return Fail("cannot create a socket");
@@ -229,9 +245,25 @@ void XmppLink::OnEvent(bufferevent* bev, short what, void* arg) {
     std::string tls = OpenSslErrors(bufferevent_get_openssl_error(bev));
     if (!tls.empty()) why = "TLS: " + tls;
   }
-  self->Fail(self->state_ == State::kConnecting
-                 ? "cannot connect to " + self->Where() + ": " + why
-                 : "connection lost: " + why);
+  if (self->state_ == State::kConnecting) {
+    return self->Fail("cannot connect to " + self->Where() + ": " + why);
+  }
+  if (self->state_ == State::kReady && (what & BEV_EVENT_WRITING) &&
+      self->write_failed_.empty()) {
+    return self->ReadToTheEnd("connection lost: " + why);
+  }
+  self->Fail("connection lost: " + why);
+}
+
+// A write failed on a ready link: the server closed or reset the
+// connection, and what it sent before may still wait unread in the socket
+// (above all while reading is held), counted delivered by the server. So
+// read to the end first: the read side's EOF or error then fails the link,
+// or connect_timeout does.
+void XmppLink::ReadToTheEnd(const std::string& why) {
+  write_failed_ = why;
+  bufferevent_enable(bev_, EV_READ);
+  ArmTimer(handshake_timer_, account_.connect_timeout);
 }
 
 void XmppLink::OnRead(bufferevent* bev, void* arg) {
@@ -411,6 +443,7 @@ void XmppLink::BecomeReady() {
   backoff_.Reset();
   ++counters_.ready;
   keepalive_.Start();
+  if (hold_reading_) ApplyHold();
   spdlog::info("xmpp {}: ready as {} via {} ({}, {})", account_.name,
                bound_jid_, Where(), tls_active_ ? "TLS" : "plaintext",
                sasl_.mechanism());
@@ -423,6 +456,7 @@ void XmppLink::ArmTimer(event* timer, milliseconds delay) {
 }
 
 void XmppLink::OnHandshakeTimeout() {
+  if (!write_failed_.empty()) return Fail(write_failed_);
   Fail("no session within " + FormatDuration(account_.connect_timeout) +
        " (the server stopped answering)");
 }

@@ -17,6 +17,14 @@
 // the server's idle timers keep the TCP connection. The server's own pings
 // are answered.
 //
+// Flow control: HoldReading(true) stops reading the socket of a ready link
+// (what was read already is still parsed and handed on), so what the server
+// sends waits in the TCP buffers until HoldReading(false); a hold outlives
+// reconnects (a new connection does its handshake, then holds once ready).
+// No ping answer can arrive while held, so the keepalive waits for none. A
+// write that fails on a ready link (the server closed the connection) is
+// not the end yet: the link first reads what the server sent before it.
+//
 // Failures: a socket error, a stream error, </stream:stream>, a dead ping,
 // SASL <failure> (wrong password), a TLS verification failure, a handshake
 // that does not finish within connect_timeout: the link logs one line
@@ -87,6 +95,9 @@ class XmppLink {
 
   // Connects now, and again after every failure, until Stop().
   void Start();
+  // Stops (true) or resumes (false) reading once ready; see the top.
+  void HoldReading(bool hold);
+  bool holding_reading() const { return hold_reading_; }
   // Closes the stream (best effort) and the connection; no reconnect.
   void Stop();
 
@@ -131,6 +142,10 @@ class XmppLink {
   void OnSasl(const XmlElement& stanza);
   void OnIq(const XmlElement& iq);
   void BecomeReady();
+  // Applies hold_reading_ to the ready connection and its keepalive.
+  void ApplyHold();
+  // After a failed write: reads what is left, then fails with `why`.
+  void ReadToTheEnd(const std::string& why);
 
   void ArmTimer(event* timer, std::chrono::milliseconds delay);
   void OnHandshakeTimeout();
@@ -150,7 +165,9 @@ class XmppLink {
   bool tls_active_ = false;
   bool tls_pending_ = false;  // <proceed/> seen; wrap after this read
   bool session_needed_ = false;
-  XmppSasl sasl_;  // this connection's authentication
+  bool hold_reading_ = false;  // HoldReading(); applied while kReady
+  std::string write_failed_;   // why, while ReadToTheEnd() reads
+  XmppSasl sasl_;              // this connection's authentication
   std::string bind_id_, session_id_;
   uint64_t next_id_ = 0;
   std::string last_error_;

@@ -29,6 +29,15 @@ void XmppManager::Start() {
     if (SlotOf(name, slots_) != slot_) continue;
     Held& held = held_[name];
     held.link = std::make_unique<XmppLink>(base(), account);
+    if (account.receives()) {
+      held.inbound = MakeInbound(account, held.link.get());
+    }
+    if (held.inbound) {
+      XmppInbound* inbound = held.inbound.get();
+      held.link->set_on_stanza(
+          [inbound](const XmlElement& stanza) { inbound->OnStanza(stanza); });
+      inbound->Start();
+    }
     held.link->set_on_ready([this, name = name] { Changed(name); });
     held.link->set_on_down([this, &held, name = name](const std::string&) {
       LinkDown(held);
@@ -40,7 +49,54 @@ void XmppManager::Start() {
   }
 }
 
-bool XmppManager::Busy() const { return in_flight_ > 0; }
+std::unique_ptr<XmppInbound> XmppManager::MakeInbound(
+    const XmppAccount& account, XmppLink* link) {
+  auto site = config_.sites.find(account.inbound_site);
+  if (site == config_.sites.end()) return nullptr;  // the loader refuses it
+  RedisUrl url;
+  if (!config_.RedisOf(site->second).Resolve(&url).ok()) return nullptr;
+  auto inbound = std::make_unique<XmppInbound>(
+      base(), account, site->second, url, config_.daemon.heartbeat_timeout,
+      [link](bool hold) { link->HoldReading(hold); });
+  inbound->set_stats(stats_);
+  spdlog::info("xmpp {}: received messages go to queue {} of site {}",
+               account.name, account.inbound_queue, account.inbound_site);
+  return inbound;
+}
+
+bool XmppManager::Busy() const {
+  if (in_flight_ > 0 || handing_over_ > 0) return true;
+  for (const auto& [name, held] : held_) {
+    if (held.inbound && held.inbound->waiting() > 0) return true;
+  }
+  return false;
+}
+
+void XmppManager::Drain() {
+  for (auto& [name, held] : held_) {
+    if (held.inbound && !held.handed_over) HandOver(held);
+  }
+}
+
+// Unavailable presence: the server routes no more messages here (they wait
+// offline for the account's next login). The barrier's answer then means
+// that every message it routed here before has been read.
+void XmppManager::HandOver(Held& held) {
+  held.handed_over = true;
+  if (!held.link->Send("<presence type='unavailable'/>")) return;
+  ++handing_over_;
+  std::string name = held.link->account().name;
+  bool sent = held.link->Confirm([this, name](bool answered) {
+    --handing_over_;
+    if (answered) {
+      spdlog::info(
+          "xmpp {}: unavailable; new messages wait offline for the "
+          "next login",
+          name);
+    }
+  });
+  if (!sent) --handing_over_;
+}
 
 bool XmppManager::Holds(const std::string& account) const {
   return held_.count(account) != 0;

@@ -16,8 +16,18 @@
 // them with false: the handler retries those jobs (at least once: a message
 // the server got just before the failure may be sent twice).
 //
-// Busy() while messages wait for their barrier, so a draining worker exits
-// only after the server confirmed what it sent (or the link failed).
+// Receiving: an account with an `inbound` queue gets an XmppInbound that
+// turns the messages its link receives into jobs, and holds the link's
+// reading while the site's Redis does not take them. A draining worker
+// hands such an account over first: it sends unavailable presence (the
+// server then keeps new messages offline for the slot's next worker) and
+// a barrier whose answer means every message routed here before it was
+// read; it exits once those are written.
+//
+// Busy() while messages wait for their barrier, received messages wait to
+// be written or a hand-over waits for its barrier, so a draining worker
+// exits only after the server confirmed what it sent and Redis took what
+// it received (or the link failed).
 // Not thread-safe: the worker's loop only.
 #pragma once
 
@@ -29,6 +39,8 @@
 #include <vector>
 
 #include "core/config/config.h"
+#include "core/stats/statsd_sink.h"
+#include "core/xmpp/xmpp_inbound.h"
 #include "core/xmpp/xmpp_link.h"
 #include "queuedaemon/io_manager.h"
 #include "queuedaemon/xmpp_sender.h"
@@ -48,7 +60,11 @@ class XmppManager : public IoManager, public XmppSender {
   XmppManager(const Config& config, int slot, int slots);
   ~XmppManager() override;
 
+  // Where the inbound queues count (may be null). REQUIRES: before Start().
+  void set_stats(StatsdSink* stats) { stats_ = stats; }
+
   void Start() override;
+  void Drain() override;
   bool Busy() const override;
 
   // XmppSender. OnChange callbacks run whenever a link becomes ready or goes
@@ -63,9 +79,17 @@ class XmppManager : public IoManager, public XmppSender {
 
  private:
   struct Held {
+    // Before the link, which calls into it, so that it is destroyed after.
+    std::unique_ptr<XmppInbound> inbound;  // when the account receives
     std::unique_ptr<XmppLink> link;
     std::vector<Done> unconfirmed;  // written since the last barrier
+    bool handed_over = false;       // Drain() sent unavailable presence
   };
+  // The account's XmppInbound, or null when its site's Redis is unusable
+  // (the queues log why).
+  std::unique_ptr<XmppInbound> MakeInbound(const XmppAccount& account,
+                                           XmppLink* link);
+  void HandOver(Held& held);
   static void OnBarrierTimer(int fd, short what, void* arg);
   void SendBarriers();
   void LinkDown(Held& held);
@@ -75,7 +99,9 @@ class XmppManager : public IoManager, public XmppSender {
   int slot_, slots_;
   std::map<std::string, Held> held_;
   event* barrier_timer_ = nullptr;
-  size_t in_flight_ = 0;  // messages written, not yet confirmed or failed
+  size_t in_flight_ = 0;     // messages written, not yet confirmed or failed
+  size_t handing_over_ = 0;  // hand-over barriers not yet answered
+  StatsdSink* stats_ = nullptr;
   std::vector<ChangeCallback> on_change_;
 };
 

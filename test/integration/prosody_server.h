@@ -149,6 +149,9 @@ class XmppTestClient {
 
   // Sends a chat message; false if the connection is gone.
   bool SendMessage(const std::string& to, const std::string& body);
+  // Sends `stanza` as it is (the caller escapes); false if the connection
+  // is gone.
+  bool SendRaw(const std::string& stanza) { return conn_.Send(stanza); }
   // The <body> text (unescaped) of the next <message> with a body; other
   // stanzas are skipped. nullopt if none came within `deadline` or the
   // stream closed.

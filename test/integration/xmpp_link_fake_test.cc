@@ -2,13 +2,15 @@
 // prosody cannot easily be made to take: no STARTTLS offered, SASL PLAIN
 // only on a plaintext stream, the server's own pings and unknown iqs, a
 // stream error, a connection closed under a pending Confirm(), STARTTLS
-// with a certificate for another name, plaintext injected after <proceed/>.
+// with a certificate for another name, plaintext injected after <proceed/>,
+// a link that holds its reading.
 //
 // The fake listens on 127.0.0.1 (port 0) on the link's own event_base, so
 // one Pump() drives both ends: no thread, no lock. Every wait has a
 // deadline; QD_SHOW_LOG=1 prints what the link logged.
 #include <event2/event.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -361,6 +363,91 @@ TEST_F(XmppLinkFakeTlsTest, CertificateForAnotherNameIsRefused) {
 
 // STARTTLS command injection: plaintext after <proceed/> must not reach
 // the TLS stream, nor be read as part of the old one.
+// HoldReading (the inbound queue's Redis is behind): what the server sends
+// stays in the socket, and the pings that cannot be answered meanwhile do
+// not make the link dead; reading again delivers it all, in order.
+TEST_F(XmppLinkFakeTest, HeldLinkLeavesMessagesInTheSocketAndStaysUp) {
+  XmppAccount account = Account();
+  account.ping_interval = milliseconds(50);
+  account.ping_timeout = milliseconds(100);
+  ASSERT_NO_FATAL_FAILURE(StartReadyLink(account));
+  std::vector<std::string> bodies;
+  link_->set_on_stanza([&](const XmlElement& stanza) {
+    if (const XmlElement* body = stanza.Child("body")) {
+      bodies.push_back(body->text);
+    }
+  });
+  link_->HoldReading(true);
+  server_->Send(
+      "<message from='a@localhost/x' type='chat'><body>one</body></message>"
+      "<message from='a@localhost/x'><body>two</body></message>");
+  // Ten ping timeouts go by: nothing read, nothing declared dead.
+  EXPECT_FALSE(Pump([&] { return !bodies.empty() || !link_->ready(); },
+                    milliseconds(1000)));
+  EXPECT_TRUE(bodies.empty());
+  EXPECT_EQ(link_->counters().failures, 0u) << link_->last_error();
+  link_->HoldReading(false);
+  ASSERT_TRUE(Pump([&] { return bodies.size() == 2; }, milliseconds(5000)))
+      << Log();
+  EXPECT_EQ(bodies, (std::vector<std::string>{"one", "two"}));
+}
+
+// A hold outlives a reconnect: the new connection logs in (reading its
+// handshake), then reads nothing more until the hold ends.
+TEST_F(XmppLinkFakeTest, HoldOutlivesAReconnect) {
+  XmppAccount account = Account();
+  account.reconnect_min = milliseconds(50);
+  // A held link does not see the server's close until it writes, which
+  // raises SIGPIPE: ignored, as the daemon's processes do.
+  account.whitespace_interval = milliseconds(50);
+  signal(SIGPIPE, SIG_IGN);
+  ASSERT_NO_FATAL_FAILURE(StartReadyLink(account));
+  std::vector<std::string> bodies;
+  link_->set_on_stanza([&](const XmlElement& stanza) {
+    if (const XmlElement* body = stanza.Child("body")) {
+      bodies.push_back(body->text);
+    }
+  });
+  link_->HoldReading(true);
+  server_->Close();
+  ASSERT_TRUE(
+      Pump([&] { return link_->counters().ready == 2; }, milliseconds(5000)))
+      << Log();
+  ASSERT_TRUE(Pump([&] { return Contains(server_->received(), "<presence"); },
+                   milliseconds(5000)));
+  server_->Send("<message from='a@localhost/x'><body>later</body></message>");
+  EXPECT_FALSE(Pump([&] { return !bodies.empty(); }, milliseconds(300)));
+  link_->HoldReading(false);
+  ASSERT_TRUE(Pump([&] { return bodies.size() == 1; }, milliseconds(5000)));
+  EXPECT_EQ(bodies[0], "later");
+}
+
+// The server sends, then closes, while the link holds its reading: the
+// write that fails on the closed connection must not drop what the server
+// sent before (it counts it delivered). The link reads it, then fails.
+TEST_F(XmppLinkFakeTest, HeldLinkReadsWhatTheServerSentBeforeItClosed) {
+  XmppAccount account = Account();
+  account.reconnect_min = milliseconds(50);
+  account.whitespace_interval = milliseconds(50);  // the writes that fail
+  signal(SIGPIPE, SIG_IGN);
+  ASSERT_NO_FATAL_FAILURE(StartReadyLink(account));
+  std::vector<std::string> bodies;
+  link_->set_on_stanza([&](const XmlElement& stanza) {
+    if (const XmlElement* body = stanza.Child("body")) {
+      bodies.push_back(body->text);
+    }
+  });
+  link_->HoldReading(true);
+  server_->Send(
+      "<message from='a@localhost/x'><body>one</body></message>"
+      "<message from='a@localhost/x'><body>two</body></message>");
+  server_->Close();
+  ASSERT_TRUE(
+      Pump([&] { return link_->counters().failures == 1; }, milliseconds(5000)))
+      << Log();
+  EXPECT_EQ(bodies, (std::vector<std::string>{"one", "two"})) << Log();
+}
+
 TEST_F(XmppLinkFakeTest, DataAfterProceedFailsTheAttempt) {
   FakeXmppServer& server = StartServer(
       {{"<stream:stream", Opening(kStartTlsOffer + Mechanisms({"PLAIN"}))},

@@ -1078,6 +1078,107 @@ TEST(ConfigTest, XmppQueuesAreTiedToTheirAccount) {
       "x.yaml:2:3: xmpp.a: ", "reconnect_max 1s is below reconnect_min 5s");
 }
 
+TEST(ConfigTest, XmppInboundNamesAQueueOfASite) {
+  const std::string sites =
+      "sites:\n  a: { queues: { chat: { handler: log } } }\n"
+      "  b: { queues: { inbox: { handler: noop } } }\n";
+  // A queue of the account's own site.
+  Config c = Load(sites +
+                  "xmpp:\n  bot: { jid: bot@example.org, password: x, "
+                  "site: a, inbound: chat }\n");
+  const XmppAccount& a = c.xmpp.at("bot");
+  EXPECT_TRUE(a.receives());
+  EXPECT_EQ(a.inbound_site, "a");
+  EXPECT_EQ(a.inbound_queue, "chat");
+  EXPECT_TRUE(a.inbound_from.empty());
+  // A queue of another site, from some senders only.
+  c = Load(sites +
+           "xmpp:\n  bot: { jid: bot@example.org, password: x, site: a,\n"
+           "    inbound: { site: b, queue: inbox },\n"
+           "    inbound_from: [Alice@example.org, example.net] }\n");
+  EXPECT_EQ(c.xmpp.at("bot").inbound_site, "b");
+  EXPECT_EQ(c.xmpp.at("bot").inbound_queue, "inbox");
+  EXPECT_EQ(c.xmpp.at("bot").inbound_from,
+            (std::vector<std::string>{"Alice@example.org", "example.net"}));
+  // Without a site of its own the account names one.
+  c = Load(sites +
+           "xmpp:\n  bot: { jid: bot@example.org, password: x,\n"
+           "    inbound: { site: b, queue: inbox } }\n");
+  EXPECT_EQ(c.xmpp.at("bot").inbound_site, "b");
+  EXPECT_FALSE(Load(sites + "xmpp:\n  bot: { jid: u@d, password: x }\n")
+                   .xmpp.at("bot")
+                   .receives());
+}
+
+TEST(ConfigTest, XmppInboundErrorsSayWhereAndWhy) {
+  const std::string sites =
+      "sites:\n  a: { queues: { chat: { handler: log } } }\n  b: {}\n";
+  ExpectError(sites +
+                  "xmpp:\n  bot: { jid: u@d, password: x, site: a, "
+                  "inbound: chta }\n",
+              "x.yaml:5:51: xmpp.bot.inbound: ",
+              "site a has no queue 'chta' (did you mean 'chat'?)");
+  ExpectError(sites +
+                  "xmpp:\n  bot: { jid: u@d, password: x, site: a, "
+                  "inbound: zzzzzz }\n",
+              "x.yaml:5:51: xmpp.bot.inbound: ",
+              "site a has no queue 'zzzzzz' (its queues: chat, xmpp)");
+  ExpectError(sites +
+                  "xmpp:\n  bot: { jid: u@d, password: x,\n"
+                  "    inbound: { site: b, queue: chat } }\n",
+              "x.yaml:6:32: xmpp.bot.inbound: ",
+              "site b has no queue 'chat' (it has no queues)");
+  ExpectError(sites +
+                  "xmpp:\n  bot: { jid: u@d, password: x,\n"
+                  "    inbound: { site: c, queue: chat } }\n",
+              "x.yaml:6:22: xmpp.bot.inbound.site: ", "unknown site 'c'");
+  ExpectError(sites +
+                  "xmpp:\n  bot: { jid: u@d, password: x,\n"
+                  "    inbound: { site: a } }\n",
+              "x.yaml:6:14: xmpp.bot.inbound: ", "queue is missing");
+  ExpectError(sites +
+                  "xmpp:\n  bot: { jid: u@d, password: x,\n"
+                  "    inbound: { site: a, queue: chat, qeue: x } }\n",
+              "x.yaml:6:38: xmpp.bot.inbound.qeue: ", "did you mean 'queue'");
+  ExpectError(sites +
+                  "xmpp:\n  bot: { jid: u@d, password: x, inbound: chat "
+                  "}\n",
+              "x.yaml:5:42: xmpp.bot.inbound: ",
+              "the account has no site: add `site: SITE`, or write inbound: "
+              "{ site: SITE, queue: chat }");
+  ExpectError(sites +
+                  "xmpp:\n  bot: { jid: u@d, password: x, site: a, "
+                  "inbound: 'q{x}' }\n",
+              "x.yaml:5:51: xmpp.bot.inbound: ",
+              "expected letters, digits and _ . : - only");
+  // Its own `xmpp` queue: every message received would be sent out again.
+  ExpectError(sites +
+                  "xmpp:\n  bot: { jid: u@d, password: x, site: a, "
+                  "inbound: xmpp }\n",
+              "x.yaml:5:51: xmpp.bot.inbound: ",
+              "queue xmpp of site a sends xmpp messages");
+  ExpectError(sites +
+                  "xmpp:\n  bot: { jid: u@d, password: x, site: a,\n"
+                  "    inbound: chat, inbound_from: [ok@d, 'u@d/phone'] "
+                  "}\n",
+              "x.yaml:6:41: xmpp.bot.inbound_from[1]: ",
+              "expected a bare JID (user@domain), got 'u@d/phone'");
+  ExpectError(sites +
+                  "xmpp:\n  bot: { jid: u@d, password: x, site: a,\n"
+                  "    inbound: chat, inbound_from: ['a b@d'] }\n",
+              "x.yaml:6:35: xmpp.bot.inbound_from[0]: ", "bad JID");
+  ExpectError(
+      sites +
+          "xmpp:\n  bot: { jid: u@d, password: x, site: a,\n"
+          "    inbound_from: [ok@d] }\n",
+      "x.yaml:6:5: xmpp.bot.inbound_from: ", "inbound_from without inbound");
+  ExpectError(
+      sites +
+          "xmpp:\n  bot: { jid: u@d, password: x, site: a,\n"
+          "    inbound: chat, inbound_from: ok@d }\n",
+      "x.yaml:6:34: xmpp.bot.inbound_from: ", "expected a list of strings");
+}
+
 TEST(ConfigTest, ListenersAndXmppMustBeMapsOfMaps) {
   EXPECT_EQ(Error("listeners:\n  sip: 127.0.0.1:6001\n"),
             "x.yaml:2:8: listeners.sip: expected a map, got '127.0.0.1:6001'");

@@ -87,5 +87,29 @@ TEST_F(XmppKeepaliveTest, UnansweredPingIsADeadLink) {
   EXPECT_EQ(deaths_[0], "no answer to a ping within 20ms: dead link");
 }
 
+// A held link reads nothing, so no answer can come: its pings are not
+// overdue however long the hold lasts. Reading again gives them a whole
+// ping_timeout from then.
+TEST_F(XmppKeepaliveTest, HeldLinkIsNotDeadUntilAPingTimeoutAfterTheHold) {
+  keepalive_->Start();
+  std::vector<bool> results;
+  keepalive_->Confirm([&](bool delivered) { results.push_back(delivered); });
+  keepalive_->Hold(true);
+  keepalive_->Confirm(nullptr);  // one more barrier while held
+  // Ten ping timeouts (each turn bounded by a 20 ms exit).
+  for (int i = 0; i < 10; ++i) {
+    timeval turn = {0, 20000};
+    event_base_loopexit(base_, &turn);
+    event_base_dispatch(base_);
+  }
+  EXPECT_TRUE(deaths_.empty());
+  keepalive_->Hold(false);
+  keepalive_->OnAnswer("ping-1");  // read at last
+  EXPECT_EQ(results, std::vector<bool>{true});
+  event_base_loop(base_, EVLOOP_ONCE);  // ping-2's timer, from the resume
+  ASSERT_EQ(deaths_.size(), 1u);
+  EXPECT_EQ(deaths_[0], "no answer to a ping within 20ms: dead link");
+}
+
 }  // namespace
 }  // namespace qd
