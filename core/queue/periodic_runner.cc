@@ -87,7 +87,9 @@ void PeriodicRunner::Apply(const Config& config) {
       std::optional<date::sys_seconds> at = entry->plan.next();
       std::string when = "no next run";
       if (at) {
-        when = std::string(*at <= now ? "catching up on " : "next run ") +
+        when = std::string(*at <= now ? "one run for the ticks missed since "
+                                        "its last run, if any: "
+                                      : "next run ") +
                FormatLocal(*at, periodic.zone);
       }
       spdlog::info("{} ('{}' in {}, to queue {}): {}", entry->Describe(),
@@ -184,8 +186,8 @@ void PeriodicRunner::Fire() {
     if (!attempt) continue;
     if (attempt->superseded && log_limiter_.Allow(key + " late")) {
       spdlog::warn(
-          "{}: a tick was not enqueued before the next one came due (Redis "
-          "down or slow); enqueuing the latest one, {}, instead",
+          "{}: a tick could not be enqueued before the next one came due; "
+          "trying the latest due tick, {}, instead (one late run)",
           entry->Describe(), FormatLocal(attempt->tick, entry->config.zone));
     }
     Send(entry, *attempt);
@@ -233,9 +235,16 @@ void PeriodicRunner::Answer(const std::shared_ptr<Entry>& entry,
     case Outcome::kEnqueued:
       ++entry->enqueued;
       entry->last_tick_ms = tick_ms;
-      spdlog::debug("{}: enqueued {} ({}), entry {}", entry->Describe(),
-                    Jid(entry->config.name, tick_ms),
-                    FormatLocal(a.tick, entry->config.zone), outcome.detail);
+      // A catch-up is rare and worth a line; every tick is not.
+      if (a.catch_up || a.superseded) {
+        spdlog::info("{}: enqueued {} ({}) late, for the ticks missed",
+                     entry->Describe(), Jid(entry->config.name, tick_ms),
+                     FormatLocal(a.tick, entry->config.zone));
+      } else {
+        spdlog::debug("{}: enqueued {} ({}), entry {}", entry->Describe(),
+                      Jid(entry->config.name, tick_ms),
+                      FormatLocal(a.tick, entry->config.zone), outcome.detail);
+      }
       break;
     case Outcome::kDone: {
       // Another daemon's, or ours whose answer was lost.
