@@ -37,6 +37,8 @@ struct PeriodicRunner::Entry {
   std::string Describe() const {
     return "site " + site + ": periodic " + config.name;
   }
+  // The subject of its rate-limited log lines.
+  std::string Subject() const { return site + "/" + config.name; }
 
   std::string site;
   PeriodicConfig config;
@@ -70,10 +72,10 @@ PeriodicRunner::Time PeriodicRunner::SystemClock() {
 void PeriodicRunner::Apply(const Config& config) {
   config_ = &config;
   Time now = clock_();
-  std::map<std::string, std::shared_ptr<Entry>> next;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<Entry>> next;
   for (const auto& [site_name, site] : config.sites) {
     for (const auto& [name, periodic] : site.periodic) {
-      std::string key = site_name + "/" + name;
+      std::pair<std::string, std::string> key(site_name, name);
       auto was = entries_.find(key);
       if (was != entries_.end() &&
           was->second->config.cron.text() == periodic.cron.text() &&
@@ -184,7 +186,7 @@ void PeriodicRunner::Fire() {
   for (auto& [key, entry] : entries_) {
     std::optional<PeriodicPlan::Attempt> attempt = entry->plan.Take(now);
     if (!attempt) continue;
-    if (attempt->superseded && log_limiter_.Allow(key + " late")) {
+    if (attempt->superseded && log_limiter_.Allow(entry->Subject() + " late")) {
       spdlog::warn(
           "{}: a tick could not be enqueued before the next one came due; "
           "trying the latest due tick, {}, instead (one late run)",
@@ -229,7 +231,7 @@ void PeriodicRunner::Answer(const std::shared_ptr<Entry>& entry,
                             const PeriodicPlan::Attempt& a,
                             const Outcome& outcome) {
   if (entry->removed) return;
-  std::string key = entry->site + "/" + entry->config.name;
+  std::string key = entry->Subject();
   int64_t tick_ms = Ms(a.tick);
   switch (outcome.kind) {
     case Outcome::kEnqueued:

@@ -30,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/config/config.h"
@@ -117,8 +118,9 @@ class PeriodicRunner {
   ClientFor client_for_;
   Clock clock_;
   const Config* config_ = nullptr;
-  // By "SITE/NAME"; shared with the callbacks of calls under way.
-  std::map<std::string, std::shared_ptr<Entry>> entries_;
+  // By site, then entry name; shared with the callbacks of calls under way.
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<Entry>>
+      entries_;
   event* timer_ = nullptr;
   SubjectLogLimiter log_limiter_{std::chrono::minutes(1)};
 };
