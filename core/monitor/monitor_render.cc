@@ -111,6 +111,7 @@ nlohmann::json PeriodicJson(const PeriodicSnapshot& p) {
           {"last_tick", TimeOrNull(p.last_tick_ms)},
           {"enqueued", p.enqueued},
           {"failures", p.failures},
+          {"skipped", p.skipped},
           {"error", p.last_error.empty() ? nlohmann::json()
                                          : nlohmann::json(p.last_error)}};
 }

@@ -72,6 +72,7 @@ struct PeriodicSnapshot {
   int64_t last_tick_ms = 0;  // the last tick known enqueued; 0 = none seen
   int64_t enqueued = 0;      // jobs this daemon enqueued since start
   int64_t failures = 0;      // script calls that failed
+  int64_t skipped = 0;       // times missed ticks were dropped (missed: skip)
   std::string last_error;    // "" once a call worked again
 };
 

@@ -282,6 +282,12 @@ void RenderPeriodic(const MonitorSnapshot& s, Exposition* out) {
   for (const PeriodicSnapshot& p : s.periodic) {
     out->Sample({{"site", p.site}, {"entry", p.name}}, p.failures);
   }
+  out->Family("periodic_skipped_total", "counter",
+              "Times ticks not enqueued within 10 s of their time were "
+              "dropped (missed: skip).");
+  for (const PeriodicSnapshot& p : s.periodic) {
+    out->Sample({{"site", p.site}, {"entry", p.name}}, p.skipped);
+  }
 }
 
 void RenderListeners(const MonitorSnapshot& s, Exposition* out) {

@@ -33,20 +33,29 @@ void PeriodicPlan::Start(Time now) {
   if (!tick_ || !catch_up_) tick_ = NextAfter(cron_, zone_, Seconds(now));
 }
 
+bool PeriodicPlan::Missed(Time now) const {
+  if (!catch_up_) return now - *tick_ > kGrace;
+  std::optional<date::sys_seconds> after = NextAfter(cron_, zone_, *tick_);
+  return after && *after <= now;
+}
+
 std::optional<PeriodicPlan::Attempt> PeriodicPlan::Take(Time now) {
   if (in_flight_ || !tick_ || now < *tick_) return std::nullopt;
   if (retry_at_ && now < *retry_at_) return std::nullopt;
   Attempt attempt{*tick_, catch_up_, false};
-  // A tick whose next one is due as well was missed (Redis down, the loop
-  // late): the latest due tick replaces it, so an outage costs at most one
-  // late run, whatever its length.
-  std::optional<date::sys_seconds> after = NextAfter(cron_, zone_, *tick_);
-  if (after && *after <= now) {
+  if (Missed(now)) {
+    catch_up_ = false;
+    if (!run_once_) {
+      ++skipped_;
+      last_skipped_ = *tick_;
+      tick_ = NextAfter(cron_, zone_, Seconds(now));
+      return std::nullopt;
+    }
+    // Never earlier than the current tick, whatever the clock did.
     std::optional<date::sys_seconds> latest =
         LastAtOrBefore(cron_, zone_, Seconds(now));
-    tick_ = std::max(*after, latest.value_or(*after));
+    tick_ = std::max(*tick_, latest.value_or(*tick_));
     attempt = Attempt{*tick_, false, true};
-    catch_up_ = false;
   }
   in_flight_ = true;
   return attempt;

@@ -8,14 +8,22 @@
 //     as a catch-up: Redis enqueues it only when the entry has run before
 //     and its recorded tick is older (one run for all the ticks missed while
 //     no daemon ran; an entry that never ran starts fresh).
-//   - Take(now) hands out the current tick once it is due. If the tick after
-//     it is due as well (Redis was down, or the loop late, past the next
-//     tick), the current tick is dropped for the latest due one: whatever
-//     the outage, an entry enqueues at most one late tick for it.
+//   - Take(now) hands out the current tick once it is due.
 //   - Done(): Redis enqueued the tick or had it already (another daemon
-//     did): the current tick becomes the next one.
+//     did): the current tick becomes the next one, which may be due at once
+//     (the ticks that came due meanwhile follow in order).
 //   - Failed(now): Redis could not be asked or refused; the same tick is
-//     tried again after a backoff of 100 ms doubling to 5 s.
+//     tried again after a backoff of 100 ms doubling to 1 s (a call to a
+//     client that is not connected fails at once, without a round trip;
+//     the client's own reconnects back off on their own).
+// A tick not enqueued within kGrace of its time (Redis down longer, or the
+// loop stalled) is missed, and so are the ticks due behind it; the policy
+// decides, as for ticks that passed while no daemon ran: skip drops them
+// and waits for the next tick to come; run_once takes the latest due tick
+// instead, one run for them all. (The start's catch-up is late by nature:
+// it gives way only once a newer tick is due, to that latest one.) So a
+// hiccup shorter than kGrace loses no tick, and a longer outage costs at
+// most one late run.
 // A tick is one second of time (cron's resolution); the runner's times are
 // in ms. Not thread-safe (the master's loop).
 #pragma once
@@ -36,7 +44,8 @@ class PeriodicPlan {
  public:
   using Time = date::sys_time<std::chrono::milliseconds>;
   static constexpr std::chrono::milliseconds kRetryMin{100};
-  static constexpr std::chrono::milliseconds kRetryMax{5000};
+  static constexpr std::chrono::milliseconds kRetryMax{1000};
+  static constexpr std::chrono::seconds kGrace{10};
 
   // One try of a tick.
   struct Attempt {
@@ -44,8 +53,7 @@ class PeriodicPlan {
     // Enqueue only when a recorded tick exists and is older (run_once at
     // start); else whenever the recorded tick is older or there is none.
     bool catch_up = false;
-    // Earlier ticks were dropped for this one: it was due late (for the
-    // log).
+    // Missed ticks were folded into this one (run_once, for the log).
     bool superseded = false;
   };
 
@@ -54,7 +62,8 @@ class PeriodicPlan {
                bool run_once);
 
   void Start(Time now);
-  // The tick to send now, or nullopt when none is due (or one is out).
+  // The tick to send now, or nullopt when none is due (or one is out, or
+  // skip just dropped the missed ticks: see skipped()).
   std::optional<Attempt> Take(Time now);
   void Done();
   void Failed(Time now);
@@ -65,8 +74,15 @@ class PeriodicPlan {
   // The current tick (the next run), nullopt when there is none.
   std::optional<date::sys_seconds> next() const { return tick_; }
   bool in_flight() const { return in_flight_; }
+  // How many times skip dropped missed ticks, and the oldest tick of the
+  // last drop (for the log).
+  int64_t skipped() const { return skipped_; }
+  date::sys_seconds last_skipped() const { return last_skipped_; }
 
  private:
+  // The current tick is missed (see the top of this file).
+  bool Missed(Time now) const;
+
   CronExpr cron_;
   const date::time_zone* zone_;
   bool run_once_;
@@ -75,6 +91,8 @@ class PeriodicPlan {
   bool in_flight_ = false;
   std::optional<Time> retry_at_;
   RespawnBackoff backoff_;
+  int64_t skipped_ = 0;
+  date::sys_seconds last_skipped_{};
 };
 
 }  // namespace qd

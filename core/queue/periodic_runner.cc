@@ -122,6 +122,7 @@ std::vector<PeriodicRunner::EntryStatus> PeriodicRunner::Status() const {
     s.last_tick_ms = e->last_tick_ms;
     s.enqueued = e->enqueued;
     s.failures = e->failures;
+    s.skipped = e->plan.skipped();
     s.last_error = e->last_error;
     out.push_back(std::move(s));
   }
@@ -184,13 +185,29 @@ void PeriodicRunner::Fire() {
   // Send() may answer at once (not connected); answers change entries,
   // never the map.
   for (auto& [key, entry] : entries_) {
+    int64_t skipped = entry->plan.skipped();
+    std::optional<date::sys_seconds> was = entry->plan.next();
     std::optional<PeriodicPlan::Attempt> attempt = entry->plan.Take(now);
-    if (!attempt) continue;
-    if (attempt->superseded && log_limiter_.Allow(entry->Subject() + " late")) {
+    const date::time_zone* zone = entry->config.zone;
+    if (entry->plan.skipped() != skipped &&
+        log_limiter_.Allow(entry->Subject() + " missed")) {
+      std::optional<date::sys_seconds> next = entry->plan.next();
       spdlog::warn(
-          "{}: a tick could not be enqueued before the next one came due; "
-          "trying the latest due tick, {}, instead (one late run)",
-          entry->Describe(), FormatLocal(attempt->tick, entry->config.zone));
+          "{}: the tick of {} was not enqueued within {}s of its time, nor "
+          "those due after it: skipped (missed: skip); next run {}",
+          entry->Describe(), FormatLocal(entry->plan.last_skipped(), zone),
+          PeriodicPlan::kGrace.count(),
+          next ? FormatLocal(*next, zone) : "none");
+    }
+    if (!attempt) continue;
+    if (attempt->superseded &&
+        log_limiter_.Allow(entry->Subject() + " missed")) {
+      spdlog::warn(
+          "{}: the tick of {} was not enqueued within {}s of its time; "
+          "enqueuing the latest due tick, {}, instead: one run for the ticks "
+          "missed (missed: run_once)",
+          entry->Describe(), was ? FormatLocal(*was, zone) : "?",
+          PeriodicPlan::kGrace.count(), FormatLocal(attempt->tick, zone));
     }
     Send(entry, *attempt);
   }

@@ -10,8 +10,10 @@
 // libevent timer, set to the earliest time any entry is due (its tick, or
 // its retry after a failure); each entry's tick sequence, catch-up and
 // retries are a PeriodicPlan. A call that fails (Redis down, a key of
-// another type) is tried again with backoff (100 ms to 5 s), never in a
-// loop; a wrong-typed key is logged once a minute per entry. Entries are
+// another type) is tried again with backoff (100 ms to 1 s), never in a
+// loop, until the tick is missed (10 s late: the policy decides, see
+// PeriodicPlan); a wrong-typed key and missed ticks are logged at most
+// once a minute per entry. Entries are
 // followed across reloads: an entry whose cron and time zone are unchanged
 // keeps its place, a changed one starts again from the reload's time (with
 // its catch-up under run_once), a removed one stops (a call under way is
@@ -75,6 +77,7 @@ class PeriodicRunner {
     int64_t last_tick_ms = 0;  // the last tick known recorded; 0: none seen
     int64_t enqueued = 0;      // jobs this daemon enqueued
     int64_t failures = 0;      // calls that failed
+    int64_t skipped = 0;       // times missed ticks were dropped (skip)
     std::string last_error;    // of the last failure, "" once one worked
   };
 

@@ -408,7 +408,7 @@ MonitorSnapshot MasterMonitor::Snapshot() const {
     for (const auto& p : sources_.periodic->Status()) {
       s.periodic.push_back({p.site, p.name, p.cron, p.timezone, p.queue,
                             p.next_ms, p.last_tick_ms, p.enqueued, p.failures,
-                            p.last_error});
+                            p.skipped, p.last_error});
     }
   }
   s.redis_ok = redis_ok_;

@@ -306,6 +306,53 @@ TEST_F(PeriodicDaemonTest, TwoDaemonsEnqueueEveryTickOnceThroughAKill) {
   EXPECT_GT(ticks.back(), killed_ms + 2000) << "ticks after the kill";
 }
 
+// Redis killed and started again 3 s later (its AOF keeps what was
+// written): the ticks due meanwhile are each enqueued once, in order, when
+// it is back, since the outage is shorter than the 10 s grace.
+TEST(PeriodicRestartTest, ARedisRestartWithinTheGraceLosesNoTick) {
+  RedisServer redis(/*aof=*/true);
+  TempDir dir;
+  Daemon d(SiteYaml(redis.url(),
+                    "      tick: { cron: '* * * * * *', queue: ticks }\n"));
+  ASSERT_TRUE(d.WaitForWorkers(1, milliseconds(10000))) << d.Log();
+  CtlResult r;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = RunQueuectl(dir, {"--redis", redis.url(), "drain", "--site", "s"});
+        return r.code == 0;
+      },
+      milliseconds(15000)))
+      << r.out << r.err << d.Log();
+  auto length = [&] { return RedisInt(redis.port(), {"XLEN", kStream}); };
+  ASSERT_TRUE(WaitFor([&] { return length() >= 3; }, milliseconds(8000)))
+      << d.Log();
+  redis.Kill();
+  int64_t killed_ms = NowMs();
+  // The outage itself (the scenario, not a wait for anything).
+  std::this_thread::sleep_for(seconds(3));
+  ASSERT_TRUE(redis.Start());
+  auto last_tick = [&] {
+    std::string v = HashValue(redis.port(), "tick");
+    return v.empty() ? int64_t{0} : std::stoll(v);
+  };
+  ASSERT_TRUE(WaitFor([&] { return last_tick() >= killed_ms + 6000; },
+                      milliseconds(15000)))
+      << d.Log();
+
+  std::vector<int64_t> ticks;
+  for (Fields& job : Entries(redis.port(), kStream)) {
+    ticks.push_back(std::stoll(job["scheduled_at"]));
+  }
+  std::sort(ticks.begin(), ticks.end());
+  ASSERT_GE(ticks.size(), 8u);
+  for (size_t i = 1; i < ticks.size(); ++i) {
+    EXPECT_EQ(ticks[i] - ticks[i - 1], 1000)
+        << "ticks " << ticks[i - 1] << " and " << ticks[i];
+  }
+  EXPECT_LT(ticks.front(), killed_ms);
+  EXPECT_FALSE(Contains(d.Log(), "skipped")) << d.Log();
+}
+
 // An hourly entry whose last recorded tick is from yesterday: with
 // run_once the start enqueues exactly the latest missed tick; with skip,
 // nothing; and an entry that never ran starts fresh.

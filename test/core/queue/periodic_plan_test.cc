@@ -107,48 +107,113 @@ TEST(PeriodicPlanTest, AFailedTickIsTriedAgainWithDoublingBackoff) {
   plan.Start(tick - seconds(10));
   Time now = tick;
   std::vector<long long> waits;
-  for (int i = 0; i < 8; ++i) {
+  for (int i = 0; i < 6; ++i) {
     std::optional<PeriodicPlan::Attempt> a = plan.Take(now);
     ASSERT_TRUE(a) << i;
     EXPECT_EQ(Utc(a->tick), "2025-06-01 02:30:00");
+    EXPECT_FALSE(a->superseded);
     plan.Failed(now);
     EXPECT_FALSE(plan.Take(now)) << "not before its retry time";
     waits.push_back((*plan.Due() - now).count());
     now = *plan.Due();
   }
-  EXPECT_EQ(waits, (std::vector<long long>{100, 200, 400, 800, 1600, 3200, 5000,
-                                           5000}));
-  // Redis back minutes later: the daily tick still runs, late, and the
-  // backoff starts again from 100 ms at the next failure.
-  now = tick + std::chrono::minutes(6);
+  EXPECT_EQ(waits, (std::vector<long long>{100, 200, 400, 800, 1000, 1000}));
+  // Redis back 3.5 s after the tick, within the grace: it runs, late.
   std::optional<PeriodicPlan::Attempt> a = plan.Take(now);
   ASSERT_TRUE(a);
   EXPECT_EQ(Utc(a->tick), "2025-06-01 02:30:00");
   EXPECT_FALSE(a->superseded);
   plan.Done();
-  EXPECT_EQ(Utc(*plan.next()), "2025-06-02 02:30:00");
+  // A later failure backs off from 100 ms again.
   Time next = At(2025, 6, 2, 2, 30, 0);
+  EXPECT_EQ(plan.Due(), next);
   ASSERT_TRUE(plan.Take(next));
   plan.Failed(next);
   EXPECT_EQ(plan.Due(), next + milliseconds(100));
 }
 
-TEST(PeriodicPlanTest, ATickStillOutWhenTheNextIsDueGivesWayToTheLatest) {
+TEST(PeriodicPlanTest, SkipDropsATickNotEnqueuedWithinTheGrace) {
+  PeriodicPlan plan(Cron("0 30 2 * * *"), Zone("UTC"), false);
+  Time tick = At(2025, 6, 1, 2, 30, 0);
+  plan.Start(tick - seconds(10));
+  ASSERT_TRUE(plan.Take(tick));
+  plan.Failed(tick);
+  // Redis back six minutes later: the day's run is missed, and skipped.
+  Time now = tick + std::chrono::minutes(6);
+  EXPECT_FALSE(plan.Take(now));
+  EXPECT_EQ(plan.skipped(), 1);
+  EXPECT_EQ(Utc(plan.last_skipped()), "2025-06-01 02:30:00");
+  ASSERT_TRUE(plan.next());
+  EXPECT_EQ(Utc(*plan.next()), "2025-06-02 02:30:00");
+  EXPECT_GT(*plan.Due(), now) << "nothing due: no loop on the timer";
+}
+
+TEST(PeriodicPlanTest, RunOnceRunsAMissedTickOnceLate) {
+  PeriodicPlan plan(Cron("0 30 2 * * *"), Zone("UTC"), true);
+  Time tick = At(2025, 6, 1, 2, 30, 0);
+  plan.Start(tick - seconds(10));
+  ASSERT_TRUE(plan.Take(plan.Due().value()));  // the catch-up of yesterday
+  plan.Done();
+  ASSERT_TRUE(plan.Take(tick));
+  plan.Failed(tick);
+  std::optional<PeriodicPlan::Attempt> a =
+      plan.Take(tick + std::chrono::minutes(6));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(Utc(a->tick), "2025-06-01 02:30:00");
+  EXPECT_TRUE(a->superseded);
+  EXPECT_FALSE(a->catch_up);
+  plan.Done();
+  EXPECT_EQ(Utc(*plan.next()), "2025-06-02 02:30:00");
+  EXPECT_EQ(plan.skipped(), 0);
+}
+
+TEST(PeriodicPlanTest, TicksDueDuringAShortOutageFollowInOrder) {
+  PeriodicPlan plan(Cron("* * * * * *"), Zone("UTC"), false);
+  plan.Start(At(2025, 6, 1, 10, 0, 0, 500));
+  Time first = At(2025, 6, 1, 10, 0, 1);
+  ASSERT_TRUE(plan.Take(first));
+  plan.Failed(first);
+  // Back after 3.7 s (or the loop stalled that long): every tick, in order.
+  Time now = first + milliseconds(3700);
+  std::vector<std::string> ticks;
+  while (auto a = plan.Take(now)) {
+    EXPECT_FALSE(a->superseded);
+    ticks.push_back(Utc(a->tick));
+    plan.Done();
+  }
+  EXPECT_EQ(ticks, (std::vector<std::string>{
+                       "2025-06-01 10:00:01", "2025-06-01 10:00:02",
+                       "2025-06-01 10:00:03", "2025-06-01 10:00:04"}));
+  EXPECT_EQ(Utc(*plan.next()), "2025-06-01 10:00:05");
+}
+
+TEST(PeriodicPlanTest, ALongOutageCostsOneLateRunUnderRunOnce) {
   PeriodicPlan plan(Cron("* * * * * *"), Zone("UTC"), true);
   Time start = At(2025, 6, 1, 10, 0, 0, 500);
   plan.Start(start);
   std::optional<PeriodicPlan::Attempt> a = plan.Take(start);
   ASSERT_TRUE(a);
   EXPECT_TRUE(a->catch_up);
-  plan.Failed(start);  // Redis down at start
-  // Back 3.7 s later: one run, of the latest due tick, not four.
-  a = plan.Take(start + milliseconds(3700));
+  plan.Failed(start);  // Redis down at start, for a minute
+  a = plan.Take(start + seconds(60));
   ASSERT_TRUE(a);
   EXPECT_TRUE(a->superseded);
   EXPECT_FALSE(a->catch_up) << "it came due while this daemon ran";
-  EXPECT_EQ(Utc(a->tick), "2025-06-01 10:00:04");
+  EXPECT_EQ(Utc(a->tick), "2025-06-01 10:01:00");
   plan.Done();
-  EXPECT_EQ(Utc(*plan.next()), "2025-06-01 10:00:05");
+  EXPECT_EQ(Utc(*plan.next()), "2025-06-01 10:01:01");
+}
+
+TEST(PeriodicPlanTest, ALongOutageSkipsEveryTickDueUnderSkip) {
+  PeriodicPlan plan(Cron("* * * * * *"), Zone("UTC"), false);
+  Time start = At(2025, 6, 1, 10, 0, 0, 500);
+  plan.Start(start);
+  ASSERT_TRUE(plan.Take(start + milliseconds(500)));
+  plan.Failed(start + milliseconds(500));
+  Time now = start + seconds(60);
+  EXPECT_FALSE(plan.Take(now));
+  EXPECT_EQ(plan.skipped(), 1);
+  EXPECT_EQ(Utc(*plan.next()), "2025-06-01 10:01:01");
 }
 
 TEST(PeriodicPlanTest, FollowsTheWallClockAcrossASpringForward) {
