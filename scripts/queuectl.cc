@@ -7,6 +7,8 @@
 //     stats [SITE] [--json]                     ready/pending/delayed/dead,
 //                                               streams no queue serves
 //     dead list|retry|purge SITE QUEUE ...      dead-lettered jobs
+//     periodic [SITE] [--json]                  periodic entries, next and
+//                                               last run
 //     check [--site S] [--queue Q] [--ready-warn N] ...  Nagios plugin
 //     reload|drain|resume [--site S]            to every live daemon (-i
 //     restart | stop | ps [--json]              and --host H select some)
@@ -22,6 +24,7 @@
 #include "scripts/queuectl/dead_command.h"
 #include "scripts/queuectl/enqueue_command.h"
 #include "scripts/queuectl/exit_code.h"
+#include "scripts/queuectl/periodic_command.h"
 #include "scripts/queuectl/stats_command.h"
 #include "scripts/queuectl/status_command.h"
 
@@ -45,6 +48,7 @@ int main(int argc, char** argv) {
   commands.push_back(std::make_unique<StatsCommand>(&app));
   commands.push_back(std::make_unique<DeadCommand>(&app));
   commands.push_back(std::make_unique<CheckCommand>(&app));
+  commands.push_back(std::make_unique<PeriodicCommand>(&app));
   for (const std::string& name : ControlCommand::Names()) {
     commands.push_back(std::make_unique<ControlCommand>(&app, name));
   }

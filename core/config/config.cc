@@ -23,13 +23,16 @@ namespace qd {
 namespace {
 
 using config_detail::CheckName;
+using config_detail::CheckQueueRefs;
 using config_detail::CheckSiteRefs;
 using config_detail::IsName;
 using config_detail::Item;
 using config_detail::kNameExtra;
 using config_detail::LinkXmppQueues;
+using config_detail::QueueRef;
 using config_detail::ReadHostPort;
 using config_detail::ReadListeners;
+using config_detail::ReadPeriodic;
 using config_detail::ReadPositiveDuration;
 using config_detail::ReadRedisEndpoint;
 using config_detail::ReadToken;
@@ -239,7 +242,9 @@ void ReadQueue(ConfigReader& r, const Item& item, QueueConfig* q) {
   }
 }
 
-void ReadSite(ConfigReader& r, const Item& item, SiteConfig* site) {
+// The queues a periodic entry names go to *queue_refs.
+void ReadSite(ConfigReader& r, const Item& item, SiteConfig* site,
+              std::vector<QueueRef>* queue_refs) {
   site->name = item.key.Scalar();
   r.ReadMap(
       item,
@@ -271,6 +276,8 @@ void ReadSite(ConfigReader& r, const Item& item, SiteConfig* site) {
                ReadQueue(r, queue, &site->queues[queue.key.Scalar()]);
              });
            }},
+          {"periodic",
+           [&](const Item& i) { ReadPeriodic(r, i, site, queue_refs); }},
       });
 }
 
@@ -288,6 +295,7 @@ void ReadDocument(ConfigReader& r, const YAML::Node& root, Config* c) {
     return;
   }
   std::vector<SiteRef> site_refs;
+  std::vector<QueueRef> queue_refs;
   r.ReadMap(
       document,
       {
@@ -303,7 +311,7 @@ void ReadDocument(ConfigReader& r, const YAML::Node& root, Config* c) {
            [&](const Item& i) {
              r.ReadEntries(i, [&](const Item& site) {
                CheckName(r, site, "site");
-               ReadSite(r, site, &c->sites[site.key.Scalar()]);
+               ReadSite(r, site, &c->sites[site.key.Scalar()], &queue_refs);
              });
            }},
           {"listeners",
@@ -322,6 +330,7 @@ void ReadDocument(ConfigReader& r, const YAML::Node& root, Config* c) {
       });
   if (r.ok()) CheckSiteRefs(r, site_refs, c->sites);
   if (r.ok()) LinkXmppQueues(r, c);
+  if (r.ok()) CheckQueueRefs(r, queue_refs, c->sites);
 }
 
 // A Config before any file is read: no sites, defaults everywhere else.
@@ -354,7 +363,7 @@ Status Config::LoadFile(const std::string& path, Config* out) {
 
 Status Config::LoadString(const std::string& text, const std::string& name,
                           Config* out) {
-  ConfigReader r(name);
+  ConfigReader r(name, text);
   Config c = Empty();
   c.file = name;
   try {

@@ -21,8 +21,13 @@
 
 #include "core/config/redis_url.h"
 #include "core/config/xmpp_account.h"
+#include "core/schedule/cron_expr.h"
 #include "core/util/units.h"
 #include "queuedaemon/status.h"
+
+namespace date {
+class time_zone;
+}
 
 namespace qd {
 
@@ -151,6 +156,26 @@ struct QueueConfig {
   int column = 0;
 };
 
+// One periodic job of a site (docs/periodic.md): a cron expression read in
+// a time zone, and the job it puts in one of the site's queues at each tick.
+struct PeriodicConfig {
+  enum class Missed {
+    kSkip,     // ticks that passed while no daemon ran are not run
+    kRunOnce,  // at start, one run for them (the latest), if any ran before
+  };
+
+  std::string name;
+  CronExpr cron;
+  std::string timezone = "UTC";  // the IANA name, as written
+  // From FindTimeZone at load (it lives for the whole process); never null
+  // in a loaded config.
+  const date::time_zone* zone = nullptr;
+  std::string queue;    // a queue of the site
+  std::string payload;  // the job's payload ("" when not given)
+  Missed missed = Missed::kSkip;
+  int line = 0;  // 1-based position of its key in the file
+};
+
 struct SiteConfig {
   std::string name;
   RedisEndpoint redis;  // url "" (or "embedded") = the daemon's redis
@@ -167,6 +192,7 @@ struct SiteConfig {
   // activity), and comes back with its next job (ConsumerSweep).
   Duration consumer_idle_limit{3600000};
   std::map<std::string, QueueConfig> queues;
+  std::map<std::string, PeriodicConfig> periodic;  // by entry name
 };
 
 // One listener (docs/architecture.md, "Multiplex listeners"). Keys the

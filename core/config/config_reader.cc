@@ -72,6 +72,29 @@ void ConfigReader::FailAt(const YAML::Mark& mark, const std::string& path,
   status_ = Status::Error(OneLine(message));
 }
 
+void ConfigReader::FailWithin(const Item& item, size_t offset,
+                              const std::string& what) {
+  YAML::Mark mark = item.value.Mark();
+  const std::string& text = item.value.Scalar();
+  if (mark.is_null() || !item.value.IsScalar() || offset > text.size() ||
+      mark.pos < 0 || static_cast<size_t>(mark.pos) >= source_.size()) {
+    return Fail(item, what);
+  }
+  // A quoted scalar's mark is at its quote; a block scalar's (| or >) at
+  // its indicator, with the text on later lines: no column to add there.
+  size_t start = static_cast<size_t>(mark.pos);
+  char first = source_[start];
+  int quote = first == '"' || first == '\'' ? 1 : 0;
+  std::string_view written =
+      std::string_view(source_).substr(start + quote, offset);
+  if (first == '|' || first == '>' ||
+      written != std::string_view(text).substr(0, offset)) {
+    return Fail(item, what);
+  }
+  mark.column += quote + static_cast<int>(offset);
+  FailAt(mark, item.path, what);
+}
+
 ConfigReader::Item ConfigReader::Child(const Item& parent,
                                        const YAML::Node& key,
                                        const YAML::Node& value) {

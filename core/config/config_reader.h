@@ -39,7 +39,9 @@ class ConfigReader {
     ItemReader read;
   };
 
-  explicit ConfigReader(std::string file) : file_(std::move(file)) {}
+  // `source`: the document's text, for FailWithin (optional).
+  explicit ConfigReader(std::string file, std::string source = "")
+      : file_(std::move(file)), source_(std::move(source)) {}
 
   ConfigReader(const ConfigReader&) = delete;
   ConfigReader& operator=(const ConfigReader&) = delete;
@@ -54,6 +56,11 @@ class ConfigReader {
   void FailAtKey(const Item& item, const std::string& what);
   void FailAt(const YAML::Mark& mark, const std::string& path,
               const std::string& what);
+  // Fail at the byte `offset` (0-based) of a scalar value, for a value with
+  // a syntax of its own (a cron expression). Exact for a plain or quoted
+  // scalar when its text up to there is written as read (no escapes, no
+  // line breaks); otherwise, or without the source, at the value's start.
+  void FailWithin(const Item& item, size_t offset, const std::string& what);
 
   // The entry `key: value` of the map in `parent`, as an Item.
   static Item Child(const Item& parent, const YAML::Node& key,
@@ -88,6 +95,7 @@ class ConfigReader {
 
  private:
   std::string file_;
+  std::string source_;
   Status status_;
 };
 

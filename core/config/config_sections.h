@@ -24,6 +24,14 @@ using Item = ConfigReader::Item;
 // braces, which delimit the cluster hash tag, are out.
 inline constexpr char kNameExtra[] = "_.:-";
 
+// A queue a periodic entry names, checked once the whole document is read:
+// queues may come after the entry, and LinkXmppQueues may add the site's
+// `xmpp` queue.
+struct QueueRef {
+  Item item;  // the entry's `queue: NAME`
+  std::string site;
+};
+
 // A site a listener or an xmpp account names, checked once the whole
 // document is read: sites may come after listeners in the file.
 struct SiteRef {
@@ -57,6 +65,17 @@ void ReadPositiveDuration(ConfigReader& r, const Item& item, Duration* out);
 // error says which are (or which one was probably meant).
 void CheckSiteRefs(ConfigReader& r, const std::vector<SiteRef>& refs,
                    const std::map<std::string, SiteConfig>& sites);
+
+// --- Periodic jobs (config_periodic.cc) ---
+
+// A site's `periodic:` section. The queues the entries name are added to
+// *refs.
+void ReadPeriodic(ConfigReader& r, const Item& item, SiteConfig* site,
+                  std::vector<QueueRef>* refs);
+
+// Every queue a periodic entry names must be a queue of its site.
+void CheckQueueRefs(ConfigReader& r, const std::vector<QueueRef>& refs,
+                    const std::map<std::string, SiteConfig>& sites);
 
 // --- Redis (config_redis.cc) ---
 

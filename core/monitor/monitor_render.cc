@@ -101,6 +101,21 @@ nlohmann::json ListenerJson(const ListenerStats& l) {
           {"accept_shortages", l.accept_shortages}};
 }
 
+nlohmann::json PeriodicJson(const PeriodicSnapshot& p) {
+  return {{"site", p.site},
+          {"name", p.name},
+          {"cron", p.cron},
+          {"timezone", p.timezone},
+          {"queue", p.queue},
+          {"next", TimeOrNull(p.next_ms)},
+          {"last_tick", TimeOrNull(p.last_tick_ms)},
+          {"enqueued", p.enqueued},
+          {"failures", p.failures},
+          {"skipped", p.skipped},
+          {"error", p.last_error.empty() ? nlohmann::json()
+                                         : nlohmann::json(p.last_error)}};
+}
+
 }  // namespace
 
 nlohmann::json RenderStatus(const MonitorSnapshot& s) {
@@ -113,6 +128,10 @@ nlohmann::json RenderStatus(const MonitorSnapshot& s) {
   nlohmann::json listeners = nlohmann::json::array();
   for (const ListenerStats& l : s.listeners) {
     listeners.push_back(ListenerJson(l));
+  }
+  nlohmann::json periodic = nlohmann::json::array();
+  for (const PeriodicSnapshot& p : s.periodic) {
+    periodic.push_back(PeriodicJson(p));
   }
   Health health = CheckHealth(s);
   return {
@@ -137,6 +156,7 @@ nlohmann::json RenderStatus(const MonitorSnapshot& s) {
       {"workers", workers},
       {"sites", sites},
       {"listeners", listeners},
+      {"periodic", periodic},
       {"counters", s.counters},
   };
 }

@@ -61,6 +61,21 @@ struct SiteSnapshot {
   bool unserved_more = false;
 };
 
+// A periodic entry as the master's runner sees it (docs/periodic.md).
+struct PeriodicSnapshot {
+  std::string site;
+  std::string name;
+  std::string cron;
+  std::string timezone;
+  std::string queue;
+  int64_t next_ms = 0;       // the next tick to enqueue; 0 = none
+  int64_t last_tick_ms = 0;  // the last tick known enqueued; 0 = none seen
+  int64_t enqueued = 0;      // jobs this daemon enqueued since start
+  int64_t failures = 0;      // script calls that failed
+  int64_t skipped = 0;       // times missed ticks were dropped (missed: skip)
+  std::string last_error;    // "" once a call worked again
+};
+
 struct MonitorSnapshot {
   pid_t pid = 0;
   std::string host;
@@ -77,6 +92,7 @@ struct MonitorSnapshot {
   // "workers.crashed", "jobs.handled", "jobs.failed" (summed over workers).
   std::map<std::string, int64_t> counters;
   std::vector<ListenerStats> listeners;
+  std::vector<PeriodicSnapshot> periodic;  // by site, then name
   bool redis_ok = false;    // the master's last PING was answered
   std::string redis_error;  // why not, when !redis_ok
   bool shutting_down = false;

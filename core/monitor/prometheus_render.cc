@@ -257,6 +257,39 @@ void RenderUnserved(const MonitorSnapshot& s, Exposition* out) {
   }
 }
 
+void RenderPeriodic(const MonitorSnapshot& s, Exposition* out) {
+  out->Single("periodic_entries", "gauge",
+              "Periodic entries this daemon runs (all sites).",
+              static_cast<int64_t>(s.periodic.size()));
+  out->Family("periodic_enqueued_total", "counter",
+              "Periodic jobs this daemon enqueued (a tick another daemon "
+              "enqueued first is not counted).");
+  for (const PeriodicSnapshot& p : s.periodic) {
+    out->Sample({{"site", p.site}, {"entry", p.name}}, p.enqueued);
+  }
+  out->Family("periodic_last_tick_seconds", "gauge",
+              "The last tick of the entry known enqueued, by any daemon, "
+              "seconds since the epoch.");
+  for (const PeriodicSnapshot& p : s.periodic) {
+    if (p.last_tick_ms > 0) {
+      out->Sample({{"site", p.site}, {"entry", p.name}},
+                  Seconds(p.last_tick_ms));
+    }
+  }
+  out->Family("periodic_failures_total", "counter",
+              "Calls to enqueue a tick that failed (Redis down, a key of "
+              "another type); each is tried again.");
+  for (const PeriodicSnapshot& p : s.periodic) {
+    out->Sample({{"site", p.site}, {"entry", p.name}}, p.failures);
+  }
+  out->Family("periodic_skipped_total", "counter",
+              "Times ticks not enqueued within 10 s of their time were "
+              "dropped (missed: skip).");
+  for (const PeriodicSnapshot& p : s.periodic) {
+    out->Sample({{"site", p.site}, {"entry", p.name}}, p.skipped);
+  }
+}
+
 void RenderListeners(const MonitorSnapshot& s, Exposition* out) {
   struct Row {
     const char* name;
@@ -341,6 +374,7 @@ std::string RenderPrometheus(const MonitorSnapshot& snapshot) {
   RenderWorkers(snapshot, &out);
   RenderQueues(snapshot, &out);
   RenderUnserved(snapshot, &out);
+  RenderPeriodic(snapshot, &out);
   RenderListeners(snapshot, &out);
   return out.Take();
 }

@@ -7,6 +7,8 @@
 //   PREFIX:{SITE}:dead:QUEUE    stream of jobs that ran out of attempts
 //   PREFIX:{SITE}:unique:QUEUE/KEY  string: the lock of a unique job
 //                               (enqueue_library.h), its value the jid
+//   PREFIX:{SITE}:periodic      hash: periodic entry name -> the last tick
+//                               enqueued (ms since the epoch)
 // Every key of a site carries the hash tag {SITE}, so that one call (and
 // one Redis Cluster slot) covers all of a site's queues. Site and queue
 // names never contain braces (the config loader refuses them).
@@ -43,6 +45,9 @@ struct QueueKeys {
   static std::string UniqueLocks(std::string_view prefix, std::string_view site,
                                  std::string_view queue) {
     return SiteTag(prefix, site) + "unique:" + std::string(queue) + "/";
+  }
+  static std::string Periodic(std::string_view prefix, std::string_view site) {
+    return SiteTag(prefix, site) + "periodic";
   }
   // Address confirmations the xmpp poller sends when due (score = ms).
   static std::string XmppConfirm(std::string_view prefix,

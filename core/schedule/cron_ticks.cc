@@ -210,4 +210,12 @@ std::optional<sys_seconds> LastAtOrBefore(const CronExpr& expr,
   return lo;
 }
 
+std::string FormatLocal(date::sys_seconds t, const date::time_zone* zone) {
+  try {
+    return date::format("%F %T %Z", date::make_zoned(zone, t));
+  } catch (const std::exception&) {  // outside what the zone can convert
+    return date::format("%F %T UTC", t);
+  }
+}
+
 }  // namespace qd

@@ -46,6 +46,7 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "core/schedule/cron_expr.h"
@@ -74,5 +75,9 @@ std::optional<date::sys_seconds> NextAfter(const CronExpr& expr,
 std::optional<date::sys_seconds> LastAtOrBefore(const CronExpr& expr,
                                                 const date::time_zone* zone,
                                                 date::sys_seconds at);
+
+// `t` as wall-clock time in `zone`, for people: "2025-03-30 03:00:00 CEST".
+// REQUIRES: zone != nullptr.
+std::string FormatLocal(date::sys_seconds t, const date::time_zone* zone);
 
 }  // namespace qd

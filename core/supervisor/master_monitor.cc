@@ -8,6 +8,7 @@
 #include "core/monitor/http_monitor.h"
 #include "core/os/memory_usage.h"
 #include "core/os/process.h"
+#include "core/queue/periodic_runner.h"
 #include "core/queue/queue_depth.h"
 #include "core/queue/queue_keys.h"
 #include "core/queue/wrong_type_watch.h"
@@ -403,6 +404,13 @@ MonitorSnapshot MasterMonitor::Snapshot() const {
   for (const auto& [name, site] : sites_) s.sites.push_back(site);
   unserved_.Fill(&s.sites);
   if (sources_.listeners != nullptr) s.listeners = sources_.listeners->Stats();
+  if (sources_.periodic != nullptr) {
+    for (const auto& p : sources_.periodic->Status()) {
+      s.periodic.push_back({p.site, p.name, p.cron, p.timezone, p.queue,
+                            p.next_ms, p.last_tick_ms, p.enqueued, p.failures,
+                            p.skipped, p.last_error});
+    }
+  }
   s.redis_ok = redis_ok_;
   s.redis_error = redis_error_;
   s.shutting_down = sources_.shutting_down && sources_.shutting_down();

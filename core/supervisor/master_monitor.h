@@ -42,6 +42,7 @@ namespace qd {
 
 class HttpMonitor;
 class ListenerSet;
+class PeriodicRunner;
 class WorkerPool;
 
 class MasterMonitor {
@@ -50,6 +51,7 @@ class MasterMonitor {
     const WorkerPool* pool = nullptr;
     const ListenerSet* listeners = nullptr;
     std::function<bool()> shutting_down;
+    const PeriodicRunner* periodic = nullptr;  // null: none
   };
 
   // `redis` is the master's connection to the daemon's Redis (started here).
@@ -80,6 +82,10 @@ class MasterMonitor {
   // The last PING to the daemon's Redis was answered (within kPingDeadline).
   bool redis_ok() const { return redis_ok_; }
   int http_port() const;
+  // The master's client of the site's Redis: the daemon's own connection,
+  // or one per other server, made on first use and kept (null only for an
+  // endpoint that does not resolve). Also the periodic runner's.
+  RedisClient* ClientFor(const SiteConfig& site);
 
  private:
   static void OnTick(int fd, short what, void* arg);
@@ -91,7 +97,6 @@ class MasterMonitor {
   void FlushStatsd();
   Status OpenStatsd();
   Status OpenHttp(const std::string& address, int fd = -1);
-  RedisClient* ClientFor(const SiteConfig& site);
 
   event_base* base_;
   RedisClient* redis_;

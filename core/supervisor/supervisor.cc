@@ -38,6 +38,7 @@ Supervisor::~Supervisor() {
   notifier_.reset();
   control_.reset();
   monitor_.reset();
+  periodic_.reset();
   pool_.reset();
   listeners_.reset();
   redis_client_.reset();
@@ -118,12 +119,17 @@ int Supervisor::Run(int ready_fd) {
   spdlog::info("queuedaemon {} pid {} starting {} workers (config {})",
                config_->daemon.id, getpid(), n,
                config_->file.empty() ? "built-in defaults" : config_->file);
+  periodic_ = std::make_unique<PeriodicRunner>(
+      base_,
+      [this](const SiteConfig& site) { return monitor_->ClientFor(site); });
   monitor_ = std::make_unique<MasterMonitor>(
       base_, redis_client_.get(),
       MasterMonitor::Sources{pool_.get(), listeners_.get(),
-                             [this] { return shutting_down_; }});
+                             [this] { return shutting_down_; },
+                             periodic_.get()});
   s = monitor_->Start(*config_, n, http_fd);
   if (!s.ok()) return fail(s);
+  periodic_->Apply(*config_);
   notifier_ = std::make_unique<ServiceNotifier>(
       base_, ServiceNotifier::Sources{[this] { return monitor_->StatusLine(); },
                                       [this] { return monitor_->redis_ok(); }});
@@ -250,6 +256,7 @@ Status Supervisor::ReloadConfig(const std::string& why,
   listeners_->Apply(*config_, *handlers_);
   int n = cmdline_.Threads(*config_);
   monitor_->Apply(*config_, n);
+  periodic_->Apply(*config_);
   control_->Apply(*config_);
   spdlog::info("{}: config {} reloaded{}: {} workers, rolling over", why,
                config_->file, site.empty() ? "" : " (site " + site + ")", n);

@@ -20,6 +20,8 @@
 // reloads, and stop accepting on TERM/INT: the shutdown waits for their
 // connections' requests in progress too. MasterMonitor publishes the
 // daemon's state (Redis hashes, statsd, HTTP /metrics /healthz /status).
+// PeriodicRunner enqueues the periodic jobs (here, not in a worker: the
+// master outlives every worker) and follows reloads.
 // Under a systemd unit of Type=notify, ServiceNotifier tells the service
 // manager: READY once every worker is ready, RELOADING and READY around a
 // reload, STOPPING when the drain begins, a STATUS line, watchdog pings.
@@ -42,6 +44,7 @@
 #include "core/plugin/handler_registry.h"
 #include "core/plugin/handler_set.h"
 #include "core/plugin/plugin_loader.h"
+#include "core/queue/periodic_runner.h"
 #include "core/redis/embedded_redis.h"
 #include "core/redis/redis_client.h"
 #include "core/supervisor/master_monitor.h"
@@ -120,6 +123,8 @@ class Supervisor {
   // sessions, carries the monitor's PINGs, samples and hashes.
   std::unique_ptr<RedisClient> redis_client_;
   std::unique_ptr<MasterMonitor> monitor_;
+  // Enqueues the sites' periodic jobs, through the monitor's clients.
+  std::unique_ptr<PeriodicRunner> periodic_;
   std::unique_ptr<ControlChannel> control_;
   std::unique_ptr<ServiceNotifier> notifier_;  // systemd (no-op without)
   // Sites whose fetching `queuectl drain` paused ("*" = all; a later

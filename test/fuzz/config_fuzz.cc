@@ -7,12 +7,14 @@
 // limits it promises (soft limit within memory_limit, terminators of 1..8
 // bytes, max_frame within 64 MiB, every queue and listener with a handler,
 // names matching their keys, retry_max >= retry_base, a url or Sentinels
-// with a master for Redis, ...).
+// with a master for Redis, periodic entries with a zone, a queue of their
+// site and a next tick, ...).
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "core/config/config.h"
+#include "core/schedule/cron_ticks.h"
 #include "test/fuzz/fuzz_check.h"
 
 namespace {
@@ -56,6 +58,13 @@ void CheckLoaded(const qd::Config& c) {
       FUZZ_CHECK(q.visibility_timeout.count() > 0);
       FUZZ_CHECK(q.timeout.count() >= 0 && q.max_payload > 0);
       FUZZ_CHECK(q.handler_options.IsMap());
+    }
+    for (const auto& [pname, p] : site.periodic) {
+      FUZZ_CHECK(p.name == pname && p.zone != nullptr);
+      FUZZ_CHECK(site.queues.count(p.queue) == 1);
+      FUZZ_CHECK(NextAfter(
+          p.cron, p.zone,
+          date::floor<std::chrono::seconds>(std::chrono::system_clock::now())));
     }
   }
   for (const auto& [name, l] : c.listeners) {
