@@ -22,6 +22,7 @@
 namespace qd {
 namespace {
 
+using config_detail::CheckLimitRefs;
 using config_detail::CheckName;
 using config_detail::CheckSiteRefs;
 using config_detail::IsName;
@@ -29,6 +30,7 @@ using config_detail::Item;
 using config_detail::kNameExtra;
 using config_detail::LinkXmppQueues;
 using config_detail::ReadHostPort;
+using config_detail::ReadLimits;
 using config_detail::ReadListeners;
 using config_detail::ReadPositiveDuration;
 using config_detail::ReadRedisEndpoint;
@@ -193,7 +195,9 @@ void ReadMonitor(ConfigReader& r, const Item& item, MonitorConfig* monitor) {
   }
 }
 
-void ReadQueue(ConfigReader& r, const Item& item, QueueConfig* q) {
+// A `limit:` it names is added to *limit_refs, to be checked with the site.
+void ReadQueue(ConfigReader& r, const Item& item, QueueConfig* q,
+               std::vector<Item>* limit_refs) {
   q->name = item.key.Scalar();
   q->line = item.key.Mark().line + 1;
   q->column = item.key.Mark().column + 1;
@@ -222,6 +226,10 @@ void ReadQueue(ConfigReader& r, const Item& item, QueueConfig* q) {
            [&](const Item& i) { r.ReadInt(i, 1, kMaxInt, &q->weight); }},
           {"max_payload",
            [&](const Item& i) { r.ReadSize(i, &q->max_payload); }},
+          {"limit",
+           [&](const Item& i) {
+             if (r.ReadString(i, &q->limit)) limit_refs->push_back(i);
+           }},
       },
       [&](const Item& i) { q->handler_options[i.key.Scalar()] = i.value; });
   if (!r.ok()) return;
@@ -236,6 +244,7 @@ void ReadQueue(ConfigReader& r, const Item& item, QueueConfig* q) {
 
 void ReadSite(ConfigReader& r, const Item& item, SiteConfig* site) {
   site->name = item.key.Scalar();
+  std::vector<Item> limit_refs;
   r.ReadMap(
       item,
       {
@@ -259,10 +268,13 @@ void ReadSite(ConfigReader& r, const Item& item, SiteConfig* site) {
            [&](const Item& i) {
              r.ReadEntries(i, [&](const Item& queue) {
                CheckName(r, queue, "queue");
-               ReadQueue(r, queue, &site->queues[queue.key.Scalar()]);
+               ReadQueue(r, queue, &site->queues[queue.key.Scalar()],
+                         &limit_refs);
              });
            }},
+          {"limits", [&](const Item& i) { ReadLimits(r, i, &site->limits); }},
       });
+  if (r.ok()) CheckLimitRefs(r, limit_refs, site->limits);
 }
 
 void ReadDocument(ConfigReader& r, const YAML::Node& root, Config* c) {

@@ -143,9 +143,22 @@ struct QueueConfig {
   // Bytes of an entry's fields and values together; a larger job is
   // dead-lettered unrun.
   uint64_t max_payload = 16 << 20;
+  // The site limit this queue's jobs start under (docs/limits.md); "" =
+  // none.
+  std::string limit;
   YAML::Node handler_options;  // a map, possibly empty
   int line = 0;  // 1-based position in the file, for later messages
   int column = 0;
+};
+
+// A limit of a site (docs/limits.md): the jobs of every queue that names it
+// share one budget, across every daemon on the site's Redis (and one budget
+// per value of a job's `limit_key` field). At least one bound is set.
+struct LimitConfig {
+  std::string name;
+  int concurrency = 0;  // jobs running at once; 0 = no such bound
+  int rate = 0;         // starts within any rate_window; 0 = no such bound
+  Duration rate_window{0};
 };
 
 struct SiteConfig {
@@ -161,6 +174,7 @@ struct SiteConfig {
   // activity), and comes back with its next job (ConsumerSweep).
   Duration consumer_idle_limit{3600000};
   std::map<std::string, QueueConfig> queues;
+  std::map<std::string, LimitConfig> limits;  // by name
 };
 
 // One listener (docs/architecture.md, "Multiplex listeners"). Keys the

@@ -58,6 +58,17 @@ void ReadPositiveDuration(ConfigReader& r, const Item& item, Duration* out);
 void CheckSiteRefs(ConfigReader& r, const std::vector<SiteRef>& refs,
                    const std::map<std::string, SiteConfig>& sites);
 
+// --- Limits (config_limits.cc) ---
+
+// A site's `limits:` section: NAME: { concurrency: N, rate: N/WINDOW }.
+void ReadLimits(ConfigReader& r, const Item& item,
+                std::map<std::string, LimitConfig>* limits);
+
+// A queue's `limit: NAME`, checked once its whole site is read (`limits:`
+// may come after `queues:`): the limit must be one of `limits`.
+void CheckLimitRefs(ConfigReader& r, const std::vector<Item>& refs,
+                    const std::map<std::string, LimitConfig>& limits);
+
 // --- Redis (config_redis.cc) ---
 
 // The top-level `redis:` (`server_binary` set) or a site's (`server_binary`
