@@ -345,6 +345,10 @@ bool RedisClient::Command(const std::vector<std::string_view>& args,
   return true;
 }
 
+void RedisClient::Flush() {
+  if (connected_ && ac_ != nullptr) redisAsyncHandleWrite(ac_);
+}
+
 bool RedisClient::CommandArgv(int argc, const char** argv, const size_t* lens,
                               Callback cb) {
   if (!connected_ || ac_ == nullptr) return false;

@@ -78,6 +78,11 @@ class RedisClient {
   bool Command(const std::vector<std::string_view>& args, Callback cb);
   bool CommandArgv(int argc, const char** argv, const size_t* lens,
                    Callback cb);
+  // Writes what the commands left in the output buffer now, as far as the
+  // socket takes it without blocking, instead of on the next loop turn:
+  // for a command that must reach the server before the caller blocks the
+  // loop (a handler that runs long). The replies still come on the loop.
+  void Flush();
 
   // Subscribes to `channel`: `on_message` gets each message's payload. The
   // subscription is sent again after every reconnect. A client with a
