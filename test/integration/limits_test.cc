@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -384,6 +385,68 @@ TEST_F(LimitsTest, ASlotOfADeadHostIsFreedByItsLease) {
     }
   }
   ExpectLimitIdle(redis_.port(), "github");
+}
+
+TEST_F(LimitsTest, StatsAndMetricsShowWhatEachLimitHolds) {
+  TempDir shared;
+  int http = FreePort();
+  std::string queues =
+      "      sync: { handler: testkit, record: " + shared.File("record.txt") +
+      ", limit: github }\n";
+  Daemon d(LimitsConfig(
+      redis_.url(), "one",
+      "{ github: { concurrency: 1 }, mailer: { rate: 5/1m } }", queues,
+      "monitor: { http: 127.0.0.1:" + std::to_string(http) + " }\n"));
+  ASSERT_TRUE(d.WaitForWorkers(kThreads));
+  EnqueueDelivered(redis_.port(), "sync", "sleep:3000");
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadRecord(shared.File("record.txt"))["sleep:3000"] == 1; },
+      milliseconds(5000)));
+  // The other worker gets the next ones: they wait in Redis.
+  for (int i = 0; i < 3; ++i) EnqueueDelivered(redis_.port(), "sync", "quick");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return RedisInt(redis_.port(), {"LLEN", "qd:{a}:limit:github:wait"}) >=
+               1;
+      },
+      milliseconds(5000)));
+  long long waiting =
+      RedisInt(redis_.port(), {"LLEN", "qd:{a}:limit:github:wait"});
+
+  CtlResult json = RunQueuectl(d.dir(), {"-c", "qd.yaml", "stats", "--json"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  auto stats = nlohmann::json::parse(json.out);
+  auto github = stats["sites"]["a"]["limits"]["github"];
+  EXPECT_EQ(github["concurrency"], 1) << json.out;
+  EXPECT_EQ(github["running"], 1) << json.out;
+  EXPECT_EQ(github["waiting"], waiting) << json.out;
+  EXPECT_EQ(stats["sites"]["a"]["limits"]["mailer"]["rate"], 5) << json.out;
+  EXPECT_EQ(stats["sites"]["a"]["limits"]["mailer"]["window_ms"], 60000);
+
+  CtlResult table = RunQueuectl(d.dir(), {"-c", "qd.yaml", "stats"});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_NE(table.out.find("concurrency 1"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("rate 5/1m"), std::string::npos) << table.out;
+
+  std::string body;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return HttpGet(http, "/metrics", &body) == 200 &&
+               body.find(
+                   "queuedaemon_limit_running{site=\"a\",limit="
+                   "\"github\"} 1") != std::string::npos &&
+               body.find(
+                   "queuedaemon_limit_waiting{site=\"a\",limit="
+                   "\"github\"} " +
+                   std::to_string(waiting)) != std::string::npos;
+      },
+      milliseconds(5000)))
+      << body;
+  EXPECT_NE(body.find("queuedaemon_limit_concurrency{site=\"a\",limit="
+                      "\"github\"} 1"),
+            std::string::npos);
+  EXPECT_NE(body.find("queuedaemon_limit_rate{site=\"a\",limit=\"mailer\"} 5"),
+            std::string::npos);
 }
 
 }  // namespace
