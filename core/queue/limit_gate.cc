@@ -21,9 +21,6 @@ constexpr size_t kBatch = 64;
 constexpr size_t kAhead = 2 * kBatch;
 // Wait-list members per acquire call (the first job always goes).
 constexpr size_t kMaxMemberBytes = 8 << 20;
-// A worker that keeps slots says so at least this often: its lease is
-// renewed, and it learns whether jobs wait for them.
-constexpr int64_t kTellEveryMs = 10;
 // After a failed call (Redis unreachable, an error reply).
 constexpr milliseconds kRetry(500);
 
@@ -115,16 +112,16 @@ void LimitGate::Hold(HeldJob job) {
 }
 
 void LimitGate::NoteIdle(Bucket& b) {
-  if (!b.jobs.empty() || b.busy >= b.held) {
+  if (!b.Idle()) {
     b.idle_ms = 0;
     return;
   }
   if (b.idle_ms != 0) return;
   b.idle_ms = MonotonicMs();
   idle_ = true;
-  // Given back within kTellEveryMs even if no chunk ends meanwhile.
+  // Given back within kIdleMs even if no chunk ends meanwhile.
   if (!evtimer_pending(hold_timer_, nullptr)) {
-    Later(hold_timer_, milliseconds(kTellEveryMs));
+    Later(hold_timer_, milliseconds(Bucket::kIdleMs));
   }
 }
 
@@ -133,21 +130,18 @@ void LimitGate::NoteIdle(Bucket& b) {
 // it asks for a second slot only while a job of the bucket is still
 // running (deferred) when the next one's turn comes.
 void LimitGate::Pump(Bucket& b) {
-  if (!hooks_.open() || b.jobs.size() <= b.asking) return;
-  if (ConcurrencyOnly(b) && !b.yield && !b.parking) {
-    if (b.ready > 0) return;
-    if (b.busy < b.held) {
-      HeldJob job = std::move(b.jobs[b.asking]);
-      b.jobs.erase(b.jobs.begin() + static_cast<long>(b.asking));
-      --held_;
-      job.granted_ms = MonotonicMs();
-      ++b.busy;
-      ++b.ready;
-      hooks_.run(std::move(job));
-      return;
-    }
+  if (!hooks_.open() || b.waiting() == 0) return;
+  if (b.GrantsLocally()) {
+    HeldJob job = std::move(b.jobs[b.asking]);
+    b.jobs.erase(b.jobs.begin() + static_cast<long>(b.asking));
+    --held_;
+    job.granted_ms = MonotonicMs();
+    ++b.busy;
+    ++b.ready;
+    hooks_.run(std::move(job));
+    return;
   }
-  ScheduleAsk();
+  if (b.AskCount(1, granted_ready_ >= kAhead) > 0) ScheduleAsk();
 }
 
 // After the current callback: the jobs of one fetch go in one call.
@@ -157,26 +151,13 @@ void LimitGate::ScheduleAsk() {
   evtimer_add(ask_timer_, &now);
 }
 
-// How many of the bucket's jobs to ask for: a job of a concurrency limit
-// asks only for a slot the worker lacks (see Pump), unless jobs must wait
-// (then each is parked in Redis); a rate's jobs ask ahead.
-size_t LimitGate::AskCount(const Bucket& b, size_t room) const {
-  size_t waiting = b.jobs.size() - b.asking;
-  if (waiting == 0 || room == 0) return 0;
-  if (ConcurrencyOnly(b) && !b.yield && !b.parking) {
-    return b.ready == 0 && b.busy >= b.held ? 1 : 0;
-  }
-  if (!ConcurrencyOnly(b) && granted_ready_ >= kAhead) return 0;
-  return std::min(waiting, room);
-}
-
 void LimitGate::Ask() {
   if (in_flight_ || held_ == 0 || !hooks_.open()) return;
   if (!writer_.connected()) return Later(ask_timer_, kRetry);
   std::vector<Asked> asked;
   size_t total = 0;
   for (auto& [id, b] : buckets_) {
-    size_t n = AskCount(b, kBatch - total);
+    size_t n = b.AskCount(kBatch - total, granted_ready_ >= kAhead);
     if (n == 0) continue;
     asked.push_back({id, n, std::max(0, b.held - b.busy)});
     b.asking = n;
@@ -206,7 +187,7 @@ void LimitGate::Ask() {
     for (size_t i = 0; i < a.jobs; ++i) {
       const HeldJob& job = b.jobs[i];
       std::string member;
-      if (b.parking || b.yield) {
+      if (b.waiters) {
         // As the retry path writes it: the job keeps its id in its new
         // entry.
         HeldJob::Fields fields = job.fields;
@@ -280,14 +261,14 @@ void LimitGate::OnAsked(redisReply* r, std::vector<Asked> asked,
           out.push_back(std::move(job));
           break;
         case 3:  // must wait: asked again with its member
-          b.parking = true;
+          b.waiters = true;
           back.push_back(std::move(job));
           break;
         case 0:  // not granted ahead: asked again in its turn
           back.push_back(std::move(job));
           break;
         case 2:  // parked in the wait list
-          b.parking = true;
+          b.waiters = true;
           break;
         default:  // 4: stays pending (logged); 5: no longer pending
           break;
@@ -299,10 +280,7 @@ void LimitGate::OnAsked(redisReply* r, std::vector<Asked> asked,
       b.jobs.push_front(std::move(*it));
     }
     b.asking = 0;
-    if (granted > 0) {
-      b.parking = false;
-      b.yield = false;
-    }
+    if (granted > 0) b.waiters = false;
     // The script took the idle slots first, then counted new ones.
     if (b.limit->concurrency > 0) b.held += std::max(0, granted - a.free);
     if (!open) {  // given back with the rest, and the idle slots too
@@ -411,9 +389,10 @@ void LimitGate::Flush() {
 
 // One call says, for every bucket where it matters, how many slots the
 // worker keeps: those its jobs use, plus the idle ones while it has more
-// jobs of the bucket and nobody waits. At least every kTellEveryMs while
-// it keeps any (its lease, and whether jobs wait), at once when it gives
-// some back. One call at a time; what changes meanwhile goes with the next.
+// jobs of the bucket and nobody waits (LimitBucket::Keep). At least every
+// kIdleMs while it keeps any (its lease, and whether jobs wait), at once
+// when it gives some back. One call at a time; what changes meanwhile goes with
+// the next.
 void LimitGate::SendHolds(bool now_all) {
   if (in_flight_) return;
   int64_t now = MonotonicMs();
@@ -422,27 +401,22 @@ void LimitGate::SendHolds(bool now_all) {
   for (auto it = buckets_.begin(); it != buckets_.end();) {
     Bucket& b = it->second;
     if (b.limit->concurrency > 0) {
-      bool idle = b.idle_ms != 0 && b.jobs.empty() && b.busy < b.held;
-      int keep = b.held;
-      if (b.yield || (idle && (now_all || now - b.idle_ms >= kTellEveryMs))) {
-        keep = b.busy;
-      } else if (idle) {
-        idle_ = true;  // given back later, or before another job
-      }
+      if (b.Idle() && b.idle_ms == 0) b.idle_ms = now;
+      int keep = b.Keep(now, now_all);
+      // Kept idle for now: back later, or before a job of something else.
+      if (keep == b.held && b.Idle()) idle_ = true;
       if (keep != b.held || b.tell ||
-          (b.held > 0 && now - b.told_ms >= kTellEveryMs)) {
+          (b.held > 0 && now - b.told_ms >= Bucket::kIdleMs)) {
         b.held = keep;
         listed.push_back(it->first);
       }
-      if (b.busy >= b.held) b.idle_ms = 0;
+      if (!b.Idle()) b.idle_ms = 0;
     }
-    bool empty = b.jobs.empty() && b.held == 0 && b.busy == 0 && b.ready == 0 &&
-                 b.asking == 0 && !b.tell;
     bool listed_now = !listed.empty() && listed.back() == it->first;
-    it = empty && !listed_now ? buckets_.erase(it) : std::next(it);
+    it = b.Removable() && !listed_now ? buckets_.erase(it) : std::next(it);
   }
   if (idle_ && !evtimer_pending(hold_timer_, nullptr)) {
-    Later(hold_timer_, milliseconds(kTellEveryMs));
+    Later(hold_timer_, milliseconds(Bucket::kIdleMs));
   }
   if (listed.empty() && ops_.empty()) return;
   if (!writer_.connected()) return Later(hold_timer_, kRetry);
@@ -510,7 +484,7 @@ void LimitGate::OnHeld(redisReply* r, const std::vector<std::string>& listed,
   for (size_t i = 0; i < listed.size(); ++i) {
     auto it = buckets_.find(listed[i]);
     if (it != buckets_.end()) {
-      it->second.yield = r->element[0]->element[i]->integer > 0;
+      it->second.waiters = r->element[0]->element[i]->integer > 0;
     }
   }
   for (auto& [id, b] : buckets_) Pump(b);

@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "core/config/config.h"
+#include "core/queue/limit_bucket.h"
 #include "core/queue/limit_call.h"
 #include "core/queue/limit_sweep.h"
 #include "core/queue/site_queue.h"
@@ -117,20 +118,7 @@ class LimitGate {
   const std::string& holder() const { return holder_; }
 
  private:
-  struct Bucket {
-    std::string id;  // NAME or NAME:KEY
-    const LimitConfig* limit = nullptr;
-    std::deque<HeldJob> jobs;  // held here, in order; the first `asking`
-    size_t asking = 0;         // are in the acquire in flight
-    int held = 0;              // concurrency slots Redis counts for this worker
-    int busy = 0;              // of those, taken by granted jobs not done yet
-    int ready = 0;             // granted jobs in a ready buffer, not taken yet
-    bool yield = false;        // jobs wait in Redis: ask there for each job
-    bool parking = false;      // jobs must wait: ask with their members
-    bool tell = false;         // `held` changed without Redis knowing
-    int64_t told_ms = 0;       // when Redis was last told `held`
-    int64_t idle_ms = 0;       // since when a slot is idle with no job here
-  };
+  using Bucket = LimitBucket;
   // A rate grant to report: "x" given back unstarted, "c" a confirmation
   // whose reply was lost.
   struct GrantOp {
@@ -149,12 +137,10 @@ class LimitGate {
 
   std::string BucketId(const HeldJob& job) const;
   Bucket& BucketOf(const HeldJob& job);
-  bool ConcurrencyOnly(const Bucket& b) const { return b.limit->rate == 0; }
   // Grants idle slots to the bucket's next jobs; asks Redis for the rest.
   void Pump(Bucket& b);
   void ScheduleAsk();
   void Ask();
-  size_t AskCount(const Bucket& b, size_t room) const;
   void OnAsked(redisReply* reply, std::vector<Asked> asked, int64_t sent_ms);
   // Counts a granted job in; false when it is being given back (then its
   // budget goes back too).
