@@ -35,12 +35,11 @@ std::string_view FieldOf(const HeldJob::Fields& fields, std::string_view name) {
 
 LimitGate::LimitGate(event_base* base, const SiteConfig& site,
                      RedisClient& writer, std::vector<SiteQueue>& queues,
-                     std::string holder, Hooks hooks)
+                     const std::string& holder, Hooks hooks)
     : writer_(writer),
       queues_(queues),
-      holder_(std::move(holder)),
       hooks_(std::move(hooks)),
-      call_(site, holder_),
+      call_(site, holder),
       sweep_(base, site, writer) {
   // The consumer numbers its queues in the order of site.queues.
   bool any = false;

@@ -26,9 +26,9 @@
 // through Hooks::run), kept (a grant ahead that would take more than half
 // the budget: asked again in its turn), or parked (the script moved it to
 // the wait list: forgotten here). A job is encoded as a wait-list member
-// (DelayedJob) only for a bucket seen parking, or when the script asked,
-// so a limit that is not reached costs no payload bytes. A sweep on a timer
-// (10 ms to 1 s, as the script says the next bucket is due) moves waiters
+// (DelayedJob) only for a bucket where jobs wait, or when the script
+// asked, so a limit that is not reached costs no payload bytes. A sweep on a
+// timer (10 ms to 1 s, as the script says the next bucket is due) moves waiters
 // back for budget that time frees: a start leaving its window, the lease
 // of a worker that died (LimitSweep).
 //
@@ -80,7 +80,8 @@ class LimitGate {
   // `site`, `writer` and `queues` belong to the caller and outlive this;
   // `holder` is the worker's consumer name (HOST:ID:SLOT).
   LimitGate(event_base* base, const SiteConfig& site, RedisClient& writer,
-            std::vector<SiteQueue>& queues, std::string holder, Hooks hooks);
+            std::vector<SiteQueue>& queues, const std::string& holder,
+            Hooks hooks);
   ~LimitGate();
   LimitGate(const LimitGate&) = delete;
   LimitGate& operator=(const LimitGate&) = delete;
@@ -115,7 +116,6 @@ class LimitGate {
   void Stop();
   // The buckets where this worker holds slots.
   std::vector<Lease> Leases() const;
-  const std::string& holder() const { return holder_; }
 
  private:
   using Bucket = LimitBucket;
@@ -159,7 +159,6 @@ class LimitGate {
 
   RedisClient& writer_;
   std::vector<SiteQueue>& queues_;
-  std::string holder_;
   Hooks hooks_;
   LimitCall call_;
   LimitSweep sweep_;
