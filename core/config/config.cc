@@ -22,6 +22,7 @@
 namespace qd {
 namespace {
 
+using config_detail::CheckLimitRefs;
 using config_detail::CheckName;
 using config_detail::CheckQueueRefs;
 using config_detail::CheckSiteRefs;
@@ -31,6 +32,7 @@ using config_detail::kNameExtra;
 using config_detail::LinkXmppQueues;
 using config_detail::QueueRef;
 using config_detail::ReadHostPort;
+using config_detail::ReadLimits;
 using config_detail::ReadListeners;
 using config_detail::ReadPeriodic;
 using config_detail::ReadPositiveDuration;
@@ -197,7 +199,9 @@ void ReadMonitor(ConfigReader& r, const Item& item, MonitorConfig* monitor) {
   }
 }
 
-void ReadQueue(ConfigReader& r, const Item& item, QueueConfig* q) {
+// A `limit:` it names is added to *limit_refs, to be checked with the site.
+void ReadQueue(ConfigReader& r, const Item& item, QueueConfig* q,
+               std::vector<Item>* limit_refs) {
   q->name = item.key.Scalar();
   q->line = item.key.Mark().line + 1;
   q->column = item.key.Mark().column + 1;
@@ -230,6 +234,10 @@ void ReadQueue(ConfigReader& r, const Item& item, QueueConfig* q) {
            [&](const Item& i) {
              r.ReadChoice(i, {"done", "start"}, &q->unique_until);
            }},
+          {"limit",
+           [&](const Item& i) {
+             if (r.ReadString(i, &q->limit)) limit_refs->push_back(i);
+           }},
       },
       [&](const Item& i) { q->handler_options[i.key.Scalar()] = i.value; });
   if (!r.ok()) return;
@@ -246,6 +254,7 @@ void ReadQueue(ConfigReader& r, const Item& item, QueueConfig* q) {
 void ReadSite(ConfigReader& r, const Item& item, SiteConfig* site,
               std::vector<QueueRef>* queue_refs) {
   site->name = item.key.Scalar();
+  std::vector<Item> limit_refs;
   r.ReadMap(
       item,
       {
@@ -273,12 +282,15 @@ void ReadSite(ConfigReader& r, const Item& item, SiteConfig* site,
            [&](const Item& i) {
              r.ReadEntries(i, [&](const Item& queue) {
                CheckName(r, queue, "queue");
-               ReadQueue(r, queue, &site->queues[queue.key.Scalar()]);
+               ReadQueue(r, queue, &site->queues[queue.key.Scalar()],
+                         &limit_refs);
              });
            }},
           {"periodic",
            [&](const Item& i) { ReadPeriodic(r, i, site, queue_refs); }},
+          {"limits", [&](const Item& i) { ReadLimits(r, i, &site->limits); }},
       });
+  if (r.ok()) CheckLimitRefs(r, limit_refs, site->limits);
 }
 
 void ReadDocument(ConfigReader& r, const YAML::Node& root, Config* c) {

@@ -151,6 +151,9 @@ struct QueueConfig {
   // When a unique job frees its lock (docs/unique-jobs.md): "done" (acked
   // or dead-lettered) or "start" (its handler is called).
   std::string unique_until = "done";
+  // The site limit this queue's jobs start under (docs/limits.md); "" =
+  // none.
+  std::string limit;
   YAML::Node handler_options;  // a map, possibly empty
   int line = 0;  // 1-based position in the file, for later messages
   int column = 0;
@@ -176,6 +179,16 @@ struct PeriodicConfig {
   int line = 0;  // 1-based position of its key in the file
 };
 
+// A limit of a site (docs/limits.md): the jobs of every queue that names it
+// share one budget, across every daemon on the site's Redis (and one budget
+// per value of a job's `limit_key` field). At least one bound is set.
+struct LimitConfig {
+  std::string name;
+  int concurrency = 0;  // jobs running at once; 0 = no such bound
+  int rate = 0;         // starts within any rate_window; 0 = no such bound
+  Duration rate_window{0};
+};
+
 struct SiteConfig {
   std::string name;
   RedisEndpoint redis;  // url "" (or "embedded") = the daemon's redis
@@ -193,6 +206,7 @@ struct SiteConfig {
   Duration consumer_idle_limit{3600000};
   std::map<std::string, QueueConfig> queues;
   std::map<std::string, PeriodicConfig> periodic;  // by entry name
+  std::map<std::string, LimitConfig> limits;  // by name
 };
 
 // One listener (docs/architecture.md, "Multiplex listeners"). Keys the

@@ -76,6 +76,16 @@ void ReadPeriodic(ConfigReader& r, const Item& item, SiteConfig* site,
 // Every queue a periodic entry names must be a queue of its site.
 void CheckQueueRefs(ConfigReader& r, const std::vector<QueueRef>& refs,
                     const std::map<std::string, SiteConfig>& sites);
+// --- Limits (config_limits.cc) ---
+
+// A site's `limits:` section: NAME: { concurrency: N, rate: N/WINDOW }.
+void ReadLimits(ConfigReader& r, const Item& item,
+                std::map<std::string, LimitConfig>* limits);
+
+// A queue's `limit: NAME`, checked once its whole site is read (`limits:`
+// may come after `queues:`): the limit must be one of `limits`.
+void CheckLimitRefs(ConfigReader& r, const std::vector<Item>& refs,
+                    const std::map<std::string, LimitConfig>& limits);
 
 // --- Redis (config_redis.cc) ---
 

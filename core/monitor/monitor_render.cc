@@ -68,12 +68,25 @@ nlohmann::json SiteJson(const SiteSnapshot& site) {
                 {"streams", streams},
                 {"more", site.unserved_more}};
   }
+  nlohmann::json limits = nlohmann::json::array();
+  for (const LimitUsage& u : site.limits) {
+    limits.push_back({{"name", u.name},
+                      {"concurrency", u.concurrency},
+                      {"rate", u.rate},
+                      {"window_ms", u.window_ms},
+                      {"running", u.running},
+                      {"pending", u.pending},
+                      {"started", u.started},
+                      {"waiting", u.waiting},
+                      {"keys", u.keys}});
+  }
   return {{"name", site.name},
           {"redis", site.redis},
           {"delayed", DepthOrNull(site.delayed)},
           {"sampled", TimeOrNull(site.sampled_ms)},
           {"queues", queues},
-          {"unserved", unserved}};
+          {"unserved", unserved},
+          {"limits", limits}};
 }
 
 nlohmann::json ListenerJson(const ListenerStats& l) {

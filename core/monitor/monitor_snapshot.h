@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/listen/listener_stats.h"
+#include "core/queue/limit_usage.h"
 
 namespace qd {
 
@@ -59,6 +60,9 @@ struct SiteSnapshot {
   int64_t unserved_checked_ms = 0;
   std::vector<UnservedSnapshot> unserved{};
   bool unserved_more = false;
+  // What each of the site's limits holds (docs/limits.md), from the last
+  // good sample; empty: no limits, or not read.
+  std::vector<LimitUsage> limits{};
 };
 
 // A periodic entry as the master's runner sees it (docs/periodic.md).

@@ -290,6 +290,42 @@ void RenderPeriodic(const MonitorSnapshot& s, Exposition* out) {
   }
 }
 
+// What each limit holds (docs/limits.md), and its bounds (0 = none).
+void RenderLimits(const MonitorSnapshot& s, Exposition* out) {
+  struct Row {
+    const char* name;
+    const char* help;
+    int64_t (*get)(const LimitUsage&);
+  };
+  using U = const LimitUsage&;
+  static const Row kRows[] = {
+      {"limit_running",
+       "Concurrency slots held: running jobs, slots kept for a worker's next "
+       "jobs, slots reserved for waiters moved back.",
+       [](U u) { return u.running; }},
+      {"limit_pending", "Rate grants whose job has not started yet.",
+       [](U u) { return u.pending; }},
+      {"limit_started", "Starts within the rate's current window.",
+       [](U u) { return u.started; }},
+      {"limit_waiting", "Jobs waiting for the limit's budget.",
+       [](U u) { return u.waiting; }},
+      {"limit_keys", "limit_key values used within a day (up to 1000).",
+       [](U u) { return u.keys; }},
+      {"limit_concurrency", "The limit's concurrency (0: none).",
+       [](U u) { return static_cast<int64_t>(u.concurrency); }},
+      {"limit_rate", "The limit's starts per window (0: none).",
+       [](U u) { return static_cast<int64_t>(u.rate); }},
+  };
+  for (const Row& row : kRows) {
+    out->Family(row.name, "gauge", row.help);
+    for (const SiteSnapshot& site : s.sites) {
+      for (const LimitUsage& u : site.limits) {
+        out->Sample({{"site", site.name}, {"limit", u.name}}, row.get(u));
+      }
+    }
+  }
+}
+
 void RenderListeners(const MonitorSnapshot& s, Exposition* out) {
   struct Row {
     const char* name;
@@ -375,6 +411,7 @@ std::string RenderPrometheus(const MonitorSnapshot& snapshot) {
   RenderQueues(snapshot, &out);
   RenderUnserved(snapshot, &out);
   RenderPeriodic(snapshot, &out);
+  RenderLimits(snapshot, &out);
   RenderListeners(snapshot, &out);
   return out.Take();
 }

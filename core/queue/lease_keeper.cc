@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "core/queue/limit_scripts.h"
 #include "core/queue/queue_keys.h"
 #include "core/queue/site_consumer.h"
 #include "core/redis/redis_conn.h"
@@ -136,6 +137,7 @@ void LeaseKeeper::Renew(SiteConsumer* site) {
       freeReplyObject(r);
     }
   }
+  RenewLimits(site, c, &error);
   // Any error drops the connection: a master demoted by a failover answers
   // the claims with READONLY, and the next renewal asks the Sentinels again.
   if (!error.empty()) {
@@ -145,6 +147,27 @@ void LeaseKeeper::Renew(SiteConsumer* site) {
     return;
   }
   spdlog::debug("lease keeper: renewed the leases of site {}", site->name());
+}
+
+// The concurrency slots this worker holds under the site's limits
+// (LimitGate), with the same lease as the entries: ZADD XX, so a lease a
+// sweep already dropped as expired stays dropped.
+void LeaseKeeper::RenewLimits(SiteConsumer* site, redisContext* c,
+                              std::string* error) {
+  std::vector<LimitGate::Lease> leases = site->LimitLeases();
+  if (!error->empty() || leases.empty()) return;
+  std::vector<std::string> eval = {"EVAL", kLimitRenewScript, "1",
+                                   leases[0].key, site->consumer()};
+  for (const auto& lease : leases) {
+    eval.push_back(lease.key);
+    eval.push_back(std::to_string(lease.ms));
+  }
+  for (auto* r : Pipeline(c, {eval}, error)) {
+    if (r->type == REDIS_REPLY_ERROR && error->empty()) {
+      *error = "limit slots: " + std::string(r->str, r->len);
+    }
+    freeReplyObject(r);
+  }
 }
 
 redisContext* LeaseKeeper::Connection(SiteConsumer* site, std::string* why) {

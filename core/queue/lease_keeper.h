@@ -12,7 +12,8 @@
 // consumer (XPENDING: the running job, the ones fetched but not started,
 // and any a read still in flight delivered) and sends XCLAIM ... 0 IDS
 // JUSTID for them, which resets their idle time without counting a
-// delivery; then again every quarter.
+// delivery; then again every quarter. The concurrency slots the worker
+// holds under the site's limits are renewed with them (LimitGate).
 // Thread safety: between Begin and End the loop does not touch the site's
 // queue list (it is inside the handler), and End takes the mutex, so the
 // thread reads them only while they are stable.
@@ -46,6 +47,7 @@ class LeaseKeeper {
   using Clock = std::chrono::steady_clock;
   void Loop();
   void Renew(SiteConsumer* site);
+  void RenewLimits(SiteConsumer* site, redisContext* c, std::string* error);
   // The site's connection, made (and logged in) on first use; null with
   // *why when it cannot be made.
   redisContext* Connection(SiteConsumer* site, std::string* why);

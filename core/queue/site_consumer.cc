@@ -38,6 +38,10 @@ SiteConsumer::SiteConsumer(event_base* base, const SiteConfig& site,
           base, site, writer_, queues_, consumer_,
           [this](std::vector<HeldJob>* claimed) { HoldClaimed(claimed); }),
       wrong_type_(base, site, writer_, queues_, [this] { MaybeFetch(); }),
+      limits_(base, site, writer_, queues_, consumer_,
+              {[this](HeldJob job) { HoldGranted(std::move(job)); },
+               [this] { return !draining_ && !paused_; },
+               [this] { AfterChunk(); }}),
       poll_backoff_(site.poll_interval,
                     std::min(site.poll_interval, milliseconds(1000))) {
   for (const auto& [name, q] : site.queues) {
@@ -139,7 +143,10 @@ void SiteConsumer::CreateGroups() {
 void SiteConsumer::ReplayNext() {
   // Held jobs are pending too: the "id 0" read would return them again.
   // AfterChunk() comes back here once they ran.
-  if (draining_ || !writer_.connected() || ready_count_ > 0) return;
+  if (draining_ || !writer_.connected() || ready_count_ > 0 ||
+      limits_.held() > 0) {
+    return;
+  }
   outcomes_
       .FlushAcks();  // the next "id 0" read must not see what we just finished
   replay_in_flight_ = true;
@@ -226,6 +233,7 @@ void SiteConsumer::FinishReplayRead() {
     phase_ = Phase::kFetch;
     reconnect_replay_ = false;
     housekeeping_.Start();
+    limits_.Start();
     MaybeFetch();
   }
 }
@@ -248,6 +256,7 @@ void SiteConsumer::SetPaused(bool paused) {
 void SiteConsumer::MaybeFetch() {
   if (draining_ || paused_ || phase_ != Phase::kFetch || read_in_flight_ ||
       !reader_.connected() || evtimer_pending(fetch_timer_, nullptr) ||
+      limits_.held() >= 2 * FetchPlan::kLowWater ||
       !FetchPlan::Wanted(queues_, ready_count_)) {
     return;
   }
@@ -327,14 +336,16 @@ void SiteConsumer::OnFetched(redisReply* r) {
 // XAUTOCLAIM can return an entry this worker holds itself: fetched, then
 // left in its buffer past the visibility timeout. Fresh reads (">") and the
 // replay cannot repeat a held id, so only claims look, by scanning that
-// queue's buffer (claims are rare and at most kClaimBatch; a per-job hash
-// set cost the drain ~9%). Deferred jobs are confirmed within ping_timeout,
-// which the config keeps below visibility_timeout, and the job a handler is
-// running is acked before the loop reads a claim's reply.
+// queue's buffer and the jobs its LimitGate holds (claims are rare and at most
+// kClaimBatch; a per-job hash set cost the drain ~9%). Deferred jobs are
+// confirmed within ping_timeout, which the config keeps below
+// visibility_timeout, and the job a handler is running is acked before the loop
+// reads a claim's reply.
 bool SiteConsumer::Buffered(const HeldJob& job) const {
   const auto& ready = queues_[job.queue].ready;
   return std::any_of(ready.begin(), ready.end(),
-                     [&](const HeldJob& h) { return h.id == job.id; });
+                     [&](const HeldJob& h) { return h.id == job.id; }) ||
+         limits_.Holds(job);
 }
 
 void SiteConsumer::Hold(HeldJob job) {
@@ -361,8 +372,25 @@ void SiteConsumer::Hold(HeldJob job) {
                   FormatSize(q.config->max_payload) + ": not run");
     return;
   }
+  if (limits_.Gated(job)) {
+    std::string refusal = limits_.Refusal(job);
+    if (!refusal.empty()) return Dead(job, refusal);
+    return limits_.Hold(std::move(job));
+  }
   queues_[job.queue].ready.push_back(std::move(job));
   ++ready_count_;
+}
+
+// A job granted its limit's budget; or, while giving back, any job the
+// gate had (it is given back with the rest).
+void SiteConsumer::HoldGranted(HeldJob job) {
+  queues_[job.queue].ready.push_back(std::move(job));
+  ++ready_count_;
+  if (draining_ || paused_) {
+    if (!read_in_flight_) Requeue();
+  } else {
+    wake_();
+  }
 }
 
 bool SiteConsumer::TakeNext(HeldJob* out) {
@@ -374,6 +402,8 @@ bool SiteConsumer::TakeNext(HeldJob* out) {
   *out = std::move(q.ready.front());
   q.ready.pop_front();
   --ready_count_;
+  // A stale rate grant is asked for again: the gate took the job back.
+  if (!limits_.Take(out)) return TakeNext(out);
   return true;
 }
 
@@ -393,6 +423,7 @@ void SiteConsumer::HoldClaimed(std::vector<HeldJob>* claimed) {
 // --- outcomes ----------------------------------------------------------------
 
 void SiteConsumer::Ack(const HeldJob& job) {
+  limits_.Done(job);
   Queue& q = queues_[job.queue];
   q.acks.push_back(job.id);
   UniqueLock lock;
@@ -424,10 +455,12 @@ void SiteConsumer::Starting(const HeldJob& job) {
 
 void SiteConsumer::Retry(const HeldJob& job, const std::string& reason,
                          milliseconds delay) {
+  limits_.Done(job);
   outcomes_.Retry(job, reason, delay);
 }
 
 void SiteConsumer::Dead(const HeldJob& job, const std::string& reason) {
+  limits_.Done(job);
   outcomes_.Dead(job, reason);
 }
 
@@ -441,6 +474,7 @@ void SiteConsumer::Send(const std::vector<std::string>& args) {
 
 void SiteConsumer::AfterChunk() {
   outcomes_.FlushAcks();
+  limits_.Flush();
   if (phase_ == Phase::kReplay && ready_count_ == 0 && !replay_in_flight_) {
     ReplayNext();
   }
@@ -455,16 +489,20 @@ void SiteConsumer::Drain() {
   evtimer_del(fetch_timer_);
   wrong_type_.Stop();
   housekeeping_.Stop();
+  limits_.Stop();
   if (!read_in_flight_) Requeue();
 }
 
 void SiteConsumer::Requeue() {
   outcomes_.FlushAcks();
+  ready_count_ += limits_.GiveBack();
   if (ready_count_ == 0) return;
   outcomes_.Requeue();
   ready_count_ = 0;
 }
 
-bool SiteConsumer::Busy() const { return read_in_flight_ || outcomes_.Busy(); }
+bool SiteConsumer::Busy() const {
+  return read_in_flight_ || outcomes_.Busy() || limits_.Busy();
+}
 
 }  // namespace qd

@@ -35,7 +35,9 @@
 // down at that moment the entries stay pending for this slot's replay.
 //
 // What becomes of each job (acks, retries, dead letters, the drain's
-// re-queue) is written by its JobOutcomes. Single-threaded: used only from
+// re-queue) is written by its JobOutcomes. A job of a queue with a limit
+// waits in its LimitGate until Redis grants it budget, before it joins its
+// queue's ready buffer. Single-threaded: used only from
 // the worker's loop.
 #pragma once
 
@@ -50,6 +52,7 @@
 #include "core/config/config.h"
 #include "core/queue/fetch_plan.h"
 #include "core/queue/job_outcomes.h"
+#include "core/queue/limit_gate.h"
 #include "core/queue/site_housekeeping.h"
 #include "core/queue/site_queue.h"
 #include "core/queue/wrong_type_watch.h"
@@ -108,6 +111,8 @@ class SiteConsumer {
   void Retry(const HeldJob& job, const std::string& reason,
              std::chrono::milliseconds delay);
   void Dead(const HeldJob& job, const std::string& reason);
+  // The limits' slots held, for the LeaseKeeper (LimitGate::Leases).
+  std::vector<LimitGate::Lease> LimitLeases() const { return limits_.Leases(); }
   // Sends one extra command on the writer (a handler's Enqueue).
   void Send(const std::vector<std::string>& args);
   // After a run chunk: flush acks, fetch more if the buffers run low.
@@ -128,6 +133,7 @@ class SiteConsumer {
   void Requeue();
   bool Buffered(const HeldJob& job) const;
   void Hold(HeldJob job);
+  void HoldGranted(HeldJob job);  // LimitGate's
   static void OnTimer(int fd, short what, void* arg);
 
   const SiteConfig& site_;
@@ -140,6 +146,7 @@ class SiteConsumer {
   JobOutcomes outcomes_;           // after writer_ and queues_, which it uses
   SiteHousekeeping housekeeping_;  // after writer_, queues_ and consumer_
   WrongTypeWatch wrong_type_;      // after writer_ and queues_
+  LimitGate limits_;               // after writer_, queues_ and consumer_
   std::unordered_map<std::string, int> queue_by_key_;
   WeightedRoundRobin queue_turns_;  // by index into queues_
   size_t ready_count_ = 0;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <string>
 #include <utility>
@@ -23,6 +24,9 @@ struct HeldJob {
   std::string id;
   Fields fields;
   int deliveries = 1;
+  // LimitGate: when the acquire that granted its limit's budget was sent
+  // (MonotonicMs); 0 = no grant held.
+  int64_t granted_ms = 0;
 };
 
 // One queue of a site as a worker holds it.

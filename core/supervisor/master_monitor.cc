@@ -8,6 +8,7 @@
 #include "core/monitor/http_monitor.h"
 #include "core/os/memory_usage.h"
 #include "core/os/process.h"
+#include "core/queue/limit_usage.h"
 #include "core/queue/periodic_runner.h"
 #include "core/queue/queue_depth.h"
 #include "core/queue/queue_keys.h"
@@ -296,7 +297,29 @@ void MasterMonitor::SampleSites() {
             done(sample->queues[index].dead >= 0 || wrong(r, key));
           });
     }
+    SampleLimits(site, redis, sample, left, done);
   }
+}
+
+// What the site's limits hold, in the same round; a failure (logged at
+// debug level) leaves them out without spoiling the queues' numbers.
+void MasterMonitor::SampleLimits(const SiteConfig& site, RedisClient* redis,
+                                 std::shared_ptr<SiteSnapshot> sample,
+                                 std::shared_ptr<int> left,
+                                 const std::function<void(bool)>& done) {
+  if (site.limits.empty()) return;
+  std::vector<std::string> command = LimitUsage::Command(site);
+  ++*left;
+  (void)redis->Command(
+      {command.begin(), command.end()},
+      [sample, done, limits = site.limits, name = site.name](redisReply* r) {
+        Status s = LimitUsage::Parse(limits, r, &sample->limits);
+        if (!s.ok()) {
+          sample->limits.clear();
+          spdlog::debug("site {}: {}", name, s.message());
+        }
+        done(true);
+      });
 }
 
 void MasterMonitor::PublishHashes(const MonitorSnapshot& s) {

@@ -5,7 +5,8 @@
 //   - PINGs the daemon's Redis (for /healthz; a PING unanswered for
 //     kPingDeadline counts as Redis down);
 //   - samples every site's queue depths (QueueDepth, one pipelined round
-//     per site, on a connection per Redis server);
+//     per site, on a connection per Redis server) and what its limits hold
+//     (LimitUsage);
 //   - looks for streams that no configured queue serves (UnservedWatch:
 //     at start and each reload, logged, then every minute);
 //   - writes the daemon hash qd:daemon:HOST:ID (pid, host, id, started_ms,
@@ -93,6 +94,10 @@ class MasterMonitor {
   void Tick();
   void Ping();
   void SampleSites();
+  void SampleLimits(const SiteConfig& site, RedisClient* redis,
+                    std::shared_ptr<SiteSnapshot> sample,
+                    std::shared_ptr<int> left,
+                    const std::function<void(bool)>& done);
   void PublishHashes(const MonitorSnapshot& s);
   void FlushStatsd();
   Status OpenStatsd();

@@ -52,6 +52,7 @@ int StatsCommand::Run(CtlContext* ctx) {
     PrintJson(results);
   } else {
     PrintTable(results);
+    PrintLimits(results);
   }
   return code;
 }
@@ -152,6 +153,40 @@ void StatsCommand::PrintTable(const std::vector<Result>& results) {
   }
 }
 
+// A second table, for the sites with limits: what each holds now.
+void StatsCommand::PrintLimits(const std::vector<Result>& results) {
+  int site_width = 4, name_width = 5, bound_width = 5;  // SITE LIMIT BOUND
+  bool any = false;
+  for (const Result& r : results) {
+    for (const LimitUsage& u : r.stats.limits) {
+      any = true;
+      site_width = std::max(site_width, static_cast<int>(r.stats.site.size()));
+      name_width = std::max(name_width, static_cast<int>(u.name.size()));
+      bound_width = std::max(bound_width, static_cast<int>(u.Bound().size()));
+    }
+  }
+  if (!any) return;
+  const char* row = "%-*s  %-*s  %-*s  %8s  %8s  %8s  %8s  %6s\n";
+  std::printf("\n");
+  std::printf(row, site_width, "SITE", name_width, "LIMIT", bound_width,
+              "BOUND", "RUNNING", "PENDING", "STARTED", "WAITING", "KEYS");
+  auto shown = [](bool has, int64_t n) {
+    return has ? std::to_string(n) : std::string("-");
+  };
+  for (const Result& r : results) {
+    if (!r.status.ok()) continue;
+    for (const LimitUsage& u : r.stats.limits) {
+      std::printf(row, site_width, r.stats.site.c_str(), name_width,
+                  u.name.c_str(), bound_width, u.Bound().c_str(),
+                  shown(u.concurrency > 0, u.running).c_str(),
+                  shown(u.rate > 0, u.pending).c_str(),
+                  shown(u.rate > 0, u.started).c_str(),
+                  std::to_string(u.waiting).c_str(),
+                  std::to_string(u.keys).c_str());
+    }
+  }
+}
+
 void StatsCommand::PrintJson(const std::vector<Result>& results) {
   nlohmann::ordered_json sites = nlohmann::ordered_json::object();
   for (const Result& r : results) {
@@ -170,6 +205,14 @@ void StatsCommand::PrintJson(const std::vector<Result>& results) {
       }
       site["queues"][name] = {
           {"ready", q.ready}, {"pending", q.pending}, {"dead", q.dead}};
+    }
+    site["limits"] = nlohmann::ordered_json::object();
+    for (const LimitUsage& u : r.stats.limits) {
+      site["limits"][u.name] = {
+          {"concurrency", u.concurrency}, {"rate", u.rate},
+          {"window_ms", u.window_ms},     {"running", u.running},
+          {"pending", u.pending},         {"started", u.started},
+          {"waiting", u.waiting},         {"keys", u.keys}};
     }
     site["unserved"] = nlohmann::ordered_json::array();
     for (const UnservedStats& u : r.stats.unserved) {

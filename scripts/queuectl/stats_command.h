@@ -1,7 +1,8 @@
 // StatsCommand: `queuectl stats [SITE] [--json]`: ready, pending and dead
-// jobs of every configured queue, the delayed jobs of each site, and the
+// jobs of every configured queue, the delayed jobs of each site, the
 // streams under a site's queue keys that no configured queue serves, with
-// their length (see StatsReader for what each number counts).
+// their length, and what each limit holds (see StatsReader for what each
+// number counts).
 //
 // A site whose Redis fails is reported (stderr; "error" in JSON) and the
 // others are still shown; the exit code is then 1. A look for unserved
@@ -35,6 +36,7 @@ class StatsCommand : public Command {
   // What stderr says about the site's look for unserved streams.
   static void NoteUnserved(const SiteStats& stats);
   static void PrintTable(const std::vector<Result>& results);
+  static void PrintLimits(const std::vector<Result>& results);
   static void PrintJson(const std::vector<Result>& results);
 
   std::string site_;

@@ -26,7 +26,20 @@ Status StatsReader::Read(const SiteConfig& site, RedisConn* conn,
     if (s.ok()) s = q;
   }
   if (!s.ok()) return s;
-  return ReadUnserved(site, conn, out);
+  s = ReadUnserved(site, conn, out);
+  Status limits = ReadLimits(site, conn, out);
+  return s.ok() ? limits : s;
+}
+
+Status StatsReader::ReadLimits(const SiteConfig& site, RedisConn* conn,
+                               SiteStats* out) {
+  if (site.limits.empty()) return Status::Ok();
+  std::vector<std::string> command = LimitUsage::Command(site);
+  conn->Append({command.begin(), command.end()});
+  ReplyPtr reply;
+  Status s = conn->Read(&reply);
+  if (!s.ok()) return s;
+  return LimitUsage::Parse(site.limits, reply.get(), &out->limits);
 }
 
 Status StatsReader::ReadUnserved(const SiteConfig& site, RedisConn* conn,

@@ -3,7 +3,9 @@
 //
 // The numbers per queue and site are QueueDepth's (core/queue/queue_depth.h).
 // Then the streams under the site's queue keys that no configured queue
-// serves (UnservedScan, core/queue/unserved_scan.h) and their lengths.
+// serves (UnservedScan, core/queue/unserved_scan.h) and their lengths, and
+// what each of the site's limits holds (LimitUsage,
+// core/queue/limit_usage.h).
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "core/config/config.h"
+#include "core/queue/limit_usage.h"
 #include "core/queue/queue_depth.h"
 #include "core/redis/redis_conn.h"
 #include "queuedaemon/status.h"
@@ -39,6 +42,7 @@ struct SiteStats {
   std::string unserved_cut_short;       // why the look ended early, or ""
   // Not empty: the look for unserved streams failed (the rest is read).
   std::string unserved_error;
+  std::vector<LimitUsage> limits;  // by name
 };
 
 class StatsReader {
@@ -52,6 +56,8 @@ class StatsReader {
   // SCAN counts 0).
   static Status ReadUnserved(const SiteConfig& site, RedisConn* conn,
                              SiteStats* out);
+  static Status ReadLimits(const SiteConfig& site, RedisConn* conn,
+                           SiteStats* out);
   // REQUIRES: the replies of QueueDepth::Commands(site, name) are next.
   static Status ReadQueue(const SiteConfig& site, const std::string& name,
                           RedisConn* conn, QueueStats* out);

@@ -17,6 +17,9 @@
 //     to a UDP socket that never reads (SO_RCVBUF at its minimum): the rate
 //     and its ratio to 2 (monitoring must cost next to nothing, and a
 //     blocked receiver nothing more).
+//  2c. The same drain with the noop queue under a limit that is never
+//     reached (concurrency 1,000,000: docs/limits.md): what the limit's
+//     bookkeeping costs, as a ratio to 2 (goal >= 0.8x).
 //  3. Bulk enqueue: `queuectl enqueue default noop - --bulk` with N lines on
 //     stdin and the daemon stopped (n/a when queuectl has no --bulk).
 //  3b. Single enqueue: one hiredis client, one XADD per round trip
@@ -66,6 +69,7 @@ constexpr int kLatencyTicks = 2000;  // 1 ms each
 constexpr int kLatencyPerTick = kLatencyRate / 1000;
 constexpr int kWarmJobs = 100;
 constexpr double kDrainGoalRatio = 0.5;
+constexpr double kLimitedGoalRatio = 0.8;
 constexpr double kBulkGoal = 300000;
 constexpr double kP99GoalMs = 2.0;
 
@@ -170,8 +174,21 @@ struct DrainResult {
   long worker_kib = 0;
 };
 
+// TestConfig's site, its noop queue under a limit no drain reaches.
+std::string LimitedConfig(const std::string& config) {
+  const std::string plain = "    queues:\n      noop: { handler: noop }\n";
+  std::string out = config;
+  size_t at = out.find(plain);
+  if (at == std::string::npos) return out;
+  return out.replace(
+      at, plain.size(),
+      "    limits: { never: { concurrency: 1000000 } }\n    queues:\n"
+      "      noop: { handler: noop, limit: never }\n");
+}
+
+// `limited`: the noop queue has a limit it never reaches.
 DrainResult Drain(const qd::test::RedisServer& redis, long n,
-                  const std::string& top_extra = "") {
+                  const std::string& top_extra = "", bool limited = false) {
   DrainResult out;
   Conn c(redis.port());
   if (!Fill(c, kNoopKey, n) || c.Int({"XLEN", kNoopKey}) != n) {
@@ -179,7 +196,9 @@ DrainResult Drain(const qd::test::RedisServer& redis, long n,
     return out;
   }
   auto started = Clock::now();
-  qd::test::Daemon d(qd::test::TestConfig(kThreads, redis.url(), "", top_extra),
+  std::string config =
+      qd::test::TestConfig(kThreads, redis.url(), "", top_extra);
+  qd::test::Daemon d(limited ? LimitedConfig(config) : config,
                      {"--threads=" + std::to_string(kThreads)});
   Clock::time_point t_first, t_done;
   bool first = Poll(
@@ -473,6 +492,8 @@ int main(int argc, char** argv) {
             ", interval: 100ms }\n");
     close(sink);
   }
+  std::fprintf(stderr, "queue_bench: 2c/4 no-op drain, limit never reached\n");
+  DrainResult drain_limited = Drain(redis, n, "", /*limited=*/true);
   std::fprintf(stderr, "queue_bench: 3/4 bulk enqueue\n");
   std::string bulk_error;
   std::optional<double> bulk = Bulk(redis, n, &bulk_error);
@@ -505,6 +526,14 @@ int main(int argc, char** argv) {
   Row("  the same, statsd to a blocked receiver",
       drain_statsd.rate ? Fmt("%.0f /s", *drain_statsd.rate) : "failed",
       "~1x drain", statsd_ratio ? Fmt("%.2fx", *statsd_ratio) : "");
+  std::optional<double> limited_ratio;
+  if (drain.rate && drain_limited.rate) {
+    limited_ratio = *drain_limited.rate / *drain.rate;
+  }
+  Row("  the same, under a limit never reached",
+      drain_limited.rate ? Fmt("%.0f /s", *drain_limited.rate) : "failed",
+      Fmt(">= %.1fx drain", kLimitedGoalRatio),
+      limited_ratio ? Fmt("%.2fx", *limited_ratio) : "");
   Row("  daemon start to first ack", Fmt("%.3f s", drain.boot_s), "", "");
   Row("single enqueue (1 XADD per round trip)",
       single ? Fmt("%.0f /s", *single) : "failed", "", "");
@@ -536,6 +565,7 @@ int main(int argc, char** argv) {
       "\"drain_s\":%.3f,\"drain_boot_s\":%.3f,\"bulk_rate\":%s,"
       "\"single_rate\":%s,"
       "\"drain_statsd_rate\":%s,\"drain_statsd_ratio\":%s,"
+      "\"drain_limited_rate\":%s,\"drain_limited_ratio\":%s,"
       "\"latency_jobs\":%zu,\"latency_offered_s\":%.3f,"
       "\"latency_p50_ms\":%s,\"latency_p99_ms\":%s,\"latency_max_ms\":%s,"
       "\"worker_rss_kib\":%ld,\"master_rss_kib\":%ld}\n",
@@ -543,9 +573,10 @@ int main(int argc, char** argv) {
       Num(drain.rate).c_str(), Num(drain_ratio, 3).c_str(),
       Num(drain_ratio_del, 3).c_str(), drain.seconds, drain.boot_s,
       Num(bulk).c_str(), Num(single).c_str(), Num(drain_statsd.rate).c_str(),
-      Num(statsd_ratio, 3).c_str(), lat.jobs, lat.offered_s,
+      Num(statsd_ratio, 3).c_str(), Num(drain_limited.rate).c_str(),
+      Num(limited_ratio, 3).c_str(), lat.jobs, lat.offered_s,
       Num(p50, 3).c_str(), Num(p99, 3).c_str(), Num(pmax, 3).c_str(),
       drain.worker_kib, drain.master_kib);
-  bool ok = ceiling && drain.rate && lat.ok;
+  bool ok = ceiling && drain.rate && drain_limited.rate && lat.ok;
   return ok ? 0 : 1;
 }
