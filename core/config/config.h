@@ -206,7 +206,7 @@ struct SiteConfig {
   Duration consumer_idle_limit{3600000};
   std::map<std::string, QueueConfig> queues;
   std::map<std::string, PeriodicConfig> periodic;  // by entry name
-  std::map<std::string, LimitConfig> limits;  // by name
+  std::map<std::string, LimitConfig> limits;       // by name
 };
 
 // One listener (docs/architecture.md, "Multiplex listeners"). Keys the

@@ -17,15 +17,8 @@ namespace qd {
 namespace {
 using std::chrono::milliseconds;
 
-std::string_view FieldOf(const HeldJob::Fields& fields, std::string_view name) {
-  for (const auto& f : fields) {
-    if (f.first == name) return f.second;
-  }
-  return {};
-}
-
 int AttemptOf(const HeldJob& job) {
-  return std::atoi(std::string(FieldOf(job.fields, "attempt")).c_str());
+  return std::atoi(std::string(job.Field("attempt")).c_str());
 }
 
 void SetField(HeldJob::Fields* fields, const std::string& name,
@@ -78,7 +71,7 @@ void JobOutcomes::Retry(const HeldJob& job, const std::string& reason,
   }
   HeldJob::Fields fields = job.fields;
   SetField(&fields, "attempt", std::to_string(attempt + 1));
-  if (FieldOf(fields, "jid").empty()) SetField(&fields, "jid", job.id);
+  if (job.Field("jid").empty()) SetField(&fields, "jid", job.id);
   SetField(&fields, "error", reason);
   if (delay < milliseconds(0)) delay = RetryDelay(*q.config, attempt);
   std::string member = DelayedJob::Encode(q.name, fields);

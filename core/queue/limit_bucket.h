@@ -45,7 +45,14 @@ struct LimitBucket {
   // bucket still in the ready buffer (a worker runs one job at a time).
   bool GrantsLocally() const {
     return concurrency_only() && !waiters && ready == 0 && busy < held &&
-           waiting() > 0;
+           waiting() > 0 && !NextReserved();
+  }
+  // The next job came back from the wait list (field `limit_waited`, set
+  // by the script that moved it) with a slot reserved for it in Redis:
+  // only an acquire takes that slot over; run on an idle slot of the
+  // worker's, it would leave the reservation held until its lease ends.
+  bool NextReserved() const {
+    return waiting() > 0 && !jobs[asking].Field("limit_waited").empty();
   }
   // How many of its jobs to ask Redis for, with `room` left in the call:
   // under a concurrency limit one slot the worker lacks (when the next
@@ -54,7 +61,7 @@ struct LimitBucket {
   size_t AskCount(size_t room, bool rate_full) const {
     if (waiting() == 0 || room == 0) return 0;
     if (concurrency_only() && !waiters) {
-      return ready == 0 && busy >= held ? 1 : 0;
+      return ready == 0 && (busy >= held || NextReserved()) ? 1 : 0;
     }
     if (!concurrency_only() && rate_full) return 0;
     return waiting() < room ? waiting() : room;

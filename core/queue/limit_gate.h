@@ -118,6 +118,16 @@ class LimitGate {
   std::vector<Lease> Leases() const;
 
  private:
+  // Jobs per acquire call, and rate-granted jobs kept ready before asking
+  // for more: two calls' worth, so that the next grants are asked for while
+  // the last ones run.
+  static constexpr size_t kBatch = 64;
+  static constexpr size_t kAhead = 2 * kBatch;
+  // Wait-list members per acquire call (the first job always goes).
+  static constexpr size_t kMaxMemberBytes = 8 << 20;
+  // After a failed call (Redis unreachable, an error reply).
+  static constexpr std::chrono::milliseconds kRetry{500};
+
   using Bucket = LimitBucket;
   // A rate grant to report: "x" given back unstarted, "c" a confirmation
   // whose reply was lost.

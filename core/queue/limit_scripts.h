@@ -172,6 +172,18 @@ local function due(b)
   return math.max(d, now)
 end
 
+-- Marks a job moved back from a wait list (once, however often it waited):
+-- its worker then asks for it, which takes over the slot reserved for it,
+-- instead of running it on an idle slot of its own and leaving the
+-- reservation held until its lease ends.
+local function waited(args)
+  for i = 1, #args, 2 do
+    if args[i] == 'limit_waited' then return end
+  end
+  args[#args + 1] = 'limit_waited'
+  args[#args + 1] = '1'
+end
+
 -- Moves waiters back to their streams while the budget allows, each with
 -- its slot (holder QUEUE/ID) and rate grant (QUEUE/ID/1) reserved for its
 -- new entry, so that no newcomer can take the budget before it.
@@ -184,6 +196,7 @@ local function promote(b)
     end
     b.waiting = b.waiting - 1
     local queue, args = parse(member, leases)
+    if queue ~= nil then waited(args) end
     if queue == nil then
       redis.call('XADD', T .. 'dead:_malformed', '*', 'payload', member,
                  'error', args, 'failed_at', tostring(now))

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -27,6 +28,14 @@ struct HeldJob {
   // LimitGate: when the acquire that granted its limit's budget was sent
   // (MonotonicMs); 0 = no grant held.
   int64_t granted_ms = 0;
+
+  // The value of the first field `name`; "" when there is none.
+  std::string_view Field(std::string_view name) const {
+    for (const auto& f : fields) {
+      if (f.first == name) return f.second;
+    }
+    return {};
+  }
 };
 
 // One queue of a site as a worker holds it.

@@ -120,9 +120,12 @@ TEST_F(LimitScriptsTest, SlotsAreCountedPerWorkerUpToTheBound) {
   EXPECT_EQ(Int({"ZCARD", kIndex}), 0);
   std::vector<std::string> entries =
       RedisStrings(redis_.port(), {"XRANGE", kStream, "-", "+"});
-  ASSERT_GE(entries.size(), 3u);
-  EXPECT_EQ(entries.back(), "third");
-  std::string moved = entries[entries.size() - 3];  // id, payload, "third"
+  // id, payload, "third", and the mark that makes its worker ask for it.
+  ASSERT_GE(entries.size(), 5u);
+  EXPECT_EQ(entries[entries.size() - 3], "third");
+  EXPECT_EQ(entries[entries.size() - 2], "limit_waited");
+  EXPECT_EQ(entries.back(), "1");
+  std::string moved = entries[entries.size() - 5];
   EXPECT_EQ(Held("g"), (std::map<std::string, std::string>{
                            {"w2", "1"}, {"sync/" + moved, "1"}}));
   // A newcomer cannot take the reserved slot; the moved job's worker gets
