@@ -123,23 +123,32 @@ void ExpectLimitIdle(int port, const std::string& bucket) {
 
 class LimitsTest : public ::testing::Test {
  protected:
+  // Starts daemons "one" and "two" with `limits` and `queues` for site a,
+  // and waits for their workers.
+  void StartTwo(const std::string& limits, const std::string& queues) {
+    one_ = std::make_unique<Daemon>(
+        LimitsConfig(redis_.url(), "one", limits, queues));
+    two_ = std::make_unique<Daemon>(
+        LimitsConfig(redis_.url(), "two", limits, queues));
+    ASSERT_TRUE(one_->WaitForWorkers(kThreads));
+    ASSERT_TRUE(two_->WaitForWorkers(kThreads));
+  }
+  // Both daemons' last log lines, for a failure's message.
+  std::string Logs() const { return one_->LogTail(20) + two_->LogTail(20); }
+
   RedisServer redis_;
+  std::unique_ptr<Daemon> one_, two_;
 };
 
 TEST_F(LimitsTest, ConcurrencyIsNeverExceededAcrossDaemons) {
   TempDir shared;
   std::string file = shared.File("events.txt");
   std::string queues = ExecQueue("sync", "github", file, "0.2");
-  Daemon one(LimitsConfig(redis_.url(), "one", "{ github: { concurrency: 2 } }",
-                          queues));
-  Daemon two(LimitsConfig(redis_.url(), "two", "{ github: { concurrency: 2 } }",
-                          queues));
-  ASSERT_TRUE(one.WaitForWorkers(kThreads));
-  ASSERT_TRUE(two.WaitForWorkers(kThreads));
+  StartTwo("{ github: { concurrency: 2 } }", queues);
   EnqueueN(redis_.port(), "sync", 16);
   ASSERT_TRUE(WaitFor([&] { return MaxOverlap(ReadEvents(file)).second == 16; },
                       milliseconds(30000)))
-      << one.LogTail(20) << two.LogTail(20);
+      << Logs();
   auto [most, ended] = MaxOverlap(ReadEvents(file));
   EXPECT_EQ(most, 2) << "four workers, at most two jobs at once";
   // Every job ran once: none was lost or doubled on its way through the
@@ -156,17 +165,12 @@ TEST_F(LimitsTest, EachLimitKeyHasItsOwnBudget) {
   TempDir shared;
   std::string file = shared.File("events.txt");
   std::string queues = ExecQueue("sync", "github", file, "0.3");
-  Daemon one(LimitsConfig(redis_.url(), "one", "{ github: { concurrency: 1 } }",
-                          queues));
-  Daemon two(LimitsConfig(redis_.url(), "two", "{ github: { concurrency: 1 } }",
-                          queues));
-  ASSERT_TRUE(one.WaitForWorkers(kThreads));
-  ASSERT_TRUE(two.WaitForWorkers(kThreads));
+  StartTwo("{ github: { concurrency: 1 } }", queues);
   EnqueueN(redis_.port(), "sync", 4, {"limit_key", "c1", "jid", "c1"});
   EnqueueN(redis_.port(), "sync", 4, {"limit_key", "c2", "jid", "c2"});
   ASSERT_TRUE(WaitFor([&] { return MaxOverlap(ReadEvents(file)).second == 8; },
                       milliseconds(30000)))
-      << one.LogTail(20) << two.LogTail(20);
+      << Logs();
   std::vector<Event> all = ReadEvents(file);
   for (const char* key : {"c1", "c2"}) {
     std::vector<Event> mine;
@@ -201,18 +205,13 @@ TEST_F(LimitsTest, RateIsNeverExceededInAnyWindow) {
   std::string queues =
       "      mail: { handler: testkit, record: " + shared.File("record.txt") +
       ", limit: mailer }\n";
-  Daemon one(
-      LimitsConfig(redis_.url(), "one", "{ mailer: { rate: 5/1s } }", queues));
-  Daemon two(
-      LimitsConfig(redis_.url(), "two", "{ mailer: { rate: 5/1s } }", queues));
-  ASSERT_TRUE(one.WaitForWorkers(kThreads));
-  ASSERT_TRUE(two.WaitForWorkers(kThreads));
+  StartTwo("{ mailer: { rate: 5/1s } }", queues);
   constexpr int kJobs = 18;
   EnqueueN(redis_.port(), "mail", kJobs);
   ASSERT_TRUE(WaitFor(
       [&] { return StartsUs(shared.File("record.txt")).size() >= kJobs; },
       milliseconds(30000)))
-      << one.LogTail(20) << two.LogTail(20);
+      << Logs();
   std::vector<long long> us = StartsUs(shared.File("record.txt"));
   ASSERT_EQ(us.size(), size_t(kJobs)) << "each job ran once";
   // Any 6 consecutive starts span at least a second: no 1 s window holds 6.
@@ -245,12 +244,7 @@ TEST_F(LimitsTest, ALimitedQueueDoesNotStallAnother) {
       "      slow: { handler: testkit, record: " + shared.File("slow.txt") +
       ", limit: one }\n      free: { handler: testkit, record: " +
       shared.File("free.txt") + " }\n";
-  Daemon one(
-      LimitsConfig(redis_.url(), "one", "{ one: { concurrency: 1 } }", queues));
-  Daemon two(
-      LimitsConfig(redis_.url(), "two", "{ one: { concurrency: 1 } }", queues));
-  ASSERT_TRUE(one.WaitForWorkers(kThreads));
-  ASSERT_TRUE(two.WaitForWorkers(kThreads));
+  StartTwo("{ one: { concurrency: 1 } }", queues);
   // One at a time, each once the last was delivered: the blocked readers
   // take turns, so the slow jobs spread over the workers, and all but one
   // worker hold a job that must wait (6 s of them one by one).
@@ -307,12 +301,7 @@ TEST_F(LimitsTest, KillNineInsideALimitedJobFreesItsSlot) {
   std::string record = shared.File("record.txt");
   std::string queues = "      sync: { handler: testkit, record: " + record +
                        ", limit: github }\n";
-  Daemon one(LimitsConfig(redis_.url(), "one", "{ github: { concurrency: 1 } }",
-                          queues));
-  Daemon two(LimitsConfig(redis_.url(), "two", "{ github: { concurrency: 1 } }",
-                          queues));
-  ASSERT_TRUE(one.WaitForWorkers(kThreads));
-  ASSERT_TRUE(two.WaitForWorkers(kThreads));
+  StartTwo("{ github: { concurrency: 1 } }", queues);
   EnqueueN(redis_.port(), "sync", 1, {}, "sleep:2000");
   ASSERT_TRUE(WaitFor([&] { return ReadRecord(record)["sleep:2000"] == 1; },
                       milliseconds(5000)));
@@ -331,7 +320,7 @@ TEST_F(LimitsTest, KillNineInsideALimitedJobFreesItsSlot) {
         return rec["sleep:2000"] == 2 && rec["quick"] == 5;
       },
       milliseconds(15000)))
-      << one.LogTail(20) << two.LogTail(20);
+      << Logs();
   EXPECT_EQ(ReadRecord(record)["sleep:2000"], 2);
   // No quick job took the slot while the job that held it ran, before or
   // after the kill: each started after the replayed run ended.
