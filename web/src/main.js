@@ -3,4 +3,8 @@ import { render } from 'preact';
 import { html } from './html.js';
 import { App } from './views/app.js';
 
-render(html`<${App} />`, document.getElementById('app'));
+// The "Loading…" placeholder goes first: render() diffs against what is
+// there, it does not replace it.
+const root = document.getElementById('app');
+root.textContent = '';
+render(html`<${App} />`, root);

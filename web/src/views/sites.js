@@ -73,6 +73,7 @@ function Site({ site, filter, act, onShowDead, shown }) {
         Resume
       </button>
     </h3>
+    <div class="queue-box">
     <table class="queues">
       <thead>
         <tr>
@@ -92,6 +93,7 @@ function Site({ site, filter, act, onShowDead, shown }) {
         )}
       </tbody>
     </table>
+    </div>
     <${Limits} limits=${site.limits} />
   </div>`;
 }
