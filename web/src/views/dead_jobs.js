@@ -79,7 +79,7 @@ export function DeadJobs({ target, total, act }) {
       reload();
     }
   };
-  return html`<section id="dead">
+  return html`<section id="dead" data-site=${target.site} data-queue=${target.queue}>
     <h2>
       Dead jobs: <span class="name">${target.site}</span> /
       <span class="name">${target.queue}</span>
