@@ -54,3 +54,10 @@ export function text(v) {
   if (typeof v === 'string') return v;
   return JSON.stringify(v);
 }
+
+// The list in one of the summary's parts: the part is the reply of its
+// own endpoint ({"sites": [...]}); a bare array is taken as well.
+export function listOf(part, key) {
+  if (Array.isArray(part)) return part;
+  return (part && Array.isArray(part[key]) && part[key]) || [];
+}

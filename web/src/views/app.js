@@ -5,7 +5,7 @@ import { getJson, postAction } from '../api.js';
 import { html } from '../html.js';
 import { useSummary } from '../poll.js';
 import { loadToken, saveToken } from '../token.js';
-import { duration } from '../format.js';
+import { duration, listOf } from '../format.js';
 import { Overview } from './overview.js';
 import { Sites } from './sites.js';
 import { DeadJobs } from './dead_jobs.js';
@@ -86,7 +86,7 @@ export function App() {
     [token],
   );
 
-  const sites = (summary && summary.sites && summary.sites.sites) || [];
+  const sites = listOf(summary && summary.sites, 'sites');
   // The dead-job panel opens on the first queue holding dead jobs until the
   // user picks one.
   let shown = deadQueue;

@@ -1,7 +1,7 @@
 // Daemons: every live daemon (of every host) and its workers: state,
 // memory, jobs run, and the job each one runs now.
 import { html } from '../html.js';
-import { bytes, duration, num, text, time } from '../format.js';
+import { bytes, duration, listOf, num, text, time } from '../format.js';
 
 function Job({ job }) {
   if (!job) return html`<span class="empty">idle</span>`;
@@ -33,7 +33,7 @@ function Workers({ workers }) {
 }
 
 export function Daemons({ daemons }) {
-  const list = (daemons && daemons.daemons) || [];
+  const list = listOf(daemons, 'daemons');
   return html`<section id="daemons">
     <h2>Daemons and workers</h2>
     ${!list.length && html`<p class="empty">none</p>`}

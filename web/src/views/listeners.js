@@ -1,9 +1,9 @@
 // Listeners: each listener's address, open connections and fork fence.
 import { html } from '../html.js';
-import { num, text } from '../format.js';
+import { listOf, num, text } from '../format.js';
 
 export function Listeners({ listeners }) {
-  const list = (listeners && listeners.listeners) || [];
+  const list = listOf(listeners, 'listeners');
   return html`<section id="listeners">
     <h2>Listeners</h2>
     ${!list.length

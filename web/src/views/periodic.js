@@ -1,10 +1,10 @@
 // Periodic: every periodic job of every site, its schedule and what the
 // last ticks did, with Run now.
 import { html } from '../html.js';
-import { num, text, time } from '../format.js';
+import { listOf, num, text, time } from '../format.js';
 
 export function Periodic({ periodic, act }) {
-  const rows = (periodic && periodic.periodic) || [];
+  const rows = listOf(periodic, 'periodic');
   return html`<section id="periodic">
     <h2>Periodic jobs</h2>
     ${!rows.length
