@@ -263,6 +263,16 @@ async function main() {
   const raw = Object.values(assetBytes).reduce((n, b) => n + b.length, 0);
   const gz = Object.values(assetBytes).reduce((n, b) => n + gzipSync(b, { level: 9 }).length, 0);
   result.bundle = { files: Object.keys(assetBytes), raw, gzip: gz };
+  // Polling: never two summary requests within a second, by the page's own
+  // clock (when each request started, from its resource timing; 50 ms of
+  // slack for the timer and the clocks).
+  const polls = await page
+    .evaluate(() => performance.getEntriesByType('resource')
+      .filter((e) => e.name.includes('/api/v1/summary')).map((e) => e.startTime))
+    .catch(() => []);
+  const gaps = polls.slice(1).map((t, i) => t - polls[i]);
+  result.polls = { count: polls.length, minGapMs: gaps.length ? Math.min(...gaps) : null };
+  check('at most one poll a second', polls.length >= 2 && Math.min(...gaps) >= 950, result.polls);
   check('no console errors', result.consoleErrors.length === 0, result.consoleErrors);
   check('only the daemon was asked', result.foreignRequests.length === 0, result.foreignRequests);
   await context.close();

@@ -36,16 +36,16 @@ function DeadRow({ job, target, act, reload }) {
 
 export function DeadJobs({ target, total, act }) {
   const key = target ? target.site + '\u0000' + target.queue : '';
-  // cursors[i] is the cursor of page i (null for the first).
-  const [cursors, setCursors] = useState([null]);
-  const [page, setPage] = useState(null);
+  // cursors[i] is the cursor of page i (null for the first), for the queue
+  // `key`; another queue starts again at its first page. A page read for
+  // another queue is not shown.
+  const [paging, setPaging] = useState({ key, cursors: [null] });
+  const cursors = paging.key === key ? paging.cursors : [null];
+  const setCursors = (c) => setPaging({ key, cursors: c });
+  const [read, setRead] = useState({ key: null, page: null });
+  const page = read.key === key ? read.page : null;
   const [error, setError] = useState(null);
   const [generation, setGeneration] = useState(0);
-
-  useEffect(() => {
-    setCursors([null]);
-    setPage(null);
-  }, [key]);
 
   const cursor = cursors[cursors.length - 1];
   useEffect(() => {
@@ -53,7 +53,7 @@ export function DeadJobs({ target, total, act }) {
     const abort = new AbortController();
     getJson(deadPath(target), { cursor, count: kPageSize }, abort.signal)
       .then((p) => {
-        setPage(p);
+        setRead({ key, page: p });
         setError(null);
       })
       .catch((e) => {

@@ -44,14 +44,15 @@ export function Delayed({ sites }) {
           setOffset(0);
         }}
       >
+        ${!site && html`<option value="">–</option>`}
         ${sites.map((s) => html`<option key=${s.name} value=${s.name}>${s.name}</option>`)}
       </select>
       <span class="meta">${page ? num(page.total) + ' in all' : ''}</span>
       <button onClick=${() => setGeneration((g) => g + 1)}>Refresh</button>
     </h2>
     ${error && html`<p class="notice bad">${error}</p>`}
-    ${site
-      ? html`<table class="delayed">
+    ${site &&
+    html`<table class="delayed">
           <thead><tr><th>due</th><th>queue</th><th>member</th></tr></thead>
           <tbody>
             ${jobs.map(
@@ -64,8 +65,8 @@ export function Delayed({ sites }) {
               </tr>`,
             )}
           </tbody>
-        </table>`
-      : html`<p class="empty">no sites</p>`}
+        </table>`}
+    ${!site && html`<p class="empty">no delayed jobs${sites.length > 1 ? ' (pick a site)' : ''}</p>`}
     ${page && !jobs.length && html`<p class="empty">none</p>`}
     <nav class="pager">
       <button disabled=${offset === 0} onClick=${() => setOffset(Math.max(0, offset - kPageSize))}>

@@ -66,7 +66,11 @@ function Site({ site, filter, act, onShowDead, shown }) {
       <span class="name">${site.name}</span>
       ${site.paused && html`<span class="badge">paused</span>`}
       <span class="meta">weight ${text(site.weight)}</span>
-      <button onClick=${() => act(['sites', site.name, 'drain'], `Drain ${site.name}`)}>
+      <button
+        onClick=${() =>
+          confirm(`Drain ${site.name}? Every daemon stops taking its jobs until Resume.`) &&
+          act(['sites', site.name, 'drain'], `Drain ${site.name}`)}
+      >
         Drain
       </button>
       <button onClick=${() => act(['sites', site.name, 'resume'], `Resume ${site.name}`)}>
