@@ -35,8 +35,9 @@ function Limits({ limits }) {
     <caption>Limits</caption>
     <thead>
       <tr>
-        <th>limit</th><th>concurrency</th><th>rate</th><th>window</th>
-        <th>running</th><th>pending</th><th>started</th><th>waiting</th><th>keys</th>
+        <th>limit</th><th class="n">concurrency</th><th class="n">rate</th>
+        <th class="n">window</th><th class="n">running</th><th class="n">pending</th>
+        <th class="n">started</th><th class="n">waiting</th><th class="n">keys</th>
       </tr>
     </thead>
     <tbody>
@@ -81,8 +82,9 @@ function Site({ site, filter, act, onShowDead, shown }) {
     <table class="queues">
       <thead>
         <tr>
-          <th>queue</th><th>handler</th><th>ready</th><th>pending</th>
-          <th>delayed</th><th>dead</th><th>oldest ready</th><th>limit</th>
+          <th>queue</th><th>handler</th><th class="n">ready</th><th class="n">pending</th>
+          <th class="n">delayed</th><th class="n">dead</th><th class="n">oldest ready</th>
+          <th>limit</th>
         </tr>
       </thead>
       <tbody>
