@@ -57,11 +57,6 @@ const size_t kDashboardAssetCount = ${i};
 
 }  // namespace qd
 ")
-# Written only when it changed, so an unchanged bundle recompiles nothing.
-if(EXISTS "${OUT}")
-  file(READ "${OUT}" old)
-  if(old STREQUAL text)
-    return()
-  endif()
-endif()
+# Written every time (not only when it changed): an output older than its
+# inputs would make the build run this again on every call.
 file(WRITE "${OUT}" "${text}")
