@@ -217,6 +217,8 @@ async function main() {
     // The token, typed once, and Retry on the row.
     const r = expect.retry;
     await page.getByLabel('Token').fill(expect.token);
+    await page.getByLabel('Token').press('Enter');
+    await page.locator('.token .hint.ok').waitFor();
     check('token kept in sessionStorage',
       (await page.evaluate(() => sessionStorage.getItem('queuedaemon.token'))) === expect.token);
     if (!(xss.site === r.site && xss.queue === r.queue)) {

@@ -1,7 +1,7 @@
 // App: the page. Polls the summary (poll.js) and lays out the sections;
 // holds the token and the one function every action button goes through.
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { getJson, postAction } from '../api.js';
+import { apiPath, getJson, postAction } from '../api.js';
 import { html } from '../html.js';
 import { useSummary } from '../poll.js';
 import { loadToken, saveToken } from '../token.js';
@@ -14,13 +14,39 @@ import { Periodic } from './periodic.js';
 import { Daemons } from './daemons.js';
 import { Listeners } from './listeners.js';
 
+// The token's state as the daemon judged it (GET /api/v1/auth with the
+// token, asked when the field is left or Enter is pressed): null (not
+// asked), 'ok' or 'refused'.
+function useTokenCheck(token) {
+  const [verdict, setVerdict] = useState({ token: '', state: null });
+  const check = useCallback(async () => {
+    if (!token) return;
+    try {
+      const response = await fetch(apiPath(['auth']), {
+        headers: { Authorization: 'Bearer ' + token, Accept: 'application/json' },
+        cache: 'no-store',
+        credentials: 'omit',
+      });
+      setVerdict({ token, state: response.ok ? 'ok' : 'refused' });
+    } catch (e) {
+      setVerdict({ token, state: null });
+    }
+  }, [token]);
+  return [verdict.token === token ? verdict.state : null, check];
+}
+
 function TokenField({ token, onToken, actions }) {
+  const [verdict, check] = useTokenCheck(token);
   const hint =
     actions === false
       ? 'actions are off (no monitor.admin_token_file)'
-      : token
-        ? 'kept in this tab only'
-        : 'needed for Retry, Delete, Drain…';
+      : verdict === 'refused'
+        ? 'the daemon refuses this token'
+        : verdict === 'ok'
+          ? 'accepted; kept in this tab only'
+          : token
+            ? 'kept in this tab only'
+            : 'needed for Retry, Delete, Drain…';
   return html`<div class="token">
     <label for="token">Token</label>
     <input
@@ -30,8 +56,9 @@ function TokenField({ token, onToken, actions }) {
       spellcheck="false"
       value=${token}
       onInput=${(e) => onToken(e.currentTarget.value)}
+      onChange=${check}
     />
-    <span class="hint">${hint}</span>
+    <span class=${'hint ' + (verdict || '')}>${hint}</span>
   </div>`;
 }
 
