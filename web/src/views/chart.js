@@ -18,7 +18,9 @@ export function Chart({ title, lines, data }) {
     const opts = {
       width: Math.max(200, el.clientWidth),
       height: kHeight,
-      scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
+      // From 0, with room above the highest point so a flat line is not
+      // drawn on the chart's edge.
+      scales: { x: { time: true }, y: { range: (u, min, max) => [0, max > 0 ? max * 1.15 : 1] } },
       series: [
         {},
         ...lines.map((l) => ({ label: l.label, stroke: l.stroke, width: 2, points: { show: false } })),
