@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "core/monitor/dashboard_assets.h"
 #include "core/monitor/http_server.h"
 #include "core/monitor/monitor_render.h"
 #include "core/monitor/prometheus_render.h"
@@ -114,6 +115,7 @@ HttpMonitor::HttpMonitor(int port, SnapshotFn snapshot)
 HttpMonitor::~HttpMonitor() = default;
 
 void HttpMonitor::Handle(const HttpRequest& request, HttpResponse* response) {
+  if (ServeDashboard(request, response)) return;
   const std::string& route = request.path;
   if (route != "/metrics" && route != "/healthz" && route != "/status") {
     *response = TextResponse(404);

@@ -5,6 +5,7 @@
 //   GET /metrics  200, Prometheus text format 0.0.4 (RenderPrometheus)
 //   GET /healthz  200 "ok\n", or 503 with CheckHealth's reason and "\n"
 //   GET /status   200, JSON (RenderStatus), indented by 2
+//   GET /, /assets/...  the dashboard (ServeDashboard, answered first)
 //
 // HEAD is answered like GET without the body; any other path is 404, any
 // other method on these paths 405. Every request asks the owner for a

@@ -258,7 +258,20 @@ TEST_F(HttpMonitorTest, StatusReplacesInvalidUtf8) {
 
 TEST_F(HttpMonitorTest, UnknownPathIs404) {
   EXPECT_EQ(Get(port(), "/nope").status, 404);
-  EXPECT_EQ(Get(port(), "/").status, 404);
+  EXPECT_EQ(Get(port(), "/assets/nope.js").status, 404);
+}
+
+// "/" is the dashboard (ServeDashboard), asked before the other routes.
+TEST_F(HttpMonitorTest, ServesTheDashboardAtTheRoot) {
+  HttpReply r = Get(port(), "/");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.head.find("Content-Type: text/html; charset=utf-8\r\n"),
+            std::string::npos)
+      << r.head;
+  EXPECT_NE(r.head.find("Content-Security-Policy: default-src 'self';"),
+            std::string::npos)
+      << r.head;
+  EXPECT_NE(r.body.find("/assets/app.js?v="), std::string::npos);
 }
 
 TEST_F(HttpMonitorTest, OtherMethodsAre405) {
