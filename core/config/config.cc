@@ -189,6 +189,17 @@ void ReadMonitor(ConfigReader& r, const Item& item, MonitorConfig* monitor) {
            }},
           {"http_public",
            [&](const Item& i) { r.ReadBool(i, &monitor->http_public); }},
+          {"admin_token_file",
+           [&](const Item& i) {
+             std::string path;
+             if (!r.ReadString(i, &path)) return;
+             Status s = ReadAdminToken(path, &monitor->admin_token);
+             if (!s.ok()) {
+               r.Fail(i, s.message());
+               return;
+             }
+             monitor->admin_token_file = path;
+           }},
       });
   if (r.ok() && http && !monitor->http_public &&
       !IsLoopback(HostOf(monitor->http))) {
@@ -422,18 +433,33 @@ std::string Config::PidFile() const {
   return daemon.run_dir + "/queuedaemon." + daemon.id + ".pid";
 }
 
-Status ReadControlSecret(const std::string& path, std::string* secret) {
+namespace {
+
+// The first line of the secret file `path` of config key `key`, trailing
+// spaces dropped, at least 16 bytes (SecretFile's checks).
+Status ReadSecretLine(const char* key, const char* noun,
+                      const std::string& path, std::string* out) {
   constexpr size_t kMinSecret = 16;
   std::string line;
   Status s = SecretFile::ReadFirstLine(path, &line);
-  if (!s.ok()) return Status::Error("control.secret_file " + s.message());
+  if (!s.ok()) return Status::Error(std::string(key) + " " + s.message());
   while (!line.empty() && line.back() == ' ') line.pop_back();
   if (line.size() < kMinSecret) {
-    return Status::Error("control.secret_file " + path +
-                         ": the secret must be at least 16 bytes");
+    return Status::Error(std::string(key) + " " + path + ": the " + noun +
+                         " must be at least 16 bytes");
   }
-  *secret = line;
+  *out = line;
   return Status::Ok();
+}
+
+}  // namespace
+
+Status ReadAdminToken(const std::string& path, std::string* token) {
+  return ReadSecretLine("monitor.admin_token_file", "token", path, token);
+}
+
+Status ReadControlSecret(const std::string& path, std::string* secret) {
+  return ReadSecretLine("control.secret_file", "secret", path, secret);
 }
 
 }  // namespace qd

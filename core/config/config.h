@@ -116,6 +116,9 @@ struct MonitorConfig {
   std::string tags = "dogstatsd";
   std::string http;  // "host:port" or empty = off
   bool http_public = false;
+  // The /api/v1 actions' bearer token (docs/api.md); "" = actions off.
+  std::string admin_token_file;
+  std::string admin_token;  // read from admin_token_file by the loader
 };
 
 // The control channel (docs/control.md): commands from queuectl through
@@ -126,6 +129,11 @@ struct ControlConfig {
   std::string secret_file;  // "" = commands are not signed
   std::string secret;       // read from secret_file by the loader
 };
+
+// Reads monitor.admin_token_file as ReadControlSecret reads its file (the
+// same rules: SecretFile, first line, at least 16 bytes).
+[[nodiscard]] Status ReadAdminToken(const std::string& path,
+                                    std::string* token);
 
 // Reads control.secret_file: its first line, trailing spaces dropped, at
 // least 16 bytes; refused when the file is readable by its group or others

@@ -32,6 +32,7 @@ HttpConnection::HttpConnection(event_base* base, int fd,
 }
 
 HttpConnection::~HttpConnection() {
+  if (waiting_) *waiting_ = nullptr;
   if (deadline_ != nullptr) event_free(deadline_);
   if (bev_ != nullptr) bufferevent_free(bev_);
 }
@@ -49,6 +50,8 @@ bool HttpConnection::Start() {
 void HttpConnection::Close() {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
+  if (waiting_) *waiting_ = nullptr;
+  waiting_.reset();
   if (deadline_ != nullptr) evtimer_del(deadline_);
   if (bev_ != nullptr) bufferevent_disable(bev_, EV_READ | EV_WRITE);
   owner_->OnClosed(this);
@@ -67,6 +70,8 @@ void HttpConnection::OnRead(bufferevent* bev, void* arg) {
     case State::kLingering:
       evbuffer_drain(in, evbuffer_get_length(in));
       break;
+    case State::kAnswering:
+      break;  // left in the buffer: the next request, after the reply
     case State::kWriting:
     case State::kClosed:
       break;  // reading is off
@@ -82,7 +87,8 @@ void HttpConnection::OnWrite(bufferevent*, void* arg) {
 void HttpConnection::OnEvent(bufferevent*, short, void* arg) {
   // End of input, an error, or no progress for the idle timeout: the
   // client is gone or stuck, and nothing it could still read is pending
-  // (reading is off while a reply is written, so EOF is not seen then).
+  // (reading is off while a reply is written, so EOF is not seen then;
+  // while an answer is awaited, EOF means the client gave up on it).
   static_cast<HttpConnection*>(arg)->Close();
 }
 
@@ -104,6 +110,12 @@ void HttpConnection::OnDeadline(int, short, void* arg) {
     case State::kLingering:
       self->Close();
       break;
+    case State::kAnswering: {
+      HttpResponse late = std::move(self->on_deadline_);
+      self->EndWait();
+      self->Send(late, self->request_.keep_alive);
+      break;
+    }
     case State::kWriting:
     case State::kClosed:
       break;  // the timer is not armed in these states
@@ -136,7 +148,10 @@ void HttpConnection::FinishHead(evbuffer* in) {
   int status = ParseRequestHead(lines_, &request_);
   lines_.clear();
   if (status != 0) return Refuse(status);
-  if (request_.content_length > limits_.max_body_bytes) return Refuse(413);
+  if (request_.content_length > owner_->BodyLimit(request_)) {
+    evtimer_del(deadline_);
+    return Send(owner_->Refusal(request_, 413), false);
+  }
   if (request_.content_length == 0) return Dispatch();
   state_ = State::kReadingBody;
   if (request_.expect_continue) {
@@ -155,8 +170,39 @@ void HttpConnection::ReadBody(evbuffer* in) {
 void HttpConnection::Dispatch() {
   evtimer_del(deadline_);
   HttpResponse response;
-  owner_->OnRequest(request_, &response);
+  HttpDeferral deferral(this);
+  owner_->OnRequest(request_, &response, &deferral);
+  // A deferred request is in kAnswering, or already answered when the
+  // handler completed it inside its call.
+  if (!deferral.deferred()) Send(response, request_.keep_alive);
+}
+
+HttpCompletion HttpConnection::BeginWait(HttpResponse on_deadline) {
+  state_ = State::kAnswering;
+  on_deadline_ = std::move(on_deadline);
+  waiting_ = std::make_shared<HttpConnection*>(this);
+  // Reading stays on so that a client that leaves is seen (and its
+  // connection freed); the watermark stops it once about one more request
+  // is buffered.
+  bufferevent_setwatermark(bev_, EV_READ, 0,
+                           limits_.max_head_bytes + limits_.max_body_bytes);
+  bufferevent_enable(bev_, EV_READ);
+  ArmDeadline(limits_.answer_deadline);
+  return HttpCompletion(waiting_);
+}
+
+void HttpConnection::Answer(const HttpResponse& response) {
+  if (state_ != State::kAnswering) return;
+  EndWait();
   Send(response, request_.keep_alive);
+}
+
+void HttpConnection::EndWait() {
+  if (waiting_) *waiting_ = nullptr;
+  waiting_.reset();
+  on_deadline_ = HttpResponse();
+  evtimer_del(deadline_);
+  bufferevent_setwatermark(bev_, EV_READ, 0, 0);
 }
 
 void HttpConnection::Send(const HttpResponse& response, bool keep_alive) {

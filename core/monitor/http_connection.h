@@ -9,6 +9,10 @@
 // the request (HTTP/1.1 unless "Connection: close"; HTTP/1.0 only with
 // "Connection: keep-alive"); pipelined requests are answered in order.
 //
+// A request may be answered later (HttpDeferral, http_completion.h): the
+// connection then waits in kAnswering for its HttpCompletion, at most
+// HttpLimits::answer_deadline.
+//
 // Closing never frees: Close() tells the Owner, which frees the connection
 // after the loop turn, so a connection may close itself from its own
 // callbacks. Single-threaded, on the loop's thread.
@@ -17,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "core/monitor/http_completion.h"
 #include "core/monitor/http_limits.h"
 #include "core/monitor/http_request.h"
 #include "core/monitor/http_response.h"
@@ -33,9 +38,14 @@ class HttpConnection {
   // What the server does for its connections.
   class Owner {
    public:
-    // Fills `response` for the complete `request`.
-    virtual void OnRequest(const HttpRequest& request,
-                           HttpResponse* response) = 0;
+    // Fills `response` for the complete `request`, or defers the answer
+    // through `deferral`.
+    virtual void OnRequest(const HttpRequest& request, HttpResponse* response,
+                           HttpDeferral* deferral) = 0;
+    // The largest body `request` (its head read) may have; larger: 413.
+    virtual size_t BodyLimit(const HttpRequest& request) = 0;
+    // The reply that refuses `request` (its head read) with `status`.
+    virtual HttpResponse Refusal(const HttpRequest& request, int status) = 0;
     // `connection` has closed its socket's events and must be freed after
     // the loop turn, never from inside this call.
     virtual void OnClosed(HttpConnection* connection) = 0;
@@ -53,6 +63,11 @@ class HttpConnection {
     // The head announced a body: out to kWriting once Content-Length bytes
     // arrived or the deadline passed (408).
     kReadingBody,
+    // The Owner deferred the answer: out to kWriting on the completion's
+    // Complete() or at the answer deadline (the deferral's reply, a 504);
+    // to kClosed when the client closes. Input is left unparsed (pipelined
+    // requests wait; the read watermark bounds them).
+    kAnswering,
     // A reply is queued; reading is off (pipelined input waits in the
     // kernel). Out when the output has drained: to kReadingHead when kept
     // alive, else to kLingering.
@@ -84,10 +99,14 @@ class HttpConnection {
   // Whether no request is being answered: the server may close this one
   // to make room for a new connection.
   bool evictable() const {
-    return state_ != State::kWriting && state_ != State::kClosed;
+    return state_ != State::kWriting && state_ != State::kAnswering &&
+           state_ != State::kClosed;
   }
 
  private:
+  friend class HttpCompletion;
+  friend class HttpDeferral;
+
   static void OnRead(bufferevent* bev, void* arg);
   static void OnWrite(bufferevent* bev, void* arg);
   static void OnEvent(bufferevent* bev, short what, void* arg);
@@ -97,6 +116,11 @@ class HttpConnection {
   void FinishHead(evbuffer* in);
   void ReadBody(evbuffer* in);
   void Dispatch();
+  // To kAnswering; the completion answers through Answer().
+  HttpCompletion BeginWait(HttpResponse on_deadline);
+  void Answer(const HttpResponse& response);
+  // Leaves kAnswering: the completion goes stale, the timer stops.
+  void EndWait();
   // Queues `response` and moves to kWriting.
   void Send(const HttpResponse& response, bool keep_alive);
   // Answers with an error status and ends the connection.
@@ -114,6 +138,9 @@ class HttpConnection {
   size_t head_bytes_ = 0;           // read for the head, line ends included
   HttpRequest request_;             // from its head until its reply
   bool keep_alive_ = false;         // of the reply being written
+  // kAnswering: what the completion points to, and the deadline's reply.
+  HttpCompletion::Target waiting_;
+  HttpResponse on_deadline_;
 };
 
 }  // namespace qd

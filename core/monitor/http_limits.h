@@ -18,7 +18,8 @@ struct HttpLimits {
   // answered 400 and closed.
   size_t max_head_bytes = 8192;
   // A request body (Content-Length only): larger is answered 413 and
-  // closed.
+  // closed. The server's handler may allow more on some paths
+  // (HttpServer::BodyLimitFn: the API's actions take 1 MiB).
   size_t max_body_bytes = 1024;
   // From accept, or from the end of the previous reply on a kept-alive
   // connection, until the request is complete (head and body): else 408
@@ -32,6 +33,9 @@ struct HttpLimits {
   // to close its side while unread input is discarded, so that a client
   // still sending reads the reply rather than a reset.
   std::chrono::milliseconds linger{2000};
+  // How long a deferred answer (HttpDeferral) may take: then the
+  // deferral's own reply (a 504) is sent and a late answer is dropped.
+  std::chrono::milliseconds answer_deadline{5000};
   // How long accepting stops when accept() fails for want of descriptors
   // (AcceptPause).
   std::chrono::milliseconds accept_pause{500};

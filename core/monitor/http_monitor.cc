@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "core/monitor/api_call.h"
 #include "core/monitor/dashboard_assets.h"
 #include "core/monitor/http_server.h"
 #include "core/monitor/monitor_render.h"
@@ -100,11 +101,21 @@ Status HttpMonitor::Open(event_base* base, const std::string& host_port,
   HttpMonitor* self = monitor.get();
   Status s = HttpServer::Open(
       base, fd, "monitor.http " + host_port, limits,
-      [self](const HttpRequest& request, HttpResponse* response) {
-        self->Handle(request, response);
+      [self](const HttpRequest& request, HttpResponse* response,
+             HttpDeferral* deferral) {
+        self->Handle(request, response, deferral);
       },
       &monitor->server_);
   if (!s.ok()) return s;
+  size_t body = limits.max_body_bytes;
+  monitor->server_->set_body_limit([self, body](const HttpRequest& request) {
+    return self->api_ ? Api::BodyLimit(request, body) : body;
+  });
+  monitor->server_->set_refusal([](const HttpRequest& request, int status) {
+    if (!Api::Owns(request.path)) return TextResponse(status);
+    return ApiError(status, status == 413 ? "the body is larger than 1 MiB"
+                                          : ReasonPhrase(status));
+  });
   *out = std::move(monitor);
   return Status::Ok();
 }
@@ -114,9 +125,16 @@ HttpMonitor::HttpMonitor(int port, SnapshotFn snapshot)
 
 HttpMonitor::~HttpMonitor() = default;
 
-void HttpMonitor::Handle(const HttpRequest& request, HttpResponse* response) {
+void HttpMonitor::EnableApi(Api::Sources sources) {
+  api_ = std::make_unique<Api>(std::move(sources));
+}
+
+void HttpMonitor::Handle(const HttpRequest& request, HttpResponse* response,
+                         HttpDeferral* deferral) {
   if (ServeDashboard(request, response)) return;
   const std::string& route = request.path;
+  if (api_ && Api::Owns(route))
+    return api_->Handle(request, response, deferral);
   if (route != "/metrics" && route != "/healthz" && route != "/status") {
     *response = TextResponse(404);
     return;

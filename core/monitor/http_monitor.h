@@ -6,6 +6,8 @@
 //   GET /healthz  200 "ok\n", or 503 with CheckHealth's reason and "\n"
 //   GET /status   200, JSON (RenderStatus), indented by 2
 //   GET /, /assets/...  the dashboard (ServeDashboard, answered first)
+//   /api/v1/...   the HTTP API (core/monitor/api.h, docs/api.md), once
+//                 EnableApi() was called (else 404)
 //
 // HEAD is answered like GET without the body; any other path is 404, any
 // other method on these paths 405. Every request asks the owner for a
@@ -28,6 +30,7 @@
 #include <memory>
 #include <string>
 
+#include "core/monitor/api.h"
 #include "core/monitor/http_limits.h"
 #include "core/monitor/monitor_snapshot.h"
 #include "queuedaemon/status.h"
@@ -72,16 +75,21 @@ class HttpMonitor {
   HttpMonitor(const HttpMonitor&) = delete;
   HttpMonitor& operator=(const HttpMonitor&) = delete;
 
+  // Serves /api/v1 from `sources` from now on.
+  void EnableApi(Api::Sources sources);
+
   // The port bound (the chosen one when Open was given port 0).
   int port() const { return port_; }
 
  private:
   HttpMonitor(int port, SnapshotFn snapshot);
 
-  void Handle(const HttpRequest& request, HttpResponse* response);
+  void Handle(const HttpRequest& request, HttpResponse* response,
+              HttpDeferral* deferral);
 
   int port_;
   SnapshotFn snapshot_;
+  std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;
 };
 

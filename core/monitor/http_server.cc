@@ -124,16 +124,26 @@ void HttpServer::LogFull() {
       name_, limits_.max_connections, evicted_, refused_);
 }
 
-void HttpServer::OnRequest(const HttpRequest& request, HttpResponse* response) {
-  // A throwing handler (bad_alloc, a bug) costs one request.
+void HttpServer::OnRequest(const HttpRequest& request, HttpResponse* response,
+                           HttpDeferral* deferral) {
+  // A throwing handler (bad_alloc, a bug) costs one request (a deferred
+  // one is answered by its deadline).
   try {
-    handler_(request, response);
+    handler_(request, response, deferral);
   } catch (const std::exception& e) {
     spdlog::error("{}: {} {}: {}", name_, request.method, request.target,
                   e.what());
     *response = TextResponse(500);
     response->body = "internal error\n";
   }
+}
+
+size_t HttpServer::BodyLimit(const HttpRequest& request) {
+  return body_limit_ ? body_limit_(request) : limits_.max_body_bytes;
+}
+
+HttpResponse HttpServer::Refusal(const HttpRequest& request, int status) {
+  return refusal_ ? refusal_(request, status) : TextResponse(status);
 }
 
 void HttpServer::OnClosed(HttpConnection* connection) {

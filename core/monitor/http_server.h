@@ -48,10 +48,19 @@ namespace qd {
 
 class HttpServer : private HttpConnection::Owner {
  public:
-  // Fills `response` for `request`, on the loop's thread. An exception
-  // costs that request a 500, not the process.
+  // Fills `response` for `request`, on the loop's thread, or defers the
+  // answer through `deferral` (http_completion.h). An exception costs that
+  // request a 500, not the process.
   using Handler =
-      std::function<void(const HttpRequest& request, HttpResponse* response)>;
+      std::function<void(const HttpRequest& request, HttpResponse* response,
+                         HttpDeferral* deferral)>;
+  // The largest body a request may carry, from its head; unset: the
+  // limits' max_body_bytes for every request.
+  using BodyLimitFn = std::function<size_t(const HttpRequest& request)>;
+  // The reply refusing a request whose head was read (413); unset:
+  // TextResponse(status).
+  using RefusalFn =
+      std::function<HttpResponse(const HttpRequest& request, int status)>;
 
   // Serves on `fd`, a non-blocking socket already listening (taken over,
   // closed on error). `name` heads the log lines ("monitor.http"). On error
@@ -63,6 +72,9 @@ class HttpServer : private HttpConnection::Owner {
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
+
+  void set_body_limit(BodyLimitFn fn) { body_limit_ = std::move(fn); }
+  void set_refusal(RefusalFn fn) { refusal_ = std::move(fn); }
 
   size_t open_connections() const { return open_.size(); }
   // Connections closed to make room for a new one.
@@ -86,13 +98,18 @@ class HttpServer : private HttpConnection::Owner {
   void RefuseFull(int fd);
   void LogFull();
 
-  void OnRequest(const HttpRequest& request, HttpResponse* response) override;
+  void OnRequest(const HttpRequest& request, HttpResponse* response,
+                 HttpDeferral* deferral) override;
+  size_t BodyLimit(const HttpRequest& request) override;
+  HttpResponse Refusal(const HttpRequest& request, int status) override;
   void OnClosed(HttpConnection* connection) override;
 
   event_base* base_;
   std::string name_;
   HttpLimits limits_;
   Handler handler_;
+  BodyLimitFn body_limit_;
+  RefusalFn refusal_;
   evconnlistener* listener_ = nullptr;
   std::unique_ptr<AcceptPause> pause_;
   event* reaper_ = nullptr;  // made active to free closed_ after the turn

@@ -156,6 +156,15 @@ std::vector<std::string> PeriodicRunner::Command(const SiteConfig& site,
           std::to_string(now_ms)};
 }
 
+std::vector<std::string> PeriodicRunner::RunNowCommand(
+    const SiteConfig& site, const PeriodicConfig& entry, int64_t now_ms) {
+  std::vector<std::string> command =
+      Command(site, entry, now_ms, false, now_ms);
+  command[7] = "now";  // the mode, after NAME and TICK_MS
+  command[11] = "periodic:" + entry.name + ":run:" + std::to_string(now_ms);
+  return command;
+}
+
 PeriodicRunner::Outcome PeriodicRunner::ParseReply(const redisReply* r) {
   if (r == nullptr) return {Outcome::kLost, "connection lost"};
   if (r->type == REDIS_REPLY_ERROR) {

@@ -102,6 +102,11 @@ class PeriodicRunner {
                                           const PeriodicConfig& entry,
                                           int64_t tick_ms, bool catch_up,
                                           int64_t now_ms);
+  // The same script's run by hand of `entry` at `now_ms` (mode "now"): jid
+  // periodic:NAME:run:NOW_MS, scheduled_at NOW_MS, the record untouched.
+  static std::vector<std::string> RunNowCommand(const SiteConfig& site,
+                                                const PeriodicConfig& entry,
+                                                int64_t now_ms);
   static Outcome ParseReply(const redisReply* reply);
   static Time SystemClock();
 

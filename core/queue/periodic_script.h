@@ -10,7 +10,10 @@
 // The hash PREFIX:{SITE}:periodic maps each entry NAME to the last tick
 // enqueued (ms since the epoch, as decimal text). MODE is "always" (a tick
 // that came due) or "if_recorded" (the catch-up of `missed: run_once`:
-// enqueue only when a record exists: an entry that never ran starts fresh).
+// enqueue only when a record exists: an entry that never ran starts fresh)
+// or "now" (a run by hand, /api/v1 .../periodic/NAME/run: enqueued whatever
+// the record says, and the record is left alone, so the schedule goes on
+// as if it had not happened).
 // FIELD... are the stream entry's field and value arguments for XADD.
 // Returns one of
 //   {"enqueued", ENTRY_ID}   the job was added and the tick recorded
@@ -35,15 +38,17 @@ end
 local why = wrong_type(KEYS[1], 'hash')
 if why then return {'error', KEYS[1], why} end
 local tick = tonumber(ARGV[2])
-local last = redis.call('HGET', KEYS[1], ARGV[1])
-local recorded = last and tonumber(last)
-if recorded and recorded >= tick then return {'done', last} end
-if ARGV[3] == 'if_recorded' and not last then return {'fresh'} end
+if ARGV[3] ~= 'now' then
+  local last = redis.call('HGET', KEYS[1], ARGV[1])
+  local recorded = last and tonumber(last)
+  if recorded and recorded >= tick then return {'done', last} end
+  if ARGV[3] == 'if_recorded' and not last then return {'fresh'} end
+end
 why = wrong_type(KEYS[2], 'stream')
 if why then return {'error', KEYS[2], why} end
 local id = redis.pcall('XADD', KEYS[2], '*', unpack(ARGV, 4))
 if type(id) == 'table' and id['err'] then return {'error', KEYS[2], id['err']} end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[3] ~= 'now' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
 return {'enqueued', id}
 )lua";
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "core/listen/listener_set.h"
+#include "core/monitor/api_views.h"
 #include "core/monitor/http_monitor.h"
 #include "core/os/memory_usage.h"
 #include "core/os/process.h"
@@ -110,9 +111,14 @@ Status MasterMonitor::OpenHttp(const std::string& address, int fd) {
   Status s = HttpMonitor::Open(
       base_, address, [this] { return Snapshot(); }, &http, fd);
   if (!s.ok()) return s;
+  http->EnableApi(Api::Sources{
+      [this] { return Snapshot(); }, &series_, [this] { return config_; },
+      [this](const SiteConfig& site) { return ClientFor(site); }, redis_,
+      sources_.paused});
   http_ = std::move(http);
   http_address_ = address;
-  spdlog::info("monitor: HTTP on {} (/metrics /healthz /status)", address);
+  spdlog::info("monitor: HTTP on {} (/metrics /healthz /status /api/v1)",
+               address);
   return Status::Ok();
 }
 
@@ -162,6 +168,8 @@ void MasterMonitor::Tick() {
   }
   last_jobs_ = jobs;
   last_jobs_ms_ = s.now_ms;
+  series_.Add(s.now_ms, ApiViews::Processed(s), ApiViews::Failed(s),
+              ApiViews::ReadyTotal(s));
   Ping();
   SampleSites();
   unserved_.Tick();
@@ -330,6 +338,9 @@ void MasterMonitor::PublishHashes(const MonitorSnapshot& s) {
   }
   std::string prefix = "qd:";
   std::string tail = host_ + ":" + s.id;
+  nlohmann::json slots = nlohmann::json::array();
+  for (const auto& w : s.workers)
+    slots.push_back(ApiViews::Worker(w, s.now_ms));
   WriteHash(redis_, prefix + "daemon:" + tail,
             {{"pid", std::to_string(s.pid)},
              {"host", s.host},
@@ -341,7 +352,9 @@ void MasterMonitor::PublishHashes(const MonitorSnapshot& s) {
              {"ready", std::to_string(s.ReadyWorkers())},
              {"sites", sites},
              {"rss", std::to_string(s.master_rss)},
-             {"version", s.version}});
+             {"version", s.version},
+             {"slots", slots.dump(-1, ' ', false,
+                                  nlohmann::json::error_handler_t::replace)}});
   for (const ListenerStats& l : s.listeners) {
     WriteHash(redis_, prefix + "listener:" + tail + ":" + l.name,
               {{"connections", std::to_string(l.connections)},

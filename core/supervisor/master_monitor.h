@@ -9,8 +9,9 @@
 //     (LimitUsage);
 //   - looks for streams that no configured queue serves (UnservedWatch:
 //     at start and each reload, logged, then every minute);
+//   - adds a point to the /api/v1/overview series (OverviewSeries);
 //   - writes the daemon hash qd:daemon:HOST:ID (pid, host, id, started_ms,
-//     updated_ms, threads, workers, ready, sites, rss, version) and each
+//     updated_ms, threads, workers, ready, sites, rss, version, slots) and each
 //     listener's hash qd:listener:HOST:ID:NAME, both expiring after 10 s,
 //     for queuectl (check, ps) and scripts.
 // Every monitor.interval it sends the master's statsd lines: gauges
@@ -18,7 +19,7 @@
 // master.rss; counters workers.respawned, workers.recycled,
 // workers.crashed; and the master's events (init, shutdown).
 // With monitor.http it serves /metrics, /healthz and /status (HttpMonitor)
-// from Snapshot().
+// from Snapshot(), and the HTTP API /api/v1 (core/monitor/api.h).
 // Single-threaded: the master's loop only.
 #pragma once
 
@@ -32,6 +33,7 @@
 
 #include "core/config/config.h"
 #include "core/monitor/monitor_snapshot.h"
+#include "core/monitor/overview_series.h"
 #include "core/redis/redis_client.h"
 #include "core/stats/statsd_sink.h"
 #include "core/supervisor/unserved_watch.h"
@@ -53,6 +55,8 @@ class MasterMonitor {
     const ListenerSet* listeners = nullptr;
     std::function<bool()> shutting_down;
     const PeriodicRunner* periodic = nullptr;  // null: none
+    // The sites whose fetching is stopped (queuectl drain), for /api/v1.
+    std::function<std::vector<std::string>()> paused;
   };
 
   // `redis` is the master's connection to the daemon's Redis (started here).
@@ -126,6 +130,7 @@ class MasterMonitor {
   int64_t sent_respawned_ = 0;
   int64_t sent_recycled_ = 0;
   int64_t sent_crashed_ = 0;
+  OverviewSeries series_;
   double jobs_per_s_ = 0;
   int64_t last_jobs_ = -1;
   int64_t last_jobs_ms_ = 0;

@@ -125,8 +125,8 @@ int Supervisor::Run(int ready_fd) {
   monitor_ = std::make_unique<MasterMonitor>(
       base_, redis_client_.get(),
       MasterMonitor::Sources{pool_.get(), listeners_.get(),
-                             [this] { return shutting_down_; },
-                             periodic_.get()});
+                             [this] { return shutting_down_; }, periodic_.get(),
+                             [this] { return PausedSites(); }});
   s = monitor_->Start(*config_, n, http_fd);
   if (!s.ok()) return fail(s);
   periodic_->Apply(*config_);

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "scripts/queuectl/command.h"
-#include "scripts/queuectl/dead_entry.h"
+#include "core/queue/dead_entry.h"
 
 namespace qd::ctl {
 

@@ -1,5 +1,6 @@
 #include "core/config/config.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -214,7 +215,7 @@ TEST(ConfigTest, UnknownKeySuggestsIgnoringCase) {
 TEST(ConfigTest, UnknownKeyWithoutSuggestionListsKnownKeys) {
   EXPECT_EQ(Error("monitor:\n  statsd: 1.2.3.4:5\n"),
             "x.yaml:2:3: monitor.statsd: unknown key (expected one of: udp, "
-            "prefix, interval, tags, http, http_public)");
+            "prefix, interval, tags, http, http_public, admin_token_file)");
   ExpectError("daemon:\n  xx: 1\n",
               "x.yaml:2:3: daemon.xx: ", "expected one of: id, threads");
 }
@@ -1263,6 +1264,33 @@ TEST(ConfigTest, ControlSecretFileIsReadAndChecked) {
               "readable by others; chmod 600 it");
   unlink(path);
   ExpectError(yaml, "x.yaml:2:16: control.secret_file: ", "cannot read it");
+}
+
+TEST(ConfigTest, AdminTokenFileIsReadAndChecked) {
+  EXPECT_EQ(Load("sites: {}\n").monitor.admin_token, "");
+  char path[] = "/tmp/qd-token-XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "0123456789abcdef-token\n", 23), 23);
+  close(fd);
+  chmod(path, 0600);
+  std::string yaml =
+      std::string("monitor:\n  admin_token_file: ") + path + "\n";
+  Config c = Load(yaml);
+  EXPECT_EQ(c.monitor.admin_token, "0123456789abcdef-token");
+  EXPECT_EQ(c.monitor.admin_token_file, path);
+  chmod(path, 0644);
+  ExpectError(yaml, "x.yaml:2:21: monitor.admin_token_file: ",
+              "readable by others; chmod 600 it");
+  fd = open(path, O_WRONLY | O_TRUNC);
+  ASSERT_EQ(write(fd, "short\n", 6), 6);
+  close(fd);
+  chmod(path, 0600);
+  ExpectError(yaml, "x.yaml:2:21: monitor.admin_token_file: ",
+              "the token must be at least 16 bytes");
+  unlink(path);
+  ExpectError(yaml,
+              "x.yaml:2:21: monitor.admin_token_file: ", "cannot read it");
 }
 
 }  // namespace

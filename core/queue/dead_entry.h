@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace qd::ctl {
+namespace qd {
 
 struct DeadEntry {
   std::string id;
@@ -32,4 +32,4 @@ struct DeadEntry {
   nlohmann::ordered_json ToJson() const;
 };
 
-}  // namespace qd::ctl
+}  // namespace qd

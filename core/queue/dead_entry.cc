@@ -1,8 +1,8 @@
-#include "scripts/queuectl/dead_entry.h"
+#include "core/queue/dead_entry.h"
 
 #include "core/queue/delayed_job.h"
 
-namespace qd::ctl {
+namespace qd {
 namespace {
 
 std::string Str(const redisReply* r) {
@@ -54,4 +54,4 @@ nlohmann::ordered_json DeadEntry::ToJson() const {
   return {{"id", id}, {"fields", f}};
 }
 
-}  // namespace qd::ctl
+}  // namespace qd
