@@ -19,6 +19,10 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds kPromoteEvery(500);
 constexpr milliseconds kTrimEvery(1000);
+// Every this many trim ticks, every queue is trimmed, acked in or not: what
+// another program's group read since, a trim whose reply was lost, what a
+// worker acked on another host before it died.
+constexpr int kTrimAllEvery = 10;
 constexpr const char* kPromoteLimit = "256";
 constexpr const char* kClaimBatch = "64";
 // A delayed job whose target key cannot take it waits this long before the
@@ -181,6 +185,7 @@ void SiteHousekeeping::TrimTick(bool all) {
   if (stopped_) return;
   timeval next = ToTimeval(kTrimEvery);
   evtimer_add(trim_timer_, &next);
+  if (++trim_ticks_ % kTrimAllEvery == 0) all = true;
   for (SiteQueue& q : queues_) {
     if (all || q.untrimmed > 0) TrimStream(writer_, site_.name, q, trim_log_);
   }

@@ -10,8 +10,9 @@
 // Claims run every quarter of the shortest visibility_timeout (between
 // 0.1 s and 5 s), with the sweep riding on them now and then; a promotion
 // every 500 ms; a trim of each queue this worker acked in once a second,
-// and of every queue at Start (what a worker before it left acked, or a
-// trim whose reply a lost connection took). Claimed entries go back to
+// and of every queue at Start and every 10 s (what a worker before it or on
+// another host left acked, a trim whose reply a lost connection took, what
+// another program's group has read since). Claimed entries go back to
 // the consumer (with their
 // delivery counts) to be held; a queue whose fetch gate is closed is not
 // claimed, nor is anything while paused. Single-threaded: the worker's loop.
@@ -80,6 +81,7 @@ class SiteHousekeeping {
   event* claim_timer_ = nullptr;
   event* promote_timer_ = nullptr;
   event* trim_timer_ = nullptr;
+  int trim_ticks_ = 0;
   std::chrono::milliseconds claim_every_{5000};
   std::chrono::steady_clock::time_point next_sweep_;
   SubjectLogLimiter log_limiter_{std::chrono::minutes(1)};

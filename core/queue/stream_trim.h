@@ -5,7 +5,8 @@
 // When: every worker counts, per queue, the entries it acked, retried,
 // dead-lettered or gave back since its last trim (SiteQueue::untrimmed).
 // SiteHousekeeping trims each queue whose count is not 0 once a second,
-// and every queue when it starts (what a worker that died left acked);
+// and every queue when it starts and every 10 s (what a worker that died
+// left acked, what another program's group has read since);
 // JobOutcomes trims at once when the count passes kTrimAfter, so a fast
 // drain holds at most about that many acked entries per worker in Redis.
 // Several workers trimming the same stream is harmless: each call computes
