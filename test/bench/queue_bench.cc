@@ -7,12 +7,15 @@
 //     reading them with XREADGROUP COUNT 256 and acking each batch with XACK
 //     in the same round trip as the next read (peers/streambench.c
 //     "readack"): entries/s. Also the same with an XDEL of each batch in
-//     that round trip (the daemon XDELs every job it acks).
+//     that round trip (what acking cost when the daemon XDELed every job),
+//     and with the daemon's trim script (core/queue/trim_script.h) every
+//     kTrimAfter acked entries (what it costs now).
 //  2. No-op drain: N entries in qd:{default}:q:noop, then queuedaemon
 //     --threads=2 with the built-in noop handler. t_first = first 1 ms poll
-//     that sees XLEN < N, t_done = XLEN 0 and nothing pending (every job is
-//     XACKed and XDELed). Rate = N / (t_done - t_first), and its ratio to
-//     both ceilings.
+//     that sees the group has read something, t_done = the group has read
+//     the last entry and nothing is pending (every job is acked). Rate =
+//     N / (t_done - t_first), and its ratio to the ceilings (goal >= 0.8x
+//     the read+ack ceiling). Then the time until the trim left XLEN 0.
 //  2b. The same drain with statsd on (monitor.udp, interval 100 ms) sending
 //     to a UDP socket that never reads (SO_RCVBUF at its minimum): the rate
 //     and its ratio to 2 (monitoring must cost next to nothing, and a
@@ -28,6 +31,10 @@
 //     for 2 s (10 pipelined XADDs per 1 ms tick) whose payload is the
 //     enqueue time in us; testkit records its own time in us (5th column).
 //  5. VmRSS of the master and the largest worker, idle after the drain.
+// QD_BENCH_BASELINE=PATH (another build's queuedaemon, e.g. the one before a
+// change) adds the drain (2a), the latency (4a: this build, the baseline
+// twice, this build again; each the better p99 of its two) and the RSS of
+// that binary, in the same run, against the same ceilings.
 // Prints a table and one JSON line ("BENCH {...}"). Every wait gives up after
 // kPhaseLimit; everything started is stopped by pid (harness destructors).
 #include <fcntl.h>
@@ -440,7 +447,8 @@ std::vector<double> LatenciesMs(const std::string& path, size_t* lines) {
   return out;
 }
 
-LatencyResult Latency(const qd::test::RedisServer& redis) {
+LatencyResult Latency(const qd::test::RedisServer& redis,
+                      const std::string& binary = "") {
   LatencyResult out;
   std::string config =
       "daemon:\n  threads: " + std::to_string(kThreads) +
@@ -453,7 +461,8 @@ LatencyResult Latency(const qd::test::RedisServer& redis) {
       "/../test-plugins, load: [testkit] }\n"
       "sites:\n  default:\n    queues:\n"
       "      lat: { handler: testkit, record: RUN_DIR/lat.txt }\n";
-  qd::test::Daemon d(config, {"--threads=" + std::to_string(kThreads)});
+  qd::test::Daemon d(config, {"--threads=" + std::to_string(kThreads)}, {}, 0,
+                     binary);
   std::string record = d.dir().File("lat.txt");
   Conn c(redis.port());
   if (!d.WaitForWorkers(kThreads, milliseconds(10000))) {
@@ -591,6 +600,20 @@ int main(int argc, char** argv) {
   std::optional<double> single = Single(redis, std::min(n, kSingleLimit));
   std::fprintf(stderr, "queue_bench: 4/4 latency\n");
   LatencyResult lat = Latency(redis);
+  LatencyResult baseline_lat;
+  if (baseline_bin != nullptr && *baseline_bin != '\0') {
+    // A B B A, each figure the better of its two runs: the machine drifts
+    // within a run, and the later of two runs in a row tends to lose.
+    std::fprintf(stderr, "queue_bench: 4a/4 latency, baseline (twice)\n");
+    baseline_lat = Latency(redis, baseline_bin);
+    LatencyResult again = Latency(redis, baseline_bin);
+    if (again.ok && (!baseline_lat.ok || again.p99_ms < baseline_lat.p99_ms)) {
+      baseline_lat = again;
+    }
+    std::fprintf(stderr, "queue_bench: 4b/4 latency again\n");
+    again = Latency(redis);
+    if (again.ok && (!lat.ok || again.p99_ms < lat.p99_ms)) lat = again;
+  }
 
   std::optional<double> drain_ratio, drain_ratio_del, drain_ratio_trim;
   std::optional<double> baseline_ratio;
@@ -660,6 +683,15 @@ int main(int argc, char** argv) {
       Fmt("%.1f MiB", drain.worker_kib / 1024.0), "", "");
   Row("master RSS after drain", Fmt("%.1f MiB", drain.master_kib / 1024.0), "",
       "");
+  if (baseline_bin != nullptr && *baseline_bin != '\0') {
+    Row("baseline: latency p99",
+        baseline_lat.jobs ? Fmt("%.2f ms", baseline_lat.p99_ms) : "failed", "",
+        "");
+    Row("baseline: worker / master RSS",
+        Fmt("%.1f MiB", baseline.worker_kib / 1024.0) + " / " +
+            Fmt("%.1f MiB", baseline.master_kib / 1024.0),
+        "", "");
+  }
 
   std::printf(
       "ratio: drain / ceiling; otherwise value / goal (a \"<=\" goal is met "
