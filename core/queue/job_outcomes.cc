@@ -10,6 +10,7 @@
 #include "core/queue/delayed_job.h"
 #include "core/queue/outcome_script.h"
 #include "core/queue/queue_keys.h"
+#include "core/queue/stream_trim.h"
 #include "core/queue/unique_release_script.h"
 #include "core/util/units.h"
 
@@ -63,7 +64,7 @@ JobOutcomes::JobOutcomes(RedisClient& writer, const SiteConfig& site,
 
 void JobOutcomes::Retry(const HeldJob& job, const std::string& reason,
                         milliseconds delay) {
-  const SiteQueue& q = queues_[job.queue];
+  SiteQueue& q = queues_[job.queue];
   int attempt = AttemptOf(job);
   if (attempt + 1 >= q.config->max_attempts) {
     Dead(job, reason);
@@ -81,7 +82,7 @@ void JobOutcomes::Retry(const HeldJob& job, const std::string& reason,
 }
 
 void JobOutcomes::Dead(const HeldJob& job, const std::string& reason) {
-  const SiteQueue& q = queues_[job.queue];
+  SiteQueue& q = queues_[job.queue];
   spdlog::warn("site {} queue {}: job {} dead: {}", site_.name, q.name, job.id,
                reason);
   HeldJob::Fields fields = job.fields;
@@ -109,7 +110,7 @@ void JobOutcomes::Dead(const HeldJob& job, const std::string& reason) {
 
 // One EVAL of kOutcomeScript; `done` (may be null) runs with any reply,
 // null when the connection was lost before it came.
-void JobOutcomes::Move(const SiteQueue& q, const std::string& target,
+void JobOutcomes::Move(SiteQueue& q, const std::string& target,
                        std::string_view op,
                        const std::vector<std::string_view>& ids,
                        const std::vector<std::string_view>& items,
@@ -122,6 +123,7 @@ void JobOutcomes::Move(const SiteQueue& q, const std::string& target,
   args.insert(args.end(), ids.begin(), ids.end());
   args.insert(args.end(), items.begin(), items.end());
   if (lock != nullptr) args.push_back(lock->jid);
+  q.untrimmed += static_cast<int64_t>(ids.size());  // acked if it moves
   writer_.Command(
       args, [this, site = site_.name, queue = q.name, target,
              total = ids.size(), done = std::move(done)](redisReply* r) {
@@ -176,12 +178,9 @@ void JobOutcomes::FlushAcks() {
     auto releases = std::make_shared<Releases>(std::move(q.releases));
     q.releases.clear();
     std::vector<std::string_view> xack = {"XACK", q.key, QueueKeys::kGroup};
-    std::vector<std::string_view> xdel = {"XDEL", q.key};
-    for (const auto& id : *ids) {
-      xack.push_back(id);
-      xdel.push_back(id);
-    }
-    std::vector<std::vector<std::string_view>> commands = {xack, xdel};
+    for (const auto& id : *ids) xack.push_back(id);
+    // XACK alone: the entries go with the stream's next trim (stream_trim.h).
+    std::vector<std::vector<std::string_view>> commands = {xack};
     std::string locks = std::to_string(releases->size());
     if (!releases->empty())
       commands.push_back(ReleaseCommand(*releases, locks));
@@ -194,6 +193,9 @@ void JobOutcomes::FlushAcks() {
         q.releases.insert(q.releases.end(), releases->begin(), releases->end());
       }
     });
+    q.untrimmed += static_cast<int64_t>(ids->size());
+    if (q.untrimmed >= kTrimAfter)
+      TrimStream(writer_, site_.name, q, trim_log_);
   }
 }
 

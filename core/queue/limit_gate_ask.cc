@@ -186,8 +186,9 @@ void LimitGate::OnAsked(redisReply* r, std::vector<Asked> asked,
         case 0:  // not granted ahead: asked again in its turn
           back.push_back(std::move(job));
           break;
-        case 2:  // parked in the wait list
+        case 2:  // parked in the wait list; acked, to be trimmed
           b.waiters = true;
+          ++queues_[job.queue].untrimmed;
           break;
         default:  // 4: stays pending (logged); 5: no longer pending
           break;

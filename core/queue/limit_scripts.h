@@ -251,8 +251,9 @@ end
 //   1 granted (a slot, now counted for HOLDER, and a rate grant)
 //   0 not granted: a grant ahead (not the first of its bucket in the call)
 //     that would take more than half the budget; ask again in its turn
-//   2 parked: XACKed and XDELed from its stream and pushed to the bucket's
-//     wait list, in one step; the worker forgets it
+//   2 parked: XACKed in its stream (the entry goes with the stream's next
+//     trim, stream_trim.h) and pushed to the bucket's wait list, in one
+//     step; the worker forgets it
 //   3 it must wait and its MEMBER was left out: nothing changed; ask again
 //     with the member
 //   4 it must wait and the wait list holds another type (KEY, REASON say
@@ -276,7 +277,6 @@ local function park(b, queue, jid, member, head, m, hc, hr, deliv)
   end
   local stream = T .. 'q:' .. queue
   if redis.call('XACK', stream, group, jid) == 0 then return 5 end
-  redis.call('XDEL', stream, jid)
   redis.call(head and 'LPUSH' or 'RPUSH', b.wait, member)
   b.waiting = b.waiting + 1
   if hc then

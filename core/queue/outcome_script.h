@@ -1,10 +1,11 @@
 // The Lua script that moves jobs out of their stream (a retry into the
 // delayed set, a dead letter into the dead stream, a drain's copy back into
-// the stream itself) all or nothing: an entry is acked and deleted only in
-// the call whose write of it succeeded. MULTI/EXEC would not do: Redis runs
-// the rest of a transaction when one command in it fails, so a ZADD or XADD
-// refused with WRONGTYPE (another program wrote the key) would still be
-// followed by the XACK and XDEL, and the job would be lost.
+// the stream itself) all or nothing: an entry is acked only in the call
+// whose write of it succeeded. MULTI/EXEC would not do: Redis runs the rest
+// of a transaction when one command in it fails, so a ZADD or XADD refused
+// with WRONGTYPE (another program wrote the key) would still be followed by
+// the XACK, and the job would be lost. The acked entry stays in STREAM
+// until the stream's next trim (stream_trim.h).
 //
 //   EVAL <script> 2+L STREAM TARGET [LOCK...] GROUP OP N ID... ITEM... [JID...]
 // OP is "zadd" (TARGET is a sorted set; an ITEM is SCORE MEMBER) or "xadd"
@@ -54,7 +55,6 @@ for i = 1, n do
 end
 if #moved > 0 then
   redis.call('XACK', KEYS[1], ARGV[1], unpack(moved))
-  redis.call('XDEL', KEYS[1], unpack(moved))
 end
 if failed then return {#moved, KEYS[2], failed} end
 for i = 3, #KEYS do

@@ -1,52 +1,70 @@
 #include "core/queue/queue_depth.h"
 
-#include <algorithm>
-#include <cstring>
-
 #include "core/config/config.h"
 #include "core/queue/queue_keys.h"
 
 namespace qd {
+namespace {
+
+// EVAL_RO <script> 1 STREAM GROUP LIMIT -> {ready, pending, exact}, or -1
+// when STREAM is missing, holds another type or has no GROUP. The count
+// reads pages of kPage entries, so a stream of large entries never has more
+// than that many in the script's memory at once.
+constexpr const char* kDepthScript = R"lua(
+local groups = redis.pcall('XINFO', 'GROUPS', KEYS[1])
+if groups['err'] then return -1 end
+for _, g in ipairs(groups) do
+  local f = {}
+  for i = 1, #g, 2 do f[g[i]] = g[i + 1] end
+  if f['name'] == ARGV[1] then
+    local pending = f['pending']
+    local most = math.max(0, redis.call('XLEN', KEYS[1]) - pending)
+    if type(f['lag']) == 'number' then
+      return {math.min(f['lag'], most), pending, 1}
+    end
+    local limit = tonumber(ARGV[2])
+    local n = 0
+    local from = '(' .. f['last-delivered-id']
+    while n < limit do
+      local want = math.min(64, limit - n)
+      local page = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', want)
+      n = n + #page
+      if #page < want then return {n, pending, 1} end
+      from = '(' .. page[#page][1]
+    end
+    return {n, pending, 0}
+  end
+end
+return -1
+)lua";
+
+int64_t IntegerAt(const redisReply* r, size_t i) {
+  const redisReply* e = r->element[i];
+  return e->type == REDIS_REPLY_INTEGER ? e->integer : 0;
+}
+
+}  // namespace
 
 std::vector<std::vector<std::string>> QueueDepth::Commands(
     const SiteConfig& site, const std::string& name) {
   std::string stream = QueueKeys::Stream(site.prefix, site.name, name);
   return {{"XLEN", stream},
-          {"XINFO", "GROUPS", stream},
+          {"EVAL_RO", kDepthScript, "1", stream, QueueKeys::kGroup,
+           std::to_string(kCountLimit)},
           {"XLEN", QueueKeys::Dead(site.prefix, site.name, name)}};
 }
 
-void QueueDepth::FromGroups(const redisReply* groups, int64_t xlen) {
+void QueueDepth::FromReply(const redisReply* depth, int64_t xlen) {
   ready = xlen;
+  ready_exact = true;
   pending = 0;
-  if (groups == nullptr || groups->type != REDIS_REPLY_ARRAY) return;
-  for (size_t i = 0; i < groups->elements; ++i) {
-    const redisReply& group = *groups->element[i];
-    const redisReply* name = Field(group, "name");
-    if (name == nullptr || name->type != REDIS_REPLY_STRING ||
-        std::string(name->str, name->len) != QueueKeys::kGroup) {
-      continue;
-    }
-    const redisReply* p = Field(group, "pending");
-    const redisReply* lag = Field(group, "lag");
-    pending = p != nullptr && p->type == REDIS_REPLY_INTEGER ? p->integer : 0;
-    ready = lag != nullptr && lag->type == REDIS_REPLY_INTEGER
-                ? lag->integer
-                : std::max<int64_t>(0, xlen - pending);
+  if (depth == nullptr || depth->type != REDIS_REPLY_ARRAY ||
+      depth->elements != 3) {
     return;
   }
-}
-
-const redisReply* QueueDepth::Field(const redisReply& map, const char* name) {
-  if (map.type != REDIS_REPLY_ARRAY) return nullptr;
-  for (size_t i = 0; i + 1 < map.elements; i += 2) {
-    const redisReply* key = map.element[i];
-    if (key->type == REDIS_REPLY_STRING && key->len == std::strlen(name) &&
-        std::memcmp(key->str, name, key->len) == 0) {
-      return map.element[i + 1];
-    }
-  }
-  return nullptr;
+  ready = IntegerAt(depth, 0);
+  pending = IntegerAt(depth, 1);
+  ready_exact = IntegerAt(depth, 2) != 0;
 }
 
 }  // namespace qd

@@ -10,6 +10,7 @@
 #include "core/queue/promoter_script.h"
 #include "core/queue/queue_keys.h"
 #include "core/queue/stream_reply.h"
+#include "core/queue/stream_trim.h"
 #include "core/util/units.h"
 
 namespace qd {
@@ -17,6 +18,11 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr milliseconds kPromoteEvery(500);
+constexpr milliseconds kTrimEvery(1000);
+// Every this many trim ticks, every queue is trimmed, acked in or not: what
+// another program's group read since, a trim whose reply was lost, what a
+// worker acked on another host before it died.
+constexpr int kTrimAllEvery = 10;
 constexpr const char* kPromoteLimit = "256";
 constexpr const char* kClaimBatch = "64";
 // A delayed job whose target key cannot take it waits this long before the
@@ -27,7 +33,7 @@ constexpr const char* kPromoteHoldMs = "10000";
 
 SiteHousekeeping::SiteHousekeeping(event_base* base, const SiteConfig& site,
                                    RedisClient& writer,
-                                   const std::vector<SiteQueue>& queues,
+                                   std::vector<SiteQueue>& queues,
                                    const std::string& consumer, Claimed claimed)
     : site_(site),
       writer_(writer),
@@ -54,11 +60,18 @@ SiteHousekeeping::SiteHousekeeping(event_base* base, const SiteConfig& site,
         static_cast<SiteHousekeeping*>(self)->PromoteTick();
       },
       this);
+  trim_timer_ = evtimer_new(
+      base,
+      +[](int, short, void* self) {
+        static_cast<SiteHousekeeping*>(self)->TrimTick(false);
+      },
+      this);
 }
 
 SiteHousekeeping::~SiteHousekeeping() {
   event_free(claim_timer_);
   event_free(promote_timer_);
+  event_free(trim_timer_);
 }
 
 void SiteHousekeeping::Start() {
@@ -66,6 +79,7 @@ void SiteHousekeeping::Start() {
   PromoteNow();
   timeval claim = ToTimeval(claim_every_);
   evtimer_add(claim_timer_, &claim);
+  TrimTick(true);
 }
 
 void SiteHousekeeping::PromoteNow() {
@@ -78,6 +92,7 @@ void SiteHousekeeping::Stop() {
   stopped_ = true;
   evtimer_del(claim_timer_);
   evtimer_del(promote_timer_);
+  evtimer_del(trim_timer_);
 }
 
 void SiteHousekeeping::ClaimTick() {
@@ -163,6 +178,16 @@ void SiteHousekeeping::OnPromoted(redisReply* r) {
         "are tried again every {} ms",
         site_.name, key, ReplyString(r->element[i + 1]), delayed_key_,
         kPromoteHoldMs);
+  }
+}
+
+void SiteHousekeeping::TrimTick(bool all) {
+  if (stopped_) return;
+  timeval next = ToTimeval(kTrimEvery);
+  evtimer_add(trim_timer_, &next);
+  if (++trim_ticks_ % kTrimAllEvery == 0) all = true;
+  for (SiteQueue& q : queues_) {
+    if (all || q.untrimmed > 0) TrimStream(writer_, site_.name, q, trim_log_);
   }
 }
 

@@ -46,7 +46,10 @@ struct SiteQueue {
   const QueueConfig* config = nullptr;
   QueueHandler* handler = nullptr;
   std::deque<HeldJob> ready;
-  std::vector<std::string> acks;  // to XACK + XDEL at the next flush
+  std::vector<std::string> acks;  // to XACK at the next flush
+  // Entries of this stream this worker acked (done, retried, dead-lettered,
+  // given back) since it last sent a trim (stream_trim.h).
+  int64_t untrimmed = 0;
   // The last read of this stream came back full: it may hold more
   // (FetchPlan).
   bool more = false;

@@ -293,7 +293,7 @@ void MasterMonitor::SampleSites() {
                              }
                              if (r == nullptr || *xlen < 0) return done(false);
                              QueueDepth depth;
-                             depth.FromGroups(r, *xlen);
+                             depth.FromReply(r, *xlen);
                              sample->queues[index].ready = depth.ready;
                              sample->queues[index].pending = depth.pending;
                              done(true);

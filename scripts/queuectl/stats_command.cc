@@ -130,8 +130,10 @@ void StatsCommand::PrintTable(const std::vector<Result>& results) {
                     name.c_str(), "?", "?", "-", "?");
         continue;
       }
+      // "N+": Redis gave no lag and the count stopped at its limit.
+      std::string ready = std::to_string(q.ready) + (q.ready_exact ? "" : "+");
       std::printf(row, site_width, r.stats.site.c_str(), queue_width,
-                  name.c_str(), std::to_string(q.ready).c_str(),
+                  name.c_str(), ready.c_str(),
                   std::to_string(q.pending).c_str(), "-",
                   std::to_string(q.dead).c_str());
       total.ready += q.ready;
@@ -205,6 +207,7 @@ void StatsCommand::PrintJson(const std::vector<Result>& results) {
       }
       site["queues"][name] = {
           {"ready", q.ready}, {"pending", q.pending}, {"dead", q.dead}};
+      if (!q.ready_exact) site["queues"][name]["ready_at_least"] = true;
     }
     site["limits"] = nlohmann::ordered_json::object();
     for (const LimitUsage& u : r.stats.limits) {

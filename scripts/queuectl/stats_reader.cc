@@ -92,8 +92,8 @@ Status StatsReader::ReadQueue(const SiteConfig& site, const std::string& name,
     out->error = key + " is not a stream";
     return Status::Ok();
   }
-  // No stream yet ("ERR no such key") or no group: nothing was delivered.
-  out->FromGroups(groups.get(), xlen);
+  // No stream yet or no group (the script says -1): nothing was delivered.
+  out->FromReply(groups.get(), xlen);
   return d;
 }
 

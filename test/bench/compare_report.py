@@ -146,9 +146,10 @@ def main():
     if ce:
         row("", drain, "/s", "Celery 2 x solo", rate(ce))
     r_ceil = row("", drain, "/s", "Redis read+ack ceiling", ceil,
-                 ">= 0.5x ceiling",
-                 None if ratio(drain, ceil) is None else ratio(drain, ceil) >= 0.5)
+                 ">= 0.8x ceiling",
+                 None if ratio(drain, ceil) is None else ratio(drain, ceil) >= 0.8)
     row("", drain, "/s", "ceiling with XDEL", ours.get("ceiling_del_rate"))
+    row("", drain, "/s", "ceiling with the trim", ours.get("ceiling_trim_rate"))
     single = ours.get("single_rate")
     row("single enqueue, 1 client", single, "/s", "Sidekiq perform_async",
         rate(sk_single, "enqueue_rate"))

@@ -7,12 +7,15 @@
 //     reading them with XREADGROUP COUNT 256 and acking each batch with XACK
 //     in the same round trip as the next read (peers/streambench.c
 //     "readack"): entries/s. Also the same with an XDEL of each batch in
-//     that round trip (the daemon XDELs every job it acks).
+//     that round trip (what acking cost when the daemon XDELed every job),
+//     and with the daemon's trim script (core/queue/trim_script.h) every
+//     kTrimAfter acked entries (what it costs now).
 //  2. No-op drain: N entries in qd:{default}:q:noop, then queuedaemon
 //     --threads=2 with the built-in noop handler. t_first = first 1 ms poll
-//     that sees XLEN < N, t_done = XLEN 0 and nothing pending (every job is
-//     XACKed and XDELed). Rate = N / (t_done - t_first), and its ratio to
-//     both ceilings.
+//     that sees the group has read something, t_done = the group has read
+//     the last entry and nothing is pending (every job is acked). Rate =
+//     N / (t_done - t_first), and its ratio to the ceilings (goal >= 0.8x
+//     the read+ack ceiling). Then the time until the trim left XLEN 0.
 //  2b. The same drain with statsd on (monitor.udp, interval 100 ms) sending
 //     to a UDP socket that never reads (SO_RCVBUF at its minimum): the rate
 //     and its ratio to 2 (monitoring must cost next to nothing, and a
@@ -28,6 +31,10 @@
 //     for 2 s (10 pipelined XADDs per 1 ms tick) whose payload is the
 //     enqueue time in us; testkit records its own time in us (5th column).
 //  5. VmRSS of the master and the largest worker, idle after the drain.
+// QD_BENCH_BASELINE=PATH (another build's queuedaemon, e.g. the one before a
+// change) adds the drain (2a), the latency (4a: this build, the baseline
+// twice, this build again; each the better p99 of its two) and the RSS of
+// that binary, in the same run, against the same ceilings.
 // Prints a table and one JSON line ("BENCH {...}"). Every wait gives up after
 // kPhaseLimit; everything started is stopped by pid (harness destructors).
 #include <fcntl.h>
@@ -52,6 +59,8 @@
 #include <vector>
 
 #include "bench_redis.h"
+#include "core/queue/stream_trim.h"
+#include "core/queue/trim_script.h"
 #include "daemon_harness.h"
 
 namespace {
@@ -68,7 +77,7 @@ constexpr long kSingleLimit = 50000;
 constexpr int kLatencyTicks = 2000;  // 1 ms each
 constexpr int kLatencyPerTick = kLatencyRate / 1000;
 constexpr int kWarmJobs = 100;
-constexpr double kDrainGoalRatio = 0.5;
+constexpr double kDrainGoalRatio = 0.8;
 constexpr double kLimitedGoalRatio = 0.8;
 constexpr double kBulkGoal = 300000;
 constexpr double kP99GoalMs = 2.0;
@@ -114,9 +123,16 @@ bool Poll(const std::function<bool()>& cond, milliseconds every) {
 
 // ---- 1. Redis ceiling -------------------------------------------------------
 
-// `with_del`: XDEL the batch too (in the same round trip), as the daemon
-// does after XACK: what Redis gives for the daemon's own contract.
-std::optional<double> Ceiling(int port, long n, bool with_del) {
+// How the ceiling gets rid of what it acked.
+enum class Removal {
+  kNone,  // XACK only: the entries stay (the bound on reading and acking)
+  kDel,   // XDEL of each batch in the same round trip (the contract before
+          // the trim: XACK + XDEL per job)
+  kTrim,  // the daemon's way now: the trim script (core/queue/trim_script.h)
+          // once every kTrimAfter acked entries, in a round trip with a read
+};
+
+std::optional<double> Ceiling(int port, long n, Removal removal) {
   Conn c(port);
   if (!Fill(c, "ceil", n)) return std::nullopt;
   c.Append({"XGROUP", "CREATE", "ceil", "g", "0"});
@@ -124,7 +140,8 @@ std::optional<double> Ceiling(int port, long n, bool with_del) {
   Args read = {"XREADGROUP", "GROUP", "g",
                "c",          "COUNT", std::to_string(kCeilingBatch),
                "STREAMS",    "ceil",  ">"};
-  long got_total = 0;
+  Args trim = {"EVAL", qd::kTrimScript, "1", "ceil", "g"};
+  long got_total = 0, untrimmed = 0;
   auto t0 = Clock::now();
   auto deadline = t0 + kPhaseLimit;
   c.Append(read);
@@ -142,21 +159,31 @@ std::optional<double> Ceiling(int port, long n, bool with_del) {
     freeReplyObject(r);
     long got = static_cast<long>(ack.size()) - 3;
     got_total += got;
+    untrimmed += got;
     bool more = got > 0 && got_total < n && Clock::now() < deadline;
     // One round trip: the ack of this batch and the read of the next.
-    if (got > 0) c.Append(ack);
-    if (got > 0 && with_del) {
+    int sent = 0;
+    if (got > 0) c.Append(ack), ++sent;
+    if (got > 0 && removal == Removal::kDel) {
       ack[0] = "XDEL";
       ack.erase(ack.begin() + 2);  // XDEL KEY ID...
-      c.Append(ack);
+      c.Append(ack), ++sent;
+    }
+    if (removal == Removal::kTrim && (untrimmed >= qd::kTrimAfter || !more)) {
+      c.Append(trim), ++sent;
+      untrimmed = 0;
     }
     if (more) c.Append(read);
-    if (got > 0 && !c.Drop(with_del ? 2 : 1)) return std::nullopt;
+    if (sent > 0 && !c.Drop(sent)) return std::nullopt;
     if (!more) break;
   }
   double s = Seconds(Clock::now() - t0);
   if (got_total < n) {
     std::fprintf(stderr, "ceiling: read %ld of %ld\n", got_total, n);
+    return std::nullopt;
+  }
+  if (removal == Removal::kTrim && c.Int({"XLEN", "ceil"}) != 0) {
+    std::fprintf(stderr, "ceiling: the trim left entries\n");
     return std::nullopt;
   }
   c.Append({"DEL", "ceil"});
@@ -169,10 +196,52 @@ std::optional<double> Ceiling(int port, long n, bool with_del) {
 struct DrainResult {
   std::optional<double> rate;
   double seconds = 0;
-  double boot_s = 0;  // daemon start to t_first
+  double boot_s = 0;      // daemon start to t_first
+  double trimmed_s = -1;  // t_done to XLEN 0 (acked entries gone), -1: never
   long master_kib = 0;
   long worker_kib = 0;
 };
+
+// The daemon's group on `key`: whether it exists, its last-delivered-id and
+// its pending count (XINFO GROUPS: valid whatever was deleted or trimmed,
+// unlike "lag").
+struct GroupState {
+  bool exists = false;
+  std::string last_id;
+  long long pending = -1;
+};
+
+GroupState Group(Conn& c, const std::string& key) {
+  GroupState out;
+  c.Append({"XINFO", "GROUPS", key});
+  redisReply* r = c.Get(/*quiet=*/true);  // no such key yet
+  if (r == nullptr) return out;
+  for (size_t g = 0; r->type == REDIS_REPLY_ARRAY && g < r->elements; ++g) {
+    const redisReply* f = r->element[g];
+    GroupState state;
+    for (size_t i = 0; i + 1 < f->elements; i += 2) {
+      std::string name(f->element[i]->str, f->element[i]->len);
+      const redisReply* v = f->element[i + 1];
+      if (name == "name") state.exists = kGroup == std::string(v->str, v->len);
+      if (name == "last-delivered-id") state.last_id.assign(v->str, v->len);
+      if (name == "pending") state.pending = v->integer;
+    }
+    if (state.exists) out = state;
+  }
+  freeReplyObject(r);
+  return out;
+}
+
+std::string LastId(Conn& c, const std::string& key) {
+  c.Append({"XREVRANGE", key, "+", "-", "COUNT", "1"});
+  redisReply* r = c.Get();
+  std::string id;
+  if (r != nullptr && r->type == REDIS_REPLY_ARRAY && r->elements == 1) {
+    id.assign(r->element[0]->element[0]->str, r->element[0]->element[0]->len);
+  }
+  if (r != nullptr) freeReplyObject(r);
+  return id;
+}
 
 // TestConfig's site, its noop queue under a limit no drain reaches.
 std::string LimitedConfig(const std::string& config) {
@@ -186,12 +255,20 @@ std::string LimitedConfig(const std::string& config) {
       "      noop: { handler: noop, limit: never }\n");
 }
 
-// `limited`: the noop queue has a limit it never reaches.
+// `limited`: the noop queue has a limit it never reaches. `binary`: another
+// build's queuedaemon (QD_BENCH_BASELINE), else this one's. t_first = the
+// first 1 ms poll that sees the group has read something, t_done = the
+// group has read the last entry and nothing is pending (every job acked):
+// the same for a daemon that XDELs and for one that trims.
 DrainResult Drain(const qd::test::RedisServer& redis, long n,
-                  const std::string& top_extra = "", bool limited = false) {
+                  const std::string& top_extra = "", bool limited = false,
+                  const std::string& binary = "") {
   DrainResult out;
   Conn c(redis.port());
-  if (!Fill(c, kNoopKey, n) || c.Int({"XLEN", kNoopKey}) != n) {
+  c.Int({"DEL", kNoopKey});
+  std::string last;
+  if (!Fill(c, kNoopKey, n) || c.Int({"XLEN", kNoopKey}) != n ||
+      (last = LastId(c, kNoopKey)).empty()) {
     std::fprintf(stderr, "drain: could not fill %s\n", kNoopKey.c_str());
     return out;
   }
@@ -199,30 +276,41 @@ DrainResult Drain(const qd::test::RedisServer& redis, long n,
   std::string config =
       qd::test::TestConfig(kThreads, redis.url(), "", top_extra);
   qd::test::Daemon d(limited ? LimitedConfig(config) : config,
-                     {"--threads=" + std::to_string(kThreads)});
+                     {"--threads=" + std::to_string(kThreads)}, {}, 0, binary);
   Clock::time_point t_first, t_done;
   bool first = Poll(
       [&] {
-        long long len = c.Int({"XLEN", kNoopKey});
-        if (len >= 0 && len < n) t_first = Clock::now();
-        return len >= 0 && len < n;
+        GroupState g = Group(c, kNoopKey);
+        bool read = g.exists && (g.last_id != "0-0" || g.pending > 0);
+        if (read) t_first = Clock::now();
+        return read;
       },
       milliseconds(1));
+  GroupState g;
   bool done = first && Poll(
                            [&] {
-                             if (c.Int({"XLEN", kNoopKey}) != 0) return false;
+                             g = Group(c, kNoopKey);
                              t_done = Clock::now();
-                             return c.Pending(kNoopKey, kGroup) == 0;
+                             return g.last_id == last && g.pending == 0;
                            },
                            milliseconds(1));
   if (!done) {
-    std::fprintf(stderr, "drain: gave up (XLEN %lld, pending %lld)\n%s\n",
-                 c.Int({"XLEN", kNoopKey}), c.Pending(kNoopKey, kGroup),
-                 d.Log().c_str());
+    std::fprintf(stderr,
+                 "drain: gave up (XLEN %lld, last read %s of %s, pending "
+                 "%lld)\n%s\n",
+                 c.Int({"XLEN", kNoopKey}), g.last_id.c_str(), last.c_str(),
+                 g.pending, d.Log().c_str());
   } else {
     out.seconds = Seconds(t_done - t_first);
     out.boot_s = Seconds(t_first - started);
     out.rate = n / out.seconds;
+    auto limit = Clock::now() + std::chrono::seconds(10);
+    while (c.Int({"XLEN", kNoopKey}) != 0 && Clock::now() < limit) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    if (c.Int({"XLEN", kNoopKey}) == 0) {
+      out.trimmed_s = Seconds(Clock::now() - t_done);
+    }
   }
   // Idle now: let the workers settle, then read their RSS.
   std::this_thread::sleep_for(milliseconds(1500));
@@ -230,6 +318,7 @@ DrainResult Drain(const qd::test::RedisServer& redis, long n,
   for (const auto& [slot, pid] : d.Workers()) {
     out.worker_kib = std::max(out.worker_kib, qd::test::RssKiB(pid));
   }
+  c.Int({"DEL", kNoopKey});
   return out;
 }
 
@@ -358,7 +447,8 @@ std::vector<double> LatenciesMs(const std::string& path, size_t* lines) {
   return out;
 }
 
-LatencyResult Latency(const qd::test::RedisServer& redis) {
+LatencyResult Latency(const qd::test::RedisServer& redis,
+                      const std::string& binary = "") {
   LatencyResult out;
   std::string config =
       "daemon:\n  threads: " + std::to_string(kThreads) +
@@ -371,7 +461,8 @@ LatencyResult Latency(const qd::test::RedisServer& redis) {
       "/../test-plugins, load: [testkit] }\n"
       "sites:\n  default:\n    queues:\n"
       "      lat: { handler: testkit, record: RUN_DIR/lat.txt }\n";
-  qd::test::Daemon d(config, {"--threads=" + std::to_string(kThreads)});
+  qd::test::Daemon d(config, {"--threads=" + std::to_string(kThreads)}, {}, 0,
+                     binary);
   std::string record = d.dir().File("lat.txt");
   Conn c(redis.port());
   if (!d.WaitForWorkers(kThreads, milliseconds(10000))) {
@@ -470,10 +561,18 @@ int main(int argc, char** argv) {
   qd::test::RedisServer redis;
 
   std::fprintf(stderr, "queue_bench: 1/4 redis ceiling (N=%ld)\n", n);
-  std::optional<double> ceiling = Ceiling(redis.port(), n, false);
-  std::optional<double> ceiling_del = Ceiling(redis.port(), n, true);
+  std::optional<double> ceiling = Ceiling(redis.port(), n, Removal::kNone);
+  std::optional<double> ceiling_del = Ceiling(redis.port(), n, Removal::kDel);
+  std::optional<double> ceiling_trim = Ceiling(redis.port(), n, Removal::kTrim);
   std::fprintf(stderr, "queue_bench: 2/4 no-op drain\n");
   DrainResult drain = Drain(redis, n);
+  const char* baseline_bin = std::getenv("QD_BENCH_BASELINE");
+  DrainResult baseline;
+  if (baseline_bin != nullptr && *baseline_bin != '\0') {
+    std::fprintf(stderr, "queue_bench: 2a/4 no-op drain, baseline %s\n",
+                 baseline_bin);
+    baseline = Drain(redis, n, "", false, baseline_bin);
+  }
   std::fprintf(stderr, "queue_bench: 2b/4 no-op drain, statsd blocked\n");
   DrainResult drain_statsd;
   {
@@ -501,23 +600,55 @@ int main(int argc, char** argv) {
   std::optional<double> single = Single(redis, std::min(n, kSingleLimit));
   std::fprintf(stderr, "queue_bench: 4/4 latency\n");
   LatencyResult lat = Latency(redis);
+  LatencyResult baseline_lat;
+  if (baseline_bin != nullptr && *baseline_bin != '\0') {
+    // A B B A, each figure the better of its two runs: the machine drifts
+    // within a run, and the later of two runs in a row tends to lose.
+    std::fprintf(stderr, "queue_bench: 4a/4 latency, baseline (twice)\n");
+    baseline_lat = Latency(redis, baseline_bin);
+    LatencyResult again = Latency(redis, baseline_bin);
+    if (again.ok && (!baseline_lat.ok || again.p99_ms < baseline_lat.p99_ms)) {
+      baseline_lat = again;
+    }
+    std::fprintf(stderr, "queue_bench: 4b/4 latency again\n");
+    again = Latency(redis);
+    if (again.ok && (!lat.ok || again.p99_ms < lat.p99_ms)) lat = again;
+  }
 
-  std::optional<double> drain_ratio, drain_ratio_del;
+  std::optional<double> drain_ratio, drain_ratio_del, drain_ratio_trim;
+  std::optional<double> baseline_ratio;
   if (drain.rate && ceiling) drain_ratio = *drain.rate / *ceiling;
   if (drain.rate && ceiling_del) drain_ratio_del = *drain.rate / *ceiling_del;
+  if (drain.rate && ceiling_trim) {
+    drain_ratio_trim = *drain.rate / *ceiling_trim;
+  }
+  if (baseline.rate && ceiling) baseline_ratio = *baseline.rate / *ceiling;
 
   std::printf("queuedaemon queues (N=%ld, threads=%d)\n", n, kThreads);
   Row("figure", "value", "goal", "ratio");
   Row("redis ceiling: readack B=256, 1 conn",
       ceiling ? Fmt("%.0f /s", *ceiling) : "failed", "", "");
   Row("  the same + XDEL of each batch",
-      ceiling_del ? Fmt("%.0f /s", *ceiling_del) : "failed", "", "");
+      ceiling_del ? Fmt("%.0f /s", *ceiling_del) : "failed", "",
+      ceiling_del && ceiling ? Fmt("%.2fx", *ceiling_del / *ceiling) : "");
+  Row("  the same + the trim script per 8192",
+      ceiling_trim ? Fmt("%.0f /s", *ceiling_trim) : "failed", "",
+      ceiling_trim && ceiling ? Fmt("%.2fx", *ceiling_trim / *ceiling) : "");
   Row("no-op drain, 2 workers",
       drain.rate ? Fmt("%.0f /s", *drain.rate) : "failed",
       Fmt(">= %.1fx ceiling", kDrainGoalRatio),
       drain_ratio ? Fmt("%.2fx", *drain_ratio) : "");
   Row("  drain vs ceiling with XDEL", "", "",
       drain_ratio_del ? Fmt("%.2fx", *drain_ratio_del) : "");
+  Row("  drain vs ceiling with the trim", "", "",
+      drain_ratio_trim ? Fmt("%.2fx", *drain_ratio_trim) : "");
+  Row("  acked entries gone (t_done..XLEN 0)",
+      drain.trimmed_s >= 0 ? Fmt("%.3f s", drain.trimmed_s) : "never", "", "");
+  if (baseline_bin != nullptr && *baseline_bin != '\0') {
+    Row("  baseline build (QD_BENCH_BASELINE)",
+        baseline.rate ? Fmt("%.0f /s", *baseline.rate) : "failed", "",
+        baseline_ratio ? Fmt("%.2fx", *baseline_ratio) : "");
+  }
   Row("  drain time (t_first..t_done)", Fmt("%.3f s", drain.seconds), "", "");
   std::optional<double> statsd_ratio;
   if (drain.rate && drain_statsd.rate) {
@@ -552,6 +683,15 @@ int main(int argc, char** argv) {
       Fmt("%.1f MiB", drain.worker_kib / 1024.0), "", "");
   Row("master RSS after drain", Fmt("%.1f MiB", drain.master_kib / 1024.0), "",
       "");
+  if (baseline_bin != nullptr && *baseline_bin != '\0') {
+    Row("baseline: latency p99",
+        baseline_lat.jobs ? Fmt("%.2f ms", baseline_lat.p99_ms) : "failed", "",
+        "");
+    Row("baseline: worker / master RSS",
+        Fmt("%.1f MiB", baseline.worker_kib / 1024.0) + " / " +
+            Fmt("%.1f MiB", baseline.master_kib / 1024.0),
+        "", "");
+  }
 
   std::printf(
       "ratio: drain / ceiling; otherwise value / goal (a \"<=\" goal is met "
@@ -560,8 +700,10 @@ int main(int argc, char** argv) {
   if (lat.jobs) p50 = lat.p50_ms, p99 = lat.p99_ms, pmax = lat.max_ms;
   std::printf(
       "BENCH {\"bench\":\"queue\",\"n\":%ld,\"threads\":%d,"
-      "\"ceiling_rate\":%s,\"ceiling_del_rate\":%s,\"drain_rate\":%s,"
-      "\"drain_ratio\":%s,\"drain_ratio_del\":%s,"
+      "\"ceiling_rate\":%s,\"ceiling_del_rate\":%s,\"ceiling_trim_rate\":%s,"
+      "\"drain_rate\":%s,\"drain_ratio\":%s,\"drain_ratio_del\":%s,"
+      "\"drain_ratio_trim\":%s,\"drain_trimmed_s\":%.3f,"
+      "\"baseline_drain_rate\":%s,\"baseline_drain_ratio\":%s,"
       "\"drain_s\":%.3f,\"drain_boot_s\":%.3f,\"bulk_rate\":%s,"
       "\"single_rate\":%s,"
       "\"drain_statsd_rate\":%s,\"drain_statsd_ratio\":%s,"
@@ -570,13 +712,15 @@ int main(int argc, char** argv) {
       "\"latency_p50_ms\":%s,\"latency_p99_ms\":%s,\"latency_max_ms\":%s,"
       "\"worker_rss_kib\":%ld,\"master_rss_kib\":%ld}\n",
       n, kThreads, Num(ceiling).c_str(), Num(ceiling_del).c_str(),
-      Num(drain.rate).c_str(), Num(drain_ratio, 3).c_str(),
-      Num(drain_ratio_del, 3).c_str(), drain.seconds, drain.boot_s,
-      Num(bulk).c_str(), Num(single).c_str(), Num(drain_statsd.rate).c_str(),
-      Num(statsd_ratio, 3).c_str(), Num(drain_limited.rate).c_str(),
-      Num(limited_ratio, 3).c_str(), lat.jobs, lat.offered_s,
-      Num(p50, 3).c_str(), Num(p99, 3).c_str(), Num(pmax, 3).c_str(),
-      drain.worker_kib, drain.master_kib);
+      Num(ceiling_trim).c_str(), Num(drain.rate).c_str(),
+      Num(drain_ratio, 3).c_str(), Num(drain_ratio_del, 3).c_str(),
+      Num(drain_ratio_trim, 3).c_str(), drain.trimmed_s,
+      Num(baseline.rate).c_str(), Num(baseline_ratio, 3).c_str(), drain.seconds,
+      drain.boot_s, Num(bulk).c_str(), Num(single).c_str(),
+      Num(drain_statsd.rate).c_str(), Num(statsd_ratio, 3).c_str(),
+      Num(drain_limited.rate).c_str(), Num(limited_ratio, 3).c_str(), lat.jobs,
+      lat.offered_s, Num(p50, 3).c_str(), Num(p99, 3).c_str(),
+      Num(pmax, 3).c_str(), drain.worker_kib, drain.master_kib);
   bool ok = ceiling && drain.rate && drain_limited.rate && lat.ok;
   return ok ? 0 : 1;
 }

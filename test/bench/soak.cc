@@ -24,7 +24,8 @@
 //    within seconds (or parks the slot when it is under the start-up RSS),
 //    not on a period.
 //  - Every 10 s one line: elapsed, enqueued, completed (distinct payloads in
-//    the record), duplicates, XLEN and XPENDING of the queue, completions/s
+//    the record), duplicates, XLEN (done jobs too, until their trim about a
+//    second later) and XPENDING of the queue, completions/s
 //    over the last 10 s, VmRSS of the master and of each worker, kills and
 //    recycles (workers replaced by a roll-over) so far. Events go to stderr.
 //  - --calm: no kills and no roll-overs, so the same workers run the whole

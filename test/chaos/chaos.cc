@@ -27,9 +27,10 @@
 // lost (payloads never recorded) is 0, the poison job is dead-lettered,
 // every worker slot is alive, the master has no zombie children, and the
 // master's RSS is within 10% of where it started. It prints a table with
-// the duplicates (extra runs) and one line "CHAOS {...}". Exit 0 only when
-// every check passed, 1 otherwise, 2 on bad arguments. Every loop is
-// bounded in time; everything started is stopped by pid.
+// the duplicates (extra runs) and one line "CHAOS {...}". With
+// QD_BENCH_BASELINE=PATH it runs that queuedaemon instead of this build's.
+// Exit 0 only when every check passed, 1 otherwise, 2 on bad arguments.
+// Every loop is bounded in time; everything started is stopped by pid.
 #include <signal.h>
 
 #include <algorithm>
@@ -135,13 +136,20 @@ struct Outcome {
   }
 };
 
+// QD_BENCH_BASELINE: another build's queuedaemon to run instead (the one
+// before a change, for its figures next to this build's).
+std::string Baseline() {
+  const char* path = std::getenv("QD_BENCH_BASELINE");
+  return path != nullptr ? path : "";
+}
+
 class Chaos {
  public:
   explicit Chaos(const Options& o)
       : o_(o),
         redis_(/*aof=*/true),
         daemon_(Config(redis_.url(), false),
-                {"--threads=" + std::to_string(kThreads)}),
+                {"--threads=" + std::to_string(kThreads)}, {}, 0, Baseline()),
         tail_(daemon_.dir().File("record.txt")),
         producer_(redis_.port(), o.jobs, o.rate) {}
 

@@ -214,13 +214,15 @@ std::map<std::string, int> ReadRecord(const std::string& path) {
 
 Daemon::Daemon(const std::string& config_yaml,
                std::vector<std::string> extra_args,
-               std::vector<std::string> env, long nofile) {
+               std::vector<std::string> env, long nofile,
+               const std::string& binary) {
   WriteConfig(config_yaml);
   // Traversable by all, so that a daemon started with --user reaches its
   // run_dir below it (files in it keep their own modes).
   chmod(dir_.path().c_str(), 0755);
-  std::vector<std::string> args = {std::string(QD_BINARY_DIR) + "/queuedaemon",
-                                   "-f", "-c", config_path()};
+  std::vector<std::string> args = {
+      binary.empty() ? std::string(QD_BINARY_DIR) + "/queuedaemon" : binary,
+      "-f", "-c", config_path()};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = Spawn(args, env, dir_.File("daemon.log"), "", false, nofile);
 }

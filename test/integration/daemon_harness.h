@@ -117,10 +117,12 @@ class Daemon {
  public:
   // `config_yaml` is written to the daemon's own temp dir as qd.yaml; a
   // "RUN_DIR" in it is replaced by that directory. `nofile` > 0 starts it
-  // with that descriptor limit (as `prlimit --nofile=N:N` would).
+  // with that descriptor limit (as `prlimit --nofile=N:N` would). `binary`
+  // (a benchmark's baseline build) replaces the queuedaemon of this build.
   Daemon(const std::string& config_yaml,
          std::vector<std::string> extra_args = {},
-         std::vector<std::string> env = {}, long nofile = 0);
+         std::vector<std::string> env = {}, long nofile = 0,
+         const std::string& binary = "");
   ~Daemon();
 
   pid_t pid() const { return pid_; }

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <map>
 #include <string>
 #include <vector>
@@ -65,6 +66,17 @@ inline bool WaitForLen(const RedisServer& redis, const std::string& key,
         return RedisInt(redis.port(), {"XLEN", key}) == n;
       },
       deadline);
+}
+
+// Entries of stream `key` not delivered to group "workers" yet (its lag;
+// XLEN also counts acked entries until their trim); -1 if unknown.
+inline long long Undelivered(const RedisServer& redis, const std::string& key) {
+  std::vector<std::string> groups =
+      RedisStrings(redis.port(), {"XINFO", "GROUPS", key});
+  for (size_t i = 0; i + 1 < groups.size(); ++i) {
+    if (groups[i] == "lag") return std::atoll(groups[i + 1].c_str());
+  }
+  return -1;
 }
 
 class QueueTest : public ::testing::Test {

@@ -1,0 +1,52 @@
+#include "core/queue/queue_depth.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+namespace qd {
+namespace {
+
+// Parses RESP text into a reply, as hiredis does off the wire.
+std::unique_ptr<redisReply, void (*)(void*)> Resp(const std::string& text) {
+  redisReader* reader = redisReaderCreate();
+  redisReaderFeed(reader, text.data(), text.size());
+  void* reply = nullptr;
+  EXPECT_EQ(redisReaderGetReply(reader, &reply), REDIS_OK);
+  redisReaderFree(reader);
+  return {static_cast<redisReply*>(reply), freeReplyObject};
+}
+
+TEST(QueueDepthTest, TakesReadyAndPendingFromTheScriptNotFromXlen) {
+  QueueDepth d;
+  // 5 ready, 2 pending, exact, in a stream of 40 (33 acked, not trimmed).
+  d.FromReply(Resp("*3\r\n:5\r\n:2\r\n:1\r\n").get(), 40);
+  EXPECT_EQ(d.ready, 5);
+  EXPECT_EQ(d.pending, 2);
+  EXPECT_TRUE(d.ready_exact);
+}
+
+TEST(QueueDepthTest, ACountThatStoppedIsALowerBound) {
+  QueueDepth d;
+  d.FromReply(Resp("*3\r\n:10000\r\n:0\r\n:0\r\n").get(), 20000);
+  EXPECT_EQ(d.ready, 10000);
+  EXPECT_FALSE(d.ready_exact);
+}
+
+TEST(QueueDepthTest, WithoutTheGroupEveryEntryIsReady) {
+  QueueDepth d;
+  d.pending = 7;
+  d.ready_exact = false;
+  d.FromReply(Resp(":-1\r\n").get(), 12);
+  EXPECT_EQ(d.ready, 12);
+  EXPECT_EQ(d.pending, 0);
+  EXPECT_TRUE(d.ready_exact);
+  d.FromReply(Resp("-NOSCRIPT no\r\n").get(), 3);
+  EXPECT_EQ(d.ready, 3);
+  d.FromReply(nullptr, 4);
+  EXPECT_EQ(d.ready, 4);
+}
+
+}  // namespace
+}  // namespace qd
