@@ -272,13 +272,18 @@ std::string Fmt(const char* fmt, double v) {
 int main(int argc, char** argv) {
   long n = 100000;
   int requests = 500;
+  bool usage = argc % 2 == 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
-    if (flag == "--dead") n = std::atol(argv[i + 1]);
-    if (flag == "--requests") requests = std::atoi(argv[i + 1]);
+    if (flag == "--dead") {
+      n = std::atol(argv[i + 1]);
+    } else if (flag == "--requests") {
+      requests = std::atoi(argv[i + 1]);
+    } else {
+      usage = true;
+    }
   }
-  if (argc % 2 == 0 || n < kDeepFromOldest + 2L * (requests + kWarm) ||
-      requests <= 0) {
+  if (usage || n < kDeepFromOldest + 2L * (requests + kWarm) || requests <= 0) {
     std::fprintf(stderr,
                  "usage: %s [--dead N] [--requests R] (N >= %ld + 2 * (R + "
                  "%d))\n",
