@@ -5,7 +5,7 @@
 
 #include "core/control/control_message.h"
 #include "core/queue/dead_script.h"
-#include "core/queue/delayed_job.h"
+#include "core/queue/job_commands.h"
 #include "core/queue/periodic_runner.h"
 #include "core/queue/queue_keys.h"
 
@@ -44,15 +44,12 @@ void DeleteEntry(const ApiCall& call, RedisClient* redis,
 
 std::string NewJid() {
   static std::mt19937_64 rng{std::random_device{}()};
-  char hex[33];
-  std::snprintf(hex, sizeof(hex), "%016llx%016llx",
-                static_cast<unsigned long long>(rng()),
-                static_cast<unsigned long long>(rng()));
-  return hex;
+  return JobCommands::RandomJid(&rng);
 }
 
 struct EnqueueBody {
-  DelayedJob::Fields fields;  // payload first
+  std::string payload;
+  JobCommands::Fields fields;  // the extra ones, in the body's order
   int64_t delay_ms = 0;
   std::string unique_key;
   int64_t unique_for_ms = 0;
@@ -66,7 +63,7 @@ std::string ParseEnqueue(const std::string& text, EnqueueBody* out) {
   if (payload == body.end() || !payload->is_string()) {
     return "\"payload\" (a string) is required";
   }
-  out->fields.emplace_back("payload", payload->get<std::string>());
+  out->payload = payload->get<std::string>();
   for (auto& [key, value] : body.items()) {
     if (key == "payload") continue;
     if (key == "fields") {
@@ -103,13 +100,6 @@ std::string ParseEnqueue(const std::string& text, EnqueueBody* out) {
     return "unique_for_ms needs unique_key";
   }
   return "";
-}
-
-bool HasField(const DelayedJob::Fields& fields, const char* name) {
-  for (const auto& f : fields) {
-    if (f.first == name) return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -171,38 +161,30 @@ void ApiActions::Enqueue(const ApiCall& call, RedisClient* redis,
   EnqueueBody body;
   std::string why = ParseEnqueue(text, &body);
   if (!why.empty()) return call.Fail(400, why);
-  std::string now = std::to_string(NowMs());
-  std::string stream = QueueKeys::Stream(site.prefix, site.name, queue);
-  DelayedJob::Fields& f = body.fields;
+  int64_t now = NowMs();
+  JobCommands commands(site.prefix, site.name, queue);
   if (body.delay_ms > 0) {
-    std::string jid = NewJid();
-    if (!HasField(f, "jid")) f.emplace_back("jid", jid);
-    f.emplace_back("enqueued_at", now);
-    std::string member = DelayedJob::Encode(queue, f);
-    std::string due = std::to_string(NowMs() + body.delay_ms);
-    call.Send(redis,
-              {"ZADD", QueueKeys::Delayed(site.prefix, site.name), due, member},
-              [call, jid](redisReply* r) {
-                if (call.Failed(r)) return;
-                call.Reply({{"ok", true}, {"id", nullptr}, {"jid", jid}});
-              });
+    // The member needs a jid: the body's, else a new one.
+    const std::string* given = nullptr;
+    for (const auto& [name, value] : body.fields) {
+      if (name == "jid") given = &value;
+    }
+    std::string jid = given != nullptr ? *given : NewJid();
+    const JobCommands::Command& zadd =
+        commands.Later(body.payload, body.fields, given != nullptr ? "" : jid,
+                       now, NowMs() + body.delay_ms);
+    call.Send(redis, {zadd.begin(), zadd.end()}, [call, jid](redisReply* r) {
+      if (call.Failed(r)) return;
+      call.Reply({{"ok", true}, {"id", nullptr}, {"jid", jid}});
+    });
     return;
   }
-  std::vector<std::string> command = {"XADD", stream, "*"};
-  if (!body.unique_key.empty()) command = {"FCALL", "qd_enqueue", "1", stream};
-  for (const auto& [name, value] : f) {
-    command.push_back(name);
-    command.push_back(value);
-  }
-  command.insert(command.end(), {"enqueued_at", now});
-  if (!body.unique_key.empty()) {
-    command.insert(command.end(), {"unique_key", body.unique_key});
-    if (body.unique_for_ms > 0) {
-      command.insert(command.end(),
-                     {"unique_for", std::to_string(body.unique_for_ms)});
-    }
-  }
-  call.Send(redis, command, [call](redisReply* r) {
+  const JobCommands::Command& command =
+      body.unique_key.empty()
+          ? commands.Now(body.payload, body.fields, "", now)
+          : commands.Unique(body.payload, body.fields, "", now, body.unique_key,
+                            body.unique_for_ms);
+  call.Send(redis, {command.begin(), command.end()}, [call](redisReply* r) {
     if (call.Failed(r)) return;
     if (r->type == REDIS_REPLY_NIL) {
       return call.Fail(409, "a job holding this unique_key is queued already");

@@ -1,5 +1,7 @@
-// JobWriter: turns one payload into the Redis command that enqueues it, per
-// docs/architecture.md's wire contract, for one site and queue.
+// JobWriter: queuectl's enqueue of one payload after another to one site
+// and queue, at once or after a delay: the commands come from JobCommands
+// (core/queue/job_commands.h, which the HTTP API uses too), written into
+// the caller's RespBuffer.
 //
 //   now:    XADD PREFIX:{SITE}:q:QUEUE * payload P [jid J] enqueued_at MS
 //   later:  ZADD PREFIX:{SITE}:delayed NOW+DELAY <DelayedJob member>
@@ -15,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/queue/job_commands.h"
 #include "core/redis/resp_buffer.h"
 #include "core/util/units.h"
 
@@ -36,16 +39,12 @@ class JobWriter {
   // <= 0: the library's default.
   void AddUnique(std::string_view payload, std::string_view jid,
                  int64_t now_ms, std::string_view unique_key,
-                 Duration unique_for, RespBuffer* out) const;
+                 Duration unique_for, RespBuffer* out);
 
   static int64_t NowMs();
 
  private:
-  std::string NewJid();
-
-  std::string queue_;
-  std::string stream_key_;
-  std::string delayed_key_;
+  JobCommands commands_;
   Duration delay_;
   std::mt19937_64 rng_;
 };

@@ -283,6 +283,15 @@ TEST_F(ApiTest, OtherActionsTakeEffect) {
   ASSERT_EQ(delayed.status, 200);
   EXPECT_EQ(delayed.body["total"], 1);
   EXPECT_EQ(delayed.body["jobs"][0]["queue"], "jobs");
+  // The reply's jid is the member's: a new one, or the body's own.
+  EXPECT_EQ(json::parse(delayed.body["jobs"][0]["member"].get<std::string>(),
+                        nullptr, false)["jid"],
+            later.body["jid"]);
+  Reply mine = Post(
+      http_, "/api/v1/sites/a/queues/jobs/jobs",
+      R"({"payload": "mine", "delay_ms": 600000, "fields": {"jid": "my-jid"}})");
+  EXPECT_EQ(mine.status, 200) << mine.body;
+  EXPECT_EQ(mine.body["jid"], "my-jid");
 
   Reply jobs = Http(http_, "GET", "/api/v1/sites/a/queues/jobs/jobs?count=1");
   ASSERT_EQ(jobs.status, 200) << jobs.body;
