@@ -67,15 +67,32 @@ bool Answer(int fd, const ForkAnswer& answer) {
 
 // The worker's side of ForkSibling(): what ForkChild does for the master's
 // own children, less what the fork server did once for all of them
-// (descriptors, signals, the notify socket).
+// (descriptors, signals, the notify socket, a logger of its own). Every
+// page the worker writes costs it a copy-on-write fault, so it renames its
+// logger rather than building one.
 [[noreturn]] void RunWorker(const ListenerConfig& config,
                             RequestHandler& handler, const std::string& conn_id,
                             int server_fd, int channel_fd) {
   close(server_fd);
   Process::SetName("qd-req-" + config.name);
-  (void)Log::SetRole(config.name + " " + conn_id);
+  Log::Rename(config.name + " " + conn_id);
   RequestRunner runner(config, handler, conn_id);
   _exit(ServeChannel(runner, config, channel_fd));
+}
+
+// Binds here, once, what each worker would otherwise bind anew: a library
+// built without -z now (libstdc++ here) binds its calls into libc at their
+// first call, and that lookup reads the symbol tables of every library
+// loaded, a page fault in each. What the workers call first is std::string
+// moving bytes within itself (memmove); the daemon itself is linked with
+// -z now. Found with LD_DEBUG=bindings on a worker.
+void BindLazyCalls() {
+  std::string s = "bind lazy calls";
+  s.insert(0, "x");
+  s.erase(0, 1);
+  s.replace(0, 4, "b");
+  volatile size_t keep = s.size();
+  (void)keep;
 }
 
 }  // namespace
@@ -86,6 +103,7 @@ int ForkServerMain(const ListenerConfig& config, RequestHandler& handler,
   // to init already.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != master) return 0;
+  BindLazyCalls();
   std::string conn_id;
   for (;;) {
     int worker_fd = -1;
