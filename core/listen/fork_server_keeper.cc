@@ -138,6 +138,7 @@ void ForkServerKeeper::Done(ForkServer* server) {
   servers_.erase(it);
   // Its callback may be running now: freed once it has returned.
   event_active(free_done_, EV_TIMEOUT, 0);
+  owner_->OnForkServerEnded();
 }
 
 void ForkServerKeeper::OnFreeDone(int, short, void* arg) {

@@ -50,6 +50,9 @@ class ForkServerKeeper : private ForkServer::Owner {
     virtual void OnForkLost(WorkerProc* proc) = 0;
     // ready() changed.
     virtual void OnForkingChanged(bool ready) = 0;
+    // A fork server's socket is closed and its process reaped (finished()
+    // may have become true).
+    virtual void OnForkServerEnded() = 0;
   };
 
   ForkServerKeeper(event_base* base, Owner* owner);

@@ -98,10 +98,7 @@ void Listener::KillAll() {
 }
 
 bool Listener::OnExit(pid_t pid, int wait_status) {
-  if (forker_.OnExit(pid, wait_status)) {
-    CheckFinished();
-    return true;
-  }
+  if (forker_.OnExit(pid, wait_status)) return true;  // CheckFinished ran
   if (!fence_.Reaped(pid, wait_status)) return false;
   fence_.AdmitWaiting();
   CheckFinished();
@@ -446,6 +443,8 @@ void Listener::OnForkingChanged(bool ready) {
   fence_.set_open(ready);
   if (ready) fence_.AdmitWaiting();
 }
+
+void Listener::OnForkServerEnded() { CheckFinished(); }
 
 // --- the fence ---
 

@@ -143,6 +143,7 @@ class Listener : private ClientConn::Owner,
                 ForkServerKeeper::Clock::time_point asked) override;
   void OnForkLost(WorkerProc* p) override;
   void OnForkingChanged(bool ready) override;
+  void OnForkServerEnded() override;
 
   void Accept(int fd, const ::sockaddr* peer, int peer_len);
   void ForkForClient(int fd);
