@@ -17,6 +17,7 @@ namespace {
 struct State {
   LogConfig config;
   std::string role = "main";
+  std::string tag;  // what %& writes: "ROLE PID" (syslog: "ROLE")
   std::string level;
   std::string pattern;  // of the default logger, without the message
   std::map<std::string, std::shared_ptr<spdlog::logger>> queue_loggers;
@@ -84,11 +85,32 @@ class MessageFlag : public spdlog::custom_flag_formatter {
   }
 };
 
-// A formatter for `pattern` whose %v is MessageFlag's.
+// %&: the process's role and pid, read at every line, so that a forked
+// child renames itself without building a new logger (Log::Rename).
+class TagFlag : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg&, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    const std::string& tag = state().tag;
+    dest.append(tag.data(), tag.data() + tag.size());
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<TagFlag>();
+  }
+};
+
+// A formatter for `pattern` whose %v is MessageFlag's and %& TagFlag's.
 std::unique_ptr<spdlog::pattern_formatter> Formatter() {
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
   formatter->add_flag<MessageFlag>('v');
+  formatter->add_flag<TagFlag>('&');
   return formatter;
+}
+
+void SetTag() {
+  State& s = state();
+  s.tag = s.config.file == "syslog" ? s.role
+                                    : s.role + " " + std::to_string(getpid());
 }
 
 // %* in a queue logger's pattern: the job being run.
@@ -131,9 +153,9 @@ Status Build() {
   } catch (const spdlog::spdlog_ex& e) {
     return Status::Error("log file " + s.config.file + ": " + e.what());
   }
-  std::string pattern = "%Y-%m-%d %H:%M:%S.%e %l [" + s.role + " " +
-                        std::to_string(getpid()) + "] %v";
-  if (s.config.file == "syslog") pattern = "[" + s.role + "] %v";
+  SetTag();
+  std::string pattern = "%Y-%m-%d %H:%M:%S.%e %l [%&] %v";
+  if (s.config.file == "syslog") pattern = "[%&] %v";
   auto formatter = Formatter();
   formatter->set_pattern(pattern);
   logger->set_formatter(std::move(formatter));
@@ -193,6 +215,11 @@ Status Log::Setup(const LogConfig& config, const std::string& role,
 Status Log::SetRole(const std::string& role) {
   state().role = role;
   return Build();
+}
+
+void Log::Rename(const std::string& role) {
+  state().role = role;
+  SetTag();
 }
 
 Status Log::Reopen() { return Build(); }

@@ -34,6 +34,12 @@ class Log {
                       const std::string& level_override = "");
   // After fork: new role and pid in every line; reopens the destination.
   static Status SetRole(const std::string& role);
+  // After fork, in a child that keeps its parent's destination and logger
+  // (a fork server's request workers): new role and pid in every line,
+  // nothing reopened or rebuilt, so that a child that never logs pays
+  // next to nothing for it. REQUIRES: the parent logs nothing unflushed
+  // (every line is flushed).
+  static void Rename(const std::string& role);
   // SIGUSR1: reopen the file (after logrotate moved it).
   static Status Reopen();
   // Drops the logger and its file without writing (in a forked child, before

@@ -22,6 +22,7 @@ ForkFence::ForkFence(event_base* base, const ListenerConfig& config,
 
 ForkFence::~ForkFence() {
   procs_.clear();
+  pending_.clear();
   done_.clear();
   event_free(timer_);
   event_free(free_done_);
@@ -31,15 +32,36 @@ ForkFence::~ForkFence() {
 
 bool ForkFence::MayFork() const {
   // Those already waiting go first (AdmitWaiting lets them through).
-  return !full() && (queue_.empty() || admitting_);
+  return open_ && !full() && (queue_.empty() || admitting_);
 }
 
 WorkerProc* ForkFence::Add(std::unique_ptr<WorkerProc> proc) {
   WorkerProc* p = proc.get();
-  procs_.emplace(p->pid(), std::move(proc));
   ++alive_;
+  if (p->pid() <= 0) {
+    pending_.push_back(std::move(proc));
+    return p;
+  }
+  procs_.emplace(p->pid(), std::move(proc));
   ++stats_->forks;
   return p;
+}
+
+void ForkFence::Forked(WorkerProc* p, pid_t pid) {
+  auto it = std::find_if(pending_.begin(), pending_.end(),
+                         [p](const auto& q) { return q.get() == p; });
+  if (it == pending_.end()) return;
+  p->set_pid(pid);
+  procs_.emplace(pid, std::move(*it));
+  pending_.erase(it);
+  ++stats_->forks;
+}
+
+void ForkFence::ForkFailed(WorkerProc* p) {
+  if (p->reaped()) return;
+  p->set_reaped();
+  --alive_;
+  if (p->released()) Done(p);
 }
 
 bool ForkFence::Reaped(pid_t pid, int wait_status) {
@@ -51,7 +73,7 @@ bool ForkFence::Reaped(pid_t pid, int wait_status) {
   }
   it->second->set_reaped();
   --alive_;
-  if (it->second->released()) Done(pid);
+  if (it->second->released()) Done(it->second.get());
   return true;
 }
 
@@ -77,13 +99,21 @@ void ForkFence::Release(WorkerProc* p) {
     p->set_conn(nullptr);
   }
   p->CloseChannel();
-  if (p->reaped()) Done(p->pid());
+  if (p->reaped()) Done(p);
 }
 
-void ForkFence::Done(pid_t pid) {
-  auto it = procs_.find(pid);
-  done_.push_back(std::move(it->second));
-  procs_.erase(it);
+void ForkFence::Done(WorkerProc* p) {
+  auto it = procs_.find(p->pid());
+  if (it != procs_.end() && it->second.get() == p) {
+    done_.push_back(std::move(it->second));
+    procs_.erase(it);
+  } else {  // a fork that failed or was lost: never had a pid
+    auto at = std::find_if(pending_.begin(), pending_.end(),
+                           [p](const auto& q) { return q.get() == p; });
+    if (at == pending_.end()) return;
+    done_.push_back(std::move(*at));
+    pending_.erase(at);
+  }
   // Its callback runs after the callback running now has returned.
   event_active(free_done_, EV_TIMEOUT, 0);
 }
@@ -118,6 +148,7 @@ void ForkFence::SignalAll(int signal_number) {
 int ForkFence::busy() const {
   int n = 0;
   for (const auto& [pid, p] : procs_) n += p->busy() ? 1 : 0;
+  for (const auto& p : pending_) n += p->busy() ? 1 : 0;
   return n;
 }
 
@@ -139,6 +170,7 @@ void ForkFence::Leave(uint64_t serial) {
 }
 
 void ForkFence::AdmitWaiting() {
+  if (!open_) return;
   // Bounded: a connection whose fork fails goes back to the end.
   for (size_t n = queue_.size(); n > 0 && !queue_.empty() && !full(); --n) {
     uint64_t serial = queue_.front().serial;

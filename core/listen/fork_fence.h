@@ -1,17 +1,20 @@
 // ForkFence: a listener's request workers and the connections waiting for
 // one (docs/architecture.md, "Multiplex listeners").
 //
-// At most max_concurrent workers of the listener are alive (forked and not
-// yet reaped). A connection that needs a worker when the fence is full
-// waits in arrival order (with its reading paused, by its Listener); the
-// oldest idle kept-alive worker is reclaimed (its channel closed, so it
-// exits) to make room, and a connection still waiting after fence_timeout
-// is handed back to the listener for a BusyReply().
+// At most max_concurrent workers of the listener are alive (asked of the
+// fork server, or forked, and not yet reaped). A connection that needs a worker
+// when the fence is full waits in arrival order (with its reading paused, by
+// its Listener); the oldest idle kept-alive worker is reclaimed (its channel
+// closed, so it exits) to make room, and a connection still waiting after
+// fence_timeout is handed back to the listener for a BusyReply().
 //
 // Owns every WorkerProc of the listener (personality fork ones too, which
 // only count), the idle list (oldest first) and the waiting queue (exact:
 // a connection is in it exactly while it is waiting()). Forking is the
-// listener's: the fence says whether it may and counts what was forked.
+// listener's: the fence says whether it may and counts what was forked. A
+// multiplex worker is added when its fork is asked for, before its pid is
+// known (pending), and keyed by pid once Forked() says it; a fork that
+// failed or was lost (ForkFailed) counts as reaped.
 // A worker whose channel is closed and whose process is reaped is done; it
 // is freed after the current loop turn, never at once, because the caller
 // may be inside that worker's own callback (pgbouncer's "just freed" list).
@@ -65,10 +68,19 @@ class ForkFence {
   // --- workers ---
   // A worker may be forked now: one is free under max_concurrent and no
   // connection waits ahead (or it is the one being admitted).
+  // Never while closed (set_open: the listener has no fork server).
   bool MayFork() const;
+  // Closed: MayFork() is false and AdmitWaiting() admits no one; waiting
+  // connections time out as usual.
+  void set_open(bool open) { open_ = open; }
   bool full() const { return alive_ >= config_.max_concurrent; }
-  // Counts and keeps a worker just forked.
+  // Counts and keeps a worker just forked, or (pid -1) asked for.
   WorkerProc* Add(std::unique_ptr<WorkerProc> proc);
+  // The pending worker `proc` was forked as `pid`.
+  void Forked(WorkerProc* proc, pid_t pid);
+  // The pending worker `proc` was not forked, or its fork server ended
+  // without saying: it counts as reaped (done once released too).
+  void ForkFailed(WorkerProc* proc);
   // A reaped child: false when `pid` is not one of ours. Done if its
   // channel is closed (freed after the loop turn); otherwise that comes
   // when it is released.
@@ -117,13 +129,16 @@ class ForkFence {
   void Timeouts();
   // Moves a done worker out of procs_ into done_ (its pid may be reused at
   // once) and has it freed after the loop turn.
-  void Done(pid_t pid);
+  void Done(WorkerProc* proc);
   static void OnFreeDone(int fd, short what, void* arg);
 
   const ListenerConfig& config_;
   ListenerStats* stats_;
   Owner* owner_;
   std::unordered_map<pid_t, std::unique_ptr<WorkerProc>> procs_;
+  // Asked of the fork server, pid not known yet (few: at most
+  // max_concurrent).
+  std::vector<std::unique_ptr<WorkerProc>> pending_;
   std::vector<std::unique_ptr<WorkerProc>> done_;  // freed after the turn
   event* free_done_ = nullptr;   // activated while done_ is not empty
   int alive_ = 0;                // procs_ not reaped yet: what the fence counts
@@ -131,6 +146,7 @@ class ForkFence {
   std::deque<Waiter> queue_;     // waiting connections, in arrival order
   event* timer_ = nullptr;       // the oldest waiter's fence_timeout
   bool admitting_ = false;       // AdmitWaiting is dispatching a waiter
+  bool open_ = true;             // set_open
 };
 
 }  // namespace qd

@@ -25,7 +25,7 @@ using State = ClientConn::State;
 
 Listener::Listener(event_base* base, ListenerConfig config,
                    RequestHandler* handler, std::string conn_prefix,
-                   RedisUrl redis, SessionStore sessions)
+                   RedisUrl redis, SessionStore sessions, ExitBook* exits)
     : base_(base),
       config_(std::move(config)),
       handler_(handler),
@@ -35,6 +35,8 @@ Listener::Listener(event_base* base, ListenerConfig config,
                            int peer_len) { Accept(fd, peer, peer_len); }),
       sessions_(base, config_, std::move(sessions)),
       fence_(base, config_, &stats_, this),
+      exits_(exits),
+      forker_(base, this),
       gate_(config_, &stats_) {
   timeval tv = ToTimeval(config_.idle_timeout);
   if (config_.idle_timeout.count() > 0) {
@@ -43,6 +45,7 @@ Listener::Listener(event_base* base, ListenerConfig config,
 }
 
 Listener::~Listener() {
+  forker_.Stop();
   while (!conns_.empty()) Close(conns_.begin()->second.get());
 }
 
@@ -53,6 +56,7 @@ Status Listener::Bind(const ListenerConfig& config, int* fd) {
 Status Listener::Open(int fd) {
   Status s = socket_.Open(config_, fd);
   if (!s.ok()) return s;
+  if (multiplex()) forker_.Start(config_, *handler_);
   spdlog::info("listener {}: {} on {}, handler {}", config_.name,
                config_.personality, config_.listen, config_.handler);
   return Status::Ok();
@@ -67,6 +71,8 @@ void Listener::Update(ListenerConfig config, RequestHandler* handler) {
   } else {
     idle_tv_ = nullptr;
   }
+  // The fork server holds the config and handler it was forked with.
+  if (multiplex() && !shutting_down_) forker_.Start(config_, *handler_);
 }
 
 void Listener::Shutdown() {
@@ -86,9 +92,13 @@ void Listener::Shutdown() {
   CheckFinished();
 }
 
-void Listener::KillAll() { fence_.SignalAll(SIGKILL); }
+void Listener::KillAll() {
+  fence_.SignalAll(SIGKILL);
+  forker_.SignalAll(SIGKILL);
+}
 
 bool Listener::OnExit(pid_t pid, int wait_status) {
+  if (forker_.OnExit(pid, wait_status)) return true;  // CheckFinished ran
   if (!fence_.Reaped(pid, wait_status)) return false;
   fence_.AdmitWaiting();
   CheckFinished();
@@ -96,7 +106,8 @@ bool Listener::OnExit(pid_t pid, int wait_status) {
 }
 
 bool Listener::finished() const {
-  return shutting_down_ && conns_.empty() && fence_.alive() == 0;
+  return shutting_down_ && conns_.empty() && fence_.alive() == 0 &&
+         forker_.finished();
 }
 
 ListenerStats Listener::stats() const {
@@ -111,7 +122,12 @@ ListenerStats Listener::stats() const {
   return s;
 }
 
+bool Listener::multiplex() const { return config_.personality != "fork"; }
+
 void Listener::CheckFinished() {
+  // Nothing left to fork for: the fork server goes (and finished() waits
+  // for it to be reaped).
+  if (shutting_down_ && conns_.empty() && fence_.alive() == 0) forker_.Stop();
   if (finished() && on_finished_) on_finished_();
 }
 
@@ -261,20 +277,23 @@ void Listener::Dispatch(ClientConn* c) {
   SendNext(c);
 }
 
+// Asks the fork server for a worker and binds it at once: the request goes
+// into its channel before the worker (or its pid) exists.
 bool Listener::StartWorker(ClientConn* c) {
-  int channel = -1;
-  pid_t pid = -1;
-  if (fence_.MayFork()) {
-    pid = ForkChannelWorker(config_, *handler_, c->id(), &channel);
-  }
-  if (pid < 0) {  // the fence is full, or the fork failed: wait
+  int fds[2];  // the master's end, the worker's
+  bool may = fence_.MayFork() && OpenChannel(config_, fds);
+  if (!may) {  // the fence is full or closed, or no descriptor: wait
     Wait(c);
     return false;
   }
   // make_unique cannot see that a Listener is a WorkerProc::Owner.
   WorkerProc::Owner* owner = this;
-  c->set_worker(
-      fence_.Add(std::make_unique<WorkerProc>(base_, pid, channel, c, owner)));
+  auto proc = std::make_unique<WorkerProc>(base_, -1, fds[0], c, owner);
+  if (!forker_.Fork(c->id(), fds[1], proc.get())) {
+    Wait(c);  // its socket is full: it is behind; answers admit waiters
+    return false;
+  }
+  c->set_worker(fence_.Add(std::move(proc)));
   return true;
 }
 
@@ -365,7 +384,8 @@ void Listener::KeepOrRelease(WorkerProc* p, ClientConn* c) {
 void Listener::OnWorkerGone(WorkerProc* p, const std::string& error) {
   if (!error.empty()) {
     spdlog::error("listener {}: worker {}: {}", config_.name, p->pid(), error);
-    if (!p->reaped()) kill(p->pid(), SIGKILL);  // a reaped pid may be reused
+    // A reaped pid may be reused; an unknown one is -1.
+    if (!p->reaped() && p->pid() > 0) kill(p->pid(), SIGKILL);
   }
   ClientConn* c = p->conn();
   bool close = false;
@@ -391,6 +411,40 @@ void Listener::OnWorkerGone(WorkerProc* p, const std::string& error) {
 }
 
 void Listener::OnKeepaliveEnd(WorkerProc* p) { fence_.Release(p); }
+
+// --- the fork server ---
+
+void Listener::OnForked(WorkerProc* p, pid_t pid, int error,
+                        ForkServerKeeper::Clock::time_point asked) {
+  if (pid < 0) {
+    // Its channel's EOF follows (the fork server closed the worker's end):
+    // a request sent gets the error reply there.
+    spdlog::error("listener {}: cannot fork: {}", config_.name,
+                  std::strerror(error));
+    fence_.ForkFailed(p);
+  } else {
+    fence_.Forked(p, pid);
+    int wait_status = 0;
+    if (exits_ != nullptr && exits_->Take(pid, asked, &wait_status)) {
+      OnExit(pid, wait_status);  // it was reaped before we knew it
+      return;
+    }
+  }
+  fence_.AdmitWaiting();
+  CheckFinished();
+}
+
+void Listener::OnForkLost(WorkerProc* p) {
+  fence_.ForkFailed(p);
+  CheckFinished();
+}
+
+void Listener::OnForkingChanged(bool ready) {
+  fence_.set_open(ready);
+  if (ready) fence_.AdmitWaiting();
+}
+
+void Listener::OnForkServerEnded() { CheckFinished(); }
 
 // --- the fence ---
 

@@ -6,14 +6,17 @@
 //   ClientConn     a connection: its buffers, framing and State;
 //   ForkFence      the request workers (WorkerProc) and the connections
 //                  waiting for one: at most max_concurrent alive;
+//   ForkServerKeeper  the fork server that forks the request workers, so
+//                  that the master forks none (restarted if it dies);
 //   SessionWriter  the sessions' Redis copies, written behind the replies;
 //   ClientGate     refusals at accept, the login throttle, and the
 //                  counted, rate-limited lines a client can cause.
 //
 // personality multiplex: the master holds every connection and cuts its
 // input into requests. A request runs in a request worker forked for that
-// connection, or in the worker the connection kept from its previous
-// request; the worker talks to the master over its own socketpair
+// connection (by the listener's fork server, as the master's child), or in
+// the worker the connection kept from its previous request; the worker
+// talks to the master over its own socketpair
 // (RequestWire) and never sees a client socket. One request of a connection
 // runs at a time, so its replies go back in order; later requests wait in
 // the connection's queue (at most kMaxQueued, or kMaxQueuedBytes, then
@@ -59,7 +62,9 @@
 #include "core/config/redis_url.h"
 #include "core/listen/client_conn.h"
 #include "core/listen/client_gate.h"
+#include "core/listen/exit_book.h"
 #include "core/listen/fork_fence.h"
+#include "core/listen/fork_server_keeper.h"
 #include "core/listen/listen_socket.h"
 #include "core/listen/listener_stats.h"
 #include "core/listen/session_writer.h"
@@ -75,13 +80,16 @@ namespace qd {
 
 class Listener : private ClientConn::Owner,
                  private WorkerProc::Owner,
-                 private ForkFence::Owner {
+                 private ForkFence::Owner,
+                 private ForkServerKeeper::Owner {
  public:
   // `conn_prefix` starts every connection id ("generic:sip:1234:");
   // fork-personality workers open `redis` for their sessions; multiplex
-  // sessions are written through `sessions`.
+  // sessions are written through `sessions`. `exits` (the ListenerSet's,
+  // outliving the listener) holds exits reaped before their pid was known.
   Listener(event_base* base, ListenerConfig config, RequestHandler* handler,
-           std::string conn_prefix, RedisUrl redis, SessionStore sessions);
+           std::string conn_prefix, RedisUrl redis, SessionStore sessions,
+           ExitBook* exits);
   ~Listener() override;
   Listener(const Listener&) = delete;
   Listener& operator=(const Listener&) = delete;
@@ -90,19 +98,22 @@ class Listener : private ClientConn::Owner,
   // it drops its privileges and serves after.
   [[nodiscard]] static Status Bind(const ListenerConfig& config, int* fd);
   // Serves on `fd` from Bind() (taken over, closed on error), or binds now
-  // when -1.
+  // when -1; a multiplex listener starts its fork server.
   Status Open(int fd = -1);
-  // A reload: new settings and handler for what comes next. REQUIRES: the
-  // same `listen` and personality.
+  // A reload: new settings and handler for what comes next (a multiplex
+  // listener starts a new fork server; the old one's workers finish).
+  // REQUIRES: the same `listen` and personality.
   void Update(ListenerConfig config, RequestHandler* handler);
   // Stops accepting; connections are closed once their queued requests are
   // answered; idle workers are let go.
   void Shutdown();
-  // SIGKILL to every worker.
+  // SIGKILL to every worker and fork server.
   void KillAll();
-  // Called for every reaped child; false when `pid` is not ours.
+  // Called for every reaped child; false when `pid` is not ours (or not
+  // known yet: see ExitBook).
   bool OnExit(pid_t pid, int wait_status);
-  // After Shutdown(): nothing left (no connection, no worker).
+  // After Shutdown(): nothing left (no connection, no worker, no fork
+  // server).
   bool finished() const;
   // Called when finished() becomes true.
   void set_on_finished(std::function<void()> cb) {
@@ -111,6 +122,8 @@ class Listener : private ClientConn::Owner,
 
   const ListenerConfig& config() const { return config_; }
   ListenerStats stats() const;
+  // The current fork server's pid, or -1.
+  pid_t fork_server_pid() const { return forker_.pid(); }
 
   static constexpr size_t kMaxQueued = ClientConn::kMaxQueued;
   static constexpr Duration kSaveDelay = SessionWriter::kSaveDelay;
@@ -125,6 +138,12 @@ class Listener : private ClientConn::Owner,
   // ForkFence::Owner.
   void Admit(uint64_t serial) override;
   void TimedOut(const std::vector<uint64_t>& serials) override;
+  // ForkServerKeeper::Owner.
+  void OnForked(WorkerProc* p, pid_t pid, int error,
+                ForkServerKeeper::Clock::time_point asked) override;
+  void OnForkLost(WorkerProc* p) override;
+  void OnForkingChanged(bool ready) override;
+  void OnForkServerEnded() override;
 
   void Accept(int fd, const ::sockaddr* peer, int peer_len);
   void ForkForClient(int fd);
@@ -143,6 +162,7 @@ class Listener : private ClientConn::Owner,
   void CloseAfterFlush(ClientConn* c);
   void Close(ClientConn* c);
   void CheckFinished();
+  bool multiplex() const;
 
   event_base* base_;
   ListenerConfig config_;  // before the parts that hold a reference to it
@@ -153,7 +173,9 @@ class Listener : private ClientConn::Owner,
   ListenSocket socket_;
   SessionWriter sessions_;
   ForkFence fence_;
-  ClientGate gate_;  // refusals, the login throttle, client log lines
+  ExitBook* exits_;
+  ForkServerKeeper forker_;  // multiplex only
+  ClientGate gate_;          // refusals, the login throttle, client log lines
   bool shutting_down_ = false;
   uint64_t next_serial_ = 1;
   std::unordered_map<uint64_t, std::unique_ptr<ClientConn>> conns_;

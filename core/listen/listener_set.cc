@@ -24,7 +24,7 @@ std::unique_ptr<Listener> ListenerSet::Make(const ListenerConfig& config,
                                             const HandlerSet& handlers) {
   auto listener = std::make_unique<Listener>(
       base_, config, handlers.FindListener(config.name),
-      conn_prefix_ + config.name + ":", redis_, sessions_);
+      conn_prefix_ + config.name + ":", redis_, sessions_, &exits_);
   listener->set_on_finished(on_finished_);
   return listener;
 }
@@ -146,6 +146,7 @@ bool ListenerSet::OnExit(pid_t pid, int wait_status) {
       return true;
     }
   }
+  exits_.Record(pid, wait_status);
   return false;
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/config/config.h"
+#include "core/listen/exit_book.h"
 #include "core/listen/listener.h"
 #include "core/plugin/handler_set.h"
 
@@ -70,6 +71,9 @@ class ListenerSet {
   RedisUrl redis_;
   SessionStore sessions_;
   std::function<void()> on_finished_;
+  // Exits no listener claimed: a worker reaped before its listener learnt
+  // its pid from the fork server. Before the listeners, which hold it.
+  ExitBook exits_;
   std::map<std::string, std::unique_ptr<Listener>> listeners_;
   // Shut down by a reload, kept until their connections and workers end.
   std::vector<std::unique_ptr<Listener>> retired_;

@@ -237,29 +237,11 @@ int ServeClient(RequestRunner& runner, const ListenerConfig& config,
   return code;
 }
 
-pid_t ForkChannelWorker(const ListenerConfig& config, RequestHandler& handler,
-                        const std::string& conn_id, int* channel_fd) {
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    spdlog::error("listener {}: socketpair: {}", config.name,
-                  std::strerror(errno));
-    return -1;
-  }
-  pid_t pid =
-      ForkChild({fds[1]}, "qd-req-" + config.name, config.name + " " + conn_id);
-  if (pid == 0) {
-    RequestRunner runner(config, handler, conn_id);
-    _exit(ServeChannel(runner, config, fds[1]));
-  }
-  close(fds[1]);
-  if (pid < 0) {
-    spdlog::error("listener {}: cannot fork: {}", config.name,
-                  std::strerror(errno));
-    close(fds[0]);
-    return -1;
-  }
-  *channel_fd = fds[0];
-  return pid;
+bool OpenChannel(const ListenerConfig& config, int fds[2]) {
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) == 0) return true;
+  spdlog::error("listener {}: socketpair: {}", config.name,
+                std::strerror(errno));
+  return false;
 }
 
 pid_t ForkClientWorker(const ListenerConfig& config, RequestHandler& handler,

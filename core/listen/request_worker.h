@@ -1,7 +1,8 @@
 // Request workers: the processes a listener forks (docs/architecture.md,
 // "Multiplex listeners").
 //
-// A multiplex worker (ServeChannel) serves one connection through the
+// A multiplex worker (ServeChannel; forked by the listener's fork server,
+// core/listen/fork_server_main.h) serves one connection through the
 // master: it reads requests from its channel (RequestWire), runs them and
 // writes the replies back, until the master closes the channel (keepalive
 // over, or the fence reclaimed it). A fork-personality worker (ServeClient)
@@ -29,14 +30,13 @@ int ServeClient(RequestRunner& runner, const ListenerConfig& config,
                 RequestHandler& handler, int client_fd,
                 const std::string& session_key, const RedisUrl& redis);
 
-// Called in the master; both return the worker's pid, or -1 after logging
-// why (nothing is left open then). The child never returns.
-// A multiplex worker for connection `conn_id`, serving its end of a new
-// socketpair (ServeChannel); the master's end goes to *channel_fd.
-pid_t ForkChannelWorker(const ListenerConfig& config, RequestHandler& handler,
-                        const std::string& conn_id, int* channel_fd);
+// Called in the master. A multiplex worker's channel: the master's end in
+// fds[0], the worker's (for the fork server) in fds[1]; false after logging
+// why.
+[[nodiscard]] bool OpenChannel(const ListenerConfig& config, int fds[2]);
 // A fork-personality worker owning `client_fd` (ServeClient), which the
-// caller still closes in the master.
+// caller still closes in the master. Returns its pid, or -1 after logging
+// why. The child never returns.
 pid_t ForkClientWorker(const ListenerConfig& config, RequestHandler& handler,
                        const std::string& conn_id, int client_fd,
                        const RedisUrl& redis);

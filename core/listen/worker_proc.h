@@ -74,14 +74,17 @@ class WorkerProc {
   // A fork-personality worker (kServing).
   explicit WorkerProc(pid_t pid);
   // A multiplex worker bound to `conn` (kBound), talking over `channel_fd`
-  // (taken over).
+  // (taken over). `pid` is -1 while its fork server has not said it yet
+  // (set_pid).
   WorkerProc(event_base* base, pid_t pid, int channel_fd, ClientConn* conn,
              Owner* owner);
   ~WorkerProc();
   WorkerProc(const WorkerProc&) = delete;
   WorkerProc& operator=(const WorkerProc&) = delete;
 
+  // -1 until known: never signal it then.
   pid_t pid() const { return pid_; }
+  void set_pid(pid_t pid) { pid_ = pid; }
   State state() const { return state_; }
   bool busy() const { return state_ == State::kBusy; }
   // The channel is closed (or was never there): the worker is on its way
@@ -108,7 +111,7 @@ class WorkerProc {
   static void OnEvent(bufferevent* bev, short what, void* arg);
   static void OnKeepalive(int fd, short what, void* arg);
 
-  const pid_t pid_;
+  pid_t pid_;
   Owner* owner_ = nullptr;
   State state_;
   bool reaped_ = false;

@@ -9,9 +9,10 @@
 //  0. Ceilings (ceilings.h): fork + exit + wait of this small process, two
 //     in parallel; the same clients against a trivial echo server (no
 //     master, worker or Redis between them).
-//  1. worker_keepalive 0s (a worker forked per request): C clients (default
-//     32) each sending ECHO one at a time, R requests in all (default 5000):
-//     req/s, p50/p99 latency.
+//  1. worker_keepalive 0s (a worker forked per request, by the listener's
+//     fork server): C clients (default 32) each sending ECHO one at a time,
+//     R requests in all (default 5000): req/s, p50/p99 latency, CPU per
+//     request of the master, the workers and the fork server.
 //  2. worker_keepalive 5s, the same clients, K requests (default 50000).
 //  3. A fresh multiplex daemon: master VmRSS before and with N idle
 //     connections open (default 10000; capped by this process's hard
@@ -165,8 +166,9 @@ struct LoadResult {
   double rate = 0;
   double p50_ms = 0;
   double p99_ms = 0;
-  double master_us = 0;   // CPU per request: the master
-  double workers_us = 0;  // and its request workers, reaped or alive
+  double master_us = 0;      // CPU per request: the master
+  double workers_us = 0;     // its request workers, reaped or alive
+  double forkserver_us = 0;  // and the listener's fork server
 };
 
 // `clients` connections each sending "ECHO <n>" one at a time until `total`
@@ -261,14 +263,18 @@ LoadResult Load(int port, int clients, long total) {
 
 // Runs Load() against daemon `d` and adds the CPU per request it cost the
 // master and its request workers (all reaped by the end, so counted in the
-// master's cutime/cstime).
+// master's cutime/cstime), and the fork server (alive: its own times).
 LoadResult MeasuredLoad(const qd::test::Daemon& d, int port, int clients,
                         long total) {
   using qd::test::CpuTime;
+  std::vector<pid_t> servers = qd::test::ChildPids(d.pid(), "qd-fork-");
+  pid_t server = servers.size() == 1 ? servers[0] : -1;
   milliseconds master0 = CpuTime(d.pid());
   milliseconds reaped0 = qd::test::ChildrenCpuTime(d.pid());
+  milliseconds server0 = server > 0 ? CpuTime(server) : milliseconds(0);
   LoadResult r = Load(port, clients, total);
   milliseconds master = CpuTime(d.pid()) - master0;
+  milliseconds forks = server > 0 ? CpuTime(server) - server0 : milliseconds(0);
   // The clients have closed: every worker exits and is reaped, and its CPU
   // joins the master's cutime/cstime.
   qd::test::WaitFor(
@@ -278,6 +284,7 @@ LoadResult MeasuredLoad(const qd::test::Daemon& d, int port, int clients,
   if (r.done > 0) {
     r.master_us = master.count() * 1000.0 / r.done;
     r.workers_us = workers.count() * 1000.0 / r.done;
+    r.forkserver_us = forks.count() * 1000.0 / r.done;
   }
   return r;
 }
@@ -434,6 +441,7 @@ void LoadRows(const std::string& title, const LoadResult& r, double goal,
   Row(ceiling_name, Fmt("%.2fx", ceiling > 0 ? r.rate / ceiling : 0), "");
   Row("  CPU per request: master", Fmt("%.0f us", r.master_us), "");
   Row("  CPU per request: workers", Fmt("%.0f us", r.workers_us), "");
+  Row("  CPU per request: fork server", Fmt("%.0f us", r.forkserver_us), "");
   Row("  p50 latency", Fmt("%.3f ms", r.p50_ms), "");
   Row("  p99 latency", Fmt("%.3f ms", r.p99_ms), "");
 }
@@ -479,9 +487,10 @@ std::string LoadJson(const char* prefix, long requests, const LoadResult& r) {
   std::snprintf(buf, sizeof buf,
                 "\"%1$s_requests\":%2$ld,\"%1$s_ok\":%3$s,\"%1$s_rate\":%4$.1f,"
                 "\"%1$s_p50_ms\":%5$.3f,\"%1$s_p99_ms\":%6$.3f,"
-                "\"%1$s_master_us\":%7$.1f,\"%1$s_workers_us\":%8$.1f,",
+                "\"%1$s_master_us\":%7$.1f,\"%1$s_workers_us\":%8$.1f,"
+                "\"%1$s_forkserver_us\":%9$.1f,",
                 prefix, requests, r.ok ? "true" : "false", r.rate, r.p50_ms,
-                r.p99_ms, r.master_us, r.workers_us);
+                r.p99_ms, r.master_us, r.workers_us, r.forkserver_us);
   return buf;
 }
 

@@ -87,5 +87,25 @@ TEST_F(LogTest, AQueueLoggersJidIsEscapedAndBounded) {
       << lines[1];
 }
 
+// A forked request worker renames the logger it inherited: its lines
+// carry the new role at once, in the same file, the queue loggers too.
+TEST_F(LogTest, RenameChangesTheRoleOfEveryLaterLine) {
+  spdlog::info("before");
+  Log::Rename("line generic:1:line:7");
+  spdlog::info("after");
+  Log::ForQueue("default", "mail").info("queued");
+  std::vector<std::string> lines = Lines();
+  ASSERT_EQ(lines.size(), 3u);
+  std::string pid = std::to_string(getpid());
+  EXPECT_NE(lines[0].find("[worker 1 " + pid + "] before"), std::string::npos)
+      << lines[0];
+  EXPECT_NE(lines[1].find("[line generic:1:line:7 " + pid + "] after"),
+            std::string::npos)
+      << lines[1];
+  EXPECT_NE(lines[2].find("[line generic:1:line:7 " + pid + "] default/mail"),
+            std::string::npos)
+      << lines[2];
+}
+
 }  // namespace
 }  // namespace qd

@@ -42,6 +42,13 @@ class ForkFenceTest : public ::testing::Test,
     event_base_free(base_);
   }
 
+  // A worker asked of a fork server, on channel `fd` (taken over).
+  WorkerProc* AddPending(int fd) {
+    WorkerProc::Owner* owner = this;
+    return fence_->Add(
+        std::make_unique<WorkerProc>(base_, -1, fd, nullptr, owner));
+  }
+
   // ForkFence::Owner: no connection waits in these tests.
   void Admit(uint64_t) override {}
   void TimedOut(const std::vector<uint64_t>&) override {}
@@ -89,6 +96,46 @@ TEST_F(ForkFenceTest, WorkerReleasedInsideItsReadCallbackIsFreedAfterTheTurn) {
   EXPECT_EQ(replies_, std::vector<std::string>{"first"});
   EXPECT_EQ(gone_, 0);
   EXPECT_EQ(fence_->busy(), 0);
+}
+
+// A worker asked of the fork server counts at once, before its pid is
+// known; the pid makes it reapable by pid, and a lost fork counts as
+// reaped, so the fence frees its place.
+TEST_F(ForkFenceTest, PendingWorkerCountsUntilForkedAndReapedOrLost) {
+  int a[2], b[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, a), 0);
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, b), 0);
+  WorkerProc* forked = AddPending(a[0]);
+  WorkerProc* lost = AddPending(b[0]);
+  EXPECT_EQ(fence_->alive(), 3);
+  EXPECT_EQ(stats_.forks, 1u) << "counted once forked";
+  EXPECT_FALSE(fence_->Reaped(kPid + 1, 0)) << "pid not known yet";
+
+  fence_->Forked(forked, kPid + 1);
+  EXPECT_EQ(forked->pid(), kPid + 1);
+  EXPECT_EQ(stats_.forks, 2u);
+  EXPECT_TRUE(fence_->Reaped(kPid + 1, 0));
+  fence_->ForkFailed(lost);
+  EXPECT_EQ(fence_->alive(), 1);
+  fence_->ForkFailed(lost);  // once only
+  EXPECT_EQ(fence_->alive(), 1);
+
+  fence_->Release(forked);
+  fence_->Release(lost);
+  event_base_loop(base_, EVLOOP_NONBLOCK);  // frees the done ones
+  EXPECT_EQ(fence_->busy(), 0);
+  close(a[1]);
+  close(b[1]);
+}
+
+// Closed (no fork server), the fence lets no one fork.
+TEST_F(ForkFenceTest, ClosedFenceMayNotFork) {
+  config_.max_concurrent = 8;
+  EXPECT_TRUE(fence_->MayFork());
+  fence_->set_open(false);
+  EXPECT_FALSE(fence_->MayFork());
+  fence_->set_open(true);
+  EXPECT_TRUE(fence_->MayFork());
 }
 
 }  // namespace
