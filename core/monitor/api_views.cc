@@ -10,6 +10,15 @@ using nlohmann::json;
 // -1 ("not known") as null.
 json Known(int64_t v) { return v < 0 ? json(nullptr) : json(v); }
 
+// How long the oldest ready job had waited when the site was sampled; null
+// when none is ready or it is not known.
+json OldestReadyAge(const SiteSnapshot& site, const QueueSnapshot& q) {
+  if (q.oldest_ready_ms <= 0 || q.ready <= 0 || site.sampled_ms <= 0) {
+    return nullptr;
+  }
+  return std::max<int64_t>(0, site.sampled_ms - q.oldest_ready_ms);
+}
+
 // Adds `v` to `*sum` when both are known.
 void AddKnown(int64_t v, int64_t* sum) {
   if (v < 0) return;
@@ -133,7 +142,7 @@ json ApiViews::Sites(const MonitorSnapshot& s, const Config& config,
            {"pending", Known(q.pending)},
            {"delayed", nullptr},
            {"dead", Known(q.dead)},
-           {"oldest_ready_age_ms", nullptr},
+           {"oldest_ready_age_ms", OldestReadyAge(site, q)},
            {"limit", limit},
            {"error", q.error.empty() ? json(nullptr) : json(q.error)}});
     }

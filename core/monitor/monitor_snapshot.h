@@ -36,6 +36,8 @@ struct QueueSnapshot {
   int64_t ready = -1;    // entries not yet delivered to any worker
   int64_t pending = -1;  // delivered, not acked
   int64_t dead = -1;     // dead-lettered
+  // Epoch ms in the id of the oldest ready entry; 0 = none or not known.
+  int64_t oldest_ready_ms = 0;
   // Not empty: a key of the queue holds another Redis type ("KEY is not a
   // stream"); its workers set it aside until the key is fixed.
   std::string error{};

@@ -6,8 +6,9 @@
 namespace qd {
 namespace {
 
-// EVAL_RO <script> 1 STREAM GROUP LIMIT -> {ready, pending, exact}, or -1
-// when STREAM is missing, holds another type or has no GROUP. The count
+// EVAL_RO <script> 1 STREAM GROUP LIMIT -> {ready, pending, exact, oldest},
+// or -1 when STREAM is missing, holds another type or has no GROUP. oldest
+// is the ms part of the first undelivered entry's id (0: none). The count
 // reads pages of kPage entries, so a stream of large entries never has more
 // than that many in the script's memory at once.
 constexpr const char* kDepthScript = R"lua(
@@ -19,20 +20,22 @@ for _, g in ipairs(groups) do
   if f['name'] == ARGV[1] then
     local pending = f['pending']
     local most = math.max(0, redis.call('XLEN', KEYS[1]) - pending)
+    local from = '(' .. f['last-delivered-id']
+    local first = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', 1)[1]
+    local oldest = first and tonumber(string.match(first[1], '^%d+')) or 0
     if type(f['lag']) == 'number' then
-      return {math.min(f['lag'], most), pending, 1}
+      return {math.min(f['lag'], most), pending, 1, oldest}
     end
     local limit = tonumber(ARGV[2])
     local n = 0
-    local from = '(' .. f['last-delivered-id']
     while n < limit do
       local want = math.min(64, limit - n)
       local page = redis.call('XRANGE', KEYS[1], from, '+', 'COUNT', want)
       n = n + #page
-      if #page < want then return {n, pending, 1} end
+      if #page < want then return {n, pending, 1, oldest} end
       from = '(' .. page[#page][1]
     end
-    return {n, pending, 0}
+    return {n, pending, 0, oldest}
   end
 end
 return -1
@@ -58,13 +61,15 @@ void QueueDepth::FromReply(const redisReply* depth, int64_t xlen) {
   ready = xlen;
   ready_exact = true;
   pending = 0;
+  oldest_ready_ms = 0;
   if (depth == nullptr || depth->type != REDIS_REPLY_ARRAY ||
-      depth->elements != 3) {
+      depth->elements < 3) {
     return;
   }
   ready = IntegerAt(depth, 0);
   pending = IntegerAt(depth, 1);
   ready_exact = IntegerAt(depth, 2) != 0;
+  if (depth->elements > 3 && ready > 0) oldest_ready_ms = IntegerAt(depth, 3);
 }
 
 }  // namespace qd

@@ -16,6 +16,8 @@
 //   pending  delivered, not acked: the group's PEL size, the count that
 //            XPENDING's summary form gives.
 //   dead     XLEN of the dead stream.
+//   oldest_ready_ms  the first undelivered entry's id time (one XRANGE
+//            COUNT 1 after the group's last-delivered-id).
 // Per site, delayed = ZCARD of the site's delayed set (all queues together).
 // The commands per queue, in this order: XLEN stream, the depth script
 // (one EVAL_RO, so it runs on a replica too), XLEN dead stream.
@@ -39,6 +41,9 @@ struct QueueDepth {
   bool ready_exact = true;  // false: ready is kCountLimit, or more
   int64_t pending = 0;
   int64_t dead = 0;
+  // The time part of the oldest ready entry's id: when it was added, for
+  // ids Redis picked (XADD *); 0 = none ready, or not known (no group).
+  int64_t oldest_ready_ms = 0;
   // Not empty: the stream or the dead stream holds another Redis type
   // ("KEY is not a stream"); the numbers are then not known.
   std::string error;

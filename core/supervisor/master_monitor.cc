@@ -296,6 +296,8 @@ void MasterMonitor::SampleSites() {
                              depth.FromReply(r, *xlen);
                              sample->queues[index].ready = depth.ready;
                              sample->queues[index].pending = depth.pending;
+                             sample->queues[index].oldest_ready_ms =
+                                 depth.oldest_ready_ms;
                              done(true);
                            });
       (void)redis->Command(

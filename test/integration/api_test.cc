@@ -298,6 +298,23 @@ TEST_F(ApiTest, OtherActionsTakeEffect) {
   ASSERT_EQ(jobs.body["jobs"].size(), 1u);
   EXPECT_EQ(jobs.body["jobs"][0]["id"], id);
   EXPECT_EQ(jobs.body["jobs"][0]["fields"]["k"], "v");
+  // The ready jobs' age, from the master's next sample.
+  json age;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        json queues =
+            Http(http_, "GET", "/api/v1/sites").body["sites"][0]["queues"];
+        for (const json& q : queues) {
+          if (q["name"] == "jobs") age = q["oldest_ready_age_ms"];
+        }
+        return age.is_number();
+      },
+      milliseconds(5000)))
+      << age;
+  if (age.is_number()) {
+    EXPECT_GE(age.get<int64_t>(), 0);
+    EXPECT_LT(age.get<int64_t>(), 60000);
+  }
   ASSERT_TRUE(jobs.body["next"].is_string());
   Reply rest = Http(http_, "GET",
                     "/api/v1/sites/a/queues/jobs/jobs?cursor=" +

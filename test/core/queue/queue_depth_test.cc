@@ -27,6 +27,15 @@ TEST(QueueDepthTest, TakesReadyAndPendingFromTheScriptNotFromXlen) {
   EXPECT_TRUE(d.ready_exact);
 }
 
+TEST(QueueDepthTest, TheOldestReadyEntrysTimeComesFourth) {
+  QueueDepth d;
+  d.FromReply(Resp("*4\r\n:3\r\n:0\r\n:1\r\n:1700000000123\r\n").get(), 3);
+  EXPECT_EQ(d.oldest_ready_ms, 1700000000123);
+  // Nothing ready: no oldest, whatever the reply says.
+  d.FromReply(Resp("*4\r\n:0\r\n:0\r\n:1\r\n:1700000000123\r\n").get(), 0);
+  EXPECT_EQ(d.oldest_ready_ms, 0);
+}
+
 TEST(QueueDepthTest, ACountThatStoppedIsALowerBound) {
   QueueDepth d;
   d.FromReply(Resp("*3\r\n:10000\r\n:0\r\n:0\r\n").get(), 20000);
