@@ -5,18 +5,12 @@
 #include <memory>
 #include <string>
 
+#include "test/core/redis/resp_text.h"
+
 namespace qd {
 namespace {
 
-// Parses RESP text into a reply, as hiredis does off the wire.
-std::unique_ptr<redisReply, void (*)(void*)> Resp(const std::string& text) {
-  redisReader* reader = redisReaderCreate();
-  redisReaderFeed(reader, text.data(), text.size());
-  void* reply = nullptr;
-  EXPECT_EQ(redisReaderGetReply(reader, &reply), REDIS_OK);
-  redisReaderFree(reader);
-  return {static_cast<redisReply*>(reply), freeReplyObject};
-}
+using test::Resp;
 
 TEST(QueueDepthTest, TakesReadyAndPendingFromTheScriptNotFromXlen) {
   QueueDepth d;

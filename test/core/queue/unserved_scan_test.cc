@@ -6,20 +6,14 @@
 #include <string>
 #include <vector>
 
+#include "test/core/redis/resp_text.h"
+
 namespace qd {
 namespace {
 
 using Clock = UnservedScan::Clock;
 
-// Parses RESP text into a reply, as hiredis does off the wire.
-std::unique_ptr<redisReply, void (*)(void*)> Resp(const std::string& text) {
-  redisReader* reader = redisReaderCreate();
-  redisReaderFeed(reader, text.data(), text.size());
-  void* reply = nullptr;
-  EXPECT_EQ(redisReaderGetReply(reader, &reply), REDIS_OK);
-  redisReaderFree(reader);
-  return {static_cast<redisReply*>(reply), freeReplyObject};
-}
+using test::Resp;
 
 std::string Bulk(const std::string& s) {
   return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
