@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -147,13 +148,32 @@ bool RequestWire::Write(int fd, const nlohmann::json& header,
   return SendAll(fd, message.data(), message.size());
 }
 
+// Waits in poll() for input, not in recv(): when the master reads this
+// worker's reply, a unix socket wakes every task waiting on the worker's end
+// (the writer may have room now), and one sleeping in recv() would wake,
+// find nothing and sleep again, once per request. poll() asked for POLLIN
+// lets that wake-up pass.
 RequestWire::Result RequestWire::Read(int fd, evbuffer* buffer,
                                       WireMessage* out, std::string* error) {
+  bool drained = true;  // the last recv() took all there was
   for (;;) {
     Result result = Decode(buffer, out, error);
     if (result != Result::kNeedMore) return result;
-    int n = evbuffer_read(buffer, fd, 65536);
-    if (n > 0) continue;
+    if (drained) {
+      pollfd p = {fd, POLLIN, 0};
+      if (poll(&p, 1, -1) < 0) {
+        if (errno == EINTR) continue;
+        *error = std::string("poll: ") + std::strerror(errno);
+        return Result::kError;
+      }
+    }
+    char chunk[16384];  // no ioctl(FIONREAD) as evbuffer_read() makes
+    ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+    if (n > 0) {
+      drained = static_cast<size_t>(n) < sizeof chunk;
+      evbuffer_add(buffer, chunk, static_cast<size_t>(n));
+      continue;
+    }
     if (n == 0) {
       if (evbuffer_get_length(buffer) == 0) {
         error->clear();
