@@ -183,7 +183,7 @@ void Listener::OnConnEvent(ClientConn* c, ClientConn::Event event) {
       return;
     case ClientConn::Event::kError:
       spdlog::debug("listener {}: connection {}: {}", config_.name, c->id(),
-                    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+                    std::strerror(c->socket_error()));
       Close(c);  // the client is gone
       return;
     case ClientConn::Event::kEof:
