@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "core/listen/wire_header.h"
 #include "core/listen/worker_proc.h"
 
 namespace qd {
@@ -181,6 +182,7 @@ void ClientConn::SetLogin(std::string site, std::string account,
   site_ = std::move(site);
   account_ = std::move(account);
   keepalive_ = keepalive;
+  wire_identity_ = WireHeader::Identity(id_, site_, account_);
 }
 
 void ClientConn::OnRead(SocketStream*, void* arg) {

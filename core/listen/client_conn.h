@@ -189,6 +189,9 @@ class ClientConn {
   Duration keepalive() const { return keepalive_; }
   // A login's outcome, or the listener's site at accept.
   void SetLogin(std::string site, std::string account, Duration keepalive);
+  // Its id, site and account as a request header carries them
+  // (WireHeader::Identity), kept from SetLogin() on.
+  const std::string& wire_identity() const { return wire_identity_; }
   // The client sent EOF: nothing more comes, but what it sent is still
   // buffered (TakeFrames() takes it) and its replies can still be written.
   // Apart from State, which is about requests: any state may have it.
@@ -228,6 +231,7 @@ class ClientConn {
   std::string site_;
   std::string account_;
   Duration keepalive_{0};
+  std::string wire_identity_;
   SessionState session_;  // handed to each worker with the request
 };
 

@@ -53,17 +53,15 @@ uint32_t GetU32(const unsigned char* in) {
          (uint32_t{in[2]} << 8) | uint32_t{in[3]};
 }
 
-// The length prefix followed by the header text. Invalid UTF-8 in the
-// header's strings is replaced, never thrown: headers carry client-chosen
-// bytes (site, account).
-std::string PrefixAndHeader(const nlohmann::json& header, size_t body_size) {
-  std::string text =
-      header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  unsigned char prefix[kPrefix];
-  PutU32(static_cast<uint32_t>(text.size()), prefix);
-  PutU32(static_cast<uint32_t>(body_size), prefix + 4);
-  text.insert(0, reinterpret_cast<const char*>(prefix), kPrefix);
-  return text;
+// The header's text. Invalid UTF-8 in its strings is replaced, never
+// thrown: headers carry client-chosen bytes (site, account).
+std::string HeaderText(const nlohmann::json& header) {
+  return header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void Prefix(size_t header_size, size_t body_size, unsigned char* out) {
+  PutU32(static_cast<uint32_t>(header_size), out);
+  PutU32(static_cast<uint32_t>(body_size), out + 4);
 }
 
 // Writes all of [data, data + size) to a blocking socket. MSG_NOSIGNAL: a
@@ -90,8 +88,15 @@ std::string TooLarge(const char* what, uint32_t size, size_t max) {
 
 void RequestWire::Encode(const nlohmann::json& header, std::string_view body,
                          evbuffer* out) {
-  std::string head = PrefixAndHeader(header, body.size());
-  evbuffer_add(out, head.data(), head.size());
+  EncodeText(HeaderText(header), body, out);
+}
+
+void RequestWire::EncodeText(std::string_view header, std::string_view body,
+                             evbuffer* out) {
+  unsigned char prefix[kPrefix];
+  Prefix(header.size(), body.size(), prefix);
+  evbuffer_add(out, prefix, kPrefix);
+  evbuffer_add(out, header.data(), header.size());
   evbuffer_add(out, body.data(), body.size());
 }
 
@@ -139,12 +144,21 @@ RequestWire::Result RequestWire::Decode(evbuffer* in, WireMessage* out,
 
 bool RequestWire::Write(int fd, const nlohmann::json& header,
                         std::string_view body) {
-  // One buffer, one send() in the common case: the reader wakes once.
-  std::string message = PrefixAndHeader(header, body.size());
-  if (message.size() - kPrefix > kMaxHeader || body.size() > kMaxBody) {
+  return WriteText(fd, HeaderText(header), body);
+}
+
+bool RequestWire::WriteText(int fd, std::string_view header,
+                            std::string_view body) {
+  if (header.size() > kMaxHeader || body.size() > kMaxBody) {
     return false;  // the peer would refuse it and drop us
   }
-  message.append(body.data(), body.size());
+  // One buffer, one send() in the common case: the reader wakes once.
+  std::string message(kPrefix, '\0');
+  Prefix(header.size(), body.size(),
+         reinterpret_cast<unsigned char*>(message.data()));
+  message.reserve(kPrefix + header.size() + body.size());
+  message.append(header);
+  message.append(body);
   return SendAll(fd, message.data(), message.size());
 }
 

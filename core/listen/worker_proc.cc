@@ -20,8 +20,8 @@ WorkerProc::~WorkerProc() {
   if (keepalive_timer_ != nullptr) event_free(keepalive_timer_);
 }
 
-void WorkerProc::Send(const nlohmann::json& header, const std::string& body) {
-  RequestWire::Encode(header, body, chan_->output());
+void WorkerProc::Send(std::string_view header, std::string_view body) {
+  RequestWire::EncodeText(header, body, chan_->output());
   chan_->ScheduleWrite();
   state_ = State::kBusy;
 }

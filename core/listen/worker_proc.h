@@ -19,6 +19,7 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/listen/request_wire.h"
 #include "core/listen/socket_stream.h"
@@ -96,9 +97,10 @@ class WorkerProc {
   ClientConn* conn() const { return conn_; }
   void set_conn(ClientConn* conn) { conn_ = conn; }
 
-  // Sends one request over the channel. REQUIRES: kBound or kIdle (the
-  // fence took it out of its idle list).
-  void Send(const nlohmann::json& header, const std::string& body);
+  // Sends one request (its header's JSON text, WireHeader::Request) over
+  // the channel. REQUIRES: kBound or kIdle (the fence took it out of its
+  // idle list).
+  void Send(std::string_view header, std::string_view body);
   // Its reply came: kBound. REQUIRES: kBusy.
   void Replied() { state_ = State::kBound; }
   // Closes the channel (kReleased) and stops the keepalive timer.
