@@ -1,12 +1,11 @@
 #include "core/listen/client_conn.h"
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 #include <event2/event.h>
-#include <event2/util.h>
 
 #include <utility>
 
+#include "core/listen/wire_header.h"
 #include "core/listen/worker_proc.h"
 
 namespace qd {
@@ -27,11 +26,7 @@ std::unique_ptr<ClientConn> ClientConn::Accept(event_base* base, int fd,
                                                Owner* owner) {
   std::unique_ptr<ClientConn> c(
       new ClientConn(serial, std::move(id), std::move(peer), config, owner));
-  c->bev_ = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-  if (c->bev_ == nullptr) {
-    evutil_closesocket(fd);
-    return nullptr;
-  }
+  c->stream_ = SocketStream::New(base, fd);
   c->state_ = config.login == "required" ? State::kLogin : State::kReady;
   c->SetLogin(config.site, "", config.KeepaliveFor(config.site, ""));
   c->idle_timer_ = evtimer_new(base, &ClientConn::OnIdle, c.get());
@@ -39,17 +34,17 @@ std::unique_ptr<ClientConn> ClientConn::Accept(event_base* base, int fd,
   c->turn_timer_ = evtimer_new(base, &ClientConn::OnTurn, c.get());
   c->SetCallbacks(false);
   if (config.output_timeout.count() > 0) {
-    // libevent's write timeout runs only while output waits, and restarts
-    // with every write that makes progress.
+    // The write timeout runs only while output waits, and restarts with
+    // every write that makes progress.
     timeval tv = ToTimeval(config.output_timeout);
-    bufferevent_set_timeouts(c->bev_, nullptr, &tv);
+    c->stream_->SetWriteTimeout(&tv);
   }
-  bufferevent_enable(c->bev_, EV_READ | EV_WRITE);
+  c->stream_->EnableRead();
   return c;
 }
 
 ClientConn::~ClientConn() {
-  if (bev_ != nullptr) bufferevent_free(bev_);
+  stream_.reset();
   if (idle_timer_ != nullptr) event_free(idle_timer_);
   if (login_timer_ != nullptr) event_free(login_timer_);
   if (turn_timer_ != nullptr) event_free(turn_timer_);
@@ -77,7 +72,7 @@ bool ClientConn::running() const {
 
 size_t ClientConn::TakeFrames(bool* too_long) {
   *too_long = false;
-  evbuffer* in = bufferevent_get_input(bev_);
+  evbuffer* in = stream_->input();
   size_t taken = 0;
   std::string frame;
   while (state_ != State::kClosing && !queue_full()) {
@@ -111,17 +106,17 @@ bool ClientConn::queue_full() const {
   return queued_.size() >= kMaxQueued || queued_bytes_ >= kMaxQueuedBytes;
 }
 
-void ClientConn::PauseRead() { bufferevent_disable(bev_, EV_READ); }
+void ClientConn::PauseRead() { stream_->DisableRead(); }
 
 bool ClientConn::ResumeRead() {
-  // The bufferevent's own flag is the truth about reading; a pause is
-  // lifted once, and only when nothing still holds it.
-  if ((bufferevent_get_enabled(bev_) & EV_READ) != 0 ||
-      state_ == State::kClosing || waiting() || queue_full() || output_full() ||
-      input_ended_ || state_ == State::kLoginDelayed) {
+  // The stream's own flag is the truth about reading; a pause is lifted
+  // once, and only when nothing still holds it.
+  if (stream_->reading() || state_ == State::kClosing || waiting() ||
+      queue_full() || output_full() || input_ended_ ||
+      state_ == State::kLoginDelayed) {
     return false;
   }
-  bufferevent_enable(bev_, EV_READ);
+  stream_->EnableRead();
   return true;
 }
 
@@ -145,18 +140,17 @@ void ClientConn::Hold(Duration wait) {
 
 bool ClientConn::Reply(const std::string& body, const std::string& terminator) {
   bool was_full = output_full();
-  evbuffer* out = bufferevent_get_output(bev_);
+  evbuffer* out = stream_->output();
   evbuffer_add(out, body.data(), body.size());
   evbuffer_add(out, terminator.data(), terminator.size());
+  stream_->ScheduleWrite();
   if (was_full || !output_full() || state_ == State::kClosing) return false;
   PauseRead();
   SetCallbacks(true);
   return true;
 }
 
-size_t ClientConn::output_size() const {
-  return evbuffer_get_length(bufferevent_get_output(bev_));
-}
+size_t ClientConn::output_size() const { return stream_->output_size(); }
 
 bool ClientConn::output_full() const {
   return output_size() > config_.max_output;
@@ -167,9 +161,9 @@ bool ClientConn::CloseAfterFlush() {
   PauseRead();
   if (output_size() == 0) return true;
   // From now on only the end of the output (or of the client) matters.
-  bufferevent_setcb(bev_, nullptr, &ClientConn::OnWrite,
-                    &ClientConn::OnBevEvent, this);
-  bufferevent_setwatermark(bev_, EV_WRITE, 0, 0);
+  stream_->SetCallbacks(nullptr, &ClientConn::OnWrite,
+                        &ClientConn::OnStreamEvent, this);
+  stream_->set_write_low_water(0);
   return false;
 }
 
@@ -177,11 +171,10 @@ bool ClientConn::CloseAfterFlush() {
 // max_output. Otherwise there is no write callback (one per reply would be
 // wasted).
 void ClientConn::SetCallbacks(bool watch_output) {
-  bufferevent_setcb(bev_, &ClientConn::OnRead,
-                    watch_output ? &ClientConn::OnWrite : nullptr,
-                    &ClientConn::OnBevEvent, this);
-  bufferevent_setwatermark(bev_, EV_WRITE,
-                           watch_output ? config_.max_output / 2 : 0, 0);
+  stream_->SetCallbacks(&ClientConn::OnRead,
+                        watch_output ? &ClientConn::OnWrite : nullptr,
+                        &ClientConn::OnStreamEvent, this);
+  stream_->set_write_low_water(watch_output ? config_.max_output / 2 : 0);
 }
 
 void ClientConn::SetLogin(std::string site, std::string account,
@@ -189,14 +182,15 @@ void ClientConn::SetLogin(std::string site, std::string account,
   site_ = std::move(site);
   account_ = std::move(account);
   keepalive_ = keepalive;
+  wire_identity_ = WireHeader::Identity(id_, site_, account_);
 }
 
-void ClientConn::OnRead(bufferevent*, void* arg) {
+void ClientConn::OnRead(SocketStream*, void* arg) {
   auto* c = static_cast<ClientConn*>(arg);
   c->owner_->OnConnEvent(c, Event::kInput);
 }
 
-void ClientConn::OnWrite(bufferevent*, void* arg) {
+void ClientConn::OnWrite(SocketStream*, void* arg) {
   auto* c = static_cast<ClientConn*>(arg);
   if (c->state_ == State::kClosing) {
     c->owner_->OnConnEvent(c, Event::kFlushed);
@@ -206,15 +200,15 @@ void ClientConn::OnWrite(bufferevent*, void* arg) {
   c->owner_->OnConnEvent(c, Event::kDrained);
 }
 
-void ClientConn::OnBevEvent(bufferevent*, short what, void* arg) {
+void ClientConn::OnStreamEvent(SocketStream*, short what, void* arg) {
   auto* c = static_cast<ClientConn*>(arg);
   Event event = Event::kEof;
-  if (what & BEV_EVENT_ERROR) {
+  if (what & SocketStream::kError) {
     event = Event::kError;
-  } else if (what & BEV_EVENT_TIMEOUT) {
-    event = Event::kOutputTimeout;  // only the write timeout is set
+  } else if (what & SocketStream::kTimeout) {
+    event = Event::kOutputTimeout;
   } else {
-    c->input_ended_ = true;  // libevent has stopped reading
+    c->input_ended_ = true;  // the stream has stopped reading
   }
   c->owner_->OnConnEvent(c, event);
 }

@@ -1,8 +1,8 @@
 // ClientConn: one client connection of a multiplex listener, held by the
 // master (docs/architecture.md, "Multiplex listeners").
 //
-// Owns the client's bufferevent and its idle timer, cuts its input into
-// requests (FrameReader) and keeps them queued until they go to a worker
+// Owns the client's socket (a SocketStream) and its idle timer, cuts its input
+// into requests (FrameReader) and keeps them queued until they go to a worker
 // (at most kMaxQueued of them and about kMaxQueuedBytes), bounds its unsent
 // replies (max_output, output_timeout), and holds what the connection is:
 // its id, its login (site, account, keepalive), its session state and its
@@ -13,7 +13,7 @@
 //
 // Used from the master's loop only. Its callbacks touch nothing of it after
 // reporting an event, because the owner may free it then (on any event);
-// libevent defers releasing a bufferevent freed from its own callback.
+// a SocketStream may be freed from its own callback.
 #pragma once
 
 #include <cstddef>
@@ -24,10 +24,10 @@
 
 #include "core/config/config.h"
 #include "core/listen/frame_reader.h"
+#include "core/listen/socket_stream.h"
 #include "core/util/units.h"
 #include "queuedaemon/request_handler.h"
 
-struct bufferevent;
 struct event;
 struct event_base;
 struct timeval;
@@ -96,7 +96,7 @@ class ClientConn {
     kDrained,        // not closing: the output fell to half of max_output
                      // after Reply() had taken it over max_output
     kEof,            // the client closed its end (input_ended() from now on)
-    kError,          // the socket failed (EVUTIL_SOCKET_ERROR() says why)
+    kError,          // the socket failed (socket_error() says why)
     kIdle,           // idle_timeout passed since ArmIdle()
     kOutputTimeout,  // replies waited output_timeout without any written
     kLoginTimeout,   // ArmLoginTimeout()'s time passed before LoggedIn()
@@ -116,8 +116,8 @@ class ClientConn {
   static constexpr size_t kMaxQueued = 32;
   static constexpr size_t kMaxQueuedBytes = 1 << 20;
 
-  // A connection on accepted `fd` (taken over: closed on failure, then
-  // null), reading, in kLogin or kReady as `config.login` says. `config`
+  // A connection on accepted `fd` (taken over; std::bad_alloc closes it),
+  // reading, in kLogin or kReady as `config.login` says. `config`
   // (the listener's) outlives the connection; a reload's new limits apply
   // to it from then on.
   // `peer` names the client's address (LoginThrottle::PeerKey).
@@ -189,10 +189,15 @@ class ClientConn {
   Duration keepalive() const { return keepalive_; }
   // A login's outcome, or the listener's site at accept.
   void SetLogin(std::string site, std::string account, Duration keepalive);
+  // Its id, site and account as a request header carries them
+  // (WireHeader::Identity), kept from SetLogin() on.
+  const std::string& wire_identity() const { return wire_identity_; }
   // The client sent EOF: nothing more comes, but what it sent is still
   // buffered (TakeFrames() takes it) and its replies can still be written.
   // Apart from State, which is about requests: any state may have it.
   bool input_ended() const { return input_ended_; }
+  // errno of the failure kError reported.
+  int socket_error() const { return stream_->error(); }
   const SessionState& session() const { return session_; }
   SessionState* mutable_session() { return &session_; }
 
@@ -201,9 +206,9 @@ class ClientConn {
              const ListenerConfig& config, Owner* owner);
   void SetCallbacks(bool watch_output);
 
-  static void OnRead(bufferevent* bev, void* arg);
-  static void OnWrite(bufferevent* bev, void* arg);
-  static void OnBevEvent(bufferevent* bev, short what, void* arg);
+  static void OnRead(SocketStream* stream, void* arg);
+  static void OnWrite(SocketStream* stream, void* arg);
+  static void OnStreamEvent(SocketStream* stream, short what, void* arg);
   static void OnIdle(int fd, short what, void* arg);
   static void OnLoginTimer(int fd, short what, void* arg);
   static void OnTurn(int fd, short what, void* arg);
@@ -214,7 +219,7 @@ class ClientConn {
   const ListenerConfig& config_;
   Owner* owner_;
   FrameReader framer_;
-  bufferevent* bev_ = nullptr;
+  std::unique_ptr<SocketStream> stream_;
   event* idle_timer_ = nullptr;
   event* login_timer_ = nullptr;  // login_timeout
   event* turn_timer_ = nullptr;   // kLoginDelayed's wait
@@ -226,6 +231,7 @@ class ClientConn {
   std::string site_;
   std::string account_;
   Duration keepalive_{0};
+  std::string wire_identity_;
   SessionState session_;  // handed to each worker with the request
 };
 

@@ -17,6 +17,7 @@
 #include "core/listen/login_throttle.h"
 #include "core/listen/request_wire.h"
 #include "core/listen/request_worker.h"
+#include "core/listen/wire_header.h"
 #include "core/util/units.h"
 
 namespace qd {
@@ -183,7 +184,7 @@ void Listener::OnConnEvent(ClientConn* c, ClientConn::Event event) {
       return;
     case ClientConn::Event::kError:
       spdlog::debug("listener {}: connection {}: {}", config_.name, c->id(),
-                    evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+                    std::strerror(c->socket_error()));
       Close(c);  // the client is gone
       return;
     case ClientConn::Event::kEof:
@@ -302,13 +303,8 @@ void Listener::SendNext(ClientConn* c) {
   fence_.Unidle(p);
   bool login = c->state() == State::kLogin;
   c->set_state(login ? State::kLoggingIn : State::kRunning);
-  nlohmann::json header = {{"t", "request"},
-                           {"kind", login ? "login" : "request"},
-                           {"conn", c->id()},
-                           {"site", c->site()},
-                           {"account", c->account()}};
-  if (!c->session().empty()) header["state"] = c->session();
-  p->Send(header, c->PopQueued());
+  p->Send(WireHeader::Request(login, c->wire_identity(), c->session()),
+          c->PopQueued());
   ResumeRead(c);
 }
 

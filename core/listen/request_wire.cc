@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <event2/buffer.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cstring>
@@ -52,17 +53,15 @@ uint32_t GetU32(const unsigned char* in) {
          (uint32_t{in[2]} << 8) | uint32_t{in[3]};
 }
 
-// The length prefix followed by the header text. Invalid UTF-8 in the
-// header's strings is replaced, never thrown: headers carry client-chosen
-// bytes (site, account).
-std::string PrefixAndHeader(const nlohmann::json& header, size_t body_size) {
-  std::string text =
-      header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  unsigned char prefix[kPrefix];
-  PutU32(static_cast<uint32_t>(text.size()), prefix);
-  PutU32(static_cast<uint32_t>(body_size), prefix + 4);
-  text.insert(0, reinterpret_cast<const char*>(prefix), kPrefix);
-  return text;
+// The header's text. Invalid UTF-8 in its strings is replaced, never
+// thrown: headers carry client-chosen bytes (site, account).
+std::string HeaderText(const nlohmann::json& header) {
+  return header.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+void Prefix(size_t header_size, size_t body_size, unsigned char* out) {
+  PutU32(static_cast<uint32_t>(header_size), out);
+  PutU32(static_cast<uint32_t>(body_size), out + 4);
 }
 
 // Writes all of [data, data + size) to a blocking socket. MSG_NOSIGNAL: a
@@ -89,8 +88,15 @@ std::string TooLarge(const char* what, uint32_t size, size_t max) {
 
 void RequestWire::Encode(const nlohmann::json& header, std::string_view body,
                          evbuffer* out) {
-  std::string head = PrefixAndHeader(header, body.size());
-  evbuffer_add(out, head.data(), head.size());
+  EncodeText(HeaderText(header), body, out);
+}
+
+void RequestWire::EncodeText(std::string_view header, std::string_view body,
+                             evbuffer* out) {
+  unsigned char prefix[kPrefix];
+  Prefix(header.size(), body.size(), prefix);
+  evbuffer_add(out, prefix, kPrefix);
+  evbuffer_add(out, header.data(), header.size());
   evbuffer_add(out, body.data(), body.size());
 }
 
@@ -138,22 +144,50 @@ RequestWire::Result RequestWire::Decode(evbuffer* in, WireMessage* out,
 
 bool RequestWire::Write(int fd, const nlohmann::json& header,
                         std::string_view body) {
-  // One buffer, one send() in the common case: the reader wakes once.
-  std::string message = PrefixAndHeader(header, body.size());
-  if (message.size() - kPrefix > kMaxHeader || body.size() > kMaxBody) {
+  return WriteText(fd, HeaderText(header), body);
+}
+
+bool RequestWire::WriteText(int fd, std::string_view header,
+                            std::string_view body) {
+  if (header.size() > kMaxHeader || body.size() > kMaxBody) {
     return false;  // the peer would refuse it and drop us
   }
-  message.append(body.data(), body.size());
+  // One buffer, one send() in the common case: the reader wakes once.
+  std::string message(kPrefix, '\0');
+  Prefix(header.size(), body.size(),
+         reinterpret_cast<unsigned char*>(message.data()));
+  message.reserve(kPrefix + header.size() + body.size());
+  message.append(header);
+  message.append(body);
   return SendAll(fd, message.data(), message.size());
 }
 
+// Waits in poll() for input, not in recv(): when the master reads this
+// worker's reply, a unix socket wakes every task waiting on the worker's end
+// (the writer may have room now), and one sleeping in recv() would wake,
+// find nothing and sleep again, once per request. poll() asked for POLLIN
+// lets that wake-up pass.
 RequestWire::Result RequestWire::Read(int fd, evbuffer* buffer,
                                       WireMessage* out, std::string* error) {
+  bool drained = true;  // the last recv() took all there was
   for (;;) {
     Result result = Decode(buffer, out, error);
     if (result != Result::kNeedMore) return result;
-    int n = evbuffer_read(buffer, fd, 65536);
-    if (n > 0) continue;
+    if (drained) {
+      pollfd p = {fd, POLLIN, 0};
+      if (poll(&p, 1, -1) < 0) {
+        if (errno == EINTR) continue;
+        *error = std::string("poll: ") + std::strerror(errno);
+        return Result::kError;
+      }
+    }
+    char chunk[16384];  // no ioctl(FIONREAD) as evbuffer_read() makes
+    ssize_t n = recv(fd, chunk, sizeof chunk, 0);
+    if (n > 0) {
+      drained = static_cast<size_t>(n) < sizeof chunk;
+      evbuffer_add(buffer, chunk, static_cast<size_t>(n));
+      continue;
+    }
     if (n == 0) {
       if (evbuffer_get_length(buffer) == 0) {
         error->clear();

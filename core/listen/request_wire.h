@@ -61,6 +61,9 @@ class RequestWire {
   // Appends one encoded message to `out`.
   static void Encode(const nlohmann::json& header, std::string_view body,
                      evbuffer* out);
+  // The same with the header's JSON text (WireHeader) given.
+  static void EncodeText(std::string_view header, std::string_view body,
+                         evbuffer* out);
   // Takes one message out of `in`. kNeedMore leaves `in` untouched; kError
   // sets *error to one line ("header of 9000000 bytes exceeds 65536").
   static Result Decode(evbuffer* in, WireMessage* out, std::string* error);
@@ -70,6 +73,7 @@ class RequestWire {
   // empty on a clean EOF between messages.
   static bool Write(int fd, const nlohmann::json& header,
                     std::string_view body);
+  static bool WriteText(int fd, std::string_view header, std::string_view body);
   static Result Read(int fd, evbuffer* buffer, WireMessage* out,
                      std::string* error);
 };

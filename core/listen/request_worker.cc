@@ -19,6 +19,7 @@
 #include "core/listen/frame_reader.h"
 #include "core/listen/request_wire.h"
 #include "core/listen/session_record.h"
+#include "core/listen/wire_header.h"
 #include "core/os/fork_child.h"
 #include "core/redis/redis_conn.h"
 #include "core/util/units.h"
@@ -49,20 +50,6 @@ bool SendAll(int fd, std::string_view data) {
 std::string JsonString(const nlohmann::json& header, const char* key) {
   auto it = header.find(key);
   return it != header.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-// The size of `state` as JSON, for the kMaxState check. Serialized only
-// when it might be too large: escaping makes a byte at most six ("\u00XX"),
-// so a small state is below the bound without a dump (the reply's own dump
-// is the only one per request).
-size_t StateJsonSize(const nlohmann::json& state) {
-  size_t bound = 2;
-  for (const auto& [key, value] : state.items()) {
-    bound += 6 * (key.size() + value.get_ref<const std::string&>().size()) + 6;
-  }
-  if (bound <= RequestWire::kMaxState) return bound;
-  return state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
-      .size();
 }
 
 // A fork-personality worker's session in Redis, for whoever looks: saved
@@ -206,25 +193,20 @@ int ServeChannel(RequestRunner& runner, const ListenerConfig& config,
                     FormatSize(RequestWire::kMaxBody));
       out.reply = runner.ErrorReply();
     }
-    nlohmann::json reply = {{"t", "reply"}};
+    std::string state;  // JSON text, when the request changed it
     if (out.changed) {
-      nlohmann::json state = record.state;
-      size_t size = StateJsonSize(state);
-      if (size <= RequestWire::kMaxState) {
-        reply["state"] = std::move(state);
-      } else {
+      WireHeader::AppendState(&state, record.state);
+      if (state.size() > RequestWire::kMaxState) {
         spdlog::error(
             "session state of {} exceeds {}: this request's changes are not "
             "kept",
-            FormatSize(size), FormatSize(RequestWire::kMaxState));
+            FormatSize(state.size()), FormatSize(RequestWire::kMaxState));
+        state.clear();
       }
     }
-    if (login) {
-      reply["login"] = {{"ok", out.login.ok},
-                        {"site", out.login.site},
-                        {"account", out.login.account}};
-    }
-    if (!RequestWire::Write(channel_fd, reply, out.reply)) return 0;
+    WireLogin outcome{out.login.ok, out.login.site, out.login.account};
+    std::string header = WireHeader::Reply(state, login ? &outcome : nullptr);
+    if (!RequestWire::WriteText(channel_fd, header, out.reply)) return 0;
   }
 }
 

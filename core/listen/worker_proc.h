@@ -1,7 +1,7 @@
 // WorkerProc: the master's end of one request worker of a listener.
 //
 // Owns the worker's channel (the master's half of its socketpair, a
-// bufferevent speaking RequestWire) and its keepalive timer, and knows the
+// SocketStream speaking RequestWire) and its keepalive timer, and knows the
 // connection it is bound to. Two things end separately: the channel (closed
 // by the master, or broken by the worker's death) and the process (reaped).
 // The process's end is reaped(); the channel and the work are State. The
@@ -19,10 +19,11 @@
 #include <list>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/listen/request_wire.h"
+#include "core/listen/socket_stream.h"
 
-struct bufferevent;
 struct event;
 struct event_base;
 
@@ -96,9 +97,10 @@ class WorkerProc {
   ClientConn* conn() const { return conn_; }
   void set_conn(ClientConn* conn) { conn_ = conn; }
 
-  // Sends one request over the channel. REQUIRES: kBound or kIdle (the
-  // fence took it out of its idle list).
-  void Send(const nlohmann::json& header, const std::string& body);
+  // Sends one request (its header's JSON text, WireHeader::Request) over
+  // the channel. REQUIRES: kBound or kIdle (the fence took it out of its
+  // idle list).
+  void Send(std::string_view header, std::string_view body);
   // Its reply came: kBound. REQUIRES: kBusy.
   void Replied() { state_ = State::kBound; }
   // Closes the channel (kReleased) and stops the keepalive timer.
@@ -107,15 +109,15 @@ class WorkerProc {
  private:
   friend class ForkFence;  // kIdle: the idle list and the keepalive timer
 
-  static void OnRead(bufferevent* bev, void* arg);
-  static void OnEvent(bufferevent* bev, short what, void* arg);
+  static void OnRead(SocketStream* stream, void* arg);
+  static void OnEvent(SocketStream* stream, short what, void* arg);
   static void OnKeepalive(int fd, short what, void* arg);
 
   pid_t pid_;
   Owner* owner_ = nullptr;
   State state_;
   bool reaped_ = false;
-  bufferevent* chan_ = nullptr;  // null once closed
+  std::unique_ptr<SocketStream> chan_;  // null once closed
   event* keepalive_timer_ = nullptr;
   ClientConn* conn_ = nullptr;
   std::list<WorkerProc*>::iterator idle_pos_;  // in kIdle

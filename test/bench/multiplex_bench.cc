@@ -21,6 +21,9 @@
 //     the sum of VmRSS of the master and its qd-req-* children (shared pages
 //     are counted once per process, as `ps` would), and that extrapolated to
 //     N connections.
+// QD_BENCH_BASELINE=PATH (another build's queuedaemon, e.g. the one before a
+// change) adds phase 2 run by that build, right after ours, to the same run
+// (its plugins from PATH/../../plugins when that holds example.so).
 // Clients are non-blocking sockets driven by poll() in one thread; every
 // loop is bounded in count and in time. Prints a table and one JSON line
 // ("BENCH {...}").
@@ -61,10 +64,23 @@ constexpr double kMasterGoalMiB = 64;
 
 std::string PluginDir() { return std::string(QD_BINARY_DIR) + "/../plugins"; }
 
+// The plugins built with `binary` (a baseline build's bin/queuedaemon), or
+// this build's.
+std::string PluginDirFor(const std::string& binary) {
+  if (binary.empty()) return PluginDir();
+  std::filesystem::path dir =
+      std::filesystem::path(binary).parent_path().parent_path() / "plugins";
+  std::error_code ec;
+  return std::filesystem::exists(dir / "example.so", ec) ? dir.string()
+                                                         : PluginDir();
+}
+
 // The daemon with one listener `line` on `port`; `extra` holds more keys of
-// the listener, indented by four spaces. nullptr if it did not listen.
+// the listener, indented by four spaces. `binary` (a baseline build's) runs
+// instead of this build's queuedaemon. nullptr if it did not listen.
 std::unique_ptr<qd::test::Daemon> StartDaemon(
-    const qd::test::RedisServer& redis, int port, const std::string& extra) {
+    const qd::test::RedisServer& redis, int port, const std::string& extra,
+    const std::string& binary = "") {
   std::string config =
       "daemon:\n"
       "  threads: 1\n"
@@ -75,7 +91,7 @@ std::unique_ptr<qd::test::Daemon> StartDaemon(
       redis.url() +
       "\n"
       "plugins: { dir: " +
-      PluginDir() +
+      PluginDirFor(binary) +
       ", load: [example] }\n"
       "sites:\n"
       "  default:\n"
@@ -92,7 +108,9 @@ std::unique_ptr<qd::test::Daemon> StartDaemon(
       "    max_connections: 20000\n"
       "    idle_timeout: 0s\n" +
       extra;
-  auto d = std::make_unique<qd::test::Daemon>(config);
+  auto d =
+      std::make_unique<qd::test::Daemon>(config, std::vector<std::string>{},
+                                         std::vector<std::string>{}, 0, binary);
   bool up = qd::test::WaitFor(
       [&] {
         std::string log = d->Log();
@@ -366,9 +384,10 @@ long CapIdle(long idle) {
 
 // One load phase: a fresh daemon with listener lines `extra`.
 LoadResult LoadPhase(const qd::test::RedisServer& redis,
-                     const std::string& extra, int clients, long total) {
+                     const std::string& extra, int clients, long total,
+                     const std::string& binary = "") {
   int port = qd::test::FreePort();
-  auto d = StartDaemon(redis, port, extra);
+  auto d = StartDaemon(redis, port, extra, binary);
   LoadResult r;
   if (d) r = MeasuredLoad(*d, port, clients, total);
   StopDaemon(d);
@@ -428,6 +447,8 @@ ForkIdleResult ForkIdlePhase(const qd::test::RedisServer& redis, long n) {
 struct Results {
   double fork_ceiling = 0;
   LoadResult echo, ka0, ka5;
+  std::string baseline;  // QD_BENCH_BASELINE, or empty
+  LoadResult ka5_base;   // phase 2 run by the baseline build
   IdleResult idle;
   ForkIdleResult fork;
 };
@@ -457,6 +478,13 @@ void PrintTable(const Options& o, const Results& r) {
            r.ka0, kForkGoal, "  / fork ceiling", r.fork_ceiling);
   LoadRows("keepalive 5s: req/s (" + std::to_string(o.ka_requests) + " req)",
            r.ka5, kKeepaliveGoal, "  / direct echo ceiling", r.echo.rate);
+  if (!r.baseline.empty()) {
+    LoadRows("baseline build, keepalive 5s: req/s", r.ka5_base, kKeepaliveGoal,
+             "  / direct echo ceiling", r.echo.rate);
+    Row("  this build / baseline",
+        Fmt("%.2fx", r.ka5_base.rate > 0 ? r.ka5.rate / r.ka5_base.rate : 0),
+        "");
+  }
   Row("master RSS, no connections", Fmt("%.1f MiB", r.idle.before_kib / 1024.0),
       "");
   Row(("master RSS, " + std::to_string(r.idle.open) + " idle connections")
@@ -497,16 +525,19 @@ std::string LoadJson(const char* prefix, long requests, const LoadResult& r) {
 void PrintJson(const Options& o, const Results& r) {
   std::printf(
       "BENCH {\"bench\":\"multiplex\",\"clients\":%d,"
-      "\"fork_ceiling\":%.1f,\"echo_ceiling\":%.1f,%s%s"
+      "\"fork_ceiling\":%.1f,\"echo_ceiling\":%.1f,%s%s%s"
       "\"idle\":%ld,\"idle_open\":%zu,\"master_rss_kib_before\":%ld,"
       "\"master_rss_kib_idle\":%ld,\"fork_idle\":%zu,"
       "\"fork_master_rss_kib\":%ld,\"fork_total_rss_kib\":%ld,"
       "\"fork_rss_kib_per_conn\":%.1f,\"fork_rss_kib_extrapolated\":%.0f}\n",
       o.clients, r.fork_ceiling, r.echo.rate,
       LoadJson("ka0", o.requests, r.ka0).c_str(),
-      LoadJson("ka5", o.ka_requests, r.ka5).c_str(), o.idle, r.idle.open,
-      r.idle.before_kib, r.idle.idle_kib, r.fork.children, r.fork.master_kib,
-      r.fork.total_kib, r.fork.per_conn_kib(),
+      LoadJson("ka5", o.ka_requests, r.ka5).c_str(),
+      r.baseline.empty()
+          ? ""
+          : LoadJson("ka5_base", o.ka_requests, r.ka5_base).c_str(),
+      o.idle, r.idle.open, r.idle.before_kib, r.idle.idle_kib, r.fork.children,
+      r.fork.master_kib, r.fork.total_kib, r.fork.per_conn_kib(),
       r.fork.master_kib + r.fork.per_conn_kib() * o.idle);
 }
 
@@ -550,6 +581,13 @@ int main(int argc, char** argv) {
                o.ka_requests);
   r.ka5 =
       LoadPhase(redis, "    worker_keepalive: 5s\n", o.clients, o.ka_requests);
+  if (const char* base = std::getenv("QD_BENCH_BASELINE"); base && *base) {
+    r.baseline = base;
+    std::fprintf(stderr, "multiplex_bench: 2a/4 keepalive 5s, baseline %s\n",
+                 base);
+    r.ka5_base = LoadPhase(redis, "    worker_keepalive: 5s\n", o.clients,
+                           o.ka_requests, r.baseline);
+  }
   std::fprintf(stderr, "multiplex_bench: 3/4 %ld idle connections\n", o.idle);
   r.idle = IdlePhase(redis, o.idle);
   std::fprintf(stderr, "multiplex_bench: 4/4 personality fork, %ld idle\n",
@@ -558,7 +596,7 @@ int main(int argc, char** argv) {
 
   PrintTable(o, r);
   PrintJson(o, r);
-  bool all_ok = r.ka0.ok && r.ka5.ok &&
+  bool all_ok = r.ka0.ok && r.ka5.ok && (r.baseline.empty() || r.ka5_base.ok) &&
                 r.idle.open == static_cast<size_t>(o.idle) &&
                 r.fork.open == static_cast<size_t>(o.fork_idle);
   return all_ok ? 0 : 1;

@@ -83,7 +83,7 @@ class ForkFenceTest : public ::testing::Test,
 // inside its own read callback, which then checks the channel before
 // decoding the next message: the fence must not have freed it yet.
 TEST_F(ForkFenceTest, WorkerReleasedInsideItsReadCallbackIsFreedAfterTheTurn) {
-  proc_->Send({{"t", "request"}}, "one");
+  proc_->Send(R"({"t":"request"})", "one");
   ASSERT_TRUE(RequestWire::Write(worker_end_, {{"t", "reply"}}, "first"));
   ASSERT_TRUE(RequestWire::Write(worker_end_, {{"t", "reply"}}, "second"));
   ASSERT_TRUE(fence_->Reaped(kPid, 0));
