@@ -302,6 +302,7 @@ void ReadSite(ConfigReader& r, const Item& item, SiteConfig* site,
           {"limits", [&](const Item& i) { ReadLimits(r, i, &site->limits); }},
       });
   if (r.ok()) CheckLimitRefs(r, limit_refs, site->limits);
+  site->redis.cluster_key = "{" + site->name + "}";
 }
 
 void ReadDocument(ConfigReader& r, const YAML::Node& root, Config* c) {

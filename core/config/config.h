@@ -77,10 +77,18 @@ struct RedisEndpoint {
   std::vector<std::string> sentinels;
   std::string master;
   int db = 0;
+  // Redis Cluster, in place of a url (which is "" then): nodes to ask
+  // CLUSTER SLOTS ("host:port"), with the endpoint's credentials; the node
+  // used is the master of `cluster_key`'s slot (a site's is "{SITE}", set
+  // by the loader for every site: every key of the site carries that tag).
+  std::vector<std::string> cluster;
+  std::string cluster_key;
 
-  // A server of its own: a url other than "embedded", or Sentinels.
+  // A server of its own: a url other than "embedded", Sentinels or a
+  // Cluster.
   bool Given() const {
-    return !sentinels.empty() || (!url.empty() && url != "embedded");
+    return !sentinels.empty() || !cluster.empty() ||
+           (!url.empty() && url != "embedded");
   }
   // The parsed url with the credentials (or the Sentinels to ask).
   // REQUIRES: Sentinels, or url is a redis:// or unix:// url (the master
@@ -89,7 +97,9 @@ struct RedisEndpoint {
   bool SameAs(const RedisEndpoint& other) const {
     return url == other.url && username == other.username &&
            password == other.password && sentinels == other.sentinels &&
-           master == other.master && db == other.db;
+           master == other.master && db == other.db &&
+           cluster == other.cluster &&
+           (cluster.empty() || cluster_key == other.cluster_key);
   }
 };
 

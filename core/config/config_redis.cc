@@ -92,23 +92,58 @@ void ReadPasswordEnv(ConfigReader& r, const Item& item, RedisEndpoint* e) {
   e->password_from = item.path + " " + name;
 }
 
-// `sentinel: [host:port, ...]`: at least one, each with its port.
-void ReadSentinels(ConfigReader& r, const Item& item, RedisEndpoint* e) {
+// `sentinel: [host:port, ...]` or `cluster: [...]`: at least one, each with
+// its port. `noun` names the list ("Sentinels"), `what` an entry's port
+// ("a Sentinel's port, usually 26379").
+void ReadServers(ConfigReader& r, const Item& item, const std::string& noun,
+                 const std::string& what, std::vector<std::string>* out) {
   std::vector<std::string> list;
   if (!r.ReadStringList(item, &list)) return;
   if (list.empty()) {
-    return r.Fail(item, "expected a list of Sentinels (host:port), got none");
+    return r.Fail(item,
+                  "expected a list of " + noun + " (host:port), got none");
   }
   for (size_t i = 0; i < list.size(); ++i) {
     std::string host, port;
     if (!SplitHostPort(list[i], &host, &port) || host.empty() ||
         std::stoi(port) == 0) {
       return r.Fail(item, "entry " + std::to_string(i + 1) + " '" + list[i] +
-                              "': expected host:port (a Sentinel's port, "
-                              "usually 26379)");
+                              "': expected host:port (" + what + ")");
     }
   }
-  e->sentinels = std::move(list);
+  *out = std::move(list);
+}
+
+// The Servers of `list` (checked by ReadServers).
+std::vector<RedisUrl::Server> ToServers(const std::vector<std::string>& list) {
+  std::vector<RedisUrl::Server> servers;
+  for (const std::string& text : list) {
+    RedisUrl::Server server;
+    std::string port;
+    SplitHostPort(text, &server.host, &port);
+    server.port = std::atoi(port.c_str());
+    servers.push_back(std::move(server));
+  }
+  return servers;
+}
+
+// `cluster:` excludes url, sentinel, master and db (a Cluster has db 0
+// only); the top level's is refused until the daemon's own keys carry a
+// hash tag.
+void CheckCluster(ConfigReader& r, const Item& cluster,
+                  const std::optional<Item>& other, bool top_level) {
+  if (top_level) {
+    return r.Fail(cluster,
+                  "the top-level redis cannot be a Cluster yet: the daemon's "
+                  "own keys (qd:control, qd:daemon:*, sessions) carry no hash "
+                  "tag; give the top level a standalone server or Sentinels, "
+                  "and each site its own redis: { cluster: [...] }");
+  }
+  if (other) {
+    r.Fail(*other, other->key.Scalar() +
+                       " does not go with cluster (the cluster says where "
+                       "the site's slot is; a Cluster has db 0 only)");
+  }
 }
 
 }  // namespace
@@ -119,7 +154,7 @@ void ReadRedisEndpoint(ConfigReader& r, const Item& item, RedisEndpoint* e,
   if (item.value.IsSequence()) {
     return r.Fail(item, "expected a url or a map with 'url', got a list");
   }
-  std::optional<Item> url, username, password, sentinel, master, db;
+  std::optional<Item> url, username, password, sentinel, master, db, cluster;
   auto once = [&](const Item& i) {
     if (password) {
       r.Fail(i, "give password_file or password_env, not both");
@@ -150,7 +185,14 @@ void ReadRedisEndpoint(ConfigReader& r, const Item& item, RedisEndpoint* e,
       {"sentinel",
        [&](const Item& i) {
          sentinel = i;
-         ReadSentinels(r, i, e);
+         ReadServers(r, i, "Sentinels", "a Sentinel's port, usually 26379",
+                     &e->sentinels);
+       }},
+      {"cluster",
+       [&](const Item& i) {
+         cluster = i;
+         ReadServers(r, i, "Cluster nodes", "a Cluster node's port",
+                     &e->cluster);
        }},
       {"master",
        [&](const Item& i) {
@@ -175,7 +217,16 @@ void ReadRedisEndpoint(ConfigReader& r, const Item& item, RedisEndpoint* e,
                     [&](const Item& i) { r.ReadString(i, server_binary); }});
   }
   if (!r.ReadMap(item, keys) || !r.ok()) return;
-  if (sentinel) {
+  if (cluster) {
+    CheckCluster(r, *cluster,
+                 url        ? url
+                 : sentinel ? sentinel
+                 : master   ? master
+                            : db,
+                 server_binary != nullptr);
+    if (!r.ok()) return;
+    e->url.clear();
+  } else if (sentinel) {
     if (url) {
       return r.Fail(*url,
                     "give url or sentinel, not both (with sentinel, the "
@@ -194,8 +245,9 @@ void ReadRedisEndpoint(ConfigReader& r, const Item& item, RedisEndpoint* e,
                          : "db goes in the url (redis://host:port/DB); the "
                            "db key is for sentinel");
   }
-  if (server_binary == nullptr && !url && !sentinel) {
-    return r.FailAtKey(item, "url (or sentinel and master) is missing");
+  if (server_binary == nullptr && !url && !sentinel && !cluster) {
+    return r.FailAtKey(item,
+                       "url (or sentinel and master) is missing; or cluster");
   }
   if (username && !password) {
     return r.Fail(*username, "username needs password_file or password_env");
@@ -213,14 +265,11 @@ namespace qd {
 
 Status RedisEndpoint::Resolve(RedisUrl* out) const {
   RedisUrl parsed;
-  if (!sentinels.empty()) {
-    for (const std::string& text : sentinels) {
-      RedisUrl::Server server;
-      std::string port;
-      SplitHostPort(text, &server.host, &port);  // checked by the loader
-      server.port = std::atoi(port.c_str());
-      parsed.sentinels.push_back(std::move(server));
-    }
+  if (!cluster.empty()) {
+    parsed.cluster = config_detail::ToServers(cluster);
+    parsed.cluster_key = cluster_key;
+  } else if (!sentinels.empty()) {
+    parsed.sentinels = config_detail::ToServers(sentinels);
     parsed.master_name = master;
     parsed.db = db;
   } else if (Status s = RedisUrl::Parse(url, &parsed); !s.ok()) {

@@ -93,8 +93,13 @@ std::string RedisUrl::Describe() const {
   std::string db_part = "/" + std::to_string(db);
   if (via_sentinel())
     return "master " + master_name + " via sentinel" + db_part;
+  if (via_cluster()) {
+    return cluster_key + " via cluster " + cluster[0].host + ":" +
+           std::to_string(cluster[0].port);
+  }
   std::string where =
       is_unix ? host : host + ":" + std::to_string(port) + db_part;
+  if (!cluster_key.empty()) return where + " (cluster " + cluster_key + ")";
   return master_name.empty() ? where : where + " (master " + master_name + ")";
 }
 
@@ -102,6 +107,9 @@ std::string RedisUrl::Key() const {
   std::string key = Describe() + " " + username;
   if (is_unix) key += " db " + std::to_string(db);
   for (const Server& s : sentinels) {
+    key += " " + s.host + ":" + std::to_string(s.port);
+  }
+  for (const Server& s : cluster) {
     key += " " + s.host + ":" + std::to_string(s.port);
   }
   return key;

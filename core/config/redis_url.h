@@ -38,15 +38,24 @@ struct RedisUrl {
   };
   std::vector<Server> sentinels;
   std::string master_name;
+  // Redis Cluster: nodes to ask CLUSTER SLOTS for the master of
+  // `cluster_key`'s slot (core/redis/cluster_lookup.h), the way Sentinels
+  // are asked; the copy a lookup gives has the node's host and port, no
+  // seeds, and keeps `cluster_key`.
+  std::vector<Server> cluster;
+  std::string cluster_key;
 
   static Status Parse(std::string_view url, RedisUrl* out);
   // For messages: "127.0.0.1:6379/0", "/run/redis.sock", "master mymaster
   // via sentinel/0" (to be looked up) or "10.0.0.5:6379/0 (master
-  // mymaster)" (found). Never the credentials.
+  // mymaster)" (found); "{shop} via cluster 10.0.0.1:7000" (to be looked
+  // up) or "10.0.0.2:7000/0 (cluster {shop})" (found). Never the
+  // credentials.
   std::string Describe() const;
   bool via_sentinel() const { return !sentinels.empty(); }
+  bool via_cluster() const { return !cluster.empty(); }
   // Identifies a connection for sharing: the server (or the sentinels and
-  // the master's name), db and user.
+  // the master's name, or the cluster's seeds and the key), db and user.
   std::string Key() const;
 
   bool has_auth() const { return !password.empty(); }

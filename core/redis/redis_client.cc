@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/redis/cluster_lookup.h"
 #include "core/redis/resp_buffer.h"
 #include "core/util/units.h"
 
@@ -17,8 +18,9 @@ using std::chrono::milliseconds;
 
 // Which login reply OnLogin() has (its privdata).
 char kAuthReply, kSelectReply, kRoleReply;
-// Each Sentinel's connect and reply.
+// Each Sentinel's (or Cluster node's) connect and reply.
 constexpr timeval kSentinelTimeout = {0, 500000};
+constexpr timeval kClusterTimeout = {0, 500000};
 
 bool StartsWith(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
@@ -31,12 +33,15 @@ RedisClient::RedisClient(event_base* base, RedisUrl url, std::string name)
       url_(std::move(url)),
       at_(url_),
       name_(std::move(name)),
-      backoff_(milliseconds(100),
-               milliseconds(url_.via_sentinel() ? 1000 : 5000),
-               milliseconds(10000)) {
+      backoff_(
+          milliseconds(100),
+          milliseconds(url_.via_sentinel() || url_.via_cluster() ? 1000 : 5000),
+          milliseconds(10000)) {
   retry_timer_ = evtimer_new(base_, &RedisClient::OnRetry, this);
   if (url_.via_sentinel()) {
     lookup_ = std::make_unique<SentinelLookup>(base_, kSentinelTimeout);
+  } else if (url_.via_cluster()) {
+    lookup_ = std::make_unique<ClusterLookup>(base_, kClusterTimeout);
   }
 }
 
@@ -120,11 +125,11 @@ void RedisClient::Stop() {
 }
 
 std::string RedisClient::AtServer(const std::string& why) const {
-  return url_.via_sentinel() ? at_.Describe() + ": " + why : why;
+  return lookup_ != nullptr ? at_.Describe() + ": " + why : why;
 }
 
 void RedisClient::Connect() {
-  if (!url_.via_sentinel()) {
+  if (lookup_ == nullptr) {
     ConnectTo(url_);
     return;
   }
@@ -182,7 +187,7 @@ void RedisClient::ConnectTo(RedisUrl at) {
     Sent();
     ++login_replies_;
   }
-  if (url_.via_sentinel()) {
+  if (lookup_ != nullptr) {
     const char* argv[] = {"ROLE"};
     size_t lens[] = {4};
     redisAsyncCommandArgv(ac_, &RedisClient::OnLogin, &kRoleReply, 1, argv,
@@ -238,8 +243,9 @@ void RedisClient::OnLogin(redisAsyncContext* ac, void* reply, void* which) {
     std::string role = r->type == REDIS_REPLY_ARRAY && r->elements > 0
                            ? std::string(ReplyString(r->element[0]))
                            : std::string(ReplyString(r));
-    self->Drop(self->AtServer("ROLE says " + role +
-                              ", not master: asking the Sentinels again"));
+    self->Drop(self->AtServer(
+        "ROLE says " + role + ", not master: asking the " +
+        (self->url_.via_cluster() ? "cluster" : "Sentinels") + " again"));
     return;
   }
   if (--self->login_replies_ == 0) self->Ready();
@@ -379,13 +385,27 @@ void RedisClient::OnReply(redisAsyncContext* ac, void* reply, void* privdata) {
   }
 }
 
-// READONLY with Sentinels: the master was demoted; ask them again. Without
-// them the url names a replica, which another connection would not change:
-// said once per connection.
+// READONLY with Sentinels or a Cluster: the master was demoted; ask them
+// again. Without them the url names a replica, which another connection
+// would not change: said once per connection. MOVED from a Cluster: the
+// slot has another master now (resharding, a failover); the reconnect asks
+// the cluster again. ASK (a slot half migrated) is not followed yet: the
+// command fails and its owner retries it; once the migration ends the old
+// node answers MOVED.
 void RedisClient::Inspect(const redisReply* r) {
   std::string_view text = ReplyString(r);
-  if (StartsWith(text, "READONLY") && url_.via_sentinel()) {
+  if (StartsWith(text, "READONLY") && lookup_ != nullptr) {
     Drop(AtServer("READONLY: demoted to a replica"));
+  } else if (StartsWith(text, "MOVED ") && url_.via_cluster()) {
+    Drop(AtServer(std::string(text) + ": the slot moved"));
+  } else if (StartsWith(text, "ASK ") && url_.via_cluster()) {
+    if (!cluster_logged_) {
+      cluster_logged_ = true;
+      spdlog::warn(
+          "{}: redis {}: {}: the slot is migrating; commands on "
+          "keys already moved fail until it ends",
+          name_, at_.Describe(), text);
+    }
   } else if (StartsWith(text, "READONLY") && !readonly_logged_) {
     readonly_logged_ = true;
     spdlog::error(
@@ -396,9 +416,9 @@ void RedisClient::Inspect(const redisReply* r) {
     cluster_logged_ = true;
     spdlog::error(
         "{}: redis {} is a Redis Cluster node that does not hold the key's "
-        "slot ({}); queuedaemon does not follow Cluster redirections: set "
-        "this site's redis url to the node that holds the slot "
-        "(docs/scaling-out.md, \"Redis Cluster\")",
+        "slot ({}); a url names one node: give the site's redis "
+        "cluster: [host:port, ...] instead (docs/scaling-out.md, \"Redis "
+        "Cluster\")",
         name_, at_.Describe(), text);
   }
 }

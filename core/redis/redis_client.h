@@ -22,10 +22,15 @@
 // (a master demoted by a failover) drops the connection, so the reconnect
 // asks the Sentinels again; reconnects back off only to 1 s then. Without
 // Sentinels, READONLY (a url naming a replica) is logged once per
-// connection. A failed SELECT is a failed connect, as a refused AUTH. A MOVED
-// or ASK reply (a Redis Cluster node that does not hold the key's slot: Cluster
-// redirections are not followed) is logged once per connection with what
-// to do. Single-threaded: used only from its loop.
+// connection. A failed SELECT is a failed connect, as a refused AUTH.
+//
+// A url with a Cluster's seeds (core/redis/cluster_lookup.h) is looked up
+// the same way: the master of the url's key slot, checked with ROLE. MOVED
+// (the slot has moved: resharding, or a replica promoted) and READONLY drop
+// the connection, so the reconnect asks the cluster again; ASK (a slot
+// migrating) is logged once and the command fails (its owner retries). A
+// MOVED or ASK from a url naming one node is logged once per connection
+// with what to do. Single-threaded: used only from its loop.
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -41,6 +46,7 @@
 #include "core/config/redis_url.h"
 #include "core/redis/redis_sentinel.h"
 #include "core/redis/reply_arena.h"
+#include "core/redis/server_lookup.h"
 #include "core/util/respawn_backoff.h"
 
 struct event;
@@ -118,7 +124,8 @@ class RedisClient {
   event_base* base_;
   RedisUrl url_;
   RedisUrl at_;  // the server of the current connection (url_ or its master)
-  std::unique_ptr<SentinelLookup> lookup_;  // when url_ has Sentinels
+  // When url_ has Sentinels or a Cluster's seeds.
+  std::unique_ptr<ServerLookup> lookup_;
   std::string name_;
   redisAsyncContext* ac_ = nullptr;
   int login_replies_ = 0;             // AUTH and ROLE replies still to come

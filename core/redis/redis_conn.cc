@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "core/redis/cluster_lookup.h"
 #include "core/redis/redis_client.h"
 #include "core/redis/redis_sentinel.h"
 
@@ -11,6 +12,19 @@ namespace qd {
 namespace {
 
 constexpr timeval kConnectTimeout = {2, 0};
+
+// The server to connect to: `url` itself, or the master its Sentinels or
+// its Cluster's nodes name (each asked within `each`).
+Status LookUp(const RedisUrl& url, timeval each, RedisUrl* at) {
+  if (url.via_sentinel()) return LookupMaster(url, each, at);
+  if (url.via_cluster()) return LookupClusterNode(url, each, at);
+  *at = url;
+  return Status::Ok();
+}
+
+bool LooksUp(const RedisUrl& url) {
+  return url.via_sentinel() || url.via_cluster();
+}
 
 }  // namespace
 
@@ -39,9 +53,10 @@ redisContext* ConnectTo(const RedisUrl& at, timeval connect_timeout,
     if (r == nullptr) {
       s = Status::Error(c->errstr);
     } else if (r->type != REDIS_REPLY_ERROR && !RoleIsMaster(r.get())) {
-      s = Status::Error(
-          "the Sentinels named a server that is not the "
-          "master (ROLE); a failover may be under way");
+      s = Status::Error(std::string(at.cluster_key.empty() ? "the Sentinels"
+                                                           : "the cluster") +
+                        " named a server that is not the master (ROLE); a "
+                        "failover may be under way");
     }
   }
   if (!s.ok()) {
@@ -56,42 +71,38 @@ redisContext* ConnectTo(const RedisUrl& at, timeval connect_timeout,
 
 redisContext* RedisConn::Connect(const RedisUrl& url, timeval timeout,
                                  std::string* why) {
-  RedisUrl at = url;
-  if (url.via_sentinel()) {
-    // Each Sentinel briefly: the caller (the lease keeper) may hold up a
-    // worker meanwhile.
-    timeval each = {0, 300000};
-    if (timercmp(&timeout, &each, <)) each = timeout;
-    Status s = LookupMaster(url, each, &at);
-    if (!s.ok()) {
-      *why = s.message();
-      return nullptr;
-    }
+  RedisUrl at;
+  // Each Sentinel (or node) briefly: the caller (the lease keeper) may hold
+  // up a worker meanwhile.
+  timeval each = {0, 300000};
+  if (timercmp(&timeout, &each, <)) each = timeout;
+  Status s = LookUp(url, each, &at);
+  if (!s.ok()) {
+    *why = s.message();
+    return nullptr;
   }
-  redisContext* c = ConnectTo(at, timeout, timeout, url.via_sentinel(), why);
+  redisContext* c = ConnectTo(at, timeout, timeout, LooksUp(url), why);
   if (c == nullptr) *why = "redis " + at.Describe() + ": " + *why;
   return c;
 }
 
 Status RedisConn::Open(const RedisUrl& url, std::unique_ptr<RedisConn>* out,
                        timeval reply_timeout) {
-  RedisUrl at = url;
-  if (url.via_sentinel()) {
-    Status s = LookupMaster(url, kConnectTimeout, &at);
-    if (!s.ok()) return s;
-  }
+  RedisUrl at;
+  Status s = LookUp(url, kConnectTimeout, &at);
+  if (!s.ok()) return s;
   std::string name = "redis " + at.Describe();
   std::string why;
   redisContext* c =
-      ConnectTo(at, kConnectTimeout, reply_timeout, url.via_sentinel(), &why);
+      ConnectTo(at, kConnectTimeout, reply_timeout, LooksUp(url), &why);
   if (c == nullptr) return Status::Error(name + ": " + why);
   out->reset(new RedisConn(c, std::move(name)));
   return Status::Ok();
 }
 
 Status RedisConn::CheckLogin(const RedisUrl& url, timeval timeout) {
-  RedisUrl at = url;
-  if (url.via_sentinel() && !LookupMaster(url, timeout, &at).ok()) {
+  RedisUrl at;
+  if (!LookUp(url, timeout, &at).ok()) {
     return Status::Ok();  // the clients ask again, and log why
   }
   RedisUrl server;  // where, without logging in
@@ -114,6 +125,9 @@ Status RedisConn::CheckLogin(const RedisUrl& url, timeval timeout) {
 
 Status RedisConn::CheckSlot(const RedisUrl& url, timeval timeout,
                             const std::vector<std::string>& keys) {
+  // Looked up in the cluster: a MOVED now is a slot moving, which the
+  // clients follow.
+  if (url.via_cluster()) return Status::Ok();
   std::unique_ptr<RedisConn> conn;
   if (!Open(url, &conn, timeout).ok()) return Status::Ok();
   for (const std::string& key : keys) conn->Append({"EXISTS", key});
@@ -124,9 +138,9 @@ Status RedisConn::CheckSlot(const RedisUrl& url, timeval timeout,
     return conn->Error(
         "a Redis Cluster node that does not hold " + key + " (" +
         std::string(ReplyString(r.get())) +
-        "); queuedaemon does not follow Cluster redirections: give the site "
-        "the url of the node that holds its slot (docs/scaling-out.md, "
-        "\"Redis Cluster\")");
+        "); a url names one node, which does not follow Cluster "
+        "redirections: give the site redis: { cluster: [host:port, ...] } "
+        "(docs/scaling-out.md, \"Redis Cluster\")");
   }
   return Status::Ok();
 }

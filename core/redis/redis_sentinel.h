@@ -25,6 +25,7 @@
 #include <string>
 
 #include "core/config/redis_url.h"
+#include "core/redis/server_lookup.h"
 #include "queuedaemon/status.h"
 
 struct event;
@@ -50,19 +51,17 @@ bool RoleIsMaster(const redisReply* reply);
 // The lookup on an event loop: one at a time, Start() again for the next.
 // The callback gets the master (as LookupMaster) or the error; it may start
 // another lookup or destroy this object.
-class SentinelLookup {
+class SentinelLookup : public ServerLookup {
  public:
-  using Done = std::function<void(const Status& status, RedisUrl master)>;
-
   SentinelLookup(event_base* base, timeval timeout);
-  ~SentinelLookup();
+  ~SentinelLookup() override;
   SentinelLookup(const SentinelLookup&) = delete;
   SentinelLookup& operator=(const SentinelLookup&) = delete;
 
   // Cancels a lookup in progress (its callback is not called).
-  void Start(const RedisUrl& url, Done done);
-  void Cancel();
-  bool running() const { return static_cast<bool>(done_); }
+  void Start(const RedisUrl& url, Done done) override;
+  void Cancel() override;
+  bool running() const override { return static_cast<bool>(done_); }
 
  private:
   static void OnReply(redisAsyncContext* ac, void* reply, void* privdata);

@@ -21,6 +21,11 @@ namespace {
 
 using std::chrono::steady_clock;
 
+// CLUSTER KEYSLOT of `key`, asked of the node at `port`.
+long long KeySlotOf(const std::string& key, int port) {
+  return RedisInt(port, {"CLUSTER", "KEYSLOT", key});
+}
+
 // A master, a replica and three Sentinels: the master is killed in the
 // middle of a run. Jobs the replica had (WAIT said so) before the kill all
 // run; so do jobs enqueued on the new master after the failover.
@@ -133,19 +138,25 @@ TEST(ScaleOutTest, AUserNotAllowedRoleIsLetInWithAWarning) {
 // its slot is refused at start, with what to do; named by the node that
 // holds its slot, it runs (its retries through the delayed set too: the
 // promoter script's keys share the slot).
-TEST(ScaleOutTest, ASiteOnAClusterMustNameTheNodeOfItsSlot) {
-  std::vector<std::unique_ptr<RedisServer>> nodes;
+// Three masters (with `replicas` each) made a cluster by redis-cli
+// --cluster create, waited on until every node says cluster_state:ok. A
+// node that misses 1 s of pings is failed over.
+void StartCluster(std::vector<std::unique_ptr<RedisServer>>* nodes_out,
+                  int replicas = 0) {
+  auto& nodes = *nodes_out;
   std::vector<std::string> create = {"redis-cli", "--cluster", "create"};
-  for (int i = 0; i < 3; ++i) {
+  for (int i = 0; i < 3 * (1 + replicas); ++i) {
     // The bus port is given: port + 10000 (the default) may not be free.
     nodes.push_back(std::make_unique<RedisServer>(
         std::vector<std::string>{"--cluster-enabled", "yes",
                                  "--cluster-config-file", "nodes.conf",
+                                 "--cluster-node-timeout", "1000",
                                  "--cluster-port", std::to_string(FreePort())},
         ""));
     create.push_back("127.0.0.1:" + std::to_string(nodes.back()->port()));
   }
-  create.push_back("--cluster-yes");
+  create.insert(create.end(), {"--cluster-replicas", std::to_string(replicas),
+                               "--cluster-yes"});
   TempDir dir;
   pid_t pid = Spawn(create, {}, dir.File("create.log"));
   int status = -1;
@@ -165,6 +176,11 @@ TEST(ScaleOutTest, ASiteOnAClusterMustNameTheNodeOfItsSlot) {
         return true;
       },
       milliseconds(30000)));
+}
+
+TEST(ScaleOutTest, ASiteOnAClusterMustNameTheNodeOfItsSlot) {
+  std::vector<std::unique_ptr<RedisServer>> nodes;
+  ASSERT_NO_FATAL_FAILURE(StartCluster(&nodes));
   // The node that holds site a's slot answers; the others say MOVED.
   const std::string key = "qd:{a}:delayed";
   int owner = 0, other = 0;
@@ -190,6 +206,7 @@ TEST(ScaleOutTest, ASiteOnAClusterMustNameTheNodeOfItsSlot) {
     EXPECT_NE(log.find("does not follow Cluster redirections"),
               std::string::npos)
         << log;
+    EXPECT_NE(log.find("cluster: [host:port, ...]"), std::string::npos) << log;
     EXPECT_NE(log.find("MOVED"), std::string::npos) << log;
     EXPECT_NE(log.find(key), std::string::npos) << log;
   }
@@ -206,6 +223,150 @@ TEST(ScaleOutTest, ASiteOnAClusterMustNameTheNodeOfItsSlot) {
       },
       milliseconds(30000)))
       << "done " << Covered(r, want) << " of " << want.size();
+}
+
+// A site on `redis: { cluster: [...] }` seeded with a node that does not
+// serve its slot: the daemon finds the node that does; then the slot is
+// migrated to another master mid-run (SETSLOT IMPORTING/MIGRATING, MIGRATE,
+// SETSLOT NODE) and the daemon follows MOVED there: every job runs.
+TEST(ScaleOutTest, ASiteOnAClusterFollowsItsSlotToAnotherMaster) {
+  std::vector<std::unique_ptr<RedisServer>> nodes;
+  ASSERT_NO_FATAL_FAILURE(StartCluster(&nodes));
+  const std::string key = "qd:{a}:delayed";
+  int owner = 0, other = 0, third = 0;
+  for (const auto& n : nodes) {
+    if (RedisInt(n->port(), {"EXISTS", key}) == 0) {
+      owner = n->port();
+    } else {
+      (other == 0 ? other : third) = n->port();
+    }
+  }
+  ASSERT_TRUE(owner != 0 && other != 0 && third != 0);
+  RedisServer own;
+  std::string text = QueueConfig(own.url(), 2);
+  std::string site = "  a:\n    queues:\n";
+  text.replace(text.find(site), site.size(),
+               "  a:\n    redis: { cluster: [127.0.0.1:" +
+                   std::to_string(other) + "] }\n    queues:\n");
+  Daemon d(text);
+  ASSERT_TRUE(d.WaitForWorkers(2));
+  std::vector<std::string> want = Numbered("before", 300);
+  Enqueue(owner, "a", want);
+  std::map<std::string, int> r;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = ReadRecord(d.dir().File("record.txt"));
+        return Covered(r, want) == want.size();
+      },
+      milliseconds(30000)))
+      << "done " << Covered(r, want) << " of " << want.size() << "\n"
+      << d.Log();
+
+  // Move the slot from `owner` to `other`, as redis-cli --cluster reshard.
+  std::string slot = std::to_string(KeySlotOf("{a}", owner));
+  std::string from = RedisStrings(owner, {"CLUSTER", "MYID"}).at(0);
+  std::string to = RedisStrings(other, {"CLUSTER", "MYID"}).at(0);
+  ASSERT_EQ(RedisStrings(other, {"CLUSTER", "SETSLOT", slot, "IMPORTING", from})
+                .at(0),
+            "OK");
+  ASSERT_EQ(
+      RedisStrings(owner, {"CLUSTER", "SETSLOT", slot, "MIGRATING", to}).at(0),
+      "OK");
+  std::vector<std::string> keys =
+      RedisStrings(owner, {"CLUSTER", "GETKEYSINSLOT", slot, "1000"});
+  ASSERT_FALSE(keys.empty());
+  std::vector<std::string> migrate = {
+      "MIGRATE", "127.0.0.1", std::to_string(other), "", "0", "5000", "KEYS"};
+  migrate.insert(migrate.end(), keys.begin(), keys.end());
+  ASSERT_EQ(RedisStrings(owner, migrate).at(0), "OK");
+  for (int port : {other, owner, third}) {
+    ASSERT_EQ(
+        RedisStrings(port, {"CLUSTER", "SETSLOT", slot, "NODE", to}).at(0),
+        "OK");
+  }
+  std::vector<std::string> after = Numbered("after", 300);
+  Enqueue(other, "a", after);
+  want.insert(want.end(), after.begin(), after.end());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = ReadRecord(d.dir().File("record.txt"));
+        return Covered(r, want) == want.size();
+      },
+      milliseconds(30000)))
+      << "done " << Covered(r, want) << " of " << want.size() << "\n"
+      << d.Log();
+  int duplicates = 0;
+  for (const std::string& p : want) duplicates += r[p] > 1 ? r[p] - 1 : 0;
+  std::printf("slot migration: %zu jobs, lost 0, duplicates %d\n", want.size(),
+              duplicates);
+  EXPECT_NE(d.Log().find("the slot moved"), std::string::npos) << d.Log();
+}
+
+// Three masters with a replica each; site a's master is killed -9 while its
+// jobs run: the cluster promotes the replica and the daemon follows it.
+// Every job enqueued (and replicated: WAIT) runs; duplicates are printed.
+TEST(ScaleOutTest, ASiteOnAClusterFollowsAPromotedReplica) {
+  std::vector<std::unique_ptr<RedisServer>> nodes;
+  ASSERT_NO_FATAL_FAILURE(StartCluster(&nodes, 1));
+  const std::string key = "qd:{a}:delayed";
+  // The master of the slot: replicas answer MOVED too.
+  auto master_of_a = [&](int not_port) {
+    for (const auto& n : nodes) {
+      if (n->port() != not_port && Alive(n->pid()) &&
+          RedisInt(n->port(), {"EXISTS", key}) == 0) {
+        return n.get();
+      }
+    }
+    return static_cast<RedisServer*>(nullptr);
+  };
+  RedisServer* owner = master_of_a(0);
+  ASSERT_NE(owner, nullptr);
+  std::string seeds;
+  for (const auto& n : nodes) {
+    seeds += (seeds.empty() ? "" : ", ") + std::string("127.0.0.1:") +
+             std::to_string(n->port());
+  }
+  RedisServer own;
+  std::string text = QueueConfig(own.url(), 2);
+  std::string site = "  a:\n    queues:\n";
+  text.replace(text.find(site), site.size(),
+               "  a:\n    redis: { cluster: [" + seeds + "] }\n    queues:\n");
+  Daemon d(text);
+  ASSERT_TRUE(d.WaitForWorkers(2));
+  std::vector<std::string> want = Numbered("before", 1000);
+  std::vector<std::vector<std::string>> cmds;
+  for (const auto& p : want) {
+    cmds.push_back({"XADD", "qd:{a}:q:jobs", "*", "payload", p});
+  }
+  cmds.push_back({"WAIT", "1", "5000"});
+  ASSERT_EQ(RedisPipeline(owner->port(), cmds), cmds.size());
+  std::map<std::string, int> r;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = ReadRecord(d.dir().File("record.txt"));
+        return Covered(r, want) >= 100;
+      },
+      milliseconds(30000)));
+  int old_port = owner->port();
+  owner->Kill();
+  RedisServer* promoted = nullptr;
+  ASSERT_TRUE(WaitFor([&] { return (promoted = master_of_a(old_port)); },
+                      milliseconds(30000)));
+  std::vector<std::string> after = Numbered("after", 1000);
+  Enqueue(promoted->port(), "a", after);
+  want.insert(want.end(), after.begin(), after.end());
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = ReadRecord(d.dir().File("record.txt"));
+        return Covered(r, want) == want.size();
+      },
+      milliseconds(60000)))
+      << "done " << Covered(r, want) << " of " << want.size() << "\n"
+      << d.Log();
+  int duplicates = 0;
+  for (const std::string& p : want) duplicates += r[p] > 1 ? r[p] - 1 : 0;
+  std::printf("failover: %zu jobs, lost 0, duplicates %d\n", want.size(),
+              duplicates);
 }
 
 }  // namespace
