@@ -16,37 +16,14 @@
 #include <utility>
 
 #include "core/config/config.h"
+#include "test/core/redis/lookup_fixtures.h"
 
 namespace qd {
 namespace {
 
-Config Load(const std::string& text) {
-  Config config;
-  Status s = Config::LoadString(text, "x.yaml", &config);
-  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.message());
-  return config;
-}
-
-// The message of loading `text`, which must fail.
-std::string LoadError(const std::string& text) {
-  Config config;
-  Status s = Config::LoadString(text, "x.yaml", &config);
-  EXPECT_FALSE(s.ok()) << "loaded:\n" << text;
-  return s.ok() ? "" : s.message();
-}
-
-// A loopback port nothing listens on (bound, then closed).
-int ClosedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+using test::ClosedPort;
+using test::Load;
+using test::LoadError;
 
 TEST(RedisSentinelConfigTest, TopLevelSentinelsReplaceTheEmbeddedDefault) {
   Config c = Load(
