@@ -128,14 +128,19 @@ void ForkServer::ReadAnswers() {
     }
     Pending p = pending_.front();
     pending_.pop_front();
+    last_answer_ = Clock::now();
     owner_->OnForked(this, p.proc, answer.pid, answer.error, p.asked);
     if (state_ == State::kClosed) return;
   }
 }
 
+ForkServer::Clock::time_point ForkServer::WaitingSince() const {
+  return std::max(pending_.front().asked, last_answer_);
+}
+
 void ForkServer::ArmAnswerTimer() {
-  Duration waited = std::chrono::duration_cast<Duration>(
-      Clock::now() - pending_.front().asked);
+  Duration waited =
+      std::chrono::duration_cast<Duration>(Clock::now() - WaitingSince());
   timeval tv =
       ToTimeval(std::max(Duration(0), Duration(kAnswerTimeout) - waited));
   evtimer_add(answer_timer_, &tv);
@@ -144,8 +149,8 @@ void ForkServer::ArmAnswerTimer() {
 void ForkServer::OnAnswerTimer(int, short, void* arg) {
   auto* self = static_cast<ForkServer*>(arg);
   if (self->state_ == State::kClosed || self->pending_.empty()) return;
-  if (Clock::now() - self->pending_.front().asked < kAnswerTimeout) {
-    self->ArmAnswerTimer();  // the one it was armed for was answered
+  if (Clock::now() - self->WaitingSince() < kAnswerTimeout) {
+    self->ArmAnswerTimer();  // answers came meanwhile
     return;
   }
   spdlog::error(

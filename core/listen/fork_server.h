@@ -7,9 +7,12 @@
 // it cannot be reaped before its pid is known). Answers come back in the
 // order of the requests. Two things end separately: the socket (State) and
 // the process (reaped(), through the master's waitpid like every child).
-// A fork server that leaves a request unanswered for kAnswerTimeout (hung,
-// or stopped) is killed and closed, so that no request waits for it
-// forever.
+// A fork server that answers nothing for kAnswerTimeout while requests
+// wait (hung, or stopped) is killed and closed, so that no request waits
+// for it forever. The time counts from the oldest request or the last
+// answer, whichever is later: a burst of requests queued behind each other
+// on a slow machine (forks under a sanitizer take tens of ms) is progress,
+// not a hang.
 //
 // Used from the master's loop only. Its callback reports to its owner and
 // stops; the owner must not free a ForkServer from inside that report
@@ -106,6 +109,8 @@ class ForkServer {
   static void OnReadable(int fd, short what, void* arg);
   static void OnAnswerTimer(int fd, short what, void* arg);
   void ArmAnswerTimer();
+  // When the wait for the next answer began.
+  Clock::time_point WaitingSince() const;
   void ReadAnswers();
   void Close();
 
@@ -119,6 +124,7 @@ class ForkServer {
   bool reaped_ = false;
   bool retired_ = false;
   std::deque<Pending> pending_;
+  Clock::time_point last_answer_{};
 };
 
 }  // namespace qd

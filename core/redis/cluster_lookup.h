@@ -27,7 +27,6 @@
 #include "core/redis/server_lookup.h"
 #include "queuedaemon/status.h"
 
-struct event;
 struct event_base;
 struct redisAsyncContext;
 
@@ -46,41 +45,22 @@ Status NodeFromSlots(const RedisUrl& url, const redisReply* reply,
                      RedisUrl* node);
 
 // The lookup on an event loop: one at a time, Start() again for the next.
-class ClusterLookup : public ServerLookup {
+class ClusterLookup : public AskEachServer {
  public:
   // Nodes of the last map kept to ask after the seeds.
   static constexpr size_t kMaxKnown = 32;
 
   ClusterLookup(event_base* base, timeval timeout);
-  ~ClusterLookup() override;
-  ClusterLookup(const ClusterLookup&) = delete;
-  ClusterLookup& operator=(const ClusterLookup&) = delete;
-
-  void Start(const RedisUrl& url, Done done) override;
-  void Cancel() override;
-  bool running() const override { return static_cast<bool>(done_); }
 
  private:
   static void OnAuth(redisAsyncContext* ac, void* reply, void* privdata);
-  static void OnSlots(redisAsyncContext* ac, void* reply, void* privdata);
-  static void OnDisconnect(const redisAsyncContext* ac, int status);
-  static void OnTimeout(int fd, short what, void* arg);
-  void AskNext();
-  void Close();
-  // That node failed: note why and ask the next.
-  void Failed(const std::string& why);
-  void Finish(const Status& status, RedisUrl node);
+  std::vector<RedisUrl::Server> ServersToAsk(const RedisUrl& url) override;
+  void Queue(redisAsyncContext* ac) override;
+  Status Answer(const redisReply* reply, const RedisUrl::Server& asked,
+                RedisUrl* node) override;
+  Status NoneAnswered(const std::string& errors) override;
 
-  event_base* base_;
-  timeval timeout_;
-  event* timer_ = nullptr;
-  redisAsyncContext* ac_ = nullptr;
-  RedisUrl url_;
-  std::vector<RedisUrl::Server> ask_;    // the seeds, then the known nodes
   std::vector<RedisUrl::Server> known_;  // from the last map
-  size_t next_ = 0;                      // the next of ask_
-  std::string errors_;
-  Done done_;
 };
 
 }  // namespace qd

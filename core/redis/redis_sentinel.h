@@ -21,14 +21,13 @@
 #include <hiredis/hiredis.h>
 #include <sys/time.h>
 
-#include <functional>
 #include <string>
+#include <vector>
 
 #include "core/config/redis_url.h"
 #include "core/redis/server_lookup.h"
 #include "queuedaemon/status.h"
 
-struct event;
 struct event_base;
 struct redisAsyncContext;
 
@@ -51,37 +50,16 @@ bool RoleIsMaster(const redisReply* reply);
 // The lookup on an event loop: one at a time, Start() again for the next.
 // The callback gets the master (as LookupMaster) or the error; it may start
 // another lookup or destroy this object.
-class SentinelLookup : public ServerLookup {
+class SentinelLookup : public AskEachServer {
  public:
   SentinelLookup(event_base* base, timeval timeout);
-  ~SentinelLookup() override;
-  SentinelLookup(const SentinelLookup&) = delete;
-  SentinelLookup& operator=(const SentinelLookup&) = delete;
-
-  // Cancels a lookup in progress (its callback is not called).
-  void Start(const RedisUrl& url, Done done) override;
-  void Cancel() override;
-  bool running() const override { return static_cast<bool>(done_); }
 
  private:
-  static void OnReply(redisAsyncContext* ac, void* reply, void* privdata);
-  static void OnDisconnect(const redisAsyncContext* ac, int status);
-  static void OnTimeout(int fd, short what, void* arg);
-  void AskNext();
-  // Closes the connection to the Sentinel being asked.
-  void Close();
-  // That Sentinel failed: note why and ask the next.
-  void Failed(const std::string& why);
-  void Finish(const Status& status, RedisUrl master);
-
-  event_base* base_;
-  timeval timeout_;
-  event* timer_ = nullptr;
-  redisAsyncContext* ac_ = nullptr;
-  RedisUrl url_;
-  size_t next_ = 0;  // the next Sentinel to ask
-  std::string errors_;
-  Done done_;
+  std::vector<RedisUrl::Server> ServersToAsk(const RedisUrl& url) override;
+  void Queue(redisAsyncContext* ac) override;
+  Status Answer(const redisReply* reply, const RedisUrl::Server& asked,
+                RedisUrl* master) override;
+  Status NoneAnswered(const std::string& errors) override;
 };
 
 }  // namespace qd

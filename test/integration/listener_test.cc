@@ -96,7 +96,7 @@ TEST_F(ListenerTest, TwoHundredClientsGetEveryReplyInOrder) {
     EXPECT_TRUE(c.first_wrong.empty()) << c.name << " " << c.first_wrong;
   }
   EXPECT_EQ(complete, kClients) << daemon_->Log();
-  EXPECT_EQ(wrong, 0);
+  EXPECT_EQ(wrong, 0) << daemon_->Log();
   EXPECT_EQ(closed, 0);
   std::printf("%d clients x %d requests: %d complete in %ld ms (%.0f req/s)\n",
               kClients, kRequests, complete, ms,

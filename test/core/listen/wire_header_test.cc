@@ -28,7 +28,7 @@ TEST(WireHeaderTest, StringsAreEscapedAsDumpEscapesThem) {
       "plain text",
       "quote \" backslash \\ slash /",
       "\b\f\n\r\t",
-      std::string("nul \0 and \x01 \x1f \x7f", 19),
+      std::string("nul \0 and \x01 \x1f \x7f", 15),  // 15 bytes, the NUL too
       "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80 \xF4\x8F\xBF\xBF",
   };
   for (const std::string& t : texts) {
