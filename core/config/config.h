@@ -259,7 +259,7 @@ struct ListenerConfig {
   Duration login_timeout{10000};
   Duration login_delay{1000};
   std::string site;           // the site of connections not logged in
-  std::string prefix = "qd";  // session keys: PREFIX:session:CONN
+  std::string prefix = "qd";  // session keys: PREFIX:{qd}:session:CONN
   Duration session_ttl{86400000};
   // Overrides of worker_keepalive; an account's beats its site's, which
   // beats the listener's.
