@@ -17,6 +17,7 @@
 
 #include "core/config/config_reader.h"
 #include "core/config/config_sections.h"
+#include "core/config/own_keys.h"
 #include "core/util/secret_file.h"
 
 namespace qd {
@@ -305,6 +306,21 @@ void ReadSite(ConfigReader& r, const Item& item, SiteConfig* site,
   site->redis.cluster_key = "{" + site->name + "}";
 }
 
+// A top-level Cluster connects to the node of the daemon's own keys' slot
+// (core/config/own_keys.h). A site without a redis of its own takes a copy
+// of it with the site's key, {SITE}: its keys have their own slot, often on
+// another master.
+void InheritTopLevelCluster(Config* c) {
+  if (c->redis.cluster.empty()) return;
+  c->redis.cluster_key = OwnKeys::kTag;
+  for (auto& [name, site] : c->sites) {
+    if (site.redis.Given()) continue;
+    site.redis = static_cast<const RedisEndpoint&>(c->redis);
+    site.redis.cluster_key = "{" + name + "}";
+    site.redis.from_top_level = true;
+  }
+}
+
 void ReadDocument(ConfigReader& r, const YAML::Node& root, Config* c) {
   Item document{YAML::Node(), root, ""};
   if (root.IsNull()) {
@@ -352,6 +368,7 @@ void ReadDocument(ConfigReader& r, const YAML::Node& root, Config* c) {
              });
            }},
       });
+  if (r.ok()) InheritTopLevelCluster(c);
   if (r.ok()) CheckSiteRefs(r, site_refs, c->sites);
   if (r.ok()) LinkXmppQueues(r, c);
   if (r.ok()) CheckQueueRefs(r, queue_refs, c->sites);

@@ -80,9 +80,14 @@ struct RedisEndpoint {
   // Redis Cluster, in place of a url (which is "" then): nodes to ask
   // CLUSTER SLOTS ("host:port"), with the endpoint's credentials; the node
   // used is the master of `cluster_key`'s slot (a site's is "{SITE}", set
-  // by the loader for every site: every key of the site carries that tag).
+  // by the loader for every site: every key of the site carries that tag;
+  // the top level's is OwnKeys::kTag, the tag of the daemon's own keys).
   std::vector<std::string> cluster;
   std::string cluster_key;
+  // A site's copy of the top-level Cluster, made by the loader when the
+  // site gives no redis of its own: its keys are on their own slot, so the
+  // site cannot share the top level's endpoint (whose key is {qd}).
+  bool from_top_level = false;
 
   // A server of its own: a url other than "embedded", Sentinels or a
   // Cluster.
@@ -259,7 +264,7 @@ struct ListenerConfig {
   Duration login_timeout{10000};
   Duration login_delay{1000};
   std::string site;           // the site of connections not logged in
-  std::string prefix = "qd";  // session keys: PREFIX:session:CONN
+  std::string prefix = "qd";  // session keys: PREFIX:{qd}:session:CONN
   Duration session_ttl{86400000};
   // Overrides of worker_keepalive; an account's beats its site's, which
   // beats the listener's.
@@ -298,7 +303,9 @@ struct Config {
   static Config Defaults();
 
   // The Redis of `site`: its own, or (none or "embedded") the daemon's,
-  // whose "embedded" the master resolves to a unix url before the fork.
+  // whose "embedded" the master resolves to a unix url before the fork. A
+  // top-level Cluster is the site's own already (from_top_level), with the
+  // site's key.
   const RedisEndpoint& RedisOf(const SiteConfig& site) const {
     return site.redis.Given() ? site.redis : redis;
   }

@@ -128,17 +128,9 @@ std::vector<RedisUrl::Server> ToServers(const std::vector<std::string>& list) {
 }
 
 // `cluster:` excludes url, sentinel, master and db (a Cluster has db 0
-// only); the top level's is refused until the daemon's own keys carry a
-// hash tag.
-void CheckCluster(ConfigReader& r, const Item& cluster,
-                  const std::optional<Item>& other, bool top_level) {
-  if (top_level) {
-    return r.Fail(cluster,
-                  "the top-level redis cannot be a Cluster yet: the daemon's "
-                  "own keys (qd:control, qd:daemon:*, sessions) carry no hash "
-                  "tag; give the top level a standalone server or Sentinels, "
-                  "and each site its own redis: { cluster: [...] }");
-  }
+// only). The top level's too: the daemon's own keys carry one hash tag
+// (core/config/own_keys.h), which the loader makes its cluster_key.
+void CheckCluster(ConfigReader& r, const std::optional<Item>& other) {
   if (other) {
     r.Fail(*other, other->key.Scalar() +
                        " does not go with cluster (the cluster says where "
@@ -218,12 +210,7 @@ void ReadRedisEndpoint(ConfigReader& r, const Item& item, RedisEndpoint* e,
   }
   if (!r.ReadMap(item, keys) || !r.ok()) return;
   if (cluster) {
-    CheckCluster(r, *cluster,
-                 url        ? url
-                 : sentinel ? sentinel
-                 : master   ? master
-                            : db,
-                 server_binary != nullptr);
+    CheckCluster(r, url ? url : sentinel ? sentinel : master ? master : db);
     if (!r.ok()) return;
     e->url.clear();
   } else if (sentinel) {

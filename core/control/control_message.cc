@@ -65,7 +65,7 @@ ControlCommand ControlCommand::Make(std::string cmd) {
     }
   }
   c.req = Hex(random, sizeof(random));
-  c.reply_to = "qd:control:reply:" + c.req;
+  c.reply_to = OwnKeys::ControlReply(c.req);
   c.ts_ms = EpochMs();
   return c;
 }
@@ -115,10 +115,11 @@ Status ControlCommand::Decode(std::string_view json, ControlCommand* out) {
     return Status::Error("control command: " + c.cmd + " takes no site");
   }
   if (c.req.empty() || c.req.size() > 64 || c.reply_to.size() > 200 ||
-      c.reply_to.rfind("qd:control:reply:", 0) != 0) {
+      c.reply_to.rfind(OwnKeys::kControlReplyPrefix, 0) != 0) {
     return Status::Error(
-        "control command: req must be 1..64 bytes and reply_to a "
-        "qd:control:reply: key");
+        std::string("control command: req must be 1..64 bytes and reply_to "
+                    "a ") +
+        OwnKeys::kControlReplyPrefix + " key");
   }
   *out = std::move(c);
   return Status::Ok();

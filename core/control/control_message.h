@@ -5,14 +5,14 @@
 // A command is PUBLISHed on `qd:control` (in the daemon's Redis, redis.url)
 // as JSON:
 //   {"v":1,"cmd":"reload","site":"a","host":"web1","id":"generic",
-//    "req":"<unique id>","reply_to":"qd:control:reply:<req>","ts":<ms>}
+//    "req":"<unique id>","reply_to":"qd:{qd}:control:reply:<req>","ts":<ms>}
 // `cmd` is reload | restart | drain | resume | stop | ps; `site` (reload,
 // drain, resume) limits it to one site; `host` and `id` select daemons
 // ("" or absent = every one). Every daemon that is selected answers by
-// RPUSHing a ControlReply (JSON) to `reply_to` and setting a 60 s expiry
-// on it, so the sender counts answers with BLPOP; daemons not selected say
-// nothing.
-// Signing (control.secret_file): the payload is
+// RPUSHing a ControlReply (JSON) to `reply_to` (an OwnKeys key, on the
+// node of the tag {qd} when the Redis is a Cluster) and setting a 60 s
+// expiry on it, so the sender counts answers with BLPOP; daemons not selected
+// say nothing. Signing (control.secret_file): the payload is
 //   "v1:" HEX(HMAC-SHA256(secret, JSON)) " " JSON
 // A daemon with a secret refuses an unsigned payload, a wrong signature,
 // and a `ts` more than kMaxSkewMs away from its clock (stale or replayed),
@@ -24,11 +24,12 @@
 #include <string>
 #include <string_view>
 
+#include "core/config/own_keys.h"
 #include "queuedaemon/status.h"
 
 namespace qd {
 
-inline constexpr const char* kControlChannel = "qd:control";
+inline constexpr const char* kControlChannel = OwnKeys::kControlChannel;
 
 struct ControlCommand {
   static constexpr int64_t kMaxSkewMs = 30000;

@@ -5,6 +5,8 @@
 #include <string>
 #include <utility>
 
+#include "core/config/own_keys.h"
+
 namespace qd {
 namespace {
 
@@ -131,10 +133,7 @@ Status SessionRecord::Decode(std::string_view text, SessionRecord* out) {
 }
 
 std::string SessionRecord::Key(std::string_view prefix, std::string_view conn) {
-  std::string key(prefix);
-  key += ":session:";
-  key += conn;
-  return key;
+  return OwnKeys::Session(prefix, conn);
 }
 
 }  // namespace qd

@@ -1,5 +1,5 @@
 // SessionRecord: a connection's login outcome and session state, as stored
-// in Redis under PREFIX:session:CONN (docs/architecture.md, "Multiplex
+// in Redis under PREFIX:{qd}:session:CONN (docs/architecture.md, "Multiplex
 // listeners").
 //
 // Plain JSON data, never code:
@@ -31,7 +31,7 @@ struct SessionRecord {
   std::string Encode() const;
   // On error *out is untouched.
   static Status Decode(std::string_view text, SessionRecord* out);
-  // "PREFIX:session:CONN".
+  // "PREFIX:{qd}:session:CONN" (OwnKeys::Session).
   static std::string Key(std::string_view prefix, std::string_view conn);
 };
 

@@ -4,9 +4,9 @@
 // The master keeps each connection's session state (ClientConn) and hands
 // it to the connection's worker with every request; a worker sends it back
 // when the request changed it. The Redis copy, a SessionRecord under
-// PREFIX:session:CONN with session_ttl, is for whoever looks: it is written
-// at most every kSaveDelay per connection, from what the connection holds
-// at that moment, and deleted when the connection closes. No worker reads
+// PREFIX:{qd}:session:CONN with session_ttl, is for whoever looks: it is
+// written at most every kSaveDelay per connection, from what the connection
+// holds at that moment, and deleted when the connection closes. No worker reads
 // it, so a worker never waits for Redis and a new worker never sees an
 // older state than the last reply's.
 //

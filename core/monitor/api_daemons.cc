@@ -4,11 +4,13 @@
 #include <cstdlib>
 #include <set>
 
+#include "core/config/own_keys.h"
+
 namespace qd {
 namespace {
 
 using nlohmann::json;
-constexpr const char* kDaemonKeys = "qd:daemon:*";
+constexpr const char* kDaemonKeys = OwnKeys::kDaemonPattern;
 
 json Number(const std::string& text) {
   if (text.empty() ||

@@ -1,5 +1,5 @@
 // ApiDaemons: the live daemons of every host, from the daemon hashes
-// qd:daemon:HOST:ID in the daemon's Redis (docs/architecture.md), for
+// qd:{qd}:daemon:HOST:ID in the daemon's Redis (docs/architecture.md), for
 // /api/v1/daemons and /api/v1/summary.
 //
 // The summary is polled every second by every open dashboard, so the list

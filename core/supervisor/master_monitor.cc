@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "core/config/own_keys.h"
 #include "core/listen/listener_set.h"
 #include "core/monitor/api_views.h"
 #include "core/monitor/http_monitor.h"
@@ -338,12 +339,10 @@ void MasterMonitor::PublishHashes(const MonitorSnapshot& s) {
   for (const auto& [name, site] : config_->sites) {
     sites += (sites.empty() ? "" : ",") + name;
   }
-  std::string prefix = "qd:";
-  std::string tail = host_ + ":" + s.id;
   nlohmann::json slots = nlohmann::json::array();
   for (const auto& w : s.workers)
     slots.push_back(ApiViews::Worker(w, s.now_ms));
-  WriteHash(redis_, prefix + "daemon:" + tail,
+  WriteHash(redis_, OwnKeys::Daemon(host_, s.id),
             {{"pid", std::to_string(s.pid)},
              {"host", s.host},
              {"id", s.id},
@@ -358,7 +357,7 @@ void MasterMonitor::PublishHashes(const MonitorSnapshot& s) {
              {"slots", slots.dump(-1, ' ', false,
                                   nlohmann::json::error_handler_t::replace)}});
   for (const ListenerStats& l : s.listeners) {
-    WriteHash(redis_, prefix + "listener:" + tail + ":" + l.name,
+    WriteHash(redis_, OwnKeys::Listener(host_, s.id, l.name),
               {{"connections", std::to_string(l.connections)},
                {"workers", std::to_string(l.workers)},
                {"busy", std::to_string(l.busy)},
@@ -458,13 +457,13 @@ MonitorSnapshot MasterMonitor::Snapshot() const {
 void MasterMonitor::Forget() {
   std::unique_ptr<RedisConn> conn;
   if (!RedisConn::Open(redis_->url(), &conn).ok()) return;
-  std::string tail = host_ + ":" + config_->daemon.id;
+  const std::string& id = config_->daemon.id;
   std::vector<std::string_view> del = {"DEL"};
-  std::string daemon = "qd:daemon:" + tail;
+  std::string daemon = OwnKeys::Daemon(host_, id);
   del.push_back(daemon);
   std::vector<std::string> listeners;
   for (const auto& [name, l] : config_->listeners) {
-    listeners.push_back("qd:listener:" + tail + ":" + name);
+    listeners.push_back(OwnKeys::Listener(host_, id, name));
   }
   for (const auto& key : listeners) del.push_back(key);
   (void)conn->Call(del);

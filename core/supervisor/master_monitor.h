@@ -10,9 +10,9 @@
 //   - looks for streams that no configured queue serves (UnservedWatch:
 //     at start and each reload, logged, then every minute);
 //   - adds a point to the /api/v1/overview series (OverviewSeries);
-//   - writes the daemon hash qd:daemon:HOST:ID (pid, host, id, started_ms,
+//   - writes the daemon hash qd:{qd}:daemon:HOST:ID (pid, host, id, started_ms,
 //     updated_ms, threads, workers, ready, sites, rss, version, slots) and each
-//     listener's hash qd:listener:HOST:ID:NAME, both expiring after 10 s,
+//     listener's hash qd:{qd}:listener:HOST:ID:NAME, both expiring after 10 s,
 //     for queuectl (check, ps) and scripts.
 // Every monitor.interval it sends the master's statsd lines: gauges
 // queue.ready/pending/dead {site, queue}, queue.delayed {site},

@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 
+#include "core/config/own_keys.h"
 #include "core/config/redis_url.h"
 #include "core/os/process.h"
 #include "scripts/queuectl/stats_reader.h"
@@ -16,7 +17,6 @@ namespace qd::ctl {
 namespace {
 
 constexpr const char* kStateNames[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
-constexpr const char* kDaemonPrefix = "qd:daemon:";  // + HOST:ID
 constexpr size_t kMaxNamed = 3;  // problems spelled out in the summary
 
 std::string String(const redisReply* r) {
@@ -202,16 +202,16 @@ void CheckCommand::Count(const redisReply& hmget, const std::string& want_id,
 Status CheckCommand::ScanDaemons(RedisConn* conn, const std::string& id,
                                  std::vector<std::string>* keys) const {
   if (!id.empty() && !host_.empty()) {  // one known key: no need to scan
-    keys->push_back(kDaemonPrefix + host_ + ":" + id);
+    keys->push_back(OwnKeys::Daemon(host_, id));
     return Status::Ok();
   }
   std::set<std::string> found;  // SCAN may return a key twice
   std::string cursor = "0";
   do {
     ReplyPtr r;
-    Status s = conn->Call({"SCAN", cursor, "MATCH",
-                           std::string(kDaemonPrefix) + "*", "COUNT", "1000"},
-                          &r);
+    Status s = conn->Call(
+        {"SCAN", cursor, "MATCH", OwnKeys::kDaemonPattern, "COUNT", "1000"},
+        &r);
     if (!s.ok()) return s;
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
       return conn->Error("SCAN: unexpected reply");

@@ -12,7 +12,7 @@
 //   ready, dead  per queue, as `queuectl stats` counts them (StatsReader);
 //                only the queues of --site / --queue when given.
 //   workers      the sum of the `ready` field of the live daemons' hashes
-//                qd:daemon:HOST:ID in the daemon's Redis (redis.url or
+//                qd:{qd}:daemon:HOST:ID in the daemon's Redis (redis.url or
 //                --redis; "embedded" is the socket in run_dir), found with
 //                SCAN and kept when their `id` field equals -i and their
 //                `host` field equals --host, for whichever is given.

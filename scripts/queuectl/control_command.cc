@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/config/config.h"
+#include "core/config/own_keys.h"
 #include "core/util/units.h"
 #include "scripts/queuectl/exit_code.h"
 
@@ -15,7 +16,7 @@ namespace {
 using std::chrono::milliseconds;
 using Message = qd::ControlCommand;
 
-constexpr const char* kDaemonKeys = "qd:daemon:*";  // HOST:ID
+constexpr const char* kDaemonKeys = OwnKeys::kDaemonPattern;
 // One BLPOP waits at most this long: RedisConn gives up on a reply after
 // 30 s, and a long --timeout is simply several BLPOPs.
 constexpr milliseconds kMaxBlock{10000};

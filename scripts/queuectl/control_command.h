@@ -13,7 +13,7 @@
 // global -i ID selects daemons by id ("" = every daemon, not the config's
 // daemon.id).
 //
-// Run(): lists the live daemons from their hashes qd:daemon:HOST:ID in the
+// Run(): lists the live daemons from their hashes qd:{qd}:daemon:HOST:ID in the
 // daemon's Redis (SCAN + HGETALL), keeps the selected ones, PUBLISHes one
 // command on qd:control (signed when there is a secret), then BLPOPs its
 // reply_to until every selected daemon answered or the timeout passed. It

@@ -29,6 +29,10 @@ Status CtlContext::Load(const Options& options) {
     // Another server: the config's credentials are not sent to it.
     static_cast<RedisEndpoint&>(config_.redis) = RedisEndpoint();
     config_.redis.url = options.redis_url;
+    // A site's copy of the top-level Cluster goes with it.
+    for (auto& [name, site] : config_.sites) {
+      if (site.redis.from_top_level) site.redis = RedisEndpoint();
+    }
   }
   for (const auto& [name, site] : config_.sites) {
     Status s = Resolve(config_.RedisOf(site), &servers_[name]);

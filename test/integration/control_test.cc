@@ -93,7 +93,7 @@ CtlResult Ctl(const TempDir& dir, const std::string& redis_url,
 }
 
 // A stand-in for a daemon's control side, on its own thread: its hash
-// qd:daemon:HOST:ID (unless `with_hash` is false: a daemon that started
+// qd:{qd}:daemon:HOST:ID (unless `with_hash` is false: a daemon that started
 // after queuectl listed them), a subscriber on qd:control, and an answer
 // to every command that selects it. `answer` may change the reply (ok,
 // message, data) and returns false to stay silent.
@@ -111,8 +111,8 @@ class FakeDaemon {
         answer_(std::move(answer)),
         secret_(std::move(secret)) {
     if (with_hash) {
-      Command(port_, {"HSET", "qd:daemon:" + Name(), "host", host_, "id", id_,
-                      "pid", std::to_string(pid_)});
+      Command(port_, {"HSET", "qd:{qd}:daemon:" + Name(), "host", host_, "id",
+                      id_, "pid", std::to_string(pid_)});
     }
     std::promise<void> subscribed;
     auto ready = subscribed.get_future();
@@ -332,7 +332,7 @@ TEST_F(QueuectlControlTest, ADaemonThatWasNotListedIsPrintedToo) {
 
 TEST_F(QueuectlControlTest, ALiveHashWithNobodySubscribedSaysSo) {
   Command(redis_.port(),
-          {"HSET", "qd:daemon:h1:off", "host", "h1", "id", "off"});
+          {"HSET", "qd:{qd}:daemon:h1:off", "host", "h1", "id", "off"});
   CtlResult r = Ctl({"reload"});
   EXPECT_EQ(r.code, 1);
   EXPECT_TRUE(Contains(r.out, "h1:off: no answer (nothing subscribes"))
@@ -472,7 +472,8 @@ class ControlTest : public ::testing::Test {
     for (int i = 0; i < n; ++i) {
       Daemon& d = *daemons_[i];
       ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
-      std::string key = "qd:daemon:" + host_ + ":d" + std::to_string(i + 1);
+      std::string key =
+          "qd:{qd}:daemon:" + host_ + ":d" + std::to_string(i + 1);
       ASSERT_TRUE(WaitFor(
           [&] {
             return RedisInt(redis_.port(), {"EXISTS", key}) == 1;
@@ -814,7 +815,7 @@ TEST_F(ControlTest, WithASecretUnsignedCommandsAreRefused) {
   // An unsigned stop, as redis-cli would send it.
   ControlCommand stop = ControlCommand::Make("stop");
   stop.req = "unsigned1";
-  stop.reply_to = "qd:control:reply:unsigned1";
+  stop.reply_to = "qd:{qd}:control:reply:unsigned1";
   std::string sent = RedisCommand("127.0.0.1", redis_.port(),
                                   "PUBLISH qd:control " + stop.Encode());
   EXPECT_EQ(sent, "2") << "both daemons received it";

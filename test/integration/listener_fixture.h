@@ -128,9 +128,9 @@ class ListenerTest : public ::testing::Test {
   }
   // The number of session keys in Redis.
   long long SessionKeys() const {
-    return RedisInt(
-        redis_.port(),
-        {"EVAL", "return #redis.call('KEYS', ARGV[1])", "0", "qd:session:*"});
+    return RedisInt(redis_.port(),
+                    {"EVAL", "return #redis.call('KEYS', ARGV[1])", "0",
+                     "qd:{qd}:session:*"});
   }
   // Logs in as `account` and checks the reply.
   void Login(LineClient& c, const std::string& account,

@@ -318,7 +318,8 @@ TEST_F(ListenerTest, SessionGoesOnWhileRedisHoldsWritesBack) {
   auto whos = Whos(c, 5);
   for (int i = 0; i < 5; ++i) EXPECT_EQ(whos[i].n, i + 1) << daemon_->Log();
   EXPECT_EQ(Pids(whos).size(), 5u);
-  EXPECT_TRUE(RedisStrings(redis_.port(), {"KEYS", "qd:session:*"}).empty());
+  EXPECT_TRUE(
+      RedisStrings(redis_.port(), {"KEYS", "qd:{qd}:session:*"}).empty());
   ASSERT_EQ(RedisStrings(redis_.port(), {"CLIENT", "UNPAUSE"}),
             std::vector<std::string>{"OK"});
   EXPECT_TRUE(WaitFor([&] { return SessionKeys() == 1; }, kReply));

@@ -318,7 +318,7 @@ TEST(MonitorTest, DaemonHashNamesWorkersAndSites) {
   ASSERT_TRUE(d.WaitForWorkers(2)) << d.Log();
   char host[256] = {};
   gethostname(host, sizeof(host) - 1);
-  std::string key = std::string("qd:daemon:") + host + ":generic";
+  std::string key = std::string("qd:{qd}:daemon:") + host + ":generic";
   ASSERT_TRUE(WaitFor(
       [&] {
         return RedisCommand("127.0.0.1", redis.port(),

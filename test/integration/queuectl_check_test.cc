@@ -100,7 +100,7 @@ class QueuectlCheckTest : public ::testing::Test {
   // A daemon hash as a live daemon publishes it (10 s TTL).
   void PublishDaemon(const std::string& host, const std::string& id,
                      int ready) {
-    std::string key = "qd:daemon:" + host + ":" + id;
+    std::string key = "qd:{qd}:daemon:" + host + ":" + id;
     Redis("HSET " + key + " pid 1 host " + host + " id " + id +
           " threads 4 workers 4 ready " + std::to_string(ready));
     Redis("EXPIRE " + key + " 10");
@@ -235,7 +235,7 @@ TEST_F(QueuectlCheckTest, CriticalWhenNoDaemonLivesWithoutWorkersMin) {
 
   PublishDaemon("h1", "generic", 2);
   ExpectPluginLine(Run({}), 0, "OK");
-  Redis("DEL qd:daemon:h1:generic");
+  Redis("DEL qd:{qd}:daemon:h1:generic");
   Check gone = Run({"--ready-warn", "10"});
   ExpectPluginLine(gone, 2, "CRITICAL");
   EXPECT_EQ(gone.text.rfind("no live daemon", 0), 0u) << gone.text;

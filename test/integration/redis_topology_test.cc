@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cluster_fixture.h"
 #include "daemon_harness.h"
 #include "queue_harness.h"
 #include "scale_out_harness.h"
@@ -138,46 +139,6 @@ TEST(ScaleOutTest, AUserNotAllowedRoleIsLetInWithAWarning) {
 // its slot is refused at start, with what to do; named by the node that
 // holds its slot, it runs (its retries through the delayed set too: the
 // promoter script's keys share the slot).
-// Three masters (with `replicas` each) made a cluster by redis-cli
-// --cluster create, waited on until every node says cluster_state:ok. A
-// node that misses 1 s of pings is failed over.
-void StartCluster(std::vector<std::unique_ptr<RedisServer>>* nodes_out,
-                  int replicas = 0) {
-  auto& nodes = *nodes_out;
-  std::vector<std::string> create = {"redis-cli", "--cluster", "create"};
-  for (int i = 0; i < 3 * (1 + replicas); ++i) {
-    // The bus port is given: port + 10000 (the default) may not be free.
-    nodes.push_back(std::make_unique<RedisServer>(
-        std::vector<std::string>{"--cluster-enabled", "yes",
-                                 "--cluster-config-file", "nodes.conf",
-                                 "--cluster-node-timeout", "1000",
-                                 "--cluster-port", std::to_string(FreePort())},
-        ""));
-    create.push_back("127.0.0.1:" + std::to_string(nodes.back()->port()));
-  }
-  create.insert(create.end(), {"--cluster-replicas", std::to_string(replicas),
-                               "--cluster-yes"});
-  TempDir dir;
-  pid_t pid = Spawn(create, {}, dir.File("create.log"));
-  int status = -1;
-  ASSERT_TRUE(WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; },
-                      milliseconds(30000)));
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << ReadFileText(dir.File("create.log"));
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        for (const auto& n : nodes) {
-          auto info = RedisStrings(n->port(), {"CLUSTER", "INFO"});
-          if (info.empty() ||
-              info[0].find("cluster_state:ok") == std::string::npos) {
-            return false;
-          }
-        }
-        return true;
-      },
-      milliseconds(30000)));
-}
-
 TEST(ScaleOutTest, ASiteOnAClusterMustNameTheNodeOfItsSlot) {
   std::vector<std::unique_ptr<RedisServer>> nodes;
   ASSERT_NO_FATAL_FAILURE(StartCluster(&nodes));

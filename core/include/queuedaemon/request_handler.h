@@ -41,8 +41,8 @@ struct RequestHandlerConfig {
 
 // The state a handler keeps for one connection between requests: loaded
 // before a request, saved after it when it changed (in Redis, as JSON, under
-// PREFIX:session:CONNECTION with the listener's session_ttl). Plain strings
-// only: it is data, never code.
+// PREFIX:{qd}:session:CONNECTION with the listener's session_ttl). Plain
+// strings only: it is data, never code.
 using SessionState = std::map<std::string, std::string>;
 
 // A request's surroundings, valid during one Login() or Handle() call.

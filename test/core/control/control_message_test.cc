@@ -24,7 +24,7 @@ std::string CommandJson(const Json& change = Json::object()) {
   Json j = {{"v", 1},
             {"cmd", "reload"},
             {"req", "r1"},
-            {"reply_to", "qd:control:reply:r1"},
+            {"reply_to", "qd:{qd}:control:reply:r1"},
             {"ts", 1700000000000}};
   for (const auto& [key, value] : change.items()) {
     if (value.is_null()) {
@@ -70,7 +70,7 @@ TEST_F(ControlMessageTest, MakeGivesAFreshRequestAReplyKeyAndTheTime) {
   EXPECT_EQ(a.cmd, "ps");
   EXPECT_FALSE(a.req.empty());
   EXPECT_NE(a.req, b.req);
-  EXPECT_EQ(a.reply_to, "qd:control:reply:" + a.req);
+  EXPECT_EQ(a.reply_to, "qd:{qd}:control:reply:" + a.req);
   EXPECT_GE(a.ts_ms, before);
   EXPECT_LE(a.ts_ms, EpochMs());
 }
@@ -158,8 +158,12 @@ TEST_F(ControlMessageTest, DecodeRefusesABadReplyKeyOrRequest) {
   EXPECT_FALSE(Decode({{"reply_to", "qd:{a}:q:jobs"}}).ok())
       << "answers must not be pushed into a queue";
   EXPECT_FALSE(Decode({{"reply_to", ""}}).ok());
+  EXPECT_FALSE(Decode({{"reply_to", "qd:control:reply:r1"}}).ok())
+      << "the name before the {qd} tag: a Cluster node other than the "
+         "tag's would answer MOVED";
   EXPECT_FALSE(
-      Decode({{"reply_to", "qd:control:reply:" + std::string(200, 'x')}}).ok());
+      Decode({{"reply_to", "qd:{qd}:control:reply:" + std::string(200, 'x')}})
+          .ok());
   EXPECT_FALSE(Decode({{"req", ""}}).ok());
   EXPECT_FALSE(Decode({{"req", std::string(65, 'r')}}).ok());
   EXPECT_TRUE(Decode({{"req", std::string(64, 'r')}}).ok());

@@ -135,7 +135,7 @@ TEST(SessionRecordTest, InvalidUtf8InStateIsReplacedNotThrown) {
 }
 
 TEST(SessionRecordTest, Key) {
-  EXPECT_EQ(SessionRecord::Key("qd", "c42"), "qd:session:c42");
+  EXPECT_EQ(SessionRecord::Key("qd", "c42"), "qd:{qd}:session:c42");
 }
 
 }  // namespace

@@ -54,8 +54,8 @@ TEST(UnservedScanTest, OnlyQueueStreamsOfNoConfiguredQueueAreUnserved) {
            "qd:{default}:xmpp:confirm",     // the XMPP confirmations
            "qd:{other}:q:nosuch",           // another site
            "xx:{default}:q:nosuch",         // another prefix
-           "qd:session:1:2:sip:3",          // a listener's session
-           "qd:daemon:host:generic",        // a daemon's hash
+           "qd:{qd}:session:1:2:sip:3",     // a listener's session
+           "qd:{qd}:daemon:host:generic",   // a daemon's hash
            "qd:{default}:qq:nosuch",        // not under q:
            "QD:{default}:q:nosuch",         // keys are case-sensitive
        }) {

@@ -13,6 +13,8 @@
 #include <string>
 
 #include "core/config/config.h"
+#include "core/config/own_keys.h"
+#include "core/redis/cluster_slots.h"
 #include "test/core/redis/lookup_fixtures.h"
 
 namespace qd {
@@ -71,11 +73,47 @@ TEST(ClusterLookupTest, MistakesAreNamedWithTheirPlace) {
       std::string::npos);
   EXPECT_NE(LoadError(site + "{ cluster: [] }\n").find("got none"),
             std::string::npos);
-  std::string top = LoadError("redis:\n  cluster: [h:7000]\n");
-  EXPECT_NE(top.find("x.yaml:2:"), std::string::npos) << top;
-  EXPECT_NE(top.find("top-level redis cannot be a Cluster yet"),
-            std::string::npos)
-      << top;
+  std::string top = LoadError("redis:\n  cluster: [h:7000]\n  db: 1\n");
+  EXPECT_NE(top.find("x.yaml:3:"), std::string::npos) << top;
+  EXPECT_NE(top.find("db does not go with cluster"), std::string::npos) << top;
+}
+
+// The top level on a Cluster: the daemon's own keys' tag picks its node,
+// and a site without a redis of its own goes to its own slot's node.
+TEST(ClusterLookupTest, ATopLevelClusterUsesTheOwnKeysTag) {
+  Config c = Load(
+      "redis:\n"
+      "  cluster: [10.0.0.1:7000, 10.0.0.2:7000]\n"
+      "sites:\n"
+      "  shop: { queues: { q: { handler: noop } } }\n"
+      "  blog:\n"
+      "    redis: embedded\n"
+      "    queues: { q: { handler: noop } }\n"
+      "  own:\n"
+      "    redis: redis://127.0.0.1:6390\n"
+      "    queues: { q: { handler: noop } }\n");
+  RedisUrl top;
+  ASSERT_TRUE(c.redis.Resolve(&top).ok());
+  ASSERT_TRUE(top.via_cluster());
+  EXPECT_EQ(top.cluster_key, "{qd}");
+  EXPECT_EQ(top.cluster_key, OwnKeys::kTag);
+  EXPECT_EQ(KeySlot(OwnKeys::Daemon("h", "generic")), KeySlot(top.cluster_key));
+  for (const char* name : {"shop", "blog"}) {
+    const SiteConfig& site = c.sites.at(name);
+    EXPECT_TRUE(site.redis.from_top_level) << name;
+    RedisUrl url;
+    ASSERT_TRUE(c.RedisOf(site).Resolve(&url).ok()) << name;
+    ASSERT_TRUE(url.via_cluster()) << name;
+    EXPECT_EQ(url.cluster_key, "{" + std::string(name) + "}");
+    EXPECT_EQ(url.cluster.size(), 2u);
+    EXPECT_FALSE(site.redis.SameAs(c.redis)) << name;
+  }
+  const SiteConfig& own = c.sites.at("own");
+  EXPECT_FALSE(own.redis.from_top_level);
+  RedisUrl url;
+  ASSERT_TRUE(c.RedisOf(own).Resolve(&url).ok());
+  EXPECT_FALSE(url.via_cluster());
+  EXPECT_EQ(url.port, 6390);
 }
 
 TEST(ClusterLookupTest, TheSlotsMasterOfTheKeyIsTheNode) {
