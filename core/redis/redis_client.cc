@@ -21,12 +21,21 @@ char kAuthReply, kSelectReply, kRoleReply;
 // Each Sentinel's (or Cluster node's) connect and reply.
 constexpr timeval kSentinelTimeout = {0, 500000};
 constexpr timeval kClusterTimeout = {0, 500000};
+// A side connection's replies when the client has no reply timeout.
+constexpr milliseconds kAskReplyTimeout(10000);
 
 bool StartsWith(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
 
 }  // namespace
+
+// privdata of a cluster url's command: `command` is its text (RESP), empty
+// when the command may not follow ASK.
+struct RedisClient::Pending {
+  Callback cb;
+  std::string command;
+};
 
 RedisClient::RedisClient(event_base* base, RedisUrl url, std::string name)
     : base_(base),
@@ -60,6 +69,9 @@ void RedisClient::set_reply_timeout(milliseconds timeout) {
   if (watch_timer_ == nullptr) {
     watch_timer_ =
         event_new(base_, -1, EV_PERSIST, &RedisClient::OnWatch, this);
+  }
+  for (auto& [node, link] : ask_links_) {
+    link->set_reply_timeout(timeout.count() > 0 ? timeout : kAskReplyTimeout);
   }
   watch_every_ = std::min(milliseconds(1000), timeout / 4);
   last_watch_ = std::chrono::steady_clock::now();
@@ -122,6 +134,7 @@ void RedisClient::Stop() {
     ac->data = nullptr;
     redisAsyncFree(ac);
   }
+  CloseAskLinks();
 }
 
 std::string RedisClient::AtServer(const std::string& why) const {
@@ -145,6 +158,9 @@ void RedisClient::Connect() {
 void RedisClient::ConnectTo(RedisUrl at) {
   at_ = std::move(at);
   cluster_logged_ = false;
+  ask_logged_ = false;
+  tryagain_logged_ = false;
+  ask_filter_.Reset();
   readonly_logged_ = false;
   ac_ = at_.is_unix ? redisAsyncConnectUnix(at_.host.c_str())
                     : redisAsyncConnect(at_.host.c_str(), at_.port);
@@ -308,6 +324,7 @@ void RedisClient::Lost(const std::string& why, bool refused) {
   connected_ = false;
   outstanding_ = 0;
   last_error_ = why;
+  CloseAskLinks();
   if (stopped_) return;
   // Logged when the outage begins, and again when a server that was only
   // unreachable starts refusing the login (a changed password).
@@ -336,14 +353,29 @@ void RedisClient::OnRetry(int, short, void* arg) {
 // with sdscatfmt, which cost ~7% of a no-op drain (its acks).
 bool RedisClient::Command(const std::vector<std::string_view>& args,
                           Callback cb) {
-  if (!connected_ || ac_ == nullptr) return false;
+  if (!connected_ || ac_ == nullptr || args.empty()) return false;
   thread_local RespBuffer scratch;  // keeps its capacity
   scratch.Clear();
   scratch.Add(args);
+  return Send(scratch.data(), args[0], std::move(cb));
+}
+
+bool RedisClient::Send(const std::string& resp, std::string_view name,
+                       Callback cb) {
+  if (url_.via_cluster()) {
+    auto* p = new Pending{std::move(cb),
+                          ask_filter_.Followable(name) ? resp : std::string()};
+    if (redisAsyncFormattedCommand(ac_, &RedisClient::OnClusterReply, p,
+                                   resp.data(), resp.size()) != REDIS_OK) {
+      delete p;
+      return false;
+    }
+    Sent();
+    return true;
+  }
   auto* heap = new Callback(std::move(cb));
-  if (redisAsyncFormattedCommand(ac_, &RedisClient::OnReply, heap,
-                                 scratch.data().data(),
-                                 scratch.data().size()) != REDIS_OK) {
+  if (redisAsyncFormattedCommand(ac_, &RedisClient::OnReply, heap, resp.data(),
+                                 resp.size()) != REDIS_OK) {
     delete heap;
     return false;
   }
@@ -357,7 +389,12 @@ void RedisClient::Flush() {
 
 bool RedisClient::CommandArgv(int argc, const char** argv, const size_t* lens,
                               Callback cb) {
-  if (!connected_ || ac_ == nullptr) return false;
+  if (!connected_ || ac_ == nullptr || argc < 1) return false;
+  if (url_.via_cluster()) {  // formatted here: the text is kept
+    std::vector<std::string_view> args;
+    for (int i = 0; i < argc; ++i) args.emplace_back(argv[i], lens[i]);
+    return Command(args, std::move(cb));
+  }
   auto* heap = new Callback(std::move(cb));
   if (redisAsyncCommandArgv(ac_, &RedisClient::OnReply, heap, argc, argv,
                             lens) != REDIS_OK) {
@@ -385,13 +422,102 @@ void RedisClient::OnReply(redisAsyncContext* ac, void* reply, void* privdata) {
   }
 }
 
+// As OnReply, but an ASK the command may follow sends it on to the
+// importing node: its callback waits for that node's reply.
+void RedisClient::OnClusterReply(redisAsyncContext* ac, void* reply,
+                                 void* privdata) {
+  auto* self = static_cast<RedisClient*>(ac->data);
+  if (self != nullptr && reply != nullptr && self->outstanding_ > 0) {
+    --self->outstanding_;
+    self->progress_ = std::chrono::steady_clock::now();
+  }
+  auto* r = static_cast<redisReply*>(reply);
+  std::unique_ptr<Pending> p(static_cast<Pending*>(privdata));
+  if (self != nullptr && !self->stopped_ && r != nullptr &&
+      !p->command.empty() && self->FollowAsk(r, p.get())) {
+    return;
+  }
+  p->command.clear();
+  if (p->cb) p->cb(r);
+  // Read again: the callback may have stopped this client.
+  self = static_cast<RedisClient*>(ac->data);
+  if (self != nullptr && r != nullptr && r->type == REDIS_REPLY_ERROR) {
+    self->Inspect(r);
+  }
+}
+
+bool RedisClient::FollowAsk(const redisReply* ask, Pending* p) {
+  std::string_view text = ReplyString(ask);
+  ClusterRedirect to;
+  if (ask->type != REDIS_REPLY_ERROR || !StartsWith(text, "ASK ") ||
+      !ParseRedirect(text, at_.host, &to)) {
+    return false;
+  }
+  AskLink* link = LinkTo(to.node);
+  if (link == nullptr) return false;
+  // The reply from there is inspected as one from here (TRYAGAIN, MOVED).
+  Callback cb = [this, cb = std::move(p->cb)](redisReply* r) {
+    if (cb) cb(r);
+    if (r != nullptr && r->type == REDIS_REPLY_ERROR && ac_ != nullptr) {
+      Inspect(r);
+    }
+  };
+  if (!link->Send(std::move(p->command), std::move(cb), std::string(text))) {
+    p->cb = std::move(cb);  // as not followed; Inspect() says it once
+    return false;
+  }
+  ++asks_followed_;
+  if (!ask_logged_) {
+    ask_logged_ = true;
+    spdlog::info(
+        "{}: redis {}: {}: the slot is migrating; commands on keys already "
+        "moved go to {} after ASKING",
+        name_, at_.Describe(), text, to.node.Describe());
+  }
+  return true;
+}
+
+AskLink* RedisClient::LinkTo(const ClusterNode& node) {
+  std::string key = node.Describe();
+  auto it = ask_links_.find(key);
+  if (it != ask_links_.end()) return it->second.get();
+  if (ask_links_.size() >= kMaxAskLinks) {
+    // A link with nothing queued and no back-off to remember gives way.
+    auto spare = std::find_if(
+        ask_links_.begin(), ask_links_.end(), [](const auto& entry) {
+          return entry.second->idle() && !entry.second->backing_off();
+        });
+    if (spare == ask_links_.end()) return nullptr;
+    ask_links_.erase(spare);
+  }
+  RedisUrl at = at_;  // the credentials, db and key of this connection
+  at.is_unix = false;
+  at.host = node.host;
+  at.port = node.port;
+  AskLink::Limits limits;
+  limits.connect_timeout = kClusterTimeout;
+  limits.reply_timeout =
+      reply_timeout_.count() > 0 ? reply_timeout_ : kAskReplyTimeout;
+  auto link = std::make_unique<AskLink>(base_, std::move(at), name_, limits);
+  return ask_links_.emplace(key, std::move(link)).first->second.get();
+}
+
+void RedisClient::CloseAskLinks() {
+  // Moved out first: a null reply's callback may send (and find no link).
+  auto links = std::move(ask_links_);
+  ask_links_.clear();
+  links.clear();
+}
+
 // READONLY with Sentinels or a Cluster: the master was demoted; ask them
 // again. Without them the url names a replica, which another connection
 // would not change: said once per connection. MOVED from a Cluster: the
 // slot has another master now (resharding, a failover); the reconnect asks
-// the cluster again. ASK (a slot half migrated) is not followed yet: the
-// command fails and its owner retries it; once the migration ends the old
-// node answers MOVED.
+// the cluster again. An ASK here was not followed (a script, a command
+// inside MULTI, a side connection backing off): the command failed and its
+// owner retries it; once the migration ends the old node answers MOVED.
+// TRYAGAIN: a multi-key command whose keys the migration has split; its
+// owner retries it too.
 void RedisClient::Inspect(const redisReply* r) {
   std::string_view text = ReplyString(r);
   if (StartsWith(text, "READONLY") && lookup_ != nullptr) {
@@ -402,8 +528,18 @@ void RedisClient::Inspect(const redisReply* r) {
     if (!cluster_logged_) {
       cluster_logged_ = true;
       spdlog::warn(
-          "{}: redis {}: {}: the slot is migrating; commands on "
-          "keys already moved fail until it ends",
+          "{}: redis {}: {}: the slot is migrating; commands on keys "
+          "already moved that cannot follow it (scripts, transactions, a "
+          "node unreachable) fail until it ends (their owners retry)",
+          name_, at_.Describe(), text);
+    }
+  } else if (StartsWith(text, "TRYAGAIN") && url_.via_cluster()) {
+    if (!tryagain_logged_) {
+      tryagain_logged_ = true;
+      spdlog::warn(
+          "{}: redis {}: {}: the slot is migrating and a command's keys are "
+          "split between two nodes; it fails until they are together (its "
+          "owner retries)",
           name_, at_.Describe(), text);
     }
   } else if (StartsWith(text, "READONLY") && !readonly_logged_) {
