@@ -21,8 +21,6 @@ char kAuthReply, kSelectReply, kRoleReply;
 // Each Sentinel's (or Cluster node's) connect and reply.
 constexpr timeval kSentinelTimeout = {0, 500000};
 constexpr timeval kClusterTimeout = {0, 500000};
-// A side connection's replies when the client has no reply timeout.
-constexpr milliseconds kAskReplyTimeout(10000);
 
 bool StartsWith(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
@@ -42,6 +40,7 @@ RedisClient::RedisClient(event_base* base, RedisUrl url, std::string name)
       url_(std::move(url)),
       at_(url_),
       name_(std::move(name)),
+      asks_(base_, name_, kClusterTimeout),
       backoff_(
           milliseconds(100),
           milliseconds(url_.via_sentinel() || url_.via_cluster() ? 1000 : 5000),
@@ -62,6 +61,7 @@ RedisClient::~RedisClient() {
 
 void RedisClient::set_reply_timeout(milliseconds timeout) {
   reply_timeout_ = timeout;
+  asks_.set_reply_timeout(timeout);
   if (timeout.count() == 0) {
     if (watch_timer_ != nullptr) event_del(watch_timer_);
     return;
@@ -69,9 +69,6 @@ void RedisClient::set_reply_timeout(milliseconds timeout) {
   if (watch_timer_ == nullptr) {
     watch_timer_ =
         event_new(base_, -1, EV_PERSIST, &RedisClient::OnWatch, this);
-  }
-  for (auto& [node, link] : ask_links_) {
-    link->set_reply_timeout(timeout.count() > 0 ? timeout : kAskReplyTimeout);
   }
   watch_every_ = std::min(milliseconds(1000), timeout / 4);
   last_watch_ = std::chrono::steady_clock::now();
@@ -134,7 +131,7 @@ void RedisClient::Stop() {
     ac->data = nullptr;
     redisAsyncFree(ac);
   }
-  CloseAskLinks();
+  asks_.CloseAll();
 }
 
 std::string RedisClient::AtServer(const std::string& why) const {
@@ -158,7 +155,7 @@ void RedisClient::Connect() {
 void RedisClient::ConnectTo(RedisUrl at) {
   at_ = std::move(at);
   cluster_logged_ = false;
-  ask_logged_ = false;
+  asks_.NewConnection();
   tryagain_logged_ = false;
   ask_filter_.Reset();
   readonly_logged_ = false;
@@ -324,7 +321,7 @@ void RedisClient::Lost(const std::string& why, bool refused) {
   connected_ = false;
   outstanding_ = 0;
   last_error_ = why;
-  CloseAskLinks();
+  asks_.CloseAll();
   if (stopped_) return;
   // Logged when the outage begins, and again when a server that was only
   // unreachable starts refusing the login (a changed password).
@@ -447,14 +444,6 @@ void RedisClient::OnClusterReply(redisAsyncContext* ac, void* reply,
 }
 
 bool RedisClient::FollowAsk(const redisReply* ask, Pending* p) {
-  std::string_view text = ReplyString(ask);
-  ClusterRedirect to;
-  if (ask->type != REDIS_REPLY_ERROR || !StartsWith(text, "ASK ") ||
-      !ParseRedirect(text, at_.host, &to)) {
-    return false;
-  }
-  AskLink* link = LinkTo(to.node);
-  if (link == nullptr) return false;
   // The reply from there is inspected as one from here (TRYAGAIN, MOVED).
   Callback cb = [this, cb = std::move(p->cb)](redisReply* r) {
     if (cb) cb(r);
@@ -462,51 +451,11 @@ bool RedisClient::FollowAsk(const redisReply* ask, Pending* p) {
       Inspect(r);
     }
   };
-  if (!link->Send(std::move(p->command), std::move(cb), std::string(text))) {
+  if (!asks_.Follow(ask, at_, std::move(p->command), std::move(cb))) {
     p->cb = std::move(cb);  // as not followed; Inspect() says it once
     return false;
   }
-  ++asks_followed_;
-  if (!ask_logged_) {
-    ask_logged_ = true;
-    spdlog::info(
-        "{}: redis {}: {}: the slot is migrating; commands on keys already "
-        "moved go to {} after ASKING",
-        name_, at_.Describe(), text, to.node.Describe());
-  }
   return true;
-}
-
-AskLink* RedisClient::LinkTo(const ClusterNode& node) {
-  std::string key = node.Describe();
-  auto it = ask_links_.find(key);
-  if (it != ask_links_.end()) return it->second.get();
-  if (ask_links_.size() >= kMaxAskLinks) {
-    // A link with nothing queued and no back-off to remember gives way.
-    auto spare = std::find_if(
-        ask_links_.begin(), ask_links_.end(), [](const auto& entry) {
-          return entry.second->idle() && !entry.second->backing_off();
-        });
-    if (spare == ask_links_.end()) return nullptr;
-    ask_links_.erase(spare);
-  }
-  RedisUrl at = at_;  // the credentials, db and key of this connection
-  at.is_unix = false;
-  at.host = node.host;
-  at.port = node.port;
-  AskLink::Limits limits;
-  limits.connect_timeout = kClusterTimeout;
-  limits.reply_timeout =
-      reply_timeout_.count() > 0 ? reply_timeout_ : kAskReplyTimeout;
-  auto link = std::make_unique<AskLink>(base_, std::move(at), name_, limits);
-  return ask_links_.emplace(key, std::move(link)).first->second.get();
-}
-
-void RedisClient::CloseAskLinks() {
-  // Moved out first: a null reply's callback may send (and find no link).
-  auto links = std::move(ask_links_);
-  ask_links_.clear();
-  links.clear();
 }
 
 // READONLY with Sentinels or a Cluster: the master was demoted; ask them

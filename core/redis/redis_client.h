@@ -30,7 +30,7 @@
 // the connection, so the reconnect asks the cluster again. ASK (the slot is
 // migrating and the command's key is already on the importing node) is
 // followed: the command goes again, after ASKING, on a side connection to
-// that node (core/redis/ask_link.h), and its reply, not the ASK, comes to
+// that node (core/redis/ask_router.h), and its reply, not the ASK, comes to
 // its callback, later than the replies of commands sent after it on other
 // keys (two commands on one key keep their order). To that end the client
 // of a cluster url keeps each command's text until its reply; other urls
@@ -57,8 +57,7 @@
 
 #include "core/config/redis_url.h"
 #include "core/redis/ask_filter.h"
-#include "core/redis/ask_link.h"
-#include "core/redis/cluster_slots.h"
+#include "core/redis/ask_router.h"
 #include "core/redis/redis_sentinel.h"
 #include "core/redis/reply_arena.h"
 #include "core/redis/server_lookup.h"
@@ -95,7 +94,7 @@ class RedisClient {
   // As configured (with Sentinels: the url they were asked with).
   const RedisUrl& url() const { return url_; }
   // Commands sent again to another node after ASK, since the start.
-  uint64_t asks_followed() const { return asks_followed_; }
+  uint64_t asks_followed() const { return asks_.followed(); }
 
   // Returns false (and does not call `cb`) when not connected.
   bool Command(const std::vector<std::string_view>& args, Callback cb);
@@ -124,11 +123,6 @@ class RedisClient {
   // Hands `p`'s command to the side connection of the node `ask` names;
   // false (and `p` untouched) when it cannot go there.
   bool FollowAsk(const redisReply* ask, Pending* p);
-  // The side connection to `node` (made when missing), or null when
-  // kMaxAskLinks others are busy.
-  AskLink* LinkTo(const ClusterNode& node);
-  // Closes the side connections: what they carry gets null replies.
-  void CloseAskLinks();
   bool Send(const std::string& resp, std::string_view name, Callback cb);
   // AUTH and ROLE, sent before anything else: Ready() once both answered.
   static void OnLogin(redisAsyncContext* ac, void* reply, void* privdata);
@@ -158,16 +152,12 @@ class RedisClient {
   // When url_ has Sentinels or a Cluster's seeds.
   std::unique_ptr<ServerLookup> lookup_;
   std::string name_;
+  AskRouter asks_;  // cluster urls: where commands answered ASK go
   redisAsyncContext* ac_ = nullptr;
-  int login_replies_ = 0;         // AUTH and ROLE replies still to come
-  bool cluster_logged_ = false;   // MOVED/ASK, once per connection
-  bool ask_logged_ = false;       // an ASK followed, the same
-  bool tryagain_logged_ = false;  // TRYAGAIN, the same
-  AskFilter ask_filter_;          // reset per connection
-  uint64_t asks_followed_ = 0;
-  // Side connections by node ("host:port"), at most kMaxAskLinks.
-  static constexpr size_t kMaxAskLinks = 8;
-  std::map<std::string, std::unique_ptr<AskLink>> ask_links_;
+  int login_replies_ = 0;             // AUTH and ROLE replies still to come
+  bool cluster_logged_ = false;       // MOVED/ASK, once per connection
+  bool tryagain_logged_ = false;      // TRYAGAIN, the same
+  AskFilter ask_filter_;              // reset per connection
   bool readonly_logged_ = false;      // READONLY without Sentinels, the same
   bool role_refusal_logged_ = false;  // ROLE refused (NOPERM), once
   bool connected_ = false;

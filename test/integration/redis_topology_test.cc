@@ -1,7 +1,9 @@
 // Redis behind Sentinel and in a Cluster (docs/scaling-out.md): a
 // failover followed with no acknowledged job lost, a user not allowed ROLE,
-// and a site that must name the Cluster node of its slot. Real
-// redis-server, redis-sentinel, redis-cli and queuedaemon processes.
+// a site that must name the Cluster node of its slot, and sites on a
+// cluster that follow a slot's migration (MOVED, ASK) and a promoted
+// replica. Real redis-server, redis-sentinel, redis-cli and queuedaemon
+// processes.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
