@@ -34,9 +34,15 @@ void SetField(HeldJob::Fields* fields, const std::string& name,
 }
 
 // MULTI + commands + EXEC as one pipelined burst; `done` gets EXEC's reply.
+// One command goes alone: it needs no transaction, and alone it follows a
+// Redis Cluster's ASK while the site's slot migrates (a transaction cannot).
 void Transaction(RedisClient& c,
                  const std::vector<std::vector<std::string_view>>& commands,
                  RedisClient::Callback done) {
+  if (commands.size() == 1) {
+    c.Command(commands[0], std::move(done));
+    return;
+  }
   c.Command({"MULTI"}, nullptr);
   for (const auto& cmd : commands) c.Command(cmd, nullptr);
   c.Command({"EXEC"}, std::move(done));

@@ -28,11 +28,19 @@ bool StartsWith(std::string_view text, std::string_view prefix) {
 
 }  // namespace
 
+// privdata of a cluster url's command: `command` is its text (RESP), empty
+// when the command may not follow ASK.
+struct RedisClient::Pending {
+  Callback cb;
+  std::string command;
+};
+
 RedisClient::RedisClient(event_base* base, RedisUrl url, std::string name)
     : base_(base),
       url_(std::move(url)),
       at_(url_),
       name_(std::move(name)),
+      asks_(base_, name_, kClusterTimeout),
       backoff_(
           milliseconds(100),
           milliseconds(url_.via_sentinel() || url_.via_cluster() ? 1000 : 5000),
@@ -53,6 +61,7 @@ RedisClient::~RedisClient() {
 
 void RedisClient::set_reply_timeout(milliseconds timeout) {
   reply_timeout_ = timeout;
+  asks_.set_reply_timeout(timeout);
   if (timeout.count() == 0) {
     if (watch_timer_ != nullptr) event_del(watch_timer_);
     return;
@@ -122,6 +131,7 @@ void RedisClient::Stop() {
     ac->data = nullptr;
     redisAsyncFree(ac);
   }
+  asks_.CloseAll();
 }
 
 std::string RedisClient::AtServer(const std::string& why) const {
@@ -145,6 +155,9 @@ void RedisClient::Connect() {
 void RedisClient::ConnectTo(RedisUrl at) {
   at_ = std::move(at);
   cluster_logged_ = false;
+  asks_.NewConnection();
+  tryagain_logged_ = false;
+  ask_filter_.Reset();
   readonly_logged_ = false;
   ac_ = at_.is_unix ? redisAsyncConnectUnix(at_.host.c_str())
                     : redisAsyncConnect(at_.host.c_str(), at_.port);
@@ -308,6 +321,7 @@ void RedisClient::Lost(const std::string& why, bool refused) {
   connected_ = false;
   outstanding_ = 0;
   last_error_ = why;
+  asks_.CloseAll();
   if (stopped_) return;
   // Logged when the outage begins, and again when a server that was only
   // unreachable starts refusing the login (a changed password).
@@ -336,14 +350,29 @@ void RedisClient::OnRetry(int, short, void* arg) {
 // with sdscatfmt, which cost ~7% of a no-op drain (its acks).
 bool RedisClient::Command(const std::vector<std::string_view>& args,
                           Callback cb) {
-  if (!connected_ || ac_ == nullptr) return false;
+  if (!connected_ || ac_ == nullptr || args.empty()) return false;
   thread_local RespBuffer scratch;  // keeps its capacity
   scratch.Clear();
   scratch.Add(args);
+  return Send(scratch.data(), args[0], std::move(cb));
+}
+
+bool RedisClient::Send(const std::string& resp, std::string_view name,
+                       Callback cb) {
+  if (url_.via_cluster()) {
+    auto* p = new Pending{std::move(cb),
+                          ask_filter_.Followable(name) ? resp : std::string()};
+    if (redisAsyncFormattedCommand(ac_, &RedisClient::OnClusterReply, p,
+                                   resp.data(), resp.size()) != REDIS_OK) {
+      delete p;
+      return false;
+    }
+    Sent();
+    return true;
+  }
   auto* heap = new Callback(std::move(cb));
-  if (redisAsyncFormattedCommand(ac_, &RedisClient::OnReply, heap,
-                                 scratch.data().data(),
-                                 scratch.data().size()) != REDIS_OK) {
+  if (redisAsyncFormattedCommand(ac_, &RedisClient::OnReply, heap, resp.data(),
+                                 resp.size()) != REDIS_OK) {
     delete heap;
     return false;
   }
@@ -357,7 +386,12 @@ void RedisClient::Flush() {
 
 bool RedisClient::CommandArgv(int argc, const char** argv, const size_t* lens,
                               Callback cb) {
-  if (!connected_ || ac_ == nullptr) return false;
+  if (!connected_ || ac_ == nullptr || argc < 1) return false;
+  if (url_.via_cluster()) {  // formatted here: the text is kept
+    std::vector<std::string_view> args;
+    for (int i = 0; i < argc; ++i) args.emplace_back(argv[i], lens[i]);
+    return Command(args, std::move(cb));
+  }
   auto* heap = new Callback(std::move(cb));
   if (redisAsyncCommandArgv(ac_, &RedisClient::OnReply, heap, argc, argv,
                             lens) != REDIS_OK) {
@@ -385,13 +419,54 @@ void RedisClient::OnReply(redisAsyncContext* ac, void* reply, void* privdata) {
   }
 }
 
+// As OnReply, but an ASK the command may follow sends it on to the
+// importing node: its callback waits for that node's reply.
+void RedisClient::OnClusterReply(redisAsyncContext* ac, void* reply,
+                                 void* privdata) {
+  auto* self = static_cast<RedisClient*>(ac->data);
+  if (self != nullptr && reply != nullptr && self->outstanding_ > 0) {
+    --self->outstanding_;
+    self->progress_ = std::chrono::steady_clock::now();
+  }
+  auto* r = static_cast<redisReply*>(reply);
+  std::unique_ptr<Pending> p(static_cast<Pending*>(privdata));
+  if (self != nullptr && !self->stopped_ && r != nullptr &&
+      !p->command.empty() && self->FollowAsk(r, p.get())) {
+    return;
+  }
+  p->command.clear();
+  if (p->cb) p->cb(r);
+  // Read again: the callback may have stopped this client.
+  self = static_cast<RedisClient*>(ac->data);
+  if (self != nullptr && r != nullptr && r->type == REDIS_REPLY_ERROR) {
+    self->Inspect(r);
+  }
+}
+
+bool RedisClient::FollowAsk(const redisReply* ask, Pending* p) {
+  // The reply from there is inspected as one from here (TRYAGAIN, MOVED).
+  Callback cb = [this, cb = std::move(p->cb)](redisReply* r) {
+    if (cb) cb(r);
+    if (r != nullptr && r->type == REDIS_REPLY_ERROR && ac_ != nullptr) {
+      Inspect(r);
+    }
+  };
+  if (!asks_.Follow(ask, at_, std::move(p->command), std::move(cb))) {
+    p->cb = std::move(cb);  // as not followed; Inspect() says it once
+    return false;
+  }
+  return true;
+}
+
 // READONLY with Sentinels or a Cluster: the master was demoted; ask them
 // again. Without them the url names a replica, which another connection
 // would not change: said once per connection. MOVED from a Cluster: the
 // slot has another master now (resharding, a failover); the reconnect asks
-// the cluster again. ASK (a slot half migrated) is not followed yet: the
-// command fails and its owner retries it; once the migration ends the old
-// node answers MOVED.
+// the cluster again. An ASK here was not followed (a script, a command
+// inside MULTI, a side connection backing off): the command failed and its
+// owner retries it; once the migration ends the old node answers MOVED.
+// TRYAGAIN: a multi-key command whose keys the migration has split; its
+// owner retries it too.
 void RedisClient::Inspect(const redisReply* r) {
   std::string_view text = ReplyString(r);
   if (StartsWith(text, "READONLY") && lookup_ != nullptr) {
@@ -402,8 +477,18 @@ void RedisClient::Inspect(const redisReply* r) {
     if (!cluster_logged_) {
       cluster_logged_ = true;
       spdlog::warn(
-          "{}: redis {}: {}: the slot is migrating; commands on "
-          "keys already moved fail until it ends",
+          "{}: redis {}: {}: the slot is migrating; commands on keys "
+          "already moved that cannot follow it (scripts, transactions, a "
+          "node unreachable) fail until it ends (their owners retry)",
+          name_, at_.Describe(), text);
+    }
+  } else if (StartsWith(text, "TRYAGAIN") && url_.via_cluster()) {
+    if (!tryagain_logged_) {
+      tryagain_logged_ = true;
+      spdlog::warn(
+          "{}: redis {}: {}: the slot is migrating and a command's keys are "
+          "split between two nodes; it fails until they are together (its "
+          "owner retries)",
           name_, at_.Describe(), text);
     }
   } else if (StartsWith(text, "READONLY") && !readonly_logged_) {

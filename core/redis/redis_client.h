@@ -27,15 +27,27 @@
 // A url with a Cluster's seeds (core/redis/cluster_lookup.h) is looked up
 // the same way: the master of the url's key slot, checked with ROLE. MOVED
 // (the slot has moved: resharding, or a replica promoted) and READONLY drop
-// the connection, so the reconnect asks the cluster again; ASK (a slot
-// migrating) is logged once and the command fails (its owner retries). A
-// MOVED or ASK from a url naming one node is logged once per connection
-// with what to do. Single-threaded: used only from its loop.
+// the connection, so the reconnect asks the cluster again. ASK (the slot is
+// migrating and the command's key is already on the importing node) is
+// followed: the command goes again, after ASKING, on a side connection to
+// that node (core/redis/ask_router.h), and its reply, not the ASK, comes to
+// its callback, later than the replies of commands sent after it on other
+// keys (two commands on one key keep their order). To that end the client
+// of a cluster url keeps each command's text until its reply; other urls
+// keep nothing. Not followed (the command fails with the ASK, its owner
+// retries, as it does for any error): scripts and everything between MULTI
+// and EXEC (core/redis/ask_filter.h says why), and
+// commands for a node whose side connection failed and is backing off.
+// TRYAGAIN (a multi-key command whose keys are split by the migration)
+// fails the command; it and an ASK not followed are logged once per
+// connection. A MOVED or ASK from a url naming one node is logged once per
+// connection with what to do. Single-threaded: used only from its loop.
 #pragma once
 
 #include <hiredis/hiredis.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
@@ -44,6 +56,8 @@
 #include <vector>
 
 #include "core/config/redis_url.h"
+#include "core/redis/ask_filter.h"
+#include "core/redis/ask_router.h"
 #include "core/redis/redis_sentinel.h"
 #include "core/redis/reply_arena.h"
 #include "core/redis/server_lookup.h"
@@ -79,6 +93,8 @@ class RedisClient {
   const std::string& last_error() const { return last_error_; }
   // As configured (with Sentinels: the url they were asked with).
   const RedisUrl& url() const { return url_; }
+  // Commands sent again to another node after ASK, since the start.
+  uint64_t asks_followed() const { return asks_.followed(); }
 
   // Returns false (and does not call `cb`) when not connected.
   bool Command(const std::vector<std::string_view>& args, Callback cb);
@@ -100,6 +116,14 @@ class RedisClient {
   static void OnConnect(const redisAsyncContext* ac, int status);
   static void OnDisconnect(const redisAsyncContext* ac, int status);
   static void OnReply(redisAsyncContext* ac, void* reply, void* privdata);
+  // A cluster url's commands: the callback and the command's text.
+  struct Pending;
+  static void OnClusterReply(redisAsyncContext* ac, void* reply,
+                             void* privdata);
+  // Hands `p`'s command to the side connection of the node `ask` names;
+  // false (and `p` untouched) when it cannot go there.
+  bool FollowAsk(const redisReply* ask, Pending* p);
+  bool Send(const std::string& resp, std::string_view name, Callback cb);
   // AUTH and ROLE, sent before anything else: Ready() once both answered.
   static void OnLogin(redisAsyncContext* ac, void* reply, void* privdata);
   static void OnMessage(redisAsyncContext* ac, void* reply, void* privdata);
@@ -114,7 +138,8 @@ class RedisClient {
   std::string AtServer(const std::string& why) const;
   // Frees the connection (pending callbacks get null replies), then Lost().
   void Drop(const std::string& why, bool refused = false);
-  // READONLY drops the connection; MOVED/ASK is logged once.
+  // READONLY and MOVED drop the connection; an ASK not followed and
+  // TRYAGAIN are logged once.
   void Inspect(const redisReply* error);
   // Logged in (or no login needed): commands may go.
   void Ready();
@@ -127,9 +152,12 @@ class RedisClient {
   // When url_ has Sentinels or a Cluster's seeds.
   std::unique_ptr<ServerLookup> lookup_;
   std::string name_;
+  AskRouter asks_;  // cluster urls: where commands answered ASK go
   redisAsyncContext* ac_ = nullptr;
   int login_replies_ = 0;             // AUTH and ROLE replies still to come
   bool cluster_logged_ = false;       // MOVED/ASK, once per connection
+  bool tryagain_logged_ = false;      // TRYAGAIN, the same
+  AskFilter ask_filter_;              // reset per connection
   bool readonly_logged_ = false;      // READONLY without Sentinels, the same
   bool role_refusal_logged_ = false;  // ROLE refused (NOPERM), once
   bool connected_ = false;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/redis/cluster_lookup.h"
+#include "core/redis/cluster_slots.h"
 #include "core/redis/redis_client.h"
 #include "core/redis/redis_sentinel.h"
 
@@ -97,6 +98,11 @@ Status RedisConn::Open(const RedisUrl& url, std::unique_ptr<RedisConn>* out,
       ConnectTo(at, kConnectTimeout, reply_timeout, LooksUp(url), &why);
   if (c == nullptr) return Status::Error(name + ": " + why);
   out->reset(new RedisConn(c, std::move(name)));
+  if (url.via_cluster()) {
+    (*out)->cluster_ = true;
+    (*out)->at_ = at;
+    (*out)->reply_timeout_ = reply_timeout;
+  }
   return Status::Ok();
 }
 
@@ -188,13 +194,18 @@ Status RedisConn::Call(const std::vector<std::string_view>& args,
 void RedisConn::Append(const std::vector<std::string_view>& args) {
   RespBuffer buf;
   buf.Add(args);
-  AppendRaw(buf);
+  // Only fails on out-of-memory; the next Read() then reports c_->err.
+  (void)redisAppendFormattedCommand(c_, buf.data().data(), buf.data().size());
+  if (cluster_ && !args.empty()) {
+    queued_.push_back(ask_filter_.Followable(args[0]) ? buf.data()
+                                                      : std::string());
+  }
 }
 
 void RedisConn::AppendRaw(const RespBuffer& commands) {
-  // Only fails on out-of-memory; the next Read() then reports c_->err.
   (void)redisAppendFormattedCommand(c_, commands.data().data(),
                                     commands.data().size());
+  if (cluster_) queued_.insert(queued_.end(), commands.commands(), "");
 }
 
 Status RedisConn::Read(ReplyPtr* reply) {
@@ -202,6 +213,43 @@ Status RedisConn::Read(ReplyPtr* reply) {
   if (redisGetReply(c_, &r) != REDIS_OK || r == nullptr) {
     return Error(c_->err != 0 ? c_->errstr : "connection lost");
   }
+  reply->reset(static_cast<redisReply*>(r));
+  if (!cluster_ || queued_.empty()) return Status::Ok();
+  std::string command = std::move(queued_.front());
+  queued_.pop_front();
+  std::string_view text = ReplyString(reply->get());
+  if (command.empty() || (*reply)->type != REDIS_REPLY_ERROR ||
+      text.substr(0, 4) != "ASK ") {
+    return Status::Ok();
+  }
+  ReplyPtr ask = std::move(*reply);
+  return FollowAsk(ask.get(), command, reply);
+}
+
+Status RedisConn::FollowAsk(const redisReply* ask, const std::string& command,
+                            ReplyPtr* reply) {
+  std::string text(ReplyString(ask));
+  ClusterRedirect to;
+  if (!ParseRedirect(text, at_.host, &to)) return Error(text);
+  RedisUrl node = at_;
+  node.host = to.node.host;
+  node.port = to.node.port;
+  std::string where = "redis " + node.Describe() + " (" + text + "): ";
+  std::string why;
+  redisContext* c =
+      ConnectTo(node, kConnectTimeout, reply_timeout_, false, &why);
+  if (c == nullptr) return Status::Error(where + why);
+  static constexpr char kAsking[] = "*1\r\n$6\r\nASKING\r\n";
+  (void)redisAppendFormattedCommand(c, kAsking, sizeof(kAsking) - 1);
+  (void)redisAppendFormattedCommand(c, command.data(), command.size());
+  void* asking = nullptr;
+  void* r = nullptr;
+  bool ok = redisGetReply(c, &asking) == REDIS_OK &&
+            redisGetReply(c, &r) == REDIS_OK && r != nullptr;
+  if (asking != nullptr) freeReplyObject(asking);
+  if (!ok) why = c->err != 0 ? c->errstr : "connection lost";
+  redisFree(c);
+  if (!ok) return Status::Error(where + why);
   reply->reset(static_cast<redisReply*>(r));
   return Status::Ok();
 }

@@ -9,17 +9,29 @@
 // can print it as is. Pipelining is explicit: Append()/AppendRaw() queue
 // commands locally, Read() flushes the queue and returns the next reply in
 // order. After an I/O error the connection is unusable (hiredis sets its error
-// for good). Not thread-safe.
+// for good).
+//
+// On a url with a Cluster's seeds, a command the node answers `ASK SLOT
+// HOST:PORT` (the slot is migrating, the key already moved) is sent again,
+// after ASKING, on a short connection to HOST:PORT (same login, the same
+// timeouts), and its reply comes in place of the ASK; a failure there is an
+// error naming that node. As with RedisClient, scripts (EVAL, FCALL), the
+// commands of a MULTI block and AppendRaw()'s commands are not followed
+// (core/redis/ask_filter.h): their ASK comes back as
+// the reply. For that the text of each command Append()ed is kept until
+// Read() returns its reply (only on a cluster url). Not thread-safe.
 #pragma once
 
 #include <hiredis/hiredis.h>
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/config/redis_url.h"
+#include "core/redis/ask_filter.h"
 #include "core/redis/resp_buffer.h"
 #include "queuedaemon/status.h"
 
@@ -84,9 +96,20 @@ class RedisConn {
  private:
   RedisConn(redisContext* c, std::string name)
       : c_(c), name_(std::move(name)) {}
+  // `command` again on a short connection to the node `ask` names.
+  Status FollowAsk(const redisReply* ask, const std::string& command,
+                   ReplyPtr* reply);
 
   redisContext* c_;
   std::string name_;
+  // A cluster url's node, with the credentials: for following ASK.
+  RedisUrl at_;
+  bool cluster_ = false;
+  timeval reply_timeout_ = {30, 0};
+  AskFilter ask_filter_;
+  // Per command queued and not yet read: its text when it may follow ASK,
+  // else "" (cluster urls only).
+  std::deque<std::string> queued_;
 };
 
 }  // namespace qd

@@ -1,12 +1,16 @@
 // Redis behind Sentinel and in a Cluster (docs/scaling-out.md): a
 // failover followed with no acknowledged job lost, a user not allowed ROLE,
-// and a site that must name the Cluster node of its slot. Real
-// redis-server, redis-sentinel, redis-cli and queuedaemon processes.
+// a site that must name the Cluster node of its slot, and sites on a
+// cluster that follow a slot's migration (MOVED, ASK) and a promoted
+// replica. Real redis-server, redis-sentinel, redis-cli and queuedaemon
+// processes.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -135,6 +139,91 @@ TEST(ScaleOutTest, AUserNotAllowedRoleIsLetInWithAWarning) {
   EXPECT_EQ(d.Log().find("s3cret-pw"), std::string::npos);
 }
 
+// The live node of `nodes` that serves `key` (other than `not_port`), or
+// null: other nodes, replicas included, answer MOVED.
+RedisServer* NodeOf(const std::vector<std::unique_ptr<RedisServer>>& nodes,
+                    const std::string& key, int not_port = 0) {
+  for (const auto& n : nodes) {
+    if (n->port() != not_port && Alive(n->pid()) &&
+        RedisInt(n->port(), {"EXISTS", key}) >= 0) {
+      return n.get();
+    }
+  }
+  return nullptr;
+}
+
+// Moves `slot` from the master at `from` to the one at `to` as redis-cli
+// --cluster reshard does: SETSLOT IMPORTING and MIGRATING, then MIGRATE one
+// key at a time (streams first: the keys the workers read all the time),
+// `after_each` run after each key, then SETSLOT NODE on every master.
+void MigrateSlot(
+    int slot, int from, int to, const std::vector<int>& masters,
+    const std::function<void(const std::string&)>& after_each =
+        [](const std::string&) {}) {
+  std::string s = std::to_string(slot);
+  std::string from_id = RedisStrings(from, {"CLUSTER", "MYID"}).at(0);
+  std::string to_id = RedisStrings(to, {"CLUSTER", "MYID"}).at(0);
+  ASSERT_EQ(
+      RedisStrings(to, {"CLUSTER", "SETSLOT", s, "IMPORTING", from_id}).at(0),
+      "OK");
+  ASSERT_EQ(
+      RedisStrings(from, {"CLUSTER", "SETSLOT", s, "MIGRATING", to_id}).at(0),
+      "OK");
+  std::vector<std::string> keys =
+      RedisStrings(from, {"CLUSTER", "GETKEYSINSLOT", s, "1000"});
+  ASSERT_FALSE(keys.empty());
+  std::stable_partition(keys.begin(), keys.end(), [](const std::string& k) {
+    return k.find(":q:") != std::string::npos;
+  });
+  for (const std::string& key : keys) {
+    ASSERT_EQ(RedisStrings(from, {"MIGRATE", "127.0.0.1", std::to_string(to),
+                                  key, "0", "5000"})
+                  .at(0),
+              "OK")
+        << key;
+    after_each(key);
+  }
+  for (int port : masters) {
+    ASSERT_EQ(
+        RedisStrings(port, {"CLUSTER", "SETSLOT", s, "NODE", to_id}).at(0),
+        "OK");
+  }
+}
+
+// Kills `master` -9 and waits until a replica serves `key` in its place.
+RedisServer* KillAndWaitForPromotion(
+    const std::vector<std::unique_ptr<RedisServer>>& nodes, RedisServer* master,
+    const std::string& key) {
+  int old_port = master->port();
+  master->Kill();
+  RedisServer* promoted = nullptr;
+  EXPECT_TRUE(WaitFor([&] { return (promoted = NodeOf(nodes, key, old_port)); },
+                      milliseconds(30000)));
+  return promoted;
+}
+
+// "127.0.0.1:P1, 127.0.0.1:P2, ...": every node, as the seeds.
+std::string Seeds(const std::vector<std::unique_ptr<RedisServer>>& nodes) {
+  std::string seeds;
+  for (const auto& n : nodes) {
+    seeds += (seeds.empty() ? "" : ", ") + std::string("127.0.0.1:") +
+             std::to_string(n->port());
+  }
+  return seeds;
+}
+
+// Enqueues `payloads` on `site`'s queue at the node at `port` and waits
+// until a replica has them (WAIT), when `replicated`.
+void EnqueueReplicated(int port, const std::string& site,
+                       const std::vector<std::string>& payloads) {
+  std::vector<std::vector<std::string>> cmds;
+  for (const auto& p : payloads) {
+    cmds.push_back({"XADD", "qd:{" + site + "}:q:jobs", "*", "payload", p});
+  }
+  cmds.push_back({"WAIT", "1", "5000"});
+  ASSERT_EQ(RedisPipeline(port, cmds), cmds.size());
+}
+
 // A Redis Cluster of three masters: a site whose url names a node without
 // its slot is refused at start, with what to do; named by the node that
 // holds its slot, it runs (its retries through the delayed set too: the
@@ -151,7 +240,9 @@ TEST(ScaleOutTest, ASiteOnAClusterMustNameTheNodeOfItsSlot) {
   ASSERT_NE(owner, 0);
   ASSERT_NE(other, 0);
 
-  RedisServer own;  // the daemon's own Redis cannot be a Cluster
+  // The daemon's own Redis: standalone here (the top level on a Cluster:
+  // cluster_top_level_test.cc).
+  RedisServer own;
   auto config = [&](int node) {
     std::string text = QueueConfig(own.url(), 1);
     std::string site = "  a:\n    queues:\n";
@@ -224,27 +315,8 @@ TEST(ScaleOutTest, ASiteOnAClusterFollowsItsSlotToAnotherMaster) {
       << d.Log();
 
   // Move the slot from `owner` to `other`, as redis-cli --cluster reshard.
-  std::string slot = std::to_string(KeySlotOf("{a}", owner));
-  std::string from = RedisStrings(owner, {"CLUSTER", "MYID"}).at(0);
-  std::string to = RedisStrings(other, {"CLUSTER", "MYID"}).at(0);
-  ASSERT_EQ(RedisStrings(other, {"CLUSTER", "SETSLOT", slot, "IMPORTING", from})
-                .at(0),
-            "OK");
-  ASSERT_EQ(
-      RedisStrings(owner, {"CLUSTER", "SETSLOT", slot, "MIGRATING", to}).at(0),
-      "OK");
-  std::vector<std::string> keys =
-      RedisStrings(owner, {"CLUSTER", "GETKEYSINSLOT", slot, "1000"});
-  ASSERT_FALSE(keys.empty());
-  std::vector<std::string> migrate = {
-      "MIGRATE", "127.0.0.1", std::to_string(other), "", "0", "5000", "KEYS"};
-  migrate.insert(migrate.end(), keys.begin(), keys.end());
-  ASSERT_EQ(RedisStrings(owner, migrate).at(0), "OK");
-  for (int port : {other, owner, third}) {
-    ASSERT_EQ(
-        RedisStrings(port, {"CLUSTER", "SETSLOT", slot, "NODE", to}).at(0),
-        "OK");
-  }
+  ASSERT_NO_FATAL_FAILURE(MigrateSlot(static_cast<int>(KeySlotOf("{a}", owner)),
+                                      owner, other, {other, owner, third}));
   std::vector<std::string> after = Numbered("after", 300);
   Enqueue(other, "a", after);
   want.insert(want.end(), after.begin(), after.end());
@@ -270,23 +342,9 @@ TEST(ScaleOutTest, ASiteOnAClusterFollowsAPromotedReplica) {
   std::vector<std::unique_ptr<RedisServer>> nodes;
   ASSERT_NO_FATAL_FAILURE(StartCluster(&nodes, 1));
   const std::string key = "qd:{a}:delayed";
-  // The master of the slot: replicas answer MOVED too.
-  auto master_of_a = [&](int not_port) {
-    for (const auto& n : nodes) {
-      if (n->port() != not_port && Alive(n->pid()) &&
-          RedisInt(n->port(), {"EXISTS", key}) == 0) {
-        return n.get();
-      }
-    }
-    return static_cast<RedisServer*>(nullptr);
-  };
-  RedisServer* owner = master_of_a(0);
+  RedisServer* owner = NodeOf(nodes, key);
   ASSERT_NE(owner, nullptr);
-  std::string seeds;
-  for (const auto& n : nodes) {
-    seeds += (seeds.empty() ? "" : ", ") + std::string("127.0.0.1:") +
-             std::to_string(n->port());
-  }
+  std::string seeds = Seeds(nodes);
   RedisServer own;
   std::string text = QueueConfig(own.url(), 2);
   std::string site = "  a:\n    queues:\n";
@@ -295,12 +353,7 @@ TEST(ScaleOutTest, ASiteOnAClusterFollowsAPromotedReplica) {
   Daemon d(text);
   ASSERT_TRUE(d.WaitForWorkers(2));
   std::vector<std::string> want = Numbered("before", 1000);
-  std::vector<std::vector<std::string>> cmds;
-  for (const auto& p : want) {
-    cmds.push_back({"XADD", "qd:{a}:q:jobs", "*", "payload", p});
-  }
-  cmds.push_back({"WAIT", "1", "5000"});
-  ASSERT_EQ(RedisPipeline(owner->port(), cmds), cmds.size());
+  ASSERT_NO_FATAL_FAILURE(EnqueueReplicated(owner->port(), "a", want));
   std::map<std::string, int> r;
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -308,11 +361,8 @@ TEST(ScaleOutTest, ASiteOnAClusterFollowsAPromotedReplica) {
         return Covered(r, want) >= 100;
       },
       milliseconds(30000)));
-  int old_port = owner->port();
-  owner->Kill();
-  RedisServer* promoted = nullptr;
-  ASSERT_TRUE(WaitFor([&] { return (promoted = master_of_a(old_port)); },
-                      milliseconds(30000)));
+  RedisServer* promoted = KillAndWaitForPromotion(nodes, owner, key);
+  ASSERT_NE(promoted, nullptr);
   std::vector<std::string> after = Numbered("after", 1000);
   Enqueue(promoted->port(), "a", after);
   want.insert(want.end(), after.begin(), after.end());
@@ -328,6 +378,110 @@ TEST(ScaleOutTest, ASiteOnAClusterFollowsAPromotedReplica) {
   for (const std::string& p : want) duplicates += r[p] > 1 ? r[p] - 1 : 0;
   std::printf("failover: %zu jobs, lost 0, duplicates %d\n", want.size(),
               duplicates);
+}
+
+// Six sites spread over a cluster of three masters (two sites each, each
+// master with a replica) run 3,000 jobs. Mid-run one site's slot is
+// migrated to another master a key at a time, the daemon following ASK for
+// the keys already moved (the test waits for that after the first key);
+// then the third master is killed -9 and its replica promoted. Every job
+// runs; duplicates are counted and printed.
+TEST(ScaleOutTest, SitesOnAClusterFollowAskAndAFailoverWithNoJobLost) {
+  std::vector<std::unique_ptr<RedisServer>> nodes;
+  ASSERT_NO_FATAL_FAILURE(StartCluster(&nodes, 1));
+  std::vector<RedisServer*> masters;
+  for (const auto& n : nodes) {
+    std::vector<std::string> role = RedisStrings(n->port(), {"ROLE"});
+    if (!role.empty() && role[0] == "master") masters.push_back(n.get());
+  }
+  ASSERT_EQ(masters.size(), 3u);
+  // Two sites per master, by their slots.
+  std::map<RedisServer*, std::vector<std::string>> by_master;
+  std::vector<std::string> sites;
+  for (int i = 0; sites.size() < 6 && i < 200; ++i) {
+    std::string site = "s" + std::to_string(i);
+    RedisServer* at = NodeOf(nodes, "qd:{" + site + "}:q:jobs");
+    ASSERT_NE(at, nullptr);
+    if (by_master[at].size() == 2) continue;
+    by_master[at].push_back(site);
+    sites.push_back(site);
+  }
+  ASSERT_EQ(sites.size(), 6u);
+  RedisServer* from = masters[0];
+  RedisServer* to = masters[1];
+  RedisServer* doomed = masters[2];
+  const std::string moving = by_master[from][0];
+
+  RedisServer own;
+  std::string text = QueueConfig(own.url(), 2);
+  text.erase(text.find("sites:\n"));
+  text += "sites:\n";
+  for (const std::string& site : sites) {
+    text += "  " + site + ":\n    redis: { cluster: [" + Seeds(nodes) +
+            "] }\n    queues:\n      jobs: { handler: testkit, record: "
+            "RUN_DIR/record.txt }\n";
+  }
+  Daemon d(text);
+  ASSERT_TRUE(d.WaitForWorkers(2));
+  // Half before, on each site's master; slow enough (2 ms a job) that the
+  // moving site still has jobs when its slot starts to move.
+  std::vector<std::string> want;
+  for (const std::string& site : sites) {
+    std::vector<std::string> jobs = Numbered("sleep:2:" + site + "-a", 250);
+    ASSERT_NO_FATAL_FAILURE(EnqueueReplicated(
+        NodeOf(nodes, "qd:{" + site + "}:q:jobs")->port(), site, jobs));
+    want.insert(want.end(), jobs.begin(), jobs.end());
+  }
+  std::string rec = d.dir().File("record.txt");
+  std::map<std::string, int> r;
+  ASSERT_TRUE(WaitFor([&] { return Covered(ReadRecord(rec), want) >= 200; },
+                      milliseconds(20000)));
+
+  // The moving site's stream goes first; its workers then meet ASK on
+  // their next command, which the test waits for before moving the rest.
+  const std::string followed = "after ASKING";
+  ASSERT_NO_FATAL_FAILURE(MigrateSlot(
+      static_cast<int>(KeySlotOf("{" + moving + "}", from->port())),
+      from->port(), to->port(), {from->port(), to->port(), doomed->port()},
+      [&](const std::string& key) {
+        if (key.find(":q:") == std::string::npos) return;
+        EXPECT_TRUE(WaitFor([&] { return d.LogCount(followed) > 0; },
+                            milliseconds(10000)))
+            << d.LogTail(30);
+      }));
+  RedisServer* promoted = KillAndWaitForPromotion(
+      nodes, doomed, "qd:{" + by_master[doomed][0] + "}:q:jobs");
+  ASSERT_NE(promoted, nullptr);
+
+  // The other half, on each site's master now (the nodes answer
+  // CLUSTERDOWN for a moment after the promotion).
+  for (const std::string& site : sites) {
+    std::vector<std::string> jobs = Numbered("sleep:0:" + site + "-b", 250);
+    RedisServer* at = nullptr;
+    ASSERT_TRUE(WaitFor(
+        [&] { return (at = NodeOf(nodes, "qd:{" + site + "}:q:jobs")); },
+        milliseconds(10000)))
+        << site;
+    Enqueue(at->port(), site, jobs);
+    want.insert(want.end(), jobs.begin(), jobs.end());
+  }
+  ASSERT_EQ(want.size(), 3000u);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        r = ReadRecord(rec);
+        return Covered(r, want) == want.size();
+      },
+      milliseconds(30000)))
+      << "done " << Covered(r, want) << " of " << want.size() << "\n"
+      << d.LogTail(40);
+  int duplicates = 0;
+  for (const std::string& p : want) duplicates += r[p] > 1 ? r[p] - 1 : 0;
+  std::printf(
+      "ASK and failover: %zu jobs on 6 sites, lost 0, duplicates %d; ASK "
+      "followed (logged by %zu connections)\n",
+      want.size(), duplicates, d.LogCount(followed));
+  EXPECT_GE(d.LogCount(followed), 1u);
+  EXPECT_NE(d.Log().find("the slot moved"), std::string::npos);
 }
 
 }  // namespace
