@@ -123,13 +123,8 @@ TEST_F(ClusterTopLevelTest, OwnKeysShareTheTagsNodeAndSitesTheirOwn) {
   std::vector<std::string> want = want_a;
   want.insert(want.end(), want_b.begin(), want_b.end());
   std::map<std::string, int> r;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        r = ReadRecord(d.dir().File("record.txt"));
-        return Covered(r, want) == want.size();
-      },
-      milliseconds(30000)))
-      << "done " << Covered(r, want) << " of " << want.size() << "\n"
+  ASSERT_TRUE(
+      WaitForCovered(d.dir().File("record.txt"), want, milliseconds(30000), &r))
       << d.Log();
 
   // The daemon's hash is on the tag's node, and queuectl finds it there:
@@ -172,13 +167,8 @@ TEST_F(ClusterTopLevelTest, OwnKeysShareTheTagsNodeAndSitesTheirOwn) {
             std::string::npos)
       << resume.out;
   want.insert(want.end(), held.begin(), held.end());
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        r = ReadRecord(d.dir().File("record.txt"));
-        return Covered(r, want) == want.size();
-      },
-      milliseconds(30000)))
-      << "done " << Covered(r, want) << " of " << want.size();
+  ASSERT_TRUE(WaitForCovered(d.dir().File("record.txt"), want,
+                             milliseconds(30000), &r));
 
   // The API lists the daemon from the same node.
   std::string body;

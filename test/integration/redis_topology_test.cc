@@ -305,13 +305,8 @@ TEST(ScaleOutTest, ASiteOnAClusterFollowsItsSlotToAnotherMaster) {
   std::vector<std::string> want = Numbered("before", 300);
   Enqueue(owner, "a", want);
   std::map<std::string, int> r;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        r = ReadRecord(d.dir().File("record.txt"));
-        return Covered(r, want) == want.size();
-      },
-      milliseconds(30000)))
-      << "done " << Covered(r, want) << " of " << want.size() << "\n"
+  ASSERT_TRUE(
+      WaitForCovered(d.dir().File("record.txt"), want, milliseconds(30000), &r))
       << d.Log();
 
   // Move the slot from `owner` to `other`, as redis-cli --cluster reshard.
@@ -320,13 +315,8 @@ TEST(ScaleOutTest, ASiteOnAClusterFollowsItsSlotToAnotherMaster) {
   std::vector<std::string> after = Numbered("after", 300);
   Enqueue(other, "a", after);
   want.insert(want.end(), after.begin(), after.end());
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        r = ReadRecord(d.dir().File("record.txt"));
-        return Covered(r, want) == want.size();
-      },
-      milliseconds(30000)))
-      << "done " << Covered(r, want) << " of " << want.size() << "\n"
+  ASSERT_TRUE(
+      WaitForCovered(d.dir().File("record.txt"), want, milliseconds(30000), &r))
       << d.Log();
   int duplicates = 0;
   for (const std::string& p : want) duplicates += r[p] > 1 ? r[p] - 1 : 0;
@@ -366,13 +356,8 @@ TEST(ScaleOutTest, ASiteOnAClusterFollowsAPromotedReplica) {
   std::vector<std::string> after = Numbered("after", 1000);
   Enqueue(promoted->port(), "a", after);
   want.insert(want.end(), after.begin(), after.end());
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        r = ReadRecord(d.dir().File("record.txt"));
-        return Covered(r, want) == want.size();
-      },
-      milliseconds(60000)))
-      << "done " << Covered(r, want) << " of " << want.size() << "\n"
+  ASSERT_TRUE(
+      WaitForCovered(d.dir().File("record.txt"), want, milliseconds(60000), &r))
       << d.Log();
   int duplicates = 0;
   for (const std::string& p : want) duplicates += r[p] > 1 ? r[p] - 1 : 0;
@@ -466,13 +451,7 @@ TEST(ScaleOutTest, SitesOnAClusterFollowAskAndAFailoverWithNoJobLost) {
     want.insert(want.end(), jobs.begin(), jobs.end());
   }
   ASSERT_EQ(want.size(), 3000u);
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        r = ReadRecord(rec);
-        return Covered(r, want) == want.size();
-      },
-      milliseconds(30000)))
-      << "done " << Covered(r, want) << " of " << want.size() << "\n"
+  ASSERT_TRUE(WaitForCovered(rec, want, milliseconds(30000), &r))
       << d.LogTail(40);
   int duplicates = 0;
   for (const std::string& p : want) duplicates += r[p] > 1 ? r[p] - 1 : 0;

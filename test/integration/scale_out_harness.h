@@ -3,6 +3,8 @@
 // and pending count, and the testkit records of several daemons together.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <map>
 #include <set>
 #include <string>
@@ -59,6 +61,23 @@ inline size_t Covered(const std::map<std::string, int>& rec,
   size_t n = 0;
   for (const auto& p : want) n += rec.count(p);
   return n;
+}
+
+// Waits (up to `deadline`) until the record at `path` covers `want`;
+// *rec gets the last one read. The failure says how far it got.
+inline ::testing::AssertionResult WaitForCovered(
+    const std::string& path, const std::vector<std::string>& want,
+    milliseconds deadline, std::map<std::string, int>* rec) {
+  if (WaitFor(
+          [&] {
+            *rec = ReadRecord(path);
+            return Covered(*rec, want) == want.size();
+          },
+          deadline)) {
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure()
+         << "done " << Covered(*rec, want) << " of " << want.size();
 }
 
 inline std::map<std::string, int> Union(const std::map<std::string, int>& a,
