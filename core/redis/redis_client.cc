@@ -458,6 +458,13 @@ bool RedisClient::FollowAsk(const redisReply* ask, Pending* p) {
   return true;
 }
 
+void RedisClient::WarnOnce(bool* logged, std::string_view reply,
+                           const char* what) {
+  if (*logged) return;
+  *logged = true;
+  spdlog::warn("{}: redis {}: {}: {}", name_, at_.Describe(), reply, what);
+}
+
 // READONLY with Sentinels or a Cluster: the master was demoted; ask them
 // again. Without them the url names a replica, which another connection
 // would not change: said once per connection. MOVED from a Cluster: the
@@ -474,23 +481,15 @@ void RedisClient::Inspect(const redisReply* r) {
   } else if (StartsWith(text, "MOVED ") && url_.via_cluster()) {
     Drop(AtServer(std::string(text) + ": the slot moved"));
   } else if (StartsWith(text, "ASK ") && url_.via_cluster()) {
-    if (!cluster_logged_) {
-      cluster_logged_ = true;
-      spdlog::warn(
-          "{}: redis {}: {}: the slot is migrating; commands on keys "
-          "already moved that cannot follow it (scripts, transactions, a "
-          "node unreachable) fail until it ends (their owners retry)",
-          name_, at_.Describe(), text);
-    }
+    WarnOnce(&cluster_logged_, text,
+             "the slot is migrating; commands on keys already moved that "
+             "cannot follow it (scripts, transactions, a node unreachable) "
+             "fail until it ends (their owners retry)");
   } else if (StartsWith(text, "TRYAGAIN") && url_.via_cluster()) {
-    if (!tryagain_logged_) {
-      tryagain_logged_ = true;
-      spdlog::warn(
-          "{}: redis {}: {}: the slot is migrating and a command's keys are "
-          "split between two nodes; it fails until they are together (its "
-          "owner retries)",
-          name_, at_.Describe(), text);
-    }
+    WarnOnce(&tryagain_logged_, text,
+             "the slot is migrating and a command's keys are split between "
+             "two nodes; it fails until they are together (its owner "
+             "retries)");
   } else if (StartsWith(text, "READONLY") && !readonly_logged_) {
     readonly_logged_ = true;
     spdlog::error(

@@ -318,8 +318,7 @@ TEST(ScaleOutTest, ASiteOnAClusterFollowsItsSlotToAnotherMaster) {
   ASSERT_TRUE(
       WaitForCovered(d.dir().File("record.txt"), want, milliseconds(30000), &r))
       << d.Log();
-  int duplicates = 0;
-  for (const std::string& p : want) duplicates += r[p] > 1 ? r[p] - 1 : 0;
+  int duplicates = Duplicates(r, want);
   std::printf("slot migration: %zu jobs, lost 0, duplicates %d\n", want.size(),
               duplicates);
   EXPECT_NE(d.Log().find("the slot moved"), std::string::npos) << d.Log();
@@ -359,8 +358,7 @@ TEST(ScaleOutTest, ASiteOnAClusterFollowsAPromotedReplica) {
   ASSERT_TRUE(
       WaitForCovered(d.dir().File("record.txt"), want, milliseconds(60000), &r))
       << d.Log();
-  int duplicates = 0;
-  for (const std::string& p : want) duplicates += r[p] > 1 ? r[p] - 1 : 0;
+  int duplicates = Duplicates(r, want);
   std::printf("failover: %zu jobs, lost 0, duplicates %d\n", want.size(),
               duplicates);
 }
@@ -453,8 +451,7 @@ TEST(ScaleOutTest, SitesOnAClusterFollowAskAndAFailoverWithNoJobLost) {
   ASSERT_EQ(want.size(), 3000u);
   ASSERT_TRUE(WaitForCovered(rec, want, milliseconds(30000), &r))
       << d.LogTail(40);
-  int duplicates = 0;
-  for (const std::string& p : want) duplicates += r[p] > 1 ? r[p] - 1 : 0;
+  int duplicates = Duplicates(r, want);
   std::printf(
       "ASK and failover: %zu jobs on 6 sites, lost 0, duplicates %d; ASK "
       "followed (logged by %zu connections)\n",

@@ -63,6 +63,17 @@ inline size_t Covered(const std::map<std::string, int>& rec,
   return n;
 }
 
+// How many runs of `want`'s payloads in `rec` were beyond the first.
+inline int Duplicates(const std::map<std::string, int>& rec,
+                      const std::vector<std::string>& want) {
+  int n = 0;
+  for (const auto& p : want) {
+    auto it = rec.find(p);
+    if (it != rec.end() && it->second > 1) n += it->second - 1;
+  }
+  return n;
+}
+
 // Waits (up to `deadline`) until the record at `path` covers `want`;
 // *rec gets the last one read. The failure says how far it got.
 inline ::testing::AssertionResult WaitForCovered(
