@@ -28,11 +28,12 @@
 // again or gone.
 //
 // Drain: stop fetching and claiming, wait for the read in flight, then give
-// back what was fetched but not started by re-queueing it atomically
-// (MULTI: XADD a copy, XACK + XDEL the original), so other workers take it
-// at once instead of after the visibility timeout; a job is never lost
-// (the three commands apply together or not at all) nor doubled. If Redis is
-// down at that moment the entries stay pending for this slot's replay.
+// back what was fetched but not started by re-queueing it atomically (one
+// script call: XADD a copy, XACK the original, which stays in the stream
+// until its trim), so other workers take it at once instead of after the
+// visibility timeout; a job is never lost (the original is acked only once
+// its copy is written) nor doubled. If Redis is down at that moment the
+// entries stay pending for this slot's replay.
 //
 // What becomes of each job (acks, retries, dead letters, the drain's
 // re-queue) is written by its JobOutcomes. A job of a queue with a limit

@@ -15,13 +15,6 @@ namespace {
 
 constexpr const char* kStream = "qd:{a}:q:jobs";
 
-// Entries of the stream pending in the group, -1 on error.
-long long Pending(int port) {
-  std::vector<std::string> s =
-      RedisStrings(port, {"XPENDING", kStream, "workers"});
-  return s.empty() ? -1 : std::stoll(s[0]);
-}
-
 TEST_F(QueueTest, ARetryIntoAWrongTypedDelayedSetLeavesTheJobPending) {
   RedisServer redis;
   ASSERT_EQ(RedisPipeline(redis.port(), {{"SET", "qd:{a}:delayed", "x"}}), 1u);

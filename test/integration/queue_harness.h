@@ -79,6 +79,14 @@ inline long long Undelivered(const RedisServer& redis, const std::string& key) {
   return -1;
 }
 
+// Entries of stream `key` delivered to group "workers" and not acked
+// (XPENDING); -1 if unknown.
+inline long long Pending(int port, const std::string& key = "qd:{a}:q:jobs") {
+  std::vector<std::string> summary =
+      RedisStrings(port, {"XPENDING", key, "workers"});
+  return summary.empty() ? -1 : std::stoll(summary[0]);
+}
+
 class QueueTest : public ::testing::Test {
  protected:
   std::string Record(const Daemon& d) { return d.dir().File("record.txt"); }

@@ -241,13 +241,6 @@ TEST_F(QueueTest, HupAddsAndRemovesSitesWithoutDroppingAJob) {
   EXPECT_TRUE(d.WaitForLog("gave back")) << "roll-over re-queued fetched jobs";
 }
 
-// The jobs a site's workers hold: read and not yet acked (XPENDING).
-long long Pending(const RedisServer& redis, const std::string& key) {
-  std::vector<std::string> summary =
-      RedisStrings(redis.port(), {"XPENDING", key, "workers"});
-  return summary.empty() ? -1 : std::stoll(summary[0]);
-}
-
 TEST_F(QueueTest, PollModeRunsEveryJobAndHoldsNoMoreThanListenMode) {
   RedisServer redis;
   std::string text = QueueConfig(redis.url(), 1);
@@ -261,7 +254,7 @@ TEST_F(QueueTest, PollModeRunsEveryJobAndHoldsNoMoreThanListenMode) {
   auto rec = WaitForAll(d, few, milliseconds(10000));
   for (const auto& p : few) EXPECT_EQ(rec[p], 1) << p << d.LogTail(20);
   EXPECT_TRUE(WaitForLen(redis, "qd:{a}:q:jobs", 0, milliseconds(5000)));
-  EXPECT_EQ(Pending(redis, "qd:{a}:q:jobs"), 0);
+  EXPECT_EQ(Pending(redis.port()), 0);
 
   // A backlog: a poll that hits polls again at once, but only once the
   // worker runs low, as a listen-mode read. It holds at most two fetch
@@ -274,7 +267,7 @@ TEST_F(QueueTest, PollModeRunsEveryJobAndHoldsNoMoreThanListenMode) {
   long long most = 0;
   ASSERT_TRUE(WaitFor(
       [&] {
-        most = std::max(most, Pending(redis, "qd:{a}:q:jobs"));
+        most = std::max(most, Pending(redis.port()));
         return RedisInt(redis.port(), {"XLEN", "qd:{a}:q:jobs"}) == 0;
       },
       milliseconds(30000)))
@@ -285,7 +278,7 @@ TEST_F(QueueTest, PollModeRunsEveryJobAndHoldsNoMoreThanListenMode) {
   size_t missing = 0;
   for (const auto& p : backlog) missing += rec[p] != 1;
   EXPECT_EQ(missing, 0u);
-  EXPECT_EQ(Pending(redis, "qd:{a}:q:jobs"), 0) << "nothing left pending";
+  EXPECT_EQ(Pending(redis.port()), 0) << "nothing left pending";
   std::printf("poll mode, 1000-job backlog: at most %lld held\n", most);
 }
 

@@ -48,13 +48,6 @@ inline bool HasConsumerOf(const std::set<std::string>& consumers,
   return false;
 }
 
-// Entries of site a's queue delivered and not acked.
-inline long long Pending(int port) {
-  std::vector<std::string> summary =
-      RedisStrings(port, {"XPENDING", "qd:{a}:q:jobs", "workers"});
-  return summary.empty() ? -1 : std::stoll(summary[0]);
-}
-
 // How many records of `rec` match `want` (each payload once).
 inline size_t Covered(const std::map<std::string, int>& rec,
                       const std::vector<std::string>& want) {
