@@ -7,6 +7,7 @@
 #include "core/queue/limit_scripts.h"
 #include "core/queue/queue_keys.h"
 #include "core/queue/site_consumer.h"
+#include "core/redis/argv_of.h"
 #include "core/redis/redis_conn.h"
 
 namespace qd {
@@ -65,14 +66,9 @@ std::vector<redisReply*> Pipeline(
     redisContext* c, const std::vector<std::vector<std::string>>& commands,
     std::string* error) {
   for (const auto& args : commands) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(),
-                           lens.data());
+    ArgvOf command(args);
+    redisAppendCommandArgv(c, command.argc(), command.argv.data(),
+                           command.lens.data());
   }
   std::vector<redisReply*> replies;
   for (size_t i = 0; i < commands.size(); ++i) {

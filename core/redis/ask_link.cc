@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/redis/argv_of.h"
 #include "core/util/units.h"
 
 namespace qd {
@@ -72,16 +73,9 @@ bool AskLink::Connect() {
   redisAsyncSetDisconnectCallback(ac_, &AskLink::OnDisconnect);
   state_ = State::kConnecting;
   if (node_.has_auth()) {
-    std::vector<std::string_view> args = node_.AuthArgs();
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (std::string_view a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    (void)redisAsyncCommandArgv(ac_, &AskLink::OnAuth, nullptr,
-                                static_cast<int>(argv.size()), argv.data(),
-                                lens.data());
+    ArgvOf auth(node_.AuthArgs());
+    (void)redisAsyncCommandArgv(ac_, &AskLink::OnAuth, nullptr, auth.argc(),
+                                auth.argv.data(), auth.lens.data());
   }
   Arm();
   return true;

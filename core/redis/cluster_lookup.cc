@@ -5,6 +5,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/redis/argv_of.h"
 namespace qd {
 namespace {
 

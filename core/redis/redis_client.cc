@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/redis/argv_of.h"
 #include "core/redis/cluster_lookup.h"
 #include "core/redis/resp_buffer.h"
 #include "core/util/units.h"
@@ -178,16 +179,10 @@ void RedisClient::ConnectTo(RedisUrl at) {
   // before their replies say the login worked (Ready()).
   login_replies_ = 0;
   if (at_.has_auth()) {
-    std::vector<std::string_view> args = at_.AuthArgs();
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (std::string_view a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
+    ArgvOf auth(at_.AuthArgs());
     (void)redisAsyncCommandArgv(ac_, &RedisClient::OnLogin, &kAuthReply,
-                                static_cast<int>(argv.size()), argv.data(),
-                                lens.data());
+                                auth.argc(), auth.argv.data(),
+                                auth.lens.data());
     Sent();
     ++login_replies_;
   }

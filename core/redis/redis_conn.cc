@@ -4,6 +4,7 @@
 
 #include <vector>
 
+#include "core/redis/argv_of.h"
 #include "core/redis/cluster_lookup.h"
 #include "core/redis/cluster_slots.h"
 #include "core/redis/redis_client.h"
@@ -157,14 +158,9 @@ Status RedisConn::LogIn(redisContext* c, const RedisUrl& url) {
   if (url.has_auth()) commands.push_back(url.AuthArgs());
   if (url.db != 0) commands.push_back({"SELECT", db});
   for (const auto& args : commands) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (std::string_view a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    void* reply = redisCommandArgv(c, static_cast<int>(argv.size()),
-                                   argv.data(), lens.data());
+    ArgvOf command(args);
+    void* reply = redisCommandArgv(c, command.argc(), command.argv.data(),
+                                   command.lens.data());
     if (reply == nullptr) {
       return Status::Error(c->err != 0 ? c->errstr : "connection lost");
     }

@@ -28,13 +28,6 @@ std::string DescribeServer(const RedisUrl::Server& s) {
   return (v6 ? "[" + s.host + "]" : s.host) + ":" + std::to_string(s.port);
 }
 
-ArgvOf::ArgvOf(const std::vector<std::string_view>& args) {
-  for (std::string_view a : args) {
-    argv.push_back(a.data());
-    lens.push_back(a.size());
-  }
-}
-
 Status AskEachServerBlocking(
     const std::vector<RedisUrl::Server>& servers, timeval timeout,
     const char* noun,

@@ -47,14 +47,6 @@ std::string_view ReplyText(const redisReply* r);
 // "10.0.0.1:7000", "[::1]:7000".
 std::string DescribeServer(const RedisUrl::Server& s);
 
-// Arguments as hiredis' argv and lengths.
-struct ArgvOf {
-  explicit ArgvOf(const std::vector<std::string_view>& args);
-  int argc() const { return static_cast<int>(argv.size()); }
-  std::vector<const char*> argv;
-  std::vector<size_t> lens;
-};
-
 // Connects to each of `servers` in turn (`timeout` for the connect and for
 // each reply) and calls `ask` on the connection until one returns Ok. The
 // errors of the others are joined as "NOUN HOST:PORT: why; ..." into

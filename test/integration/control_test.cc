@@ -25,6 +25,7 @@
 
 #include "core/control/control_message.h"
 #include "core/os/process.h"
+#include "core/redis/argv_of.h"
 #include "core/util/units.h"
 #include "daemon_harness.h"
 #include "queue_harness.h"
@@ -63,14 +64,9 @@ Reply Command(int port, const std::vector<std::string>& args) {
   redisContext* c = redisConnectWithTimeout("127.0.0.1", port, tv);
   Reply r;
   if (c != nullptr && c->err == 0) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
+    ArgvOf command(args);
     r.reset(static_cast<redisReply*>(redisCommandArgv(
-        c, static_cast<int>(args.size()), argv.data(), lens.data())));
+        c, command.argc(), command.argv.data(), command.lens.data())));
   }
   if (c != nullptr) redisFree(c);
   return r;

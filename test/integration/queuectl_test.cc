@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/redis/argv_of.h"
 #include "daemon_harness.h"
 
 namespace qd::test {
@@ -72,14 +73,9 @@ class QueuectlTest : public ::testing::Test {
     return Redis(redis_conn_, args);
   }
   static Reply Redis(redisContext* c, const std::vector<std::string>& args) {
-    std::vector<const char*> argv;
-    std::vector<size_t> lens;
-    for (const auto& a : args) {
-      argv.push_back(a.data());
-      lens.push_back(a.size());
-    }
+    ArgvOf command(args);
     return Reply(static_cast<redisReply*>(redisCommandArgv(
-        c, static_cast<int>(args.size()), argv.data(), lens.data())));
+        c, command.argc(), command.argv.data(), command.lens.data())));
   }
   long long Int(const std::vector<std::string>& args) {
     Reply r = Redis(args);

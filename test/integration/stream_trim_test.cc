@@ -18,6 +18,7 @@
 #include "core/config/config.h"
 #include "core/queue/queue_depth.h"
 #include "core/queue/trim_script.h"
+#include "core/redis/argv_of.h"
 #include "daemon_harness.h"
 #include "queue_harness.h"
 
@@ -92,12 +93,9 @@ class StreamTrimTest : public ::testing::Test {
     }
     std::vector<redisReply*> replies;
     for (const auto& cmd : commands) {
-      std::vector<const char*> argv;
-      std::vector<size_t> lens;
-      for (const auto& a : cmd)
-        argv.push_back(a.data()), lens.push_back(a.size());
+      ArgvOf command(cmd);
       replies.push_back(static_cast<redisReply*>(redisCommandArgv(
-          c, static_cast<int>(argv.size()), argv.data(), lens.data())));
+          c, command.argc(), command.argv.data(), command.lens.data())));
     }
     EXPECT_EQ(replies[0]->type, REDIS_REPLY_INTEGER);
     out.FromReply(replies[1], replies[0]->integer);
