@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/redis/argv_of.h"
+
 namespace qd {
 namespace {
 

@@ -138,10 +138,10 @@ class RedisClient {
   std::string AtServer(const std::string& why) const;
   // Frees the connection (pending callbacks get null replies), then Lost().
   void Drop(const std::string& why, bool refused = false);
-  // READONLY and MOVED drop the connection; an ASK not followed and
-  // TRYAGAIN are logged once.
   // Logs `reply` and `what` as a warning unless *logged; sets it.
   void WarnOnce(bool* logged, std::string_view reply, const char* what);
+  // READONLY and MOVED drop the connection; an ASK not followed and
+  // TRYAGAIN are logged once.
   void Inspect(const redisReply* error);
   // Logged in (or no login needed): commands may go.
   void Ready();

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "daemon_harness.h"
+#include "queue_harness.h"
 
 namespace qd::test {
 namespace {
@@ -82,12 +83,7 @@ class LimitScriptsTest : public ::testing::Test {
     for (size_t i = 0; i + 1 < all.size(); i += 2) out[all[i]] = all[i + 1];
     return out;
   }
-  // Entries of the stream delivered and not acked.
-  long long Pending() {
-    std::vector<std::string> r =
-        RedisStrings(redis_.port(), {"XPENDING", kStream, "workers"});
-    return r.empty() ? -1 : std::stoll(r[0]);
-  }
+  long long Pending() { return test::Pending(redis_.port(), kStream); }
   static std::string Member(const std::string& payload) {
     return R"({"queue":"sync","payload":")" + payload + R"("})";
   }
